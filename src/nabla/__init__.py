@@ -1,0 +1,118 @@
+"""nabla: backpropagation made real — reverse-mode autodiff over NumPy and neural networks.
+
+>>> import nabla as nb
+>>> w = nb.tensor([[1.0, 2.0]], requires_grad=True)
+>>> loss = (w @ nb.tensor([[3.0], [4.0]])).sum()
+>>> loss.backward()
+>>> w.grad
+array([[3., 4.]], dtype=float32)
+"""
+
+import numpy as _np
+
+from nabla.autograd import (
+    detect_anomaly,
+    enable_grad,
+    grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from nabla.autograd.function import Function
+from nabla.creation import (
+    arange,
+    as_tensor,
+    default_generator,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    get_rng_state,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    set_rng_state,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from nabla.errors import (
+    AnomalyError,
+    DataError,
+    DTypeError,
+    GraphError,
+    ModelFileError,
+    NablaError,
+    ShapeError,
+)
+from nabla.functional import (
+    abs,
+    add,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    broadcast_to,
+    cast,
+    cat,
+    clamp,
+    clip,
+    clone,
+    concatenate,
+    detach,
+    div,
+    exp,
+    expand_dims,
+    flatten,
+    getitem,
+    leaky_relu,
+    linear,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mul,
+    neg,
+    permute,
+    pow,
+    reciprocal,
+    relu,
+    reshape,
+    sigmoid,
+    sign,
+    softmax,
+    split,
+    sqrt,
+    square,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from nabla.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from nabla.tensor import Tensor
+
+float16, float32, float64 = _np.float16, _np.float32, _np.float64
+int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
+
+__version__ = "0.1.0"
+
+from nabla import nn
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,306 @@
+"""The backward engine: topological order, gradient routing, broadcasting un-reduction.
+
+The graph is made of Tensors; a non-leaf Tensor holds the Function that produced it (``_fn``),
+which holds its input Tensors. Children reference parents only, so a graph has no reference
+cycles and is freed by reference counting as soon as nothing holds its root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nabla.autograd.mode import MODE, no_grad, set_grad_enabled
+from nabla.errors import AnomalyError, DTypeError, GraphError, ShapeError
+
+if TYPE_CHECKING:
+    from nabla._typing import Array, Shape
+    from nabla.tensor import Tensor
+
+
+def unbroadcast(grad: Any, shape: Shape) -> Any:
+    """Sum ``grad`` back to ``shape``: the gradient of a repeated value is the sum over its copies.
+
+    This is the backward of NumPy broadcasting (the notes' "repeat → sum" node), applied by the
+    engine to every gradient a rule returns, so rules never deal with broadcasting themselves.
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    if lead < 0:
+        return grad
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if lead:
+        grad = grad.reshape(grad.shape[lead:])
+    return grad
+
+
+def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Tensors reachable from ``roots`` through inputs that require grad, roots first.
+
+    Iterative depth-first search (no recursion: a chain of 100,000 ops is fine).
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        fn = t._fn
+        if fn is None:
+            continue
+        inputs = fn.inputs
+        if inputs is None:
+            raise GraphError(
+                f"trying to backward through the graph a second time (through {fn.name}): its "
+                "saved values were freed by the first backward; pass retain_graph=True to the "
+                "first backward (or nb.grad) to keep them"
+            )
+        for inp in inputs:
+            if inp.requires_grad and id(inp) not in visited:
+                stack.append((inp, False))
+    order.reverse()
+    return order
+
+
+def _root_grad(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    from nabla.tensor import Tensor
+
+    if root.dtype.kind not in "fc":
+        raise DTypeError(
+            f"backward from a tensor of dtype {root.dtype}: only floating point tensors have "
+            "gradients"
+        )
+    if not root.requires_grad:
+        raise GraphError(
+            "element 0 of tensors does not require grad and has no grad_fn: nothing to "
+            "differentiate (did you build it under nb.no_grad(), or forget requires_grad=True?)"
+        )
+    if grad is None:
+        if root.size != 1:
+            raise GraphError(
+                f"grad can be implicitly created only for scalar outputs; this output has shape "
+                f"{root.shape}: pass grad= (the gradient with respect to the output)"
+            )
+        g: Any = np.ones(root.shape, dtype=root.dtype)
+    else:
+        g = grad.data if isinstance(grad, Tensor) and not create_graph else grad
+        if not isinstance(g, Tensor):
+            g = np.asarray(g, dtype=root.dtype)
+        if g.shape != root.shape:
+            raise ShapeError(
+                f"backward: grad has shape {g.shape} but the output has shape {root.shape}"
+            )
+    if create_graph and not isinstance(g, Tensor):
+        g = Tensor(g)
+    return g
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    grads: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    targets: Sequence[Tensor] | None = None,
+) -> list[Any] | None:
+    """Propagate ``grads`` from ``roots`` backwards.
+
+    With ``targets=None`` gradients accumulate into the ``.grad`` of leaves that require grad;
+    otherwise the total gradient of each target is returned (``None`` where unreachable) and no
+    ``.grad`` is touched.
+    """
+    from nabla.ops.namespace import ARRAY_OPS, TENSOR_OPS
+
+    order = _topological_order(roots)
+    pending: dict[int, list[Any]] = {}  # id(tensor) -> [gradient, owned by the engine]
+    for root, g in zip(roots, grads):
+        _accumulate(pending, id(root), g, root.data.dtype, create_graph)
+    captured: dict[int, Any] = {}
+    target_ids = {id(t) for t in targets} if targets is not None else None
+    F = TENSOR_OPS if create_graph else ARRAY_OPS
+    anomaly = MODE.anomaly
+
+    with set_grad_enabled(create_graph):
+        for t in order:
+            entry = pending.pop(id(t), None)
+            if entry is None:
+                continue
+            g, owned = entry
+            if target_ids is not None and id(t) in target_ids:
+                captured[id(t)] = g if (owned or create_graph) else g.copy()
+            fn = t._fn
+            if fn is None:
+                if target_ids is None:
+                    _accumulate_leaf(t, g, owned)
+                continue
+            inputs = fn.inputs
+            assert inputs is not None
+            if create_graph:
+                args: list[Any] = list(inputs)
+                if fn.needs_output:
+                    args.append(t)
+            else:
+                args = [inp.data for inp in inputs]
+                if fn.needs_output:
+                    args.append(t.data)
+            input_grads = fn.backward(g, F, *args)
+            for i, (inp, gi) in enumerate(zip(inputs, input_grads)):
+                if gi is None or not inp.requires_grad:
+                    continue
+                gi = unbroadcast(gi, inp.shape)
+                if gi.shape != inp.shape:
+                    raise GraphError(
+                        f"{type(fn).__name__}.backward returned shape {gi.shape} for input {i} "
+                        f"of shape {inp.shape}"
+                    )
+                if anomaly:
+                    _check_backward(fn, i, gi)
+                _accumulate(pending, id(inp), gi, inp.data.dtype, create_graph)
+            if not retain_graph:
+                fn.inputs = None  # free the saved values: a second backward raises GraphError
+    if targets is None:
+        return None
+    return [captured.get(id(t)) for t in targets]
+
+
+def _accumulate(pending: dict[int, list[Any]], key: int, g: Any, dtype: Any, graph: bool) -> None:
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+        owned = True
+    else:
+        owned = False
+    entry = pending.get(key)
+    if entry is None:
+        pending[key] = [g, owned]
+    elif graph:
+        entry[0] = entry[0] + g
+    elif entry[1]:
+        entry[0] += g
+    else:
+        entry[0] = entry[0] + g
+        entry[1] = True
+
+
+def _accumulate_leaf(t: Tensor, g: Any, owned: bool) -> None:
+    from nabla.tensor import Tensor
+
+    if isinstance(g, Tensor):
+        g = g.data
+        owned = False
+    if t.grad is None:
+        t.grad = g if owned and g.flags.writeable and g.base is None else np.array(g)
+    else:
+        t.grad += g
+
+
+def _check_backward(fn: Any, index: int, g: Any) -> None:
+    data = g.data if hasattr(g, "_fn") else g
+    if data.dtype.kind in "fc" and not np.isfinite(data).all():
+        raise AnomalyError(
+            f"{fn.name}: backward produced nan/inf in the gradient of input {index} "
+            f"(shape {data.shape}); the op was created at {getattr(fn, 'stack', None)}"
+        )
+
+
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
+    retain_graph: bool = False,
+) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves (PyTorch's name)."""
+    roots = [tensors] if not isinstance(tensors, (list, tuple)) else list(tensors)
+    if grad_tensors is None or not isinstance(grad_tensors, (list, tuple)):
+        grad_tensors = [grad_tensors] * len(roots)
+    grads = [_root_grad(r, g, False) for r, g in zip(roots, grad_tensors)]
+    run_backward(roots, grads, retain_graph=retain_graph, create_graph=False)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
+
+    Parameters
+    ----------
+    outputs : Tensor or sequence of Tensors
+        The differentiated outputs; non-scalar ones need ``grad_outputs``.
+    inputs : Tensor or sequence of Tensors
+        Tensors (leaves or not) to differentiate with respect to.
+    grad_outputs : array-like, Tensor or sequence of them, optional
+        The vector of the vector-Jacobian product for each output (ones for scalars).
+    retain_graph : bool, optional
+        Keep the graph for another backward; defaults to ``create_graph``.
+    create_graph : bool
+        Record the backward pass itself so the returned gradients can be differentiated again
+        (Hessian-vector products, gradient penalties).
+    allow_unused : bool
+        Return ``None`` for inputs the outputs do not depend on instead of raising.
+
+    Returns
+    -------
+    tuple of Tensor (or None)
+        One gradient per input, with the input's shape and dtype.
+    """
+    from nabla.tensor import Tensor
+
+    single_input = isinstance(inputs, Tensor)
+    ins = [inputs] if single_input else list(inputs)  # type: ignore[arg-type]
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    if grad_outputs is None or not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs] * len(outs)
+    for i, t in enumerate(ins):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise GraphError(f"nb.grad: input {i} does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots, root_grads = [], []
+    for o, g in zip(outs, grad_outputs):
+        if not o.requires_grad:
+            continue  # an output independent of every input contributes nothing
+        roots.append(o)
+        root_grads.append(_root_grad(o, g, create_graph))
+    results = (
+        run_backward(roots, root_grads, retain_graph, create_graph, targets=ins)
+        if roots
+        else [None] * len(ins)
+    )
+    assert results is not None
+    final: list[Tensor | None] = []
+    for i, (t, r) in enumerate(zip(ins, results)):
+        if r is None:
+            if not allow_unused:
+                raise GraphError(
+                    f"nb.grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            final.append(None)
+        elif isinstance(r, Tensor):
+            final.append(r)
+        else:
+            with no_grad():
+                final.append(Tensor(r))
+    return tuple(final)
+
+
+__all__ = ["backward", "grad", "run_backward", "unbroadcast"]
+
+
+def _as_array(x: Any) -> Array:
+    return x.data if hasattr(x, "_fn") else np.asarray(x)

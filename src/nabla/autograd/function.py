@@ -1,0 +1,128 @@
+"""The ``Function`` base class: one primitive = one subclass holding forward, backward, formula.
+
+A subclass implements
+
+* ``forward(self, *arrays, **params) -> ndarray``: NumPy in, NumPy out. It keeps on ``self`` only
+  what backward needs beyond the inputs (an axis, an index, a mask).
+* ``backward(self, g, F, *args) -> tuple``: the vector-Jacobian product. ``args`` are the op's
+  inputs, followed by its output when the class sets ``needs_output = True``. ``g`` and ``args``
+  are plain ndarrays on the default path and Tensors under ``create_graph=True``; ``F`` is the
+  matching namespace of functions (``F.exp``, ``F.where``...). Rules are written once with
+  operators and methods that both share, so the same line serves first and higher order.
+  It returns one entry per input, ``None`` where no gradient is needed (``self.needs_grad``).
+  Rules ignore broadcasting: the engine sums every gradient back to its input's shape.
+
+The docstring of every subclass has a ``Forward:`` and a ``Backward:`` line (``nb.explain`` reads
+them and a test checks they are there).
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from nabla.autograd.mode import MODE
+from nabla.errors import AnomalyError, ShapeError
+
+if TYPE_CHECKING:
+    from nabla._typing import Array
+    from nabla.tensor import Tensor
+
+
+class Function:
+    """Base class of every differentiable primitive."""
+
+    needs_output: ClassVar[bool] = False
+    #: the op's name in error messages and graph drawings (defaults to the class name, lowered)
+    name: ClassVar[str] = ""
+
+    inputs: tuple[Tensor, ...] | None
+    needs_grad: tuple[bool, ...]
+    stack: str | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("name"):
+            cls.name = cls.__name__.lower()
+
+    def forward(self, *arrays: Array, **params: Any) -> Array:
+        raise NotImplementedError
+
+    def backward(self, g: Any, F: Any, *args: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def shape_error(self, arrays: tuple[Array, ...], exc: Exception) -> ShapeError:
+        """The error raised when NumPy rejects the operands' shapes."""
+        names = "xyzuvw"
+        parts = " and ".join(
+            f"{names[i] if i < len(names) else f'input {i}'} has shape {a.shape}"
+            for i, a in enumerate(arrays)
+        )
+        return ShapeError(f"{self.name}: {parts}; {exc}")
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        """Run forward on the inputs' arrays and, when grad is recorded, link the result."""
+        fn = cls.__new__(cls)
+        arrays = tuple([t.data for t in inputs])
+        try:
+            out = fn.forward(*arrays, **params)
+        except ShapeError:
+            raise
+        except ValueError as exc:
+            if (
+                "shape" not in str(exc)
+                and "broadcast" not in str(exc)
+                and "dimension" not in str(exc)
+            ):
+                raise
+            raise fn.shape_error(arrays, exc) from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        result = _new_tensor(out)
+        if MODE.grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    fn.inputs = inputs
+                    fn.needs_grad = tuple([t.requires_grad for t in inputs])
+                    result.requires_grad = True
+                    result._fn = fn
+                    break
+        if MODE.anomaly:
+            fn.stack = _user_frame()
+            _check_forward(fn, arrays, out)
+        return result
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} backward>"
+
+
+def _user_frame() -> str:
+    """The innermost stack frame outside the nabla package, as 'file:line in function'."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        path = frame.filename.replace("\\", "/")
+        if "/nabla/" not in path or "/tests/" in path:
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return "<unknown location>"
+
+
+def _check_forward(fn: Function, arrays: tuple[Array, ...], out: Array) -> None:
+    if out.dtype.kind not in "fc" or np.isfinite(out).all():
+        return
+    for a in arrays:
+        if a.dtype.kind in "fc" and not np.isfinite(a).all():
+            return  # the non-finite value came in from outside; an earlier op reported it
+    raise AnomalyError(
+        f"{fn.name}: forward produced nan/inf (output shape {out.shape}), created at {fn.stack}"
+    )
+
+
+def _new_tensor(data: Array) -> Tensor:  # replaced by nabla.tensor at import time
+    raise RuntimeError("nabla.tensor was not imported")
+
+
+def _register_tensor_factory(factory: Any) -> None:
+    global _new_tensor
+    _new_tensor = factory

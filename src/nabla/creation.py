@@ -1,0 +1,164 @@
+"""Tensor factories and the seedable random generator (``nb.manual_seed``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nabla.tensor import DEFAULT_FLOAT, Tensor, as_array
+
+
+class _RNG:
+    generator = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed nabla's global generator (initialisation, dropout, ``randn``); returns it."""
+    _RNG.generator = np.random.default_rng(seed)
+    return _RNG.generator
+
+
+def default_generator() -> np.random.Generator:
+    """The global generator used when no ``generator=`` is passed."""
+    return _RNG.generator
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The global generator's state (JSON-serialisable), for checkpoints."""
+    return dict(_RNG.generator.bit_generator.state)
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore a state returned by :func:`get_rng_state`."""
+    gen = np.random.default_rng()
+    gen.bit_generator.state = state
+    _RNG.generator = gen
+
+
+def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(int(n) for n in shape[0])
+    return tuple(int(n) for n in shape)
+
+
+def _dtype(dtype: Any) -> np.dtype[Any]:
+    return DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
+
+
+def tensor(
+    data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+) -> Tensor:
+    """A new tensor holding a copy of ``data``.
+
+    Python floats become float32, ints int64 (as PyTorch); an ndarray keeps its dtype (float64
+    stays float64, so gradients can be checked in float64).
+
+    Examples
+    --------
+    >>> import nabla as nb
+    >>> nb.tensor([1.0, 2.0]).dtype
+    dtype('float32')
+    >>> nb.tensor([1, 2]).dtype
+    dtype('int64')
+    """
+    return Tensor(as_array(data, dtype, copy=True), requires_grad=requires_grad, name=name)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """Wrap ``data`` without copying when it already is an ndarray of the right dtype."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    return Tensor(as_array(data, dtype))
+
+
+def from_numpy(array: np.ndarray[Any, Any]) -> Tensor:
+    """A tensor sharing memory with ``array``."""
+    return Tensor(np.asarray(array))
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape(shape), _dtype(dtype)), requires_grad=requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_shape(shape), _dtype(dtype)), requires_grad=requires_grad)
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value`` (float fill → float32, int → int64, as PyTorch)."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if dtype is None:
+        dtype = as_array(fill_value).dtype
+    return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def zeros_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return Tensor(np.zeros_like(data, dtype=dtype), requires_grad=requires_grad)
+
+
+def ones_like(x: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return Tensor(np.ones_like(data, dtype=dtype), requires_grad=requires_grad)
+
+
+def full_like(x: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return Tensor(np.full_like(data, fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def randn(
+    *shape: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Standard normal samples from the global (seedable) generator or ``generator``."""
+    gen = generator or _RNG.generator
+    data = gen.standard_normal(_shape(shape), dtype=np.float64).astype(_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def rand(
+    *shape: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Uniform samples on [0, 1)."""
+    gen = generator or _RNG.generator
+    data = gen.random(_shape(shape), dtype=np.float64).astype(_dtype(dtype))
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def randint(
+    low: int, high: int, size: Any, generator: np.random.Generator | None = None
+) -> Tensor:
+    gen = generator or _RNG.generator
+    size = (size,) if isinstance(size, int) else tuple(size)
+    return Tensor(gen.integers(low, high, size=size, dtype=np.int64))
+
+
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Evenly spaced values in [start, end) (ints give int64, floats float32)."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if is_int else DEFAULT_FLOAT
+    return Tensor(np.arange(start, end, step, dtype=dtype), requires_grad=requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
+    return Tensor(np.linspace(start, end, steps, dtype=_dtype(dtype)))
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
+    return Tensor(np.eye(n, m, dtype=_dtype(dtype)))

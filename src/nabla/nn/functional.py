@@ -1,0 +1,269 @@
+"""Functional neural-network operations: activations, dropout, and the fused losses.
+
+Losses take logits (never probabilities) so they stay finite for any input: ``cross_entropy``
+fuses softmax with the loss (gradient (Ŷ − Y)/N), ``binary_cross_entropy_with_logits`` fuses the
+sigmoid (gradient (σ(v) − d)/N), as derived in the notes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nabla import functional as fn
+from nabla.creation import default_generator
+from nabla.errors import DTypeError, ShapeError
+from nabla.ops.loss import BCEWithLogits, CrossEntropy
+from nabla.tensor import Tensor, _wrap
+
+relu = fn.relu
+sigmoid = fn.sigmoid
+tanh = fn.tanh
+leaky_relu = fn.leaky_relu
+softmax = fn.softmax
+log_softmax = fn.log_softmax
+linear = fn.linear
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _t(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _check_reduction(reduction: str, op: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def dropout(
+    x: Any, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None
+) -> Tensor:
+    """Inverted dropout: zero each element with probability p, scale survivors by 1/(1 − p)."""
+    x = _t(x)
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout: probability must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0.0
+    gen = generator or default_generator()
+    keep = gen.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= p
+    mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
+    return x * _wrap(mask)
+
+
+def one_hot(target: Any, num_classes: int = -1) -> Tensor:
+    """Class indices (int) → one-hot rows (int64), as PyTorch."""
+    idx = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if idx.dtype.kind not in "iu":
+        raise DTypeError(f"one_hot: class indices must be integers, got dtype {idx.dtype}")
+    if num_classes < 0:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    out = np.zeros((*idx.shape, num_classes), dtype=np.int64)
+    np.put_along_axis(out, idx[..., None], 1, axis=-1)
+    return _wrap(out)
+
+
+def cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax + cross-entropy on logits (PyTorch's ``cross_entropy``).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C) or (C,)
+        Logits (unnormalised scores).
+    target : Tensor or array of shape (N,) with class indices, or (N, C) with probabilities
+    weight : array-like of shape (C,), optional
+        Per-class weights; with class indices the mean divides by the total target weight.
+    ignore_index : int
+        Class-index targets equal to it contribute neither loss nor gradient.
+    reduction : {"mean", "sum", "none"}
+    label_smoothing : float
+        Mix each target with the uniform distribution: (1 − ε) y + ε / C.
+
+    Returns
+    -------
+    Tensor
+        Scalar, or shape (N,) for ``reduction="none"``.
+    """
+    _check_reduction(reduction, "cross_entropy")
+    logits = _t(input)
+    if logits.dtype.kind != "f":
+        raise DTypeError(f"cross_entropy: logits must be floating point, got {logits.dtype}")
+    single = logits.ndim == 1
+    if single:
+        logits = fn.unsqueeze(logits, 0)
+    if logits.ndim != 2:
+        raise ShapeError(
+            f"cross_entropy: logits must have shape (N, C) or (C,), got {input.shape}"
+        )
+    n, c = logits.shape
+    dtype = logits.dtype
+    target_t = target if isinstance(target, Tensor) else None
+    y = np.asarray(target.data if isinstance(target, Tensor) else target)
+    w = None if weight is None else np.asarray(getattr(weight, "data", weight), dtype=dtype)
+    if w is not None and w.shape != (c,):
+        raise ShapeError(f"cross_entropy: weight must have shape ({c},), got {w.shape}")
+    if y.dtype.kind in "iu" or (y.dtype.kind == "b"):
+        y = y.reshape(-1) if single else y
+        if y.shape != (n,):
+            raise ShapeError(
+                f"cross_entropy: logits have shape {logits.shape}, so class-index targets must "
+                f"have shape ({n},), got {y.shape}"
+            )
+        valid = y != ignore_index
+        bad = valid & ((y < 0) | (y >= c))
+        if bad.any():
+            raise IndexError(
+                f"cross_entropy: target {int(y[bad][0])} is out of bounds for {c} classes"
+            )
+        probs = np.zeros((n, c), dtype=dtype)
+        rows = np.flatnonzero(valid)
+        probs[rows, y[rows]] = 1
+        if w is not None:
+            denominator = float(w[y[rows]].sum())
+        else:
+            denominator = float(rows.size)
+        target_t = None
+    else:
+        if y.shape != (n, c) and not (single and y.shape == (c,)):
+            raise ShapeError(
+                f"cross_entropy: probability targets must have the logits' shape {logits.shape}, "
+                f"got {y.shape}"
+            )
+        probs = y.reshape(n, c).astype(dtype, copy=False)
+        valid = np.ones(n, dtype=bool)
+        denominator = float(n)
+    if label_smoothing:
+        if not 0 <= label_smoothing <= 1:
+            raise ValueError(
+                f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}"
+            )
+        probs = probs * dtype.type(1 - label_smoothing) + valid[:, None] * dtype.type(
+            label_smoothing / c
+        )
+        target_t = None
+    if target_t is not None and target_t.requires_grad and not single:
+        y_tensor = target_t
+    else:
+        y_tensor = _wrap(probs)
+    loss = CrossEntropy.apply(
+        logits, y_tensor, weight=w, reduction=reduction, denominator=builtins_max(denominator)
+    )
+    if single and reduction == "none":
+        return fn.reshape(loss, ())
+    return loss
+
+
+def builtins_max(denominator: float) -> float:
+    # an all-ignored batch gives 0/0 = nan in PyTorch; keep that (no warning) rather than hide it
+    return denominator if denominator != 0 else float("nan")
+
+
+def nll_loss(
+    input: Any, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """Negative log-likelihood of class indices given log-probabilities (PyTorch's ``nll_loss``)."""
+    _check_reduction(reduction, "nll_loss")
+    log_p = _t(input)
+    y = np.asarray(target.data if isinstance(target, Tensor) else target).reshape(-1)
+    n = log_p.shape[0]
+    valid = y != ignore_index
+    rows = np.flatnonzero(valid)
+    w = (
+        np.ones(log_p.shape[1], log_p.dtype)
+        if weight is None
+        else np.asarray(getattr(weight, "data", weight), dtype=log_p.dtype)
+    )
+    coef = np.zeros(n, dtype=log_p.dtype)
+    coef[rows] = w[y[rows]]
+    picked = fn.getitem(log_p, (np.arange(n), np.where(valid, y, 0)))
+    losses = -picked * _wrap(coef)
+    if reduction == "none":
+        return losses
+    total = fn.sum(losses)
+    return total / float(coef.sum()) if reduction == "mean" else total
+
+
+def binary_cross_entropy_with_logits(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    reduction: str = "mean",
+    pos_weight: Any = None,
+) -> Tensor:
+    """Sigmoid + binary cross-entropy on logits v, stable for any v (gradient (σ(v) − d)/N).
+
+    Parameters
+    ----------
+    input : Tensor
+        Logits, any shape.
+    target : array-like of the same shape
+        Targets d in [0, 1].
+    weight : array-like broadcastable to the input, optional
+        Per-element weight.
+    reduction : {"mean", "sum", "none"}
+    pos_weight : array-like broadcastable to the input, optional
+        Weight of the positive term (PyTorch's ``pos_weight``).
+    """
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    v = _t(input)
+    dtype = v.dtype
+    d = np.asarray(target.data if isinstance(target, Tensor) else target, dtype=dtype)
+    if d.shape != v.shape:
+        raise ShapeError(
+            f"binary_cross_entropy_with_logits: target has shape {d.shape} but input has shape "
+            f"{v.shape}; they must be the same"
+        )
+    w = None if weight is None else np.asarray(getattr(weight, "data", weight), dtype=dtype)
+    pw = (
+        None
+        if pos_weight is None
+        else np.asarray(getattr(pos_weight, "data", pos_weight), dtype=dtype)
+    )
+    return BCEWithLogits.apply(v, d=d, weight=w, pos_weight=pw, reduction=reduction)
+
+
+def binary_cross_entropy(
+    input: Any, target: Any, weight: Any = None, reduction: str = "mean"
+) -> Tensor:
+    """BCE on probabilities (PyTorch clamps log at −100); prefer the logits version."""
+    _check_reduction(reduction, "binary_cross_entropy")
+    p = _t(input)
+    d = _t(np.asarray(getattr(target, "data", target), dtype=p.dtype))
+    log_p = fn.clip(fn.log(p), min=-100.0)
+    log_q = fn.clip(fn.log(1 - p), min=-100.0)
+    losses = -(d * log_p + (1 - d) * log_q)
+    if weight is not None:
+        losses = losses * _t(np.asarray(getattr(weight, "data", weight), dtype=p.dtype))
+    return _reduce(losses, reduction)
+
+
+def _reduce(losses: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return fn.mean(losses)
+    if reduction == "sum":
+        return fn.sum(losses)
+    return losses
+
+
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error (x − y)², with broadcasting as PyTorch."""
+    _check_reduction(reduction, "mse_loss")
+    x = _t(input)
+    diff = x - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean absolute error |x − y|."""
+    _check_reduction(reduction, "l1_loss")
+    return _reduce(fn.abs(_t(input) - target), reduction)

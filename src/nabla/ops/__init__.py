@@ -1,0 +1,1 @@
+"""Differentiable primitives: one ``Function`` subclass per primitive, plus its public function."""

@@ -1,0 +1,229 @@
+"""Elementwise primitives: exp, log, sqrt, abs, tanh, sigmoid, relu, leaky_relu, max/min, clip, where.
+
+Masks (which branch of a piecewise function an element took) are plain boolean arrays read from
+the data (``F.data``): they carry no gradient, so the same rule serves both backward paths.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nabla._typing import Array
+from nabla.autograd.function import Function
+
+
+def stable_sigmoid(x: Array) -> Array:
+    """σ(x) = 1 / (1 + e^(−x)) without overflow: only e^(−|x|) ≤ 1 is ever computed."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Exp(Function):
+    """Exponential.
+
+    Forward:  z = exp(x)
+    Backward: ∇x = g ⊙ z
+    """
+
+    needs_output = True
+    latex = r"\nabla_x = g \odot e^{x}"
+
+    def forward(self, x: Array) -> Array:
+        return np.exp(x)
+
+    def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
+        return (g * z,)
+
+
+class Log(Function):
+    """Natural logarithm.
+
+    Forward:  z = log(x)
+    Backward: ∇x = g / x
+    """
+
+    latex = r"\nabla_x = g / x"
+
+    def forward(self, x: Array) -> Array:
+        return np.log(x)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (g / x,)
+
+
+class Sqrt(Function):
+    """Square root.
+
+    Forward:  z = √x
+    Backward: ∇x = g / (2 z)
+    """
+
+    needs_output = True
+    latex = r"\nabla_x = g / (2\sqrt{x})"
+
+    def forward(self, x: Array) -> Array:
+        return np.sqrt(x)
+
+    def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
+        return (g / (2 * z),)
+
+
+class Abs(Function):
+    """Absolute value (subgradient 0 at 0, as PyTorch).
+
+    Forward:  z = |x|
+    Backward: ∇x = g ⊙ sign(x)
+    """
+
+    latex = r"\nabla_x = g \odot \operatorname{sign}(x)"
+
+    def forward(self, x: Array) -> Array:
+        return np.abs(x)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (g * F.sign(x),)
+
+
+class Tanh(Function):
+    """Hyperbolic tangent, the notes' hidden activation.
+
+    Forward:  h = tanh(x)
+    Backward: ∇x = g ⊙ (1 − h²)
+    """
+
+    needs_output = True
+    latex = r"\nabla_x = g \odot (1 - h^2)"
+
+    def forward(self, x: Array) -> Array:
+        return np.tanh(x)
+
+    def backward(self, g: Any, F: Any, x: Any, h: Any) -> tuple[Any]:
+        return (g * (1 - h * h),)
+
+
+class Sigmoid(Function):
+    """Logistic sigmoid, computed without overflow.
+
+    Forward:  z = 1 / (1 + exp(−x))
+    Backward: ∇x = g ⊙ z(1 − z)
+    """
+
+    needs_output = True
+    latex = r"\nabla_x = g \odot z (1 - z)"
+
+    def forward(self, x: Array) -> Array:
+        return stable_sigmoid(x)
+
+    def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
+        return (g * (z * (1 - z)),)
+
+
+class Relu(Function):
+    """Rectified linear unit (gradient 0 at 0, as PyTorch).
+
+    Forward:  z = max(x, 0)
+    Backward: ∇x = g ⊙ [x > 0]
+    """
+
+    latex = r"\nabla_x = g \odot [x > 0]"
+
+    def forward(self, x: Array) -> Array:
+        return np.maximum(x, 0)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (F.where(F.data(x) > 0, g, 0),)
+
+
+class LeakyRelu(Function):
+    """Leaky ReLU with negative slope a.
+
+    Forward:  z = x if x > 0 else a x
+    Backward: ∇x = g if x > 0 else a g
+    """
+
+    latex = r"\nabla_x = g \odot ([x > 0] + a [x \le 0])"
+
+    def forward(self, x: Array, negative_slope: float = 0.01) -> Array:
+        self.slope = negative_slope
+        return np.where(x > 0, x, x * negative_slope)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (F.where(F.data(x) > 0, g, g * self.slope),)
+
+
+class Maximum(Function):
+    """Elementwise maximum; on ties the gradient is split evenly (as PyTorch).
+
+    Forward:  z = max(x, y)
+    Backward: ∇x = g ⊙ [x > y] + ½ g ⊙ [x = y],  ∇y = g − ∇x
+    """
+
+    latex = r"\nabla_x = g \odot [x > y],\; \nabla_y = g \odot [y > x]"
+    take = np.greater
+
+    def forward(self, x: Array, y: Array) -> Array:
+        return np.maximum(x, y) if type(self) is Maximum else np.minimum(x, y)
+
+    def backward(self, g: Any, F: Any, x: Any, y: Any) -> tuple[Any, Any]:
+        xd, yd = F.data(x), F.data(y)
+        dtype = F.data(g).dtype
+        share = np.where(type(self).take(xd, yd), 1.0, np.where(xd == yd, 0.5, 0.0)).astype(dtype)
+        grad_x = g * share if self.needs_grad[0] else None
+        grad_y = g * (1 - share) if self.needs_grad[1] else None
+        return grad_x, grad_y
+
+
+class Minimum(Maximum):
+    """Elementwise minimum; on ties the gradient is split evenly (as PyTorch).
+
+    Forward:  z = min(x, y)
+    Backward: ∇x = g ⊙ [x < y] + ½ g ⊙ [x = y],  ∇y = g − ∇x
+    """
+
+    latex = r"\nabla_x = g \odot [x < y],\; \nabla_y = g \odot [y < x]"
+    take = np.less
+
+
+class Clip(Function):
+    """Clamp into [lo, hi] (either bound may be None); gradient passes where lo ≤ x ≤ hi.
+
+    Forward:  z = min(max(x, lo), hi)
+    Backward: ∇x = g ⊙ [lo ≤ x ≤ hi]
+    """
+
+    latex = r"\nabla_x = g \odot [lo \le x \le hi]"
+
+    def forward(self, x: Array, lo: float | None = None, hi: float | None = None) -> Array:
+        self.lo, self.hi = lo, hi
+        return np.clip(x, lo, hi)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        xd = F.data(x)
+        inside = np.ones(xd.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= xd >= self.lo
+        if self.hi is not None:
+            inside &= xd <= self.hi
+        return (F.where(inside, g, 0),)
+
+
+class Where(Function):
+    """Select from x where the (constant, boolean) condition holds, else from y.
+
+    Forward:  z = cond ? x : y
+    Backward: ∇x = g ⊙ cond,  ∇y = g ⊙ ¬cond
+    """
+
+    latex = r"\nabla_x = g \odot c,\; \nabla_y = g \odot (1 - c)"
+
+    def forward(self, x: Array, y: Array, condition: Array | None = None) -> Array:
+        self.condition = condition
+        return np.where(condition, x, y)
+
+    def backward(self, g: Any, F: Any, x: Any, y: Any) -> tuple[Any, Any]:
+        c = self.condition
+        grad_x = F.where(c, g, 0) if self.needs_grad[0] else None
+        grad_y = F.where(c, 0, g) if self.needs_grad[1] else None
+        return grad_x, grad_y

@@ -1,0 +1,175 @@
+"""Shape primitives: reshape, permute, broadcast_to, concatenate, stack, indexing, cast.
+
+They move values without changing them, so each backward moves the gradient back: reshape back,
+permute by the inverse permutation, sum a broadcast (done by the engine), scatter-add an index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nabla._typing import Array, Shape
+from nabla.autograd.function import Function
+
+
+class Reshape(Function):
+    """Same values, new shape (also squeeze, unsqueeze, flatten).
+
+    Forward:  z = reshape(x, shape)
+    Backward: ∇x = reshape(g, x.shape)
+    """
+
+    latex = r"\nabla_x = \operatorname{reshape}(g, \text{shape}(x))"
+
+    def forward(self, x: Array, shape: Shape = ()) -> Array:
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (g.reshape(self.in_shape),)
+
+
+class Permute(Function):
+    """Reorder axes (transpose, ``.T``, ``.mT``).
+
+    Forward:  z = permute(x, axes)
+    Backward: ∇x = permute(g, axes⁻¹)
+    """
+
+    latex = r"\nabla_x = g^{\top}"
+
+    def forward(self, x: Array, axes: tuple[int, ...] | None = None) -> Array:
+        if axes is None:
+            axes = tuple(reversed(range(x.ndim)))
+        self.inverse = tuple(np.argsort(axes).tolist())
+        return np.transpose(x, axes)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (F.permute(g, self.inverse),)
+
+
+class BroadcastTo(Function):
+    """Repeat x to a larger shape (the notes' repmat / repeat node).
+
+    Forward:  z = broadcast_to(x, shape)
+    Backward: ∇x = Σ over the repeated axes of g  (done by the engine's unbroadcast)
+    """
+
+    latex = r"\nabla_x = \textstyle\sum_{\text{copies}} g"
+
+    def forward(self, x: Array, shape: Shape = ()) -> Array:
+        return np.broadcast_to(x, shape)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (g,)
+
+
+class Concatenate(Function):
+    """Join tensors along an existing axis.
+
+    Forward:  z = [x₁ | x₂ | …]  along axis
+    Backward: ∇xᵢ = the slice of g that xᵢ occupies
+    """
+
+    latex = r"\nabla_{x_i} = g[\text{slice}_i]"
+
+    def forward(self, *xs: Array, axis: int = 0) -> Array:
+        z = np.concatenate(xs, axis=axis)
+        self.axis = axis % z.ndim
+        self.bounds = np.cumsum([0] + [x.shape[self.axis] for x in xs]).tolist()
+        return z
+
+    def backward(self, g: Any, F: Any, *xs: Any) -> tuple[Any, ...]:
+        head = (slice(None),) * self.axis
+        return tuple(
+            g[(*head, slice(self.bounds[i], self.bounds[i + 1]))] if need else None
+            for i, need in enumerate(self.needs_grad)
+        )
+
+
+class Stack(Function):
+    """Join same-shaped tensors along a new axis.
+
+    Forward:  z[…, i, …] = xᵢ
+    Backward: ∇xᵢ = g[…, i, …]
+    """
+
+    latex = r"\nabla_{x_i} = g[i]"
+
+    def forward(self, *xs: Array, axis: int = 0) -> Array:
+        z = np.stack(xs, axis=axis)
+        self.axis = axis % z.ndim
+        return z
+
+    def backward(self, g: Any, F: Any, *xs: Any) -> tuple[Any, ...]:
+        head = (slice(None),) * self.axis
+        return tuple(g[(*head, i)] if need else None for i, need in enumerate(self.needs_grad))
+
+
+def is_basic_index(index: Any) -> bool:
+    """True for ints, slices, None and Ellipsis only (a view; no element is repeated)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items
+    )
+
+
+class GetItem(Function):
+    """Indexing with slices, integer arrays or boolean masks.
+
+    Forward:  z = x[index]
+    Backward: ∇x = scatter-add of g into zeros at index (repeated indices add up)
+    """
+
+    name = "getitem"
+    latex = r"\nabla_x[\text{index}] \mathrel{+}= g"
+
+    def forward(self, x: Array, index: Any = None) -> Array:
+        self.in_shape = x.shape
+        self.index = index
+        return x[index]
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (F.index_add(g, self.in_shape, self.index),)
+
+
+class IndexAdd(Function):
+    """Scatter-add g into a zero array of a given shape (the backward of getitem).
+
+    Forward:  z = zeros(shape);  z[index] += g
+    Backward: ∇g = grad[index]
+    """
+
+    name = "index_add"
+    latex = r"\nabla_g = G[\text{index}]"
+
+    def forward(self, g: Array, shape: Shape = (), index: Any = None) -> Array:
+        self.index = index
+        z = np.zeros(shape, dtype=g.dtype)
+        if is_basic_index(index):
+            z[index] = g
+        else:
+            np.add.at(z, index, g)
+        return z
+
+    def backward(self, gz: Any, F: Any, g: Any) -> tuple[Any]:
+        return (gz[self.index],)
+
+
+class Cast(Function):
+    """Change dtype (``astype``, ``float()``, ``double()``).
+
+    Forward:  z = x as dtype
+    Backward: ∇x = g as x.dtype
+    """
+
+    latex = r"\nabla_x = g"
+
+    def forward(self, x: Array, dtype: Any = None) -> Array:
+        self.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (g.astype(self.in_dtype),)

@@ -1,0 +1,462 @@
+"""``Tensor``: an ndarray with a gradient and a link to the op that produced it.
+
+Operators lift Python scalars and ndarrays once (a Python number takes the tensor's dtype, so
+float32 stays float32) and call the primitives in ``nabla.functional``; no derivative lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nabla._typing import Array, Shape
+from nabla.autograd import function as _function
+from nabla.errors import DTypeError
+
+if TYPE_CHECKING:
+    from nabla.autograd.function import Function
+
+DEFAULT_FLOAT = np.dtype(np.float32)
+
+
+def as_array(data: Any, dtype: Any = None, copy: bool = False) -> Array:
+    """Convert ``data`` as ``nb.tensor`` does (PyTorch's dtype inference, NumPy arrays kept).
+
+    Python floats (and lists of them) become float32, ints int64, bools bool; an ndarray or a
+    NumPy scalar keeps its dtype.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
+    else:
+        arr = np.array(data, dtype=dtype)
+        if dtype is None:
+            if arr.dtype == np.float64:
+                arr = arr.astype(DEFAULT_FLOAT)
+            elif arr.dtype.kind in "iu":
+                arr = arr.astype(np.int64)
+            elif arr.dtype.kind == "c":
+                arr = arr.astype(np.complex64)
+            elif arr.dtype.kind not in "bf":
+                raise DTypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
+    return arr
+
+
+def _lift(other: Any, like: Tensor) -> Tensor:
+    """Turn the other operand of a binary operator into a Tensor.
+
+    A Python number is a "weak" scalar (as in PyTorch and NumPy 2): it takes the tensor's dtype,
+    so float32 stays float32; a float meeting an integer tensor follows NumPy (float64).
+    """
+    if isinstance(other, Tensor):
+        return other
+    if isinstance(other, (bool, int, float)):
+        kind = like.data.dtype.kind
+        if kind in "fc":
+            dtype = like.data.dtype
+        elif isinstance(other, float):
+            dtype = np.dtype(np.float64)
+        elif isinstance(other, bool):
+            dtype = like.data.dtype
+        else:
+            dtype = like.data.dtype if kind in "iu" else np.dtype(np.int64)
+        return _wrap(np.asarray(other, dtype=dtype))
+    return _wrap(as_array(other))
+
+
+def _wrap(data: Array) -> Tensor:
+    t = Tensor.__new__(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = False
+    t._fn = None
+    t.name = None
+    return t
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it.
+
+    Parameters
+    ----------
+    data : array-like
+        Values; ndarrays are wrapped without a copy and keep their dtype, Python floats become
+        float32 and ints int64 (as PyTorch).
+    requires_grad : bool
+        Record operations on this tensor so ``backward`` can fill ``.grad``.
+    dtype : dtype, optional
+        Convert ``data`` to this dtype.
+    name : str, optional
+        A label shown in ``repr`` and in graph drawings.
+
+    Attributes
+    ----------
+    data : ndarray
+        The values.
+    grad : ndarray or None
+        The accumulated gradient, same shape and dtype as ``data``.
+
+    Examples
+    --------
+    >>> import nabla as nb
+    >>> x = nb.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    array([2., 4., 6.], dtype=float32)
+    """
+
+    __slots__ = ("__weakref__", "_fn", "data", "grad", "name", "requires_grad")
+    __array_ufunc__ = None  # ndarray ⊕ Tensor defers to Tensor's reflected operators
+    __array_priority__ = 1000
+
+    data: Array
+    grad: Array | None
+    requires_grad: bool
+    _fn: Function | None
+    name: str | None
+
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+    ) -> None:
+        self.data = as_array(data, dtype)
+        self.grad = None
+        self._fn = None
+        self.name = name
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ----- flags and metadata -------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (floating point tensors only); returns self."""
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise DTypeError(
+                f"only tensors of floating point dtype can require gradients, got {self.dtype}"
+            )
+        if not requires_grad and self._fn is not None:
+            raise DTypeError("requires_grad can only be turned off on leaf tensors; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op."""
+        return self._fn is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        """The op that produced this tensor (None for leaves)."""
+        return self._fn
+
+    @property
+    def shape(self) -> Shape:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of elements (NumPy's ``size``)."""
+        return self.data.size
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): only one-element tensors can be converted, this one has shape "
+                f"{self.shape}"
+            )
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def numpy(self) -> Array:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Array:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing the data, cut from the graph."""
+        return _wrap(self.data)
+
+    def clone(self) -> Tensor:
+        from nabla import functional as fn
+
+        return fn.clone(self)
+
+    def zero_(self) -> Tensor:
+        self.data[...] = 0
+        return self
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu":
+            raise TypeError("only integer tensors can be used as an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            self.data, separator=", ", prefix="tensor(", threshold=200, precision=4
+        )
+        extras = []
+        if self.data.dtype not in (DEFAULT_FLOAT, np.dtype(np.int64), np.dtype(bool)):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.name is not None:
+            extras.append(f"name={self.name!r}")
+        if self._fn is not None:
+            extras.append(f"grad_fn=<{type(self._fn).__name__}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    def _repr_svg_(self) -> str | None:
+        try:
+            from nabla import viz
+        except ImportError:
+            return None
+        return viz.repr_svg(self)  # type: ignore[no-any-return]
+
+    # ----- autograd -------------------------------------------------------------------------
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        Parameters
+        ----------
+        grad : array-like or Tensor, optional
+            dLoss/dself, required when ``self`` is not a scalar.
+        retain_graph : bool
+            Keep the graph's saved values for another backward.
+        """
+        from nabla.autograd.engine import backward
+
+        backward(self, grad, retain_graph=retain_graph)
+
+    # ----- conversion -----------------------------------------------------------------------
+    def astype(self, dtype: Any) -> Tensor:
+        from nabla import functional as fn
+
+        return fn.cast(self, dtype)
+
+    def to(self, dtype: Any) -> Tensor:
+        return self.astype(dtype)
+
+    def float(self) -> Tensor:
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    def long(self) -> Tensor:
+        return self.astype(np.int64)
+
+    # ----- operators --------------------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return _ar.Add.apply(self, _lift(other, self))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ar.Add.apply(_lift(other, self), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ar.Sub.apply(self, _lift(other, self))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ar.Sub.apply(_lift(other, self), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ar.Mul.apply(self, _lift(other, self))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ar.Mul.apply(_lift(other, self), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ar.Div.apply(self, _lift(other, self))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ar.Div.apply(_lift(other, self), self)
+
+    def __neg__(self) -> Tensor:
+        return _ar.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            return _ar.PowScalar.apply(self, p=exponent)
+        return _ar.Pow.apply(self, _lift(exponent, self))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return _ar.Pow.apply(_lift(base, self), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _la.MatMul.apply(self, _lift(other, self))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _la.MatMul.apply(_lift(other, self), self)
+
+    def __abs__(self) -> Tensor:
+        return _el.Abs.apply(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        from nabla import functional as fn
+
+        return fn.getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if self.requires_grad and self._fn is None and _function.MODE.grad_enabled:
+            raise DTypeError(
+                "a leaf tensor that requires grad cannot be modified in place; "
+                "use `with nb.no_grad():` or modify .data"
+            )
+        self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
+
+    # comparisons give boolean tensors that carry no gradient
+    def _compare(self, other: Any, op: Any) -> Tensor:
+        other_data = other.data if isinstance(other, Tensor) else other
+        return _wrap(np.asarray(op(self.data, other_data)))
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_and)
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._compare(other, np.logical_or)
+
+    def __invert__(self) -> Tensor:
+        return _wrap(np.logical_not(self.data))
+
+    # ----- shape ------------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        from nabla import functional as fn
+
+        return fn.reshape(self, _shape_arg(shape))
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        from nabla import functional as fn
+
+        return fn.flatten(self, start_dim, end_dim)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """``transpose(dim0, dim1)`` swaps two axes (PyTorch); a full permutation also works."""
+        from nabla import functional as fn
+
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            return fn.permute(self, tuple(axes[0]))
+        if len(axes) == 2 and self.ndim != 2:
+            return fn.transpose(self, axes[0], axes[1])
+        return fn.permute(self, tuple(axes) if axes else None)
+
+    def permute(self, *axes: Any) -> Tensor:
+        from nabla import functional as fn
+
+        return fn.permute(self, _shape_arg(axes))
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        from nabla import functional as fn
+
+        return fn.transpose(self, axis1, axis2)
+
+    @property
+    def T(self) -> Tensor:
+        return _sh.Permute.apply(self, axes=None)
+
+    @property
+    def mT(self) -> Tensor:
+        return self.swapaxes(-1, -2)
+
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        from nabla import functional as fn
+
+        return fn.squeeze(self, axis if dim is None else dim)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        from nabla import functional as fn
+
+        return fn.unsqueeze(self, axis)
+
+    def broadcast_to(self, *shape: Any) -> Tensor:
+        from nabla import functional as fn
+
+        return fn.broadcast_to(self, _shape_arg(shape))
+
+    expand = broadcast_to
+
+    def split(
+        self, split_size_or_sections: Any, axis: int = 0, *, dim: Any = None
+    ) -> list[Tensor]:
+        from nabla import functional as fn
+
+        return fn.split(self, split_size_or_sections, axis if dim is None else dim)
+
+
+def _shape_arg(args: Sequence[Any]) -> tuple[int, ...]:
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _plain_index(index: Any) -> Any:
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+_function._register_tensor_factory(_wrap)
+
+# imported last: the ops import this module (Tensor must exist first)
+from nabla.ops import arithmetic as _ar
+from nabla.ops import elementwise as _el
+from nabla.ops import linalg as _la
+from nabla.ops import shape as _sh

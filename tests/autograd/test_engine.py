@@ -1,0 +1,228 @@
+"""The backward engine: accumulation, branches, freeing, higher order, long chains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nabla as nb
+from nabla.autograd.engine import unbroadcast
+
+
+def test_leaf_gradients_accumulate_across_backward_calls() -> None:
+    x = nb.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3.0).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, [3 + 2, 3 + 4])
+    assert x.grad.dtype == np.float32
+
+
+def test_branch_receives_sum_of_gradients() -> None:
+    # the notes' branch node: z = f(x) + g(x), so dz/dx = f'(x) + g'(x)
+    x = nb.tensor(np.array([0.3, -1.2]), requires_grad=True)
+    y = nb.exp(x) + nb.sin(x) if hasattr(nb, "sin") else nb.exp(x) + x * x
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, np.exp(x.data) + 2 * x.data)
+
+
+def test_gradient_of_leaf_does_not_alias_other_buffers() -> None:
+    x = nb.tensor(np.ones(3), requires_grad=True)
+    y = nb.tensor(np.ones(3), requires_grad=True)
+    (x + y).sum().backward()
+    x.grad += 1  # must not change y.grad
+    np.testing.assert_array_equal(y.grad, np.ones(3))
+
+
+def test_upstream_grad_is_not_modified() -> None:
+    x = nb.tensor(np.ones(3), requires_grad=True)
+    g = np.array([1.0, 2.0, 3.0])
+    y = x + x
+    y.backward(g)
+    np.testing.assert_array_equal(g, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(x.grad, 2 * g)
+
+
+def test_non_scalar_backward_needs_grad() -> None:
+    x = nb.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(nb.GraphError, match=r"scalar outputs.*shape \(2,\)"):
+        (x * 2.0).backward()
+    y = x * 2.0
+    y.backward(np.array([1.0, -1.0], dtype=np.float32))
+    np.testing.assert_array_equal(x.grad, [2.0, -2.0])
+
+
+def test_grad_shape_must_match_output() -> None:
+    x = nb.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(nb.ShapeError, match=r"\(3,\).*\(2,\)"):
+        (x * 2.0).backward(np.ones(3))
+
+
+def test_second_backward_through_freed_graph_raises() -> None:
+    x = nb.tensor([1.0, 2.0], requires_grad=True)
+    loss = (nb.tanh(x) * 2.0).sum()
+    loss.backward()
+    with pytest.raises(nb.GraphError, match="second time"):
+        loss.backward()
+
+
+def test_retain_graph_allows_second_backward() -> None:
+    x = nb.tensor([1.0, 2.0], requires_grad=True)
+    loss = (nb.tanh(x) * 2.0).sum()
+    loss.backward(retain_graph=True)
+    first = x.grad.copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2 * first)
+
+
+def test_backward_frees_saved_buffers() -> None:
+    x = nb.tensor(np.ones(3), requires_grad=True)
+    h = nb.tanh(x)
+    loss = h.sum()
+    assert h.grad_fn is not None and h.grad_fn.inputs is not None
+    loss.backward()
+    assert h.grad_fn.inputs is None
+    assert loss.grad_fn.inputs is None
+
+
+def test_integer_backward_refused() -> None:
+    with pytest.raises(nb.DTypeError, match="floating point"):
+        nb.tensor([1, 2], requires_grad=True)
+    with pytest.raises(nb.DTypeError, match="int64"):
+        nb.tensor([1, 2]).sum().backward()
+
+
+def test_backward_of_tensor_without_graph() -> None:
+    with pytest.raises(nb.GraphError, match="does not require grad"):
+        nb.tensor([1.0]).sum().backward()
+
+
+def test_no_grad_builds_no_graph() -> None:
+    w = nb.ones(3, requires_grad=True)
+    with nb.no_grad():
+        y = (w * 2.0).sum()
+    assert not y.requires_grad and y.grad_fn is None
+    z = (w * 2.0).sum()
+    assert z.requires_grad
+
+
+def test_no_grad_as_decorator_and_enable_grad() -> None:
+    w = nb.ones(3, requires_grad=True)
+
+    @nb.no_grad()
+    def f() -> nb.Tensor:
+        with nb.enable_grad():
+            inner = w * 2.0
+        assert inner.requires_grad
+        return w * 2.0
+
+    assert not f().requires_grad
+    assert nb.is_grad_enabled()
+
+
+def test_grad_function_does_not_touch_dot_grad() -> None:
+    x = nb.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = nb.tensor(np.array([3.0, 4.0]), requires_grad=True)
+    z = (x * y).sum()
+    gx, gy = nb.grad(z, [x, y])
+    np.testing.assert_array_equal(gx.data, y.data)
+    np.testing.assert_array_equal(gy.data, x.data)
+    assert x.grad is None and y.grad is None
+
+
+def test_grad_of_intermediate_tensor() -> None:
+    x = nb.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 3.0
+    z = (h * h).sum()
+    (gh,) = nb.grad(z, h)
+    np.testing.assert_allclose(gh.data, 2 * h.data)
+
+
+def test_grad_unused_input() -> None:
+    x = nb.tensor(np.array([1.0]), requires_grad=True)
+    y = nb.tensor(np.array([1.0]), requires_grad=True)
+    with pytest.raises(nb.GraphError, match="not used"):
+        nb.grad((x * 2.0).sum(), [x, y])
+    gx, gy = nb.grad((x * 2.0).sum(), [x, y], allow_unused=True)
+    assert gy is None and gx.item() == 2.0
+
+
+def test_hessian_vector_product() -> None:
+    # f(x) = Σ x_i³ → H = diag(6x), H v = 6 x ⊙ v
+    x = nb.tensor(np.array([1.0, -2.0, 0.5]), requires_grad=True)
+    v = np.array([0.3, 0.1, -1.0])
+    (g,) = nb.grad((x**3).sum(), x, create_graph=True)
+    (hv,) = nb.grad((g * v).sum(), x)
+    np.testing.assert_allclose(hv.data, 6 * x.data * v)
+
+
+def test_gradient_penalty_trains_through_second_order() -> None:
+    # penalty ‖∂(w·x²)/∂x‖² = Σ (2 w x)² ; d/dw = Σ 8 w x²·x² ... checked numerically
+    def penalty(w: nb.Tensor) -> nb.Tensor:
+        x = nb.tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+        (gx,) = nb.grad((w * x * x).sum(), x, create_graph=True)
+        return (gx * gx).sum()
+
+    w = nb.tensor(np.array([0.7]), requires_grad=True)
+    assert nb.gradcheck(penalty, w)
+
+
+def test_third_derivative() -> None:
+    x = nb.tensor(np.array([0.7]), requires_grad=True)
+    (g1,) = nb.grad(nb.tanh(x).sum(), x, create_graph=True)
+    (g2,) = nb.grad(g1.sum(), x, create_graph=True)
+    (g3,) = nb.grad(g2.sum(), x)
+    t = np.tanh(0.7)
+    np.testing.assert_allclose(g3.data, [-2 * (1 - t**2) ** 2 + 4 * t**2 * (1 - t**2)])
+
+
+def test_chain_of_100000_ops_has_no_recursion_limit() -> None:
+    x = nb.tensor(np.array(1.0), requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad == 1.0
+
+
+def test_unbroadcast_sums_repeated_axes() -> None:
+    g = np.ones((2, 3, 4))
+    np.testing.assert_array_equal(unbroadcast(g, (3, 1)), np.full((3, 1), 8.0))
+    np.testing.assert_array_equal(unbroadcast(g, ()), np.array(24.0))
+    assert unbroadcast(g, (2, 3, 4)) is g
+
+
+def test_graph_has_no_reference_cycles() -> None:
+    import gc
+    import weakref
+
+    gc.collect()
+    gc.disable()
+    try:
+        x = nb.tensor(np.ones((4, 4)), requires_grad=True)
+        h = nb.tanh(x @ x)
+        ref = weakref.ref(h)
+        loss = h.sum()
+        del h
+        assert ref() is not None  # held by the graph of loss
+        del loss
+        assert ref() is None  # freed by reference counting alone, no collector needed
+    finally:
+        gc.enable()
+
+
+def test_float32_stays_float32() -> None:
+    x = nb.randn(4, 3, requires_grad=True)
+    w = nb.randn(3, 2, requires_grad=True)
+    loss = (nb.tanh(x @ w) * 0.5 + 1).mean() / 3.0
+    assert loss.dtype == np.float32
+    loss.backward()
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+def test_mixed_dtypes_follow_numpy_promotion() -> None:
+    a = nb.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    b = nb.tensor(np.ones(2, dtype=np.float64), requires_grad=True)
+    c = a * b
+    assert c.dtype == np.float64
+    c.sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64

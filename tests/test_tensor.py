@@ -1,0 +1,146 @@
+"""Tensor construction, dtypes, metadata, operators with ndarrays and Python scalars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nabla as nb
+
+
+def test_dtype_inference_follows_pytorch() -> None:
+    assert nb.tensor(1.5).dtype == np.float32
+    assert nb.tensor([1.0, 2.0]).dtype == np.float32
+    assert nb.tensor([1, 2]).dtype == np.int64
+    assert nb.tensor([True]).dtype == np.bool_
+    assert nb.tensor(np.ones(2)).dtype == np.float64  # an ndarray keeps its dtype
+    assert nb.tensor(np.ones(2, dtype=np.float32)).dtype == np.float32
+    assert nb.tensor([1, 2], dtype=np.float64).dtype == np.float64
+
+
+def test_tensor_copies_but_from_numpy_shares() -> None:
+    a = np.zeros(3)
+    t = nb.tensor(a)
+    a[0] = 1
+    assert t.data[0] == 0
+    s = nb.from_numpy(a)
+    a[1] = 2
+    assert s.data[1] == 2
+
+
+def test_metadata_and_conversions() -> None:
+    t = nb.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    assert t.shape == (1, 3) and t.ndim == 2 and t.size == 3 and t.numel() == 3
+    assert t.dtype == np.float32
+    assert t.grad is None and t.is_leaf
+    assert isinstance(t.numpy(), np.ndarray)
+    assert nb.tensor([2.5]).item() == 2.5
+    d = t.detach()
+    assert not d.requires_grad and d.data is t.data
+    with pytest.raises(ValueError, match="one-element"):
+        t.item()
+
+
+def test_repr_is_useful() -> None:
+    t = nb.tensor([1.0, 2.0], requires_grad=True, name="w")
+    assert "requires_grad=True" in repr(t) and "name='w'" in repr(t)
+    assert "grad_fn=<Mul>" in repr(t * 2.0)
+    assert "dtype=float64" in repr(nb.tensor(np.ones(1)))
+
+
+def test_scalars_and_ndarrays_on_either_side() -> None:
+    x = nb.tensor([1.0, 2.0])
+    a = np.array([10.0, 20.0], dtype=np.float32)
+    for result, expected in [
+        (x + 1, [2, 3]),
+        (1 + x, [2, 3]),
+        (x - 1, [0, 1]),
+        (1 - x, [0, -1]),
+        (2 * x, [2, 4]),
+        (x / 2, [0.5, 1]),
+        (2 / x, [2, 1]),
+        (x**2, [1, 4]),
+        (2**x, [2, 4]),
+        (a + x, [11, 22]),
+        (x + a, [11, 22]),
+        (a * x, [10, 40]),
+        (a - x, [9, 18]),
+        (a / x, [10, 10]),
+    ]:
+        assert isinstance(result, nb.Tensor)
+        assert result.dtype == np.float32
+        np.testing.assert_allclose(result.data, expected)
+    assert (a @ nb.tensor(np.ones((2, 2), dtype=np.float32))).shape == (2,)
+
+
+def test_int_tensor_with_float_scalar_follows_numpy_promotion() -> None:
+    assert (nb.tensor([1, 2]) * 1.5).dtype == (np.array([1, 2]) * 1.5).dtype
+    assert (nb.tensor([1, 2]) * 2).dtype == np.int64
+
+
+def test_comparisons_give_bool_tensors_without_grad() -> None:
+    x = nb.tensor([1.0, 2.0], requires_grad=True)
+    m = x > 1.5
+    assert m.dtype == np.bool_ and not m.requires_grad
+    np.testing.assert_array_equal((x == 1.0).data, [True, False])
+
+
+def test_factories() -> None:
+    assert nb.zeros(2, 3).shape == (2, 3) and nb.zeros(2, 3).dtype == np.float32
+    assert nb.ones((2,)).data.sum() == 2
+    assert nb.full((2, 2), 7).dtype == np.int64
+    assert nb.full((2, 2), 7.0).dtype == np.float32
+    assert nb.arange(5).dtype == np.int64 and nb.arange(0.0, 1.0, 0.25).shape == (4,)
+    assert nb.zeros_like(nb.ones(3)).data.sum() == 0
+    assert nb.ones_like(np.zeros((2, 2))).dtype == np.float64
+    nb.manual_seed(3)
+    a = nb.randn(4, 5)
+    nb.manual_seed(3)
+    b = nb.randn(4, 5)
+    np.testing.assert_array_equal(a.data, b.data)
+    assert a.dtype == np.float32
+    r = nb.rand(100)
+    assert r.data.min() >= 0 and r.data.max() < 1
+    assert nb.randn(2, requires_grad=True).requires_grad
+
+
+def test_rng_state_round_trip() -> None:
+    nb.manual_seed(5)
+    state = nb.get_rng_state()
+    a = nb.randn(3)
+    nb.set_rng_state(state)
+    np.testing.assert_array_equal(nb.randn(3).data, a.data)
+
+
+def test_setitem_on_leaf_requiring_grad_refused() -> None:
+    x = nb.zeros(3, requires_grad=True)
+    with pytest.raises(nb.DTypeError, match="in place"):
+        x[0] = 1.0
+    with nb.no_grad():
+        x[0] = 1.0
+    assert x.data[0] == 1.0
+
+
+def test_shape_methods() -> None:
+    x = nb.arange(24.0).reshape(2, 3, 4)
+    assert x.transpose(0, 2).shape == (4, 3, 2)
+    assert x.permute(2, 0, 1).shape == (4, 2, 3)
+    assert x.T.shape == (4, 3, 2)
+    assert x.mT.shape == (2, 4, 3)
+    assert x.reshape(6, -1).shape == (6, 4)
+    assert x.flatten().shape == (24,)
+    assert x.unsqueeze(1).shape == (2, 1, 3, 4)
+    assert x[:, :1].squeeze(1).shape == (2, 4)
+    assert [t.shape for t in x.split(2, axis=2)] == [(2, 3, 2), (2, 3, 2)]
+    assert x.sum(axis=(0, 1)).shape == (4,)
+    assert x.max(dim=1, keepdim=True).shape == (2, 1, 4)
+    assert x.mean().item() == pytest.approx(11.5)
+    assert x.argmax(axis=-1).dtype == np.int64
+
+
+def test_var_defaults_to_unbiased_like_pytorch() -> None:
+    data = np.array([1.0, 2.0, 4.0, 7.0])
+    x = nb.tensor(data)
+    assert x.var().item() == pytest.approx(np.var(data, ddof=1))
+    assert x.var(correction=0).item() == pytest.approx(np.var(data))
+    assert x.std(ddof=0).item() == pytest.approx(np.std(data))
