@@ -1,0 +1,34 @@
+"""Data: datasets, mini-batch loading, splits, scaling and loaders for files and built-ins.
+
+NumPy only; scikit-learn is imported lazily by :func:`load_builtin` alone.
+"""
+
+from nabla.data.builtin import BUILTIN_DATASETS, load_builtin
+from nabla.data.csv_loader import load_csv
+from nabla.data.dataset import Dataset, TensorDataset
+from nabla.data.idx import load_idx, read_idx
+from nabla.data.loader import DataLoader, default_collate
+from nabla.data.preprocessing import StandardScaler
+from nabla.data.sources import load_data, load_npz
+from nabla.data.split import DatasetSplit, split_dataset, stratified_split
+from nabla.data.tabular import TabularData, check_classification_target
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "DataLoader",
+    "Dataset",
+    "DatasetSplit",
+    "StandardScaler",
+    "TabularData",
+    "TensorDataset",
+    "check_classification_target",
+    "default_collate",
+    "load_builtin",
+    "load_csv",
+    "load_data",
+    "load_idx",
+    "load_npz",
+    "read_idx",
+    "split_dataset",
+    "stratified_split",
+]

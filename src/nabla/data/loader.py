@@ -1,0 +1,223 @@
+"""DataLoader: mini-batches over a dataset, seeded shuffling and exact resume."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from nabla._typing import Array
+from nabla.data.dataset import Dataset, TensorDataset, as_array, wrap_like
+from nabla.errors import DataError
+
+
+def default_collate(samples: Sequence[Any]) -> Any:
+    """Stack a list of samples into one batch.
+
+    A sample that is a tuple (or list) is collated position by position, so ``[(x0, y0), (x1,
+    y1)]`` becomes ``(stack([x0, x1]), stack([y0, y1]))``. Tensors are stacked into a Tensor,
+    everything else into an ndarray.
+
+    Parameters
+    ----------
+    samples : sequence of samples
+        What ``dataset[i]`` returned for each index of the batch.
+
+    Returns
+    -------
+    batch : ndarray, Tensor or tuple of them
+        Each stacked along a new first axis of length ``len(samples)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, y = default_collate([(np.zeros(2), 0), (np.ones(2), 1)])
+    >>> x.shape, y.tolist()
+    ((2, 2), [0, 1])
+    """
+    if not samples:
+        raise DataError("default_collate: cannot collate an empty list of samples")
+    first = samples[0]
+    if isinstance(first, (tuple, list)):
+        widths = {len(sample) for sample in samples}
+        if len(widths) != 1:
+            raise DataError(f"default_collate: samples have different lengths {sorted(widths)}")
+        return tuple(default_collate([sample[i] for sample in samples]) for i in range(len(first)))
+    arrays = [as_array(sample) for sample in samples]
+    shapes = {array.shape for array in arrays}
+    if len(shapes) != 1:
+        raise DataError(
+            f"default_collate: cannot stack samples of shapes "
+            f"{', '.join(map(str, sorted(shapes)))}"
+        )
+    return wrap_like(first, np.stack(arrays))
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert a bit-generator state to JSON data (MT19937 keeps an ndarray key)."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+class DataLoader:
+    """Iterate over a dataset in mini-batches, optionally reshuffled every epoch.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A :class:`TensorDataset` is batched by fancy-indexing its arrays once per batch; any other
+        dataset is read sample by sample and stacked with :func:`default_collate`.
+    batch_size : int, default 1
+        Samples per batch; the last batch may be smaller unless `drop_last`.
+    shuffle : bool, default False
+        Draw a fresh permutation from `generator` at the start of every epoch (``iter()``).
+    drop_last : bool, default False
+        Drop the last, incomplete batch (as PyTorch does).
+    generator : numpy.random.Generator, optional
+        Source of the permutations. It is used (and advanced) in place.
+    seed : int, optional
+        Seed for the loader's own generator when `generator` is not given. When neither is
+        given, the seed is drawn from nabla's global generator, so ``nb.manual_seed`` makes the
+        shuffling reproducible (as ``torch.manual_seed`` does for PyTorch's loaders).
+
+    Notes
+    -----
+    The permutation of an epoch is drawn when ``iter()`` is called, so :meth:`state_dict` taken
+    between epochs (or at any point during one) describes the epochs that have not started yet:
+    restoring it into a new loader over the same dataset replays them batch for batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
+    >>> loader = DataLoader(ds, batch_size=2, shuffle=True, seed=0)
+    >>> len(loader), [y.shape for _, y in loader]
+    (3, [(2,), (2,), (1,)])
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        generator: np.random.Generator | None = None,
+        seed: int | None = None,
+    ) -> None:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1
+        ):
+            raise DataError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if generator is not None and seed is not None:
+            raise DataError("DataLoader: pass either generator or seed, not both")
+        if generator is not None and not isinstance(generator, np.random.Generator):
+            raise DataError(
+                f"DataLoader: generator must be a numpy.random.Generator, "
+                f"got {type(generator).__name__}"
+            )
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        if generator is None:
+            if seed is None:
+                from nabla.creation import default_generator  # lazy: creation imports Tensor
+
+                seed = int(default_generator().integers(2**63))
+            generator = np.random.default_rng(seed)
+        self.generator = generator
+        self.epoch = 0  # number of epochs started, saved with the state for the record
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        n_samples = len(self.dataset)
+        if self.drop_last:
+            return n_samples // self.batch_size
+        return (n_samples + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[Any]:
+        # NOTE: drawn here, not inside the generator below, so iter() alone fixes the epoch's
+        # order and advances the state that state_dict() reports.
+        n_samples = len(self.dataset)
+        if self.shuffle:
+            order = self.generator.permutation(n_samples)
+        else:
+            order = np.arange(n_samples)
+        self.epoch += 1
+        return self._batches(order)
+
+    def _batches(self, order: Array) -> Iterator[Any]:
+        n_batches = len(self)
+        for start in range(0, n_batches * self.batch_size, self.batch_size):
+            yield self._fetch(order[start : start + self.batch_size])
+
+    def _fetch(self, indices: Array) -> Any:
+        if isinstance(self.dataset, TensorDataset):
+            return self.dataset[indices]
+        return default_collate([self.dataset[int(i)] for i in indices])
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the loader's resumable state as JSON-serialisable data.
+
+        Returns
+        -------
+        state : dict
+            ``{"rng": generator.bit_generator.state, "epoch": int, "batch_size": int,
+            "shuffle": bool, "drop_last": bool}`` (ndarrays in the rng state become lists).
+        """
+        return {
+            "rng": _jsonable(self.generator.bit_generator.state),
+            "epoch": self.epoch,
+            "batch_size": self.batch_size,
+            "shuffle": self.shuffle,
+            "drop_last": self.drop_last,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a state from :meth:`state_dict`; the next epoch replays the saved run.
+
+        Raises
+        ------
+        DataError
+            When `state` has no ``"rng"`` entry, or it is for another bit generator than this
+            loader's (a generator made from `seed` is PCG64).
+        """
+        if not isinstance(state, dict) or "rng" not in state:
+            keys = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise DataError(
+                f"DataLoader.load_state_dict: expected a dict with an 'rng' entry, got {keys}"
+            )
+        for key in ("batch_size", "shuffle", "drop_last"):
+            if key in state and state[key] != getattr(self, key):
+                raise DataError(
+                    f"DataLoader.load_state_dict: state has {key}={state[key]!r}, "
+                    f"this loader has {key}={getattr(self, key)!r}"
+                )
+        rng_state = copy.deepcopy(state["rng"])
+        expected = type(self.generator.bit_generator).__name__
+        found = rng_state.get("bit_generator") if isinstance(rng_state, dict) else None
+        if found != expected:
+            raise DataError(
+                f"DataLoader.load_state_dict: state is for bit generator {found!r}, "
+                f"this loader uses {expected!r}"
+            )
+        try:
+            self.generator.bit_generator.state = rng_state
+        except (TypeError, ValueError, KeyError) as error:
+            raise DataError(f"DataLoader.load_state_dict: invalid rng state: {error}") from error
+        self.epoch = int(state.get("epoch", self.epoch))
+
+    def __repr__(self) -> str:
+        return (
+            f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, drop_last={self.drop_last})"
+        )

@@ -1,0 +1,148 @@
+"""NumPy ``.npz`` archives, and :func:`load_data`, which picks the loader for a spec."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from nabla.data.builtin import BUILTIN_DATASETS, builtin_key, load_builtin
+from nabla.data.csv_loader import load_csv
+from nabla.data.idx import load_idx
+from nabla.data.tabular import TASKS, TabularData, Task, encode_target
+from nabla.errors import DataError
+
+
+def load_npz(
+    path: str | os.PathLike[str],
+    x_key: str | None = None,
+    y_key: str = "y",
+    *,
+    task: Task = "auto",
+) -> TabularData:
+    """Load features and target from a NumPy ``.npz`` archive (``np.savez``).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The archive. It is read with ``allow_pickle=False``.
+    x_key : str, optional
+        Name of the feature array, shape (n_samples, n_features); default ``"X"``, else ``"x"``.
+    y_key : str, default "y"
+        Name of the target array, shape (n_samples,).
+    task : "auto", "classification" or "regression", default "auto"
+        How to read the target; see :func:`~nabla.data.load_csv`.
+
+    Returns
+    -------
+    TabularData
+        An optional string array ``feature_names`` in the archive names the features.
+
+    Raises
+    ------
+    DataError
+        For a missing or unreadable file, a missing key (the message lists the keys present),
+        shapes that do not match, or non-finite features.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"{file}: file not found")
+    if task not in TASKS:
+        raise DataError(f"load_npz: task must be one of {', '.join(TASKS)}, got {task!r}")
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise DataError(f"{file}: not a readable .npz archive ({error})") from error
+    present = ", ".join(repr(key) for key in arrays) or "none"
+    if x_key is None:
+        x_key = next((key for key in ("X", "x") if key in arrays), "X")
+    for role, key in (("features", x_key), ("target", y_key)):
+        if key not in arrays:
+            raise DataError(f"{file}: no {role} array named {key!r}; arrays present: {present}")
+    features, target = arrays[x_key], arrays[y_key]
+    if features.ndim != 2 or features.dtype.kind not in "biuf":
+        raise DataError(
+            f"{file}: {x_key!r} must be a 2-D numeric array, got shape "
+            f"{features.shape} and dtype {features.dtype}"
+        )
+    if target.ndim != 1 or target.shape[0] != features.shape[0]:
+        raise DataError(
+            f"{file}: {x_key!r} has shape {features.shape} and {y_key!r} has shape "
+            f"{target.shape}; the target must be 1-D with one entry per row"
+        )
+    with np.errstate(over="ignore"):  # values beyond float32's range become inf, caught below
+        X = features.astype(np.float32)
+    if not np.isfinite(X).all():
+        row, column = np.argwhere(~np.isfinite(X))[0]
+        raise DataError(
+            f"{file}: {x_key}[{row}, {column}] = {features[row, column]} is not "
+            f"finite in float32 (NaN and inf are not supported)"
+        )
+    y, class_names = encode_target(target, task, source=str(file), column=y_key)
+    names = arrays.get("feature_names")
+    if names is not None and names.shape == (X.shape[1],):
+        feature_names = [str(name) for name in names]
+    else:
+        feature_names = [f"x{j}" for j in range(X.shape[1])]
+    return TabularData(X, y, feature_names, y_key, class_names, str(file))
+
+
+def load_data(spec: str | os.PathLike[str], target: str | int | None = None) -> TabularData:
+    """Load a data set from a built-in name, a ``.csv`` or ``.npz`` file, or an IDX folder.
+
+    Parameters
+    ----------
+    spec : str or PathLike
+        ``"digits"``, ``"iris"``, ``"wine"``, ``"breast_cancer"`` (an existing path of that
+        name wins); a path ending ``.csv`` or ``.npz``; or a folder of MNIST IDX files.
+    target : str or int, optional
+        The target column of a CSV file (see :func:`~nabla.data.load_csv`) or the target key of
+        an ``.npz`` archive; not allowed for built-in data sets and IDX folders.
+
+    Returns
+    -------
+    TabularData
+
+    Raises
+    ------
+    DataError
+        When `spec` is none of the above, the path does not exist, or `target` does not apply.
+    """
+    if not isinstance(spec, (str, os.PathLike)):
+        raise DataError(
+            f"load_data: expected a data-set name or a path, got {type(spec).__name__}"
+        )
+    path = Path(spec)
+    key = builtin_key(spec) if isinstance(spec, str) else None
+    if key is not None and not path.exists():
+        _reject_target(target, f"built-in data set {key!r}")
+        return load_builtin(key)
+    if path.is_dir():
+        _reject_target(target, f"IDX folder {path}")
+        return load_idx(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return load_csv(path, target)
+    if suffix == ".npz":
+        if target is not None and not isinstance(target, str):
+            raise DataError(f"{path}: target of an .npz archive is an array name, got {target!r}")
+        return load_npz(path, y_key="y" if target is None else target)
+    if not path.exists():
+        raise DataError(
+            f"{spec!s}: no such file or folder, and not a built-in data set "
+            f"({', '.join(BUILTIN_DATASETS)})"
+        )
+    raise DataError(
+        f"{path}: unsupported file type {suffix or '(no extension)'!r}; expected a "
+        f".csv or .npz file or a folder of IDX files"
+    )
+
+
+def _reject_target(target: str | int | None, what: str) -> None:
+    if target is not None:
+        raise DataError(
+            f"load_data: target={target!r} does not apply to {what}; its target is fixed"
+        )

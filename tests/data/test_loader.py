@@ -1,0 +1,204 @@
+"""DataLoader batching, shuffling, drop_last, determinism and exact resume."""
+
+import json
+
+import numpy as np
+import pytest
+
+import nabla as nb
+from nabla.data import DataLoader, Dataset, TensorDataset
+from nabla.errors import DataError
+from nabla.tensor import Tensor
+
+
+def make_dataset(n_samples: int = 10) -> TensorDataset:
+    X = np.arange(n_samples * 2, dtype=np.float32).reshape(n_samples, 2)
+    return TensorDataset(X, np.arange(n_samples))
+
+
+def epoch_labels(loader: DataLoader) -> list[list[int]]:
+    return [y.tolist() for _, y in loader]
+
+
+class SquaresDataset(Dataset):
+    """A generic (non-Tensor) dataset: sample i is (i, i**2) as arrays."""
+
+    def __init__(self, n_samples: int) -> None:
+        self.n_samples = n_samples
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
+        if not 0 <= index < self.n_samples:
+            raise IndexError(index)
+        return np.array([index, index**2], dtype=np.float32), index
+
+    def __len__(self) -> int:
+        return self.n_samples
+
+
+@pytest.mark.parametrize(
+    ("n_samples", "batch_size", "drop_last", "expected_sizes"),
+    [
+        (10, 3, False, [3, 3, 3, 1]),
+        (10, 3, True, [3, 3, 3]),
+        (9, 3, True, [3, 3, 3]),
+        (2, 5, False, [2]),
+        (2, 5, True, []),
+        (0, 4, False, []),
+    ],
+)
+def test_batch_sizes_and_len(
+    n_samples: int, batch_size: int, drop_last: bool, expected_sizes: list[int]
+) -> None:
+    loader = DataLoader(make_dataset(n_samples), batch_size=batch_size, drop_last=drop_last)
+    assert len(loader) == len(expected_sizes)
+    assert [len(y) for y in epoch_labels(loader)] == expected_sizes
+
+
+def test_without_shuffle_batches_are_in_order() -> None:
+    loader = DataLoader(make_dataset(5), batch_size=2)
+    batches = list(loader)
+    np.testing.assert_array_equal(batches[0][0], [[0.0, 1.0], [2.0, 3.0]])
+    assert epoch_labels(loader) == [[0, 1], [2, 3], [4]]
+
+
+def test_shuffle_visits_every_sample_once_and_reshuffles_each_epoch() -> None:
+    loader = DataLoader(make_dataset(50), batch_size=8, shuffle=True, seed=0)
+    first = [label for batch in epoch_labels(loader) for label in batch]
+    second = [label for batch in epoch_labels(loader) for label in batch]
+    assert sorted(first) == sorted(second) == list(range(50))
+    assert first != second
+    assert first != list(range(50))
+
+
+def test_rows_stay_aligned_with_labels_after_shuffle() -> None:
+    for x_batch, y_batch in DataLoader(make_dataset(20), batch_size=6, shuffle=True, seed=1):
+        np.testing.assert_array_equal(x_batch[:, 0], 2 * y_batch)
+
+
+def test_same_seed_gives_same_batches() -> None:
+    runs = []
+    for _ in range(2):
+        loader = DataLoader(make_dataset(30), batch_size=4, shuffle=True, seed=7)
+        runs.append([epoch_labels(loader) for _ in range(3)])
+    assert runs[0] == runs[1]
+    other = DataLoader(make_dataset(30), batch_size=4, shuffle=True, seed=8)
+    assert epoch_labels(other) != runs[0][0]
+
+
+def test_generator_is_used_in_place() -> None:
+    generator = np.random.default_rng(3)
+    loader = DataLoader(make_dataset(10), batch_size=10, shuffle=True, generator=generator)
+    assert loader.generator is generator
+    expected = np.random.default_rng(3).permutation(10).tolist()
+    assert epoch_labels(loader) == [expected]
+
+
+def test_manual_seed_makes_an_unseeded_loader_reproducible() -> None:
+    runs = []
+    for _ in range(2):
+        nb.manual_seed(123)
+        runs.append(epoch_labels(DataLoader(make_dataset(20), batch_size=5, shuffle=True)))
+    assert runs[0] == runs[1]
+
+
+def test_tensor_dataset_is_fetched_with_one_index_per_batch() -> None:
+    calls: list[object] = []
+
+    class CountingDataset(TensorDataset):
+        def __getitem__(self, index: object) -> tuple[object, ...]:
+            calls.append(index)
+            return super().__getitem__(index)
+
+    dataset = CountingDataset(np.zeros((10, 2)), np.arange(10))
+    loader = DataLoader(dataset, batch_size=4, shuffle=True, seed=0)
+    assert len(list(loader)) == 3
+    assert len(calls) == 3
+    assert all(isinstance(index, np.ndarray) for index in calls)
+
+
+def test_tensor_items_yield_tensors() -> None:
+    dataset = TensorDataset(Tensor(np.ones((6, 3), dtype=np.float32)), Tensor(np.arange(6)))
+    x_batch, y_batch = next(iter(DataLoader(dataset, batch_size=4)))
+    assert isinstance(x_batch, Tensor)
+    assert isinstance(y_batch, Tensor)
+    assert x_batch.data.shape == (4, 3)
+    np.testing.assert_array_equal(y_batch.data, [0, 1, 2, 3])
+
+
+def test_generic_dataset_is_collated_by_stacking() -> None:
+    loader = DataLoader(SquaresDataset(5), batch_size=2, drop_last=True)
+    batches = list(loader)
+    assert len(batches) == 2
+    x_batch, index_batch = batches[1]
+    np.testing.assert_array_equal(x_batch, [[2.0, 4.0], [3.0, 9.0]])
+    np.testing.assert_array_equal(index_batch, [2, 3])
+
+
+def train_epochs(loader: DataLoader, n_epochs: int) -> list[list[list[int]]]:
+    return [epoch_labels(loader) for _ in range(n_epochs)]
+
+
+def test_resume_after_an_epoch_replays_the_remaining_epochs() -> None:
+    uninterrupted = DataLoader(make_dataset(23), batch_size=5, shuffle=True, seed=11)
+    expected = train_epochs(uninterrupted, 4)
+
+    first = DataLoader(make_dataset(23), batch_size=5, shuffle=True, seed=11)
+    assert train_epochs(first, 2) == expected[:2]
+    saved = json.loads(json.dumps(first.state_dict()))  # through a checkpoint file
+    assert saved["epoch"] == 2
+
+    resumed = DataLoader(make_dataset(23), batch_size=5, shuffle=True, seed=999)
+    resumed.load_state_dict(saved)
+    assert train_epochs(resumed, 2) == expected[2:]
+    assert resumed.epoch == 4
+
+
+def test_resume_from_a_state_taken_mid_epoch_starts_the_next_epoch() -> None:
+    reference = DataLoader(make_dataset(12), batch_size=4, shuffle=True, seed=5)
+    expected = train_epochs(reference, 2)
+    loader = DataLoader(make_dataset(12), batch_size=4, shuffle=True, seed=5)
+    batches = iter(loader)
+    next(batches)
+    state = loader.state_dict()
+    resumed = DataLoader(make_dataset(12), batch_size=4, shuffle=True, seed=0)
+    resumed.load_state_dict(state)
+    assert epoch_labels(resumed) == expected[1]
+
+
+def test_state_of_an_mt19937_generator_survives_json() -> None:
+    def make() -> DataLoader:
+        generator = np.random.Generator(np.random.MT19937(4))
+        return DataLoader(make_dataset(9), batch_size=3, shuffle=True, generator=generator)
+
+    loader = make()
+    epoch_labels(loader)
+    state = json.loads(json.dumps(loader.state_dict()))
+    expected = epoch_labels(loader)
+    resumed = make()
+    resumed.load_state_dict(state)
+    assert epoch_labels(resumed) == expected
+
+
+def test_load_state_dict_rejects_bad_states() -> None:
+    loader = DataLoader(make_dataset(4), batch_size=2, shuffle=True, seed=0)
+    with pytest.raises(DataError, match="'rng' entry"):
+        loader.load_state_dict({"epoch": 1})
+    mt_state = np.random.Generator(np.random.MT19937(0)).bit_generator.state
+    with pytest.raises(DataError, match=r"'MT19937'.*'PCG64'"):
+        loader.load_state_dict({"rng": mt_state})
+    other = DataLoader(make_dataset(4), batch_size=3, shuffle=True, seed=0).state_dict()
+    with pytest.raises(DataError, match=r"batch_size=3.*batch_size=2"):
+        loader.load_state_dict(other)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_bad_batch_size_is_an_error(batch_size: object) -> None:
+    with pytest.raises(DataError, match="batch_size must be a positive int"):
+        DataLoader(make_dataset(), batch_size=batch_size)  # type: ignore[arg-type]
+
+
+def test_generator_and_seed_are_exclusive_and_checked() -> None:
+    with pytest.raises(DataError, match="not both"):
+        DataLoader(make_dataset(), generator=np.random.default_rng(0), seed=0)
+    with pytest.raises(DataError, match=r"numpy\.random\.Generator, got RandomState"):
+        DataLoader(make_dataset(), generator=np.random.RandomState(0))  # type: ignore[arg-type]
