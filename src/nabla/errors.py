@@ -32,3 +32,7 @@ class ModelFileError(NablaError, ValueError):
 
 class AnomalyError(NablaError, FloatingPointError):
     """Raised under ``nb.detect_anomaly()`` when an op first produces NaN or inf."""
+
+
+class StateDictError(NablaError, RuntimeError):
+    """A state dict whose keys or shapes do not match the module it is loaded into."""

@@ -1,5 +1,56 @@
-"""Neural-network building blocks: functional ops, modules, losses, regularisation."""
+"""Neural-network building blocks: modules, layers, losses, initialisation, regularisation."""
 
-from nabla.nn import functional
+from nabla.nn import functional, init
+from nabla.nn.activation import ACTIVATIONS, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from nabla.nn.container import Sequential, from_spec
+from nabla.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, Linear
+from nabla.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from nabla.nn.models import (
+    MLP,
+    ClassifierMixin,
+    LogisticRegression,
+    classification_loss,
+    probabilities,
+)
+from nabla.nn.module import MODULE_REGISTRY, Module, Parameter
+from nabla.nn.regularization import l1_penalty, l2_penalty
 
-__all__ = ["functional"]
+try:  # clip_grad_norm_ and friends
+    from nabla.nn import utils
+except ImportError:  # pragma: no cover - only while the module is being written
+    utils = None  # type: ignore[assignment]
+
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "MODULE_REGISTRY",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "ClassifierMixin",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "L1Loss",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "LogisticRegression",
+    "MSELoss",
+    "Module",
+    "NLLLoss",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "classification_loss",
+    "from_spec",
+    "functional",
+    "init",
+    "l1_penalty",
+    "l2_penalty",
+    "probabilities",
+    "utils",
+]
