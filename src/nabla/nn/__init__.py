@@ -1,6 +1,6 @@
 """Neural-network building blocks: modules, layers, losses, initialisation, regularisation."""
 
-from nabla.nn import functional, init
+from nabla.nn import functional, init, utils
 from nabla.nn.activation import ACTIVATIONS, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from nabla.nn.container import Sequential, from_spec
 from nabla.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, Linear
@@ -14,11 +14,6 @@ from nabla.nn.models import (
 )
 from nabla.nn.module import MODULE_REGISTRY, Module, Parameter
 from nabla.nn.regularization import l1_penalty, l2_penalty
-
-try:  # clip_grad_norm_ and friends
-    from nabla.nn import utils
-except ImportError:  # pragma: no cover - only while the module is being written
-    utils = None  # type: ignore[assignment]
 
 __all__ = [
     "ACTIVATIONS",

@@ -1,0 +1,44 @@
+"""Optimizers and learning-rate schedulers with the update rules of ``torch.optim``.
+
+They update any object with ``data`` (a floating-point ndarray, changed in place) and ``grad``
+(an ndarray, or None to skip it), such as the parameters of a ``nabla.nn`` module::
+
+    opt = nabla.optim.Adam(model.parameters(), lr=1e-3)
+    scheduler = nabla.optim.StepLR(opt, step_size=10, gamma=0.5)
+    for epoch in range(n_epochs):
+        for x, y in batches:
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+        scheduler.step()
+"""
+
+from nabla.optim import lr_scheduler
+from nabla.optim.adagrad import Adagrad
+from nabla.optim.adam import Adam, AdamW
+from nabla.optim.lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LRScheduler,
+    ReduceLROnPlateau,
+    StepLR,
+)
+from nabla.optim.optimizer import Optimizer, OptimizerError
+from nabla.optim.rmsprop import RMSprop
+from nabla.optim.sgd import SGD
+
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "Optimizer",
+    "OptimizerError",
+    "RMSprop",
+    "ReduceLROnPlateau",
+    "StepLR",
+    "lr_scheduler",
+]

@@ -1,0 +1,376 @@
+"""The optimizer base class: parameter groups, per-parameter state and checkpoints.
+
+An optimizer holds ``param_groups``, a list of dicts, each with its ``"params"`` and the
+hyperparameters that apply to them, and ``state``, which maps each parameter to what it keeps
+between steps (momentum buffers, moment estimates, a step count). :meth:`Optimizer.state_dict`
+writes both in PyTorch's layout, each parameter replaced by its position across the groups, so a
+checkpoint loads into an optimizer built over a fresh copy of the model.
+
+A parameter is anything with ``data`` (a floating-point ndarray, updated in place) and ``grad``
+(an ndarray of the same shape, or None to skip the parameter): a ``nabla`` Parameter, or a
+stand-in such as ``types.SimpleNamespace(data=..., grad=None)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from typing import Any, Protocol, TypeAlias
+
+import numpy as np
+
+from nabla._typing import Array
+from nabla.errors import DTypeError, NablaError, ShapeError
+
+
+class OptimizerError(NablaError, ValueError):
+    """A bad optimizer or scheduler setting: negative lr, a beta outside [0, 1), no parameters."""
+
+
+class ParameterLike(Protocol):
+    """What an optimizer needs of a parameter: its values and their gradient (or None)."""
+
+    data: Array
+    grad: Array | None
+
+
+ParamsArg: TypeAlias = "Iterable[ParameterLike] | Iterable[dict[str, Any]]"
+
+
+class ParameterState(MutableMapping[Any, dict[str, Any]]):
+    """Optimizer state per parameter, matched by identity.
+
+    Parameters are compared with ``is``, never ``==``, since array-like parameters compare
+    elementwise. As with PyTorch's ``defaultdict(dict)``, ``state[param]`` for a parameter without
+    state inserts and returns an empty dict; ``param in state`` and ``state.get`` insert nothing.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def __getitem__(self, param: Any) -> dict[str, Any]:
+        entry = self._entries.get(id(param))
+        if entry is None:
+            entry = self._entries[id(param)] = (param, {})
+        return entry[1]
+
+    def __setitem__(self, param: Any, value: dict[str, Any]) -> None:
+        self._entries[id(param)] = (param, value)
+
+    def __delitem__(self, param: Any) -> None:
+        del self._entries[id(param)]
+
+    def __iter__(self) -> Iterator[Any]:
+        return (param for param, _ in self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, param: object) -> bool:
+        return id(param) in self._entries
+
+    def get(self, param: Any, default: Any = None) -> Any:
+        entry = self._entries.get(id(param))
+        return default if entry is None else entry[1]
+
+    def __repr__(self) -> str:
+        return f"ParameterState({len(self)} parameters)"
+
+
+def effective_gradient(
+    data: Array, grad: Array, weight_decay: float, maximize: bool
+) -> tuple[Array, bool]:
+    """The gradient after ``maximize`` and coupled (L2) weight decay: ``±grad + wd·θ``.
+
+    Returns the array and whether it is a fresh one the caller may overwrite; ``grad`` itself is
+    never modified, so the caller must not write into it when the flag is False.
+    """
+    if weight_decay != 0:
+        g = np.multiply(data, weight_decay)
+        if maximize:
+            g -= grad
+        else:
+            g += grad
+        return g, True
+    if maximize:
+        return np.negative(grad), True
+    return grad, False
+
+
+class Optimizer:
+    """Base class of the optimizers.
+
+    Subclasses pass their hyperparameter ``defaults``, check a group's values in
+    :meth:`_check_hyperparameters` and update one group in :meth:`_update_group`.
+
+    Parameters
+    ----------
+    params : iterable of parameters, or iterable of dicts
+        The parameters to optimize, or parameter groups: dicts with a ``"params"`` entry and any
+        hyperparameters that override ``defaults`` for that group.
+    defaults : dict
+        Hyperparameters for groups that do not set them.
+
+    Attributes
+    ----------
+    param_groups : list of dict
+        One dict per group: ``"params"`` (a list) and every hyperparameter.
+    state : ParameterState
+        What each parameter keeps between steps, keyed by the parameter.
+    defaults : dict
+        The hyperparameters given at construction.
+    """
+
+    def __init__(self, params: ParamsArg, defaults: dict[str, Any]) -> None:
+        self._check_hyperparameters(defaults)
+        self.defaults = defaults
+        self.state = ParameterState()
+        self.param_groups: list[dict[str, Any]] = []
+        if _is_parameter(params):
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of parameters or of dicts, "
+                f"got a single {type(params).__name__}; wrap it in a list"
+            )
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(_SET_MESSAGE.format(name=type(self).__name__))
+        groups: list[Any] = list(params)
+        if not groups:
+            raise OptimizerError(f"{type(self).__name__}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ----- hooks for subclasses -----------------------------------------------------------------
+    def _check_hyperparameters(self, group: Mapping[str, Any]) -> None:
+        """Raise :class:`OptimizerError` for a value no update rule accepts."""
+        check_nonnegative(self, group, "lr")
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        """Update every parameter of ``group`` that has a gradient."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _update_group")
+
+    # ----- public API ---------------------------------------------------------------------------
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update the parameters once from their gradients.
+
+        Parameters
+        ----------
+        closure : callable, optional
+            Called first (it usually recomputes the loss and its gradients); its result is
+            returned.
+        """
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            self._update_group(group)
+        return loss
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient: set it to None, or fill it with zeros in place."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if set_to_none:
+                    param.grad = None
+                else:
+                    param.grad.fill(0)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters, filling the hyperparameters it omits from ``defaults``.
+
+        Raises
+        ------
+        OptimizerError
+            If a parameter is already in a group or a hyperparameter is out of range.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: a parameter group must be a dict, got {type(param_group)}")
+        params = param_group["params"]
+        if _is_parameter(params):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(_SET_MESSAGE.format(name=name))
+        params = list(params)
+        for position, param in enumerate(params):
+            _check_parameter(name, position, param)
+        group = {"params": params}
+        group.update((key, value) for key, value in param_group.items() if key != "params")
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+
+        seen = {id(p) for existing in self.param_groups for p in existing["params"]}
+        new_ids = [id(p) for p in params]
+        if len(set(new_ids)) != len(new_ids):
+            raise OptimizerError(f"{name}: a parameter group lists the same parameter twice")
+        if seen.intersection(new_ids):
+            raise OptimizerError(f"{name}: some parameters appear in more than one group")
+        self._check_hyperparameters(group)
+        self.param_groups.append(group)
+
+    def state_dict(self) -> dict[str, Any]:
+        """A snapshot of the optimizer, in PyTorch's layout.
+
+        Returns
+        -------
+        dict
+            ``{"state": {index: {name: array or int}}, "param_groups": [{hyperparameters...,
+            "params": [indices]}]}``, parameters numbered in order across the groups. Arrays are
+            copies: later steps do not change the snapshot.
+        """
+        index_of: dict[int, int] = {}
+        packed_groups = []
+        for group in self.param_groups:
+            packed = {key: value for key, value in group.items() if key != "params"}
+            packed["params"] = [index_of.setdefault(id(p), len(index_of)) for p in group["params"]]
+            packed_groups.append(packed)
+        packed_state = {}
+        for group in self.param_groups:
+            for param in group["params"]:
+                state = self.state.get(param)
+                if state:
+                    packed_state[index_of[id(param)]] = {
+                        key: value.copy() if isinstance(value, np.ndarray) else value
+                        for key, value in state.items()
+                    }
+        return {"state": packed_state, "param_groups": packed_groups}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` snapshot into this optimizer's parameters.
+
+        Groups are matched by position and must hold as many parameters as when saved. Arrays are
+        copied and cast to their parameter's dtype; hyperparameters come from the snapshot, with
+        any it lacks taken from ``defaults``.
+
+        Raises
+        ------
+        OptimizerError
+            If the groups do not match or the state names a parameter index that does not exist.
+        ShapeError
+            If a saved array does not have its parameter's shape.
+        """
+        name = type(self).__name__
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise OptimizerError(
+                f"{name}.load_state_dict: the state dict has {len(saved_groups)} parameter "
+                f"groups but the optimizer has {len(self.param_groups)}"
+            )
+        param_at: dict[int, Any] = {}
+        new_groups = []
+        for position, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise OptimizerError(
+                    f"{name}.load_state_dict: parameter group {position} has "
+                    f"{len(saved['params'])} parameters in the state dict but "
+                    f"{len(group['params'])} in the optimizer"
+                )
+            param_at.update(zip((int(i) for i in saved["params"]), group["params"]))
+            new_group = {"params": group["params"]}
+            new_group.update((key, value) for key, value in saved.items() if key != "params")
+            for key, value in self.defaults.items():
+                new_group.setdefault(key, value)
+            self._check_hyperparameters(new_group)
+            new_groups.append(new_group)
+
+        new_state = ParameterState()
+        for index, saved_state in state_dict["state"].items():
+            param = param_at.get(int(index))
+            if param is None:
+                raise OptimizerError(
+                    f"{name}.load_state_dict: the state dict has state for parameter {index}, "
+                    f"but the optimizer has {len(param_at)} parameters"
+                )
+            new_state[param] = {
+                key: _loaded_value(name, int(index), key, value, param.data)
+                for key, value in saved_state.items()
+            }
+        self.state = new_state
+        self.param_groups[:] = new_groups
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for position, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {position}")
+            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
+        lines.append(")")
+        return "\n".join(lines)
+
+    def _params_with_grad(self, group: dict[str, Any]) -> Iterator[tuple[Any, Array, Array]]:
+        """Yield ``(param, data, grad)`` for the parameters of ``group`` that have a gradient."""
+        for param in group["params"]:
+            grad = param.grad
+            if grad is None:
+                continue
+            data = param.data
+            if grad.shape != data.shape:
+                raise ShapeError(
+                    f"{type(self).__name__}.step: a parameter of shape {data.shape} has a "
+                    f"gradient of shape {grad.shape}"
+                )
+            yield param, data, grad
+
+
+_SET_MESSAGE = (
+    "{name}: parameters must be given in an ordered collection (a list), not a set: the order "
+    "of a set changes between runs and state_dict numbers parameters by position"
+)
+
+
+def _is_parameter(value: Any) -> bool:
+    return hasattr(value, "data") and hasattr(value, "grad")
+
+
+def _check_parameter(name: str, position: int, param: Any) -> None:
+    if not _is_parameter(param):
+        raise TypeError(
+            f"{name}: parameter {position} is a {type(param).__name__}; an optimizer needs "
+            "objects with .data and .grad"
+        )
+    data = param.data
+    if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
+        dtype = getattr(data, "dtype", type(data).__name__)
+        raise DTypeError(
+            f"{name}: parameter {position} has dtype {dtype}; only floating-point arrays can be "
+            "optimized"
+        )
+
+
+def _loaded_value(name: str, index: int, key: str, value: Any, data: Array) -> Any:
+    if key == "step":
+        return int(value)
+    if not isinstance(value, np.ndarray):
+        return value
+    if value.shape != data.shape:
+        raise ShapeError(
+            f"{name}.load_state_dict: state {key!r} of parameter {index} has shape {value.shape} "
+            f"but the parameter has shape {data.shape}"
+        )
+    dtype = data.dtype if value.dtype.kind == "f" else value.dtype
+    return np.array(value, dtype=dtype, copy=True)
+
+
+def as_real(owner: object, name: str, value: Any) -> float:
+    """``value`` as a float; TypeError naming ``owner`` and ``name`` if it is not a real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{type(owner).__name__}: {name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def check_nonnegative(owner: object, group: Mapping[str, Any], *names: str) -> None:
+    """Raise :class:`OptimizerError` unless each named hyperparameter is a real number >= 0."""
+    for name in names:
+        value = as_real(owner, name, group[name])
+        if not value >= 0.0:  # also rejects NaN
+            raise OptimizerError(f"{type(owner).__name__}: {name} must be >= 0, got {value!r}")
+
+
+def check_fraction(owner: object, name: str, value: Any, *, include_one: bool) -> None:
+    """Raise :class:`OptimizerError` unless ``value`` lies in [0, 1) (or [0, 1])."""
+    number = as_real(owner, name, value)
+    if not (0.0 <= number < 1.0 or (include_one and number == 1.0)):
+        interval = "[0, 1]" if include_one else "[0, 1)"
+        raise OptimizerError(
+            f"{type(owner).__name__}: {name} must be in {interval}, got {value!r}"
+        )

@@ -1,0 +1,119 @@
+"""Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nabla.optim.optimizer import (
+    Optimizer,
+    OptimizerError,
+    ParamsArg,
+    as_real,
+    check_nonnegative,
+    effective_gradient,
+)
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, the update rule of ``torch.optim.SGD``.
+
+    With gradient ``g``, parameter ``θ`` and momentum buffer ``b``::
+
+        g ← -g                                           if maximize
+        g ← g + weight_decay · θ
+        b ← g  (first step)  or  momentum · b + (1 - dampening) · g      if momentum ≠ 0
+        g ← g + momentum · b  if nesterov,  else  g ← b                  if momentum ≠ 0
+        θ ← θ - lr · g
+
+    Parameters
+    ----------
+    params : iterable of parameters, or iterable of dicts
+        Parameters to optimize, or parameter groups (see :class:`Optimizer`).
+    lr : float, default 1e-3
+        Learning rate.
+    momentum : float, default 0
+        Momentum factor; 0 turns momentum off.
+    dampening : float, default 0
+        Dampening of the gradient's contribution to the momentum buffer.
+    weight_decay : float, default 0
+        L2 penalty, added to the gradient.
+    nesterov : bool, default False
+        Nesterov momentum; needs ``momentum > 0`` and ``dampening == 0``.
+    maximize : bool, default False
+        Ascend the objective instead of descending it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> w = SimpleNamespace(data=np.array([1.0, -2.0]), grad=None)
+    >>> opt = SGD([w], lr=0.1)
+    >>> w.grad = np.array([0.5, 0.5])
+    >>> opt.step()
+    >>> w.data
+    array([ 0.95, -2.05])
+    """
+
+    def __init__(
+        self,
+        params: ParamsArg,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: Mapping[str, Any]) -> None:
+        check_nonnegative(self, group, "lr", "momentum", "weight_decay")
+        dampening = as_real(self, "dampening", group["dampening"])
+        if group["nesterov"] and (group["momentum"] <= 0 or dampening != 0):
+            raise OptimizerError(
+                f"SGD: nesterov=True needs momentum > 0 and dampening == 0, got "
+                f"momentum={group['momentum']!r} and dampening={group['dampening']!r}"
+            )
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr = float(group["lr"])
+        momentum = float(group["momentum"])
+        dampening = float(group["dampening"])
+        weight_decay = float(group["weight_decay"])
+        nesterov = bool(group["nesterov"])
+        maximize = bool(group["maximize"])
+        for param, data, grad in self._params_with_grad(group):
+            # `owned`: g is a scratch array of ours that may be overwritten
+            g, owned = effective_gradient(data, grad, weight_decay, maximize)
+            if momentum != 0:
+                state = self.state[param]
+                buf = state.get("momentum_buffer")
+                if buf is None:  # PyTorch: the first buffer is the gradient itself, undamped
+                    buf = state["momentum_buffer"] = g.astype(data.dtype, copy=not owned)
+                else:
+                    buf *= momentum
+                    if dampening != 0:
+                        buf += (1 - dampening) * g
+                    else:
+                        buf += g
+                if nesterov:
+                    update = buf * momentum
+                    update += g
+                    g, owned = update, True
+                else:
+                    g, owned = buf, False
+            if owned:
+                g *= lr
+                data -= g
+            else:
+                data -= lr * g
