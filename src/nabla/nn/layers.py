@@ -214,7 +214,17 @@ class BatchNorm1d(Module):
             "momentum": self.momentum,
             "affine": self.affine,
             "track_running_stats": self.track_running_stats,
+            "dtype": str(self._float_dtype()),
         }
+
+    def _float_dtype(self) -> np.dtype[Any]:
+        # the dtype of the state (after any .to()), so a rebuilt layer loads it without rounding
+        for p in self.parameters():
+            return p.dtype
+        for b in self.buffers():
+            if b.dtype.kind == "f":
+                return b.dtype
+        return np.dtype(np.float32)
 
     def extra_repr(self) -> str:
         return (

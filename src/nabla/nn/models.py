@@ -127,7 +127,7 @@ class MLP(ClassifierMixin, Sequential):
             "batch_norm": self.batch_norm,
             "init": self.init_scheme,
             "negative_slope": self.negative_slope,
-            "dtype": self.dtype_name,
+            "dtype": str(self.dtype),  # current dtype, after any .to()
         }
 
     @property
@@ -154,5 +154,5 @@ class LogisticRegression(ClassifierMixin, Sequential):
         return {
             "in_features": self.in_features,
             "n_classes": self.n_classes,
-            "dtype": self.dtype_name,
+            "dtype": str(self.dtype),  # current dtype, after any .to()
         }
