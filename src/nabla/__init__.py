@@ -113,6 +113,8 @@ int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
 
 __version__ = "0.1.0"
 
-from nabla import nn
+# the layers above are complete; nn, optim and io build on them
+from nabla import nn, optim
+from nabla.io import load, load_state_dict, save, save_state_dict
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -4,7 +4,7 @@ NumPy only; scikit-learn is imported lazily by :func:`load_builtin` alone.
 """
 
 from nabla.data.builtin import BUILTIN_DATASETS, load_builtin
-from nabla.data.csv_loader import load_csv
+from nabla.data.csv_loader import load_csv, load_csv_features
 from nabla.data.dataset import Dataset, TensorDataset
 from nabla.data.idx import load_idx, read_idx
 from nabla.data.loader import DataLoader, default_collate
@@ -25,6 +25,7 @@ __all__ = [
     "default_collate",
     "load_builtin",
     "load_csv",
+    "load_csv_features",
     "load_data",
     "load_idx",
     "load_npz",

@@ -264,3 +264,63 @@ def _target_values(cells: _Cells, column: int, task: str) -> Any:
         if task != "regression":
             return text  # class names
     return cells.numbers([column])[:, 0]  # raises on the first non-numeric or non-finite cell
+
+
+def load_csv_features(
+    path: str | os.PathLike[str],
+    feature_names: list[str],
+    header: bool | Literal["auto"] = "auto",
+    *,
+    delimiter: str = ",",
+) -> Array:
+    """Load the feature columns a trained model expects (for prediction), as float32.
+
+    With a header row, the columns named in `feature_names` are taken in that order (other
+    columns, such as a target, are ignored). Without one, the file must have exactly
+    ``len(feature_names)`` columns, in the model's order.
+
+    Raises
+    ------
+    DataError
+        For a missing or empty file, missing columns (named), a different number of columns
+        than the model has features, or a non-numeric, empty or non-finite cell (row, column).
+    """
+    file = Path(path)
+    rows, lines = _read_rows(file, delimiter)
+    n_columns = len(rows[0])
+    for row, line in zip(rows, lines):
+        if len(row) != n_columns:
+            raise DataError(
+                f"{file}: row {line} has {len(row)} cells, but row {lines[0]} has {n_columns}"
+            )
+    has_header = _detect_header(rows) if header == "auto" else bool(header)
+    n_features = len(feature_names)
+    if has_header:
+        names = [cell.strip() for cell in rows[0]]
+        rows, lines = rows[1:], lines[1:]
+        if not rows:
+            raise DataError(f"{file}: has a header row but no data rows")
+        missing = [name for name in feature_names if name not in names]
+        if not missing:
+            columns = [names.index(name) for name in feature_names]
+        elif n_columns == n_features:
+            columns = list(range(n_columns))  # unnamed-to-model columns, taken in order
+        else:
+            raise DataError(
+                f"{file}: the model expects {n_features} features; missing column(s) "
+                f"{', '.join(repr(m) for m in missing[:5])}{' ...' if len(missing) > 5 else ''}"
+            )
+    else:
+        if n_columns != n_features:
+            raise DataError(
+                f"{file}: has {n_columns} columns, but the model expects {n_features} features"
+            )
+        names = [f"col{j}" for j in range(n_columns)]
+        columns = list(range(n_columns))
+    cells = _Cells(file, rows, lines, names, has_header, header_guessed=header == "auto")
+    with np.errstate(over="ignore"):
+        X = cells.numbers(columns).astype(np.float32)
+    if not np.isfinite(X).all():
+        row, position = np.argwhere(~np.isfinite(X))[0]
+        raise DataError(f"{cells.where(row, columns[position])}: value overflows float32")
+    return X

@@ -1,0 +1,20 @@
+"""Saving and loading: model files, state dicts and training checkpoints (safetensors, no pickle).
+
+Needs the optional ``safetensors`` package (``pip install 'nabla[io]'``); it is imported on first
+use, so ``import nabla`` works without it.
+"""
+
+from nabla.io.atomic import atomic_write_bytes
+from nabla.io.checkpoint import load_checkpoint, save_checkpoint
+from nabla.io.model_file import load, load_metadata, load_state_dict, save, save_state_dict
+
+__all__ = [
+    "atomic_write_bytes",
+    "load",
+    "load_checkpoint",
+    "load_metadata",
+    "load_state_dict",
+    "save",
+    "save_checkpoint",
+    "save_state_dict",
+]

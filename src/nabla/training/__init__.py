@@ -1,0 +1,19 @@
+"""Training: the epoch loop with exact-resume checkpoints, and classification metrics."""
+
+from nabla.training.metrics import (
+    ClassificationReport,
+    accuracy,
+    classification_report,
+    confusion_matrix,
+)
+from nabla.training.trainer import EpochMetrics, Trainer, evaluate_loss_accuracy
+
+__all__ = [
+    "ClassificationReport",
+    "EpochMetrics",
+    "Trainer",
+    "accuracy",
+    "classification_report",
+    "confusion_matrix",
+    "evaluate_loss_accuracy",
+]

@@ -1,0 +1,167 @@
+"""User mistakes: exit status 1, one line naming the problem, no traceback, no output files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nabla.cli import main
+
+pytest.importorskip("sklearn")
+pytest.importorskip("safetensors")
+
+
+def _fails(args: list[str], capsys: pytest.CaptureFixture[str], *fragments: str) -> str:
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def _train(data: Path | str, out: Path, *extra: str) -> list[str]:
+    return [
+        "train",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--epochs",
+        "2",
+        *extra,
+    ]
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    _fails(_train(tmp_path / "nope.csv", out), capsys, "nope.csv", "not found")
+    assert not out.exists()
+
+
+def test_unknown_column(
+    tmp_path: Path, blobs_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    _fails(_train(blobs_csv, out, "--target", "colour"), capsys, "'colour'", "'species'")
+    assert not out.exists()
+
+
+def test_non_numeric_cell_names_row_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b,label\n1,2,0\n3,x7,1\n5,6,0\n")
+    out = tmp_path / "out"
+    _fails(_train(path, out), capsys, "row 3", "'b'", "'x7'")
+    assert not out.exists()
+
+
+def test_nan_and_inf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for value in ("nan", "inf"):
+        path = tmp_path / f"{value}.csv"
+        path.write_text(f"a,b,label\n1,2,0\n3,{value},1\n5,6,0\n")
+        _fails(_train(path, tmp_path / "out"), capsys, "row 3", "'b'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_single_class(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("a,b,label\n1,2,7\n3,4,7\n5,6,7\n")
+    _fails(_train(path, tmp_path / "out"), capsys, "class")
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_option_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _fails(_train("iris", tmp_path / "o", "--hidden", "12,x"), capsys, "--hidden")
+    _fails(_train("iris", tmp_path / "o", "--val-split", "1.5"), capsys, "--val-split")
+    assert not (tmp_path / "o").exists()
+
+
+def test_feature_count_mismatch_in_evaluate_and_predict(
+    tmp_path: Path, blobs_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert main(_train("iris", run, "--no-plots")) == 0
+    capsys.readouterr()
+    model = str(run / "model.safetensors")
+    _fails(["evaluate", model, "--data", str(blobs_csv)], capsys, "3 features", "trained on 4")
+    wide = tmp_path / "wide.csv"
+    wide.write_text("1,2,3,4,5\n6,7,8,9,10\n")
+    out = tmp_path / "pred.csv"
+    _fails(["predict", model, str(wide), "-o", str(out)], capsys, "5 columns", "4 features")
+    assert not out.exists()
+
+
+def test_corrupted_model_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(_train("iris", run, "--no-plots")) == 0
+    capsys.readouterr()
+    model = run / "model.safetensors"
+    data = model.read_bytes()
+    model.write_bytes(data[: len(data) // 2])
+    _fails(["evaluate", str(model), "--data", "iris"], capsys, str(model))
+
+
+def test_real_subprocess_reports_without_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "nabla", "train", "--data", str(tmp_path / "x.csv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("nabla train: error:")
+    assert "Traceback" not in result.stderr
+
+
+def test_argparse_usage_error_exits_2() -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--epochs", "many"])
+    assert info.value.code == 2
+
+
+def test_evaluate_and_predict_round_trip(
+    tmp_path: Path, blobs_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert main(_train(blobs_csv, run, "--epochs", "20", "--no-plots")) == 0
+    capsys.readouterr()
+    model = str(run / "model.safetensors")
+    plot, report = tmp_path / "cm.png", tmp_path / "report.json"
+    assert (
+        main(
+            [
+                "evaluate",
+                model,
+                "--data",
+                str(blobs_csv),
+                "--plot",
+                str(plot),
+                "--json",
+                str(report),
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "test split" in printed and "precision" in printed and "virginica" in printed
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    # predict: the CSV may carry the target column too; it is ignored
+    out = tmp_path / "pred.csv"
+    assert main(["predict", model, str(blobs_csv), "-o", str(out)]) == 0
+    lines = out.read_text().strip().splitlines()
+    assert lines[0] == "row,predicted,p_setosa,p_versicolor,p_virginica"
+    assert len(lines) == 151
+    labels = [line.split(",")[-1] for line in blobs_csv.read_text().strip().splitlines()[1:]]
+    predicted = [line.split(",")[1] for line in lines[1:]]
+    assert np.mean([a == b for a, b in zip(labels, predicted)]) > 0.95
+    probabilities = np.array([[float(v) for v in line.split(",")[2:]] for line in lines[1:]])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
