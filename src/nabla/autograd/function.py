@@ -40,7 +40,10 @@ class Function:
 
     inputs: tuple[Tensor, ...] | None
     needs_grad: tuple[bool, ...]
-    stack: str | None
+    stack: str | None = None
+    #: the innermost module whose forward created this op, and the outermost (the model)
+    module: Any = None
+    root: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -89,6 +92,10 @@ class Function:
                     fn.needs_grad = tuple([t.requires_grad for t in inputs])
                     result.requires_grad = True
                     result._fn = fn
+                    scope = MODE.scope
+                    if scope:
+                        fn.module = scope[-1]
+                        fn.root = scope[0]
                     break
         if MODE.anomaly:
             fn.stack = _user_frame()

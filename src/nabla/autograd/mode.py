@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 
 class _Mode:
-    __slots__ = ("anomaly", "grad_enabled")
+    __slots__ = ("anomaly", "grad_enabled", "scope")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
+        #: the modules whose forward is running, outermost first (ops record the innermost
+        #: and the outermost, so drawings and ``nb.explain`` can name each op's layer)
+        self.scope: list[Any] = []
 
 
 MODE = _Mode()

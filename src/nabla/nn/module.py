@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nabla.autograd.mode import MODE
 from nabla.errors import ModelFileError, StateDictError
 from nabla.tensor import Tensor, as_array
 
@@ -279,7 +280,12 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        scope = MODE.scope  # ops created inside forward record this module as their layer
+        scope.append(self)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            scope.pop()
 
     def extra_repr(self) -> str:
         return ""
