@@ -1,0 +1,221 @@
+"""Measure every framework side by side: one worker process each, interleaved round by round."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.configs import Config
+
+LR = 0.01
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_problem(cfg: Config, seed: int = 0) -> tuple[list[Any], np.ndarray, np.ndarray]:
+    """He-uniform float32 weights of shape (out, in), a standard-normal batch, random labels."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for n_in, n_out in zip(cfg.sizes[:-1], cfg.sizes[1:]):
+        bound = np.sqrt(6.0 / n_in)
+        W = rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32)
+        b = rng.uniform(-0.1, 0.1, n_out).astype(np.float32)
+        weights.append((W, b))
+    X = rng.standard_normal((cfg.batch, cfg.sizes[0])).astype(np.float32)
+    y = rng.integers(0, cfg.sizes[-1], cfg.batch).astype(np.int64)
+    return weights, X, y
+
+
+def gemm_rate(n: int = 1024, repeats: int = 7) -> float:
+    """float32 n×n×n matrix product rate in FLOP/s (median)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    b = rng.standard_normal((n, n)).astype(np.float32)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2.0 * n**3 / statistics.median(times)
+
+
+def freeze_gc() -> None:
+    """Move everything imported so far out of the collector's reach (see BENCHMARKS.md)."""
+    gc.collect()
+    gc.freeze()
+
+
+class Worker:
+    """A ``benchmarks.worker`` process running one framework."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.worker", name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        hello = self._read()
+        self.error = hello.get("error")
+        self.rss_mb = hello.get("rss_mb")
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            return {"error": f"worker exited with status {self.process.wait()}"}
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def ask(self, **request: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                self.ask(cmd="quit")
+        self.process.wait()
+
+
+def start_workers(frameworks: Sequence[str]) -> tuple[list[Worker], dict[str, str]]:
+    workers, skipped = [], {}
+    for name in frameworks:
+        worker = Worker(name)
+        if worker.error:
+            skipped[name] = worker.error
+            worker.close()
+        else:
+            workers.append(worker)
+    return workers, skipped
+
+
+def measure_config(
+    cfg: Config, workers: Sequence[Worker], rounds: int, seconds: float, skipped: dict[str, str]
+) -> dict[str, Any]:
+    """Median samples/s per framework over ``rounds`` rounds, frameworks interleaved."""
+    live = []
+    extra_skipped = dict(skipped)
+    for w in workers:
+        reply = w.ask(cmd="build", config=cfg.name, seconds=seconds)
+        if "error" in reply:
+            extra_skipped[w.name] = reply["error"]
+        else:
+            live.append(w)
+    rates: dict[str, list[float]] = {w.name: [] for w in live}
+    load = []
+    for r in range(rounds):
+        order = live[r % len(live) :] + live[: r % len(live)] if live else []
+        for w in order:  # rotate who goes first each round
+            reply = w.ask(cmd="run")
+            rates[w.name].append(cfg.batch * reply["count"] / reply["seconds"])
+        load.append(os.getloadavg()[0])
+    return {
+        "config": cfg.name,
+        "batch": cfg.batch,
+        "flops_per_step": cfg.flops,
+        "samples_per_s": {name: statistics.median(v) for name, v in rates.items()},
+        "rounds": rates,
+        "skipped": extra_skipped,
+        "load_average": max(load) if load else os.getloadavg()[0],
+    }
+
+
+def chain_overhead(name: str, n_ops: int = 1000, repeats: int = 15) -> float | None:
+    """Microseconds per op, forward + backward, for a chain of ``n_ops`` scalar multiplies."""
+    chain: Callable[[], Any] | None = None
+    if name.startswith("nabla"):
+        import nabla as nb
+
+        x_nb = nb.tensor(np.float32(1.0), requires_grad=True)
+
+        def chain() -> None:
+            y = x_nb
+            for _ in range(n_ops):
+                y = y * 1.0001
+            y.backward()
+            x_nb.grad = None
+
+    elif name == "PyTorch eager":
+        import torch
+
+        x_t = torch.tensor(1.0, requires_grad=True)
+
+        def chain() -> None:
+            y = x_t
+            for _ in range(n_ops):
+                y = y * 1.0001
+            y.backward()
+            x_t.grad = None
+
+    elif name == "MyGrad":
+        import mygrad as mg
+
+        x_m = mg.tensor(np.float32(1.0))
+
+        def chain() -> None:
+            y = x_m
+            for _ in range(n_ops):
+                y = y * 1.0001
+            y.backward()
+
+    elif name == "HIPS autograd":
+        from autograd import grad
+
+        def f(x: Any) -> Any:
+            for _ in range(n_ops):
+                x = x * 1.0001
+            return x
+
+        df = grad(f)
+
+        def chain() -> None:
+            df(np.float32(1.0))
+
+    elif name == "numpy (hand-written)":
+        a = np.ones((), np.float32)
+
+        def chain() -> None:  # no autodiff: the cost of the bare NumPy calls
+            y = a
+            for _ in range(n_ops):
+                y = y * a
+
+    if chain is None:
+        return None
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        chain()
+        times.append((time.perf_counter() - start) / n_ops * 1e6)
+    return statistics.median(times[2:])
+
+
+def micrograd_overhead(n_ops: int = 1000, repeats: int = 15) -> float | None:
+    try:
+        from micrograd.engine import Value
+    except ImportError:
+        return None
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * n_ops))  # its topo sort recurses
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        y = Value(1.0)
+        for _ in range(n_ops):
+            y = y * 1.0001
+        y.backward()
+        times.append((time.perf_counter() - start) / n_ops * 1e6)
+    return statistics.median(times[2:])

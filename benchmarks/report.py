@@ -1,0 +1,158 @@
+"""Write the results: JSON (everything), Markdown (tables), PNG (cost against batch size)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+REFERENCE = "numpy (hand-written)"
+
+
+def _k(rate: float) -> str:
+    return f"{rate / 1e3:.1f}k" if rate < 1e6 else f"{rate / 1e6:.2f}M"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    lines = [
+        "# nabla benchmark results",
+        "",
+        (
+            f"Machine: {machine['cpu']} ({machine['cores']} cores), NumPy {machine['numpy']}, "
+            f"BLAS {machine['blas']}, float32 GEMM {machine['gemm_gflops']:.0f} GFLOP/s "
+            f"(1024³). {results['date']}; {results['rounds']} interleaved rounds, medians; "
+            f"gc.freeze() after imports."
+        ),
+        "",
+        (
+            "SGD training step (forward + backward + update), median samples/s and ratio to the "
+            "hand-written NumPy step:"
+        ),
+        "",
+    ]
+    configs = results["configs"]
+    frameworks: list[str] = []
+    for c in configs:
+        for name in c["samples_per_s"]:
+            if name not in frameworks:
+                frameworks.append(name)
+    lines.append("| framework | " + " | ".join(c["config"] for c in configs) + " |")
+    lines.append("|---|" + "---:|" * len(configs))
+    for name in frameworks:
+        cells = []
+        for c in configs:
+            rate = c["samples_per_s"].get(name)
+            ref = c["samples_per_s"].get(REFERENCE)
+            if rate is None:
+                cells.append("–")
+            elif ref:
+                cells.append(f"{_k(rate)} ({rate / ref:.2f}x)")
+            else:
+                cells.append(_k(rate))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for ours in ("nabla eager", "nabla compiled"):
+        if not any(ours in c["samples_per_s"] for c in configs):
+            continue
+        lines += ["", f"{ours} relative to each peer (>1: {ours} is faster):", ""]
+        lines.append("| peer | " + " | ".join(c["config"] for c in configs) + " |")
+        lines.append("|---|" + "---:|" * len(configs))
+        for peer in frameworks:
+            if peer == ours:
+                continue
+            cells = []
+            for c in configs:
+                a, b = c["samples_per_s"].get(ours), c["samples_per_s"].get(peer)
+                cells.append(f"{a / b:.2f}x" if a and b else "–")
+            lines.append(f"| {peer} | " + " | ".join(cells) + " |")
+    lines += ["", "Fraction of the 1024³ float32 GEMM rate reached over the whole step:", ""]
+    lines.append("| framework | " + " | ".join(c["config"] for c in configs) + " |")
+    lines.append("|---|" + "---:|" * len(configs))
+    gemm = machine["gemm_gflops"] * 1e9
+    for name in frameworks:
+        cells = []
+        for c in configs:
+            rate = c["samples_per_s"].get(name)
+            cells.append(f"{c['flops_per_step'] * rate / c['batch'] / gemm:.2f}" if rate else "–")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if results.get("overhead_us"):
+        lines += [
+            "",
+            (
+                "Per-op autodiff overhead, chain of 1,000 scalar multiplies, forward + "
+                "backward (µs/op):"
+            ),
+            "",
+        ]
+        lines.append("| framework | µs/op |")
+        lines.append("|---|---:|")
+        for name, us in results["overhead_us"].items():
+            lines.append(f"| {name} | {us:.2f} |")
+    if results.get("memory"):
+        lines += [
+            "",
+            (
+                f"Peak RSS of 30 training steps, one process per framework "
+                f"({results['memory'][0].get('config', '')}):"
+            ),
+            "",
+        ]
+        lines.append("| framework | peak RSS (MB) | after setup (MB) |")
+        lines.append("|---|---:|---:|")
+        for m in results["memory"]:
+            if "peak_rss_mb" in m:
+                lines.append(
+                    f"| {m['framework']} | {m['peak_rss_mb']:.0f} | {m['after_setup_mb']:.0f} |"
+                )
+    skipped = {n: why for c in configs for n, why in c["skipped"].items()}
+    if skipped:
+        lines += ["", "Skipped: " + "; ".join(f"{n}: {w}" for n, w in skipped.items())]
+    loads = [c["load_average"] for c in configs]
+    lines += [
+        "",
+        (
+            f"1-minute load average during the runs: {min(loads):.2f}–{max(loads):.2f} "
+            f"(above ~{machine['cores']} means another process competed for the cores)."
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot_sweep(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = results.get("sweep") or []
+    if not sweep:
+        return
+    fig, (ax_rate, ax_time) = plt.subplots(1, 2, figsize=(11, 4))
+    names = sorted({n for c in sweep for n in c["samples_per_s"]})
+    for name in names:
+        points = [
+            (c["batch"], c["samples_per_s"][name]) for c in sweep if name in c["samples_per_s"]
+        ]
+        batches, rates = zip(*points)
+        ax_rate.plot(batches, rates, marker="o", label=name)
+        ax_time.plot(batches, [b / r * 1e3 for b, r in points], marker="o", label=name)
+    for ax in (ax_rate, ax_time):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size")
+        ax.grid(alpha=0.3, which="both")
+    ax_rate.set_ylabel("samples / s")
+    ax_rate.set_title("784-256-128-10 ReLU: throughput")
+    ax_time.set_ylabel("ms per step")
+    ax_time.set_title("cost of one step")
+    ax_rate.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (out / "results.md").write_text(markdown(results))
+    plot_sweep(results, out / "batch_sweep.png")

@@ -1,0 +1,81 @@
+"""One framework per process: ``python -m benchmarks.worker NAME`` answers JSON commands.
+
+Running each framework in its own process keeps their thread pools (OpenBLAS, OpenMP, XLA) and
+garbage collectors from disturbing each other; the parent interleaves them round by round.
+Commands, one JSON object per line on stdin: {"cmd": "build", "config": NAME, "seconds": s},
+{"cmd": "run"}, {"cmd": "overhead"}, {"cmd": "memory"}, {"cmd": "quit"}.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.configs import MAIN, SWEEP
+from benchmarks.harness import LR, chain_overhead, freeze_gc, make_problem
+from benchmarks.peers import PEERS
+
+
+def status_mb(field: str) -> float:
+    """A field of /proc/self/status in MB (VmHWM is this process's peak RSS; ru_maxrss is not
+    used because Linux carries it over exec from the parent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    name = sys.argv[1]
+    configs = {c.name: c for c in MAIN + SWEEP}
+    builder = PEERS[name]
+    try:  # import the framework (and build once) before freezing the collector
+        builder(MAIN[4], *make_problem(MAIN[4]), LR)
+    except ImportError as exc:
+        print(json.dumps({"error": f"not installed ({exc})"}), flush=True)
+        return
+    freeze_gc()
+    baseline = status_mb("VmRSS")
+    step: Callable[[], Any] | None = None
+    count = 1
+    print(json.dumps({"ready": True, "rss_mb": baseline}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        cmd = request["cmd"]
+        if cmd == "quit":
+            break
+        if cmd == "build":
+            cfg = configs[request["config"]]
+            step = builder(cfg, *make_problem(cfg), LR)
+            for _ in range(3):  # warm-up: JIT compilation, traces, caches
+                step()
+            elapsed, count = 0.0, 1
+            while elapsed < request["seconds"] / 4:
+                count *= 2
+                start = time.perf_counter()
+                for _ in range(count):
+                    step()
+                elapsed = time.perf_counter() - start
+            count = max(1, int(count * request["seconds"] / max(elapsed, 1e-9)))
+            reply: dict[str, Any] = {"count": count}
+        elif cmd == "run":
+            assert step is not None
+            start = time.perf_counter()
+            for _ in range(count):
+                step()
+            reply = {"seconds": time.perf_counter() - start, "count": count}
+        elif cmd == "overhead":
+            reply = {"us_per_op": chain_overhead(name)}
+        elif cmd == "memory":
+            reply = {"peak_rss_mb": status_mb("VmHWM"), "baseline_mb": baseline}
+        else:
+            reply = {"error": f"unknown command {cmd!r}"}
+        print(json.dumps(reply), flush=True)
+
+
+if __name__ == "__main__":
+    main()
