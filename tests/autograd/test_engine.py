@@ -226,3 +226,22 @@ def test_mixed_dtypes_follow_numpy_promotion() -> None:
     assert c.dtype == np.float64
     c.sum().backward()
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+def test_leaf_root_grad_does_not_alias_the_given_gradient() -> None:
+    x = nb.tensor(np.zeros(3), requires_grad=True)
+    g = np.ones(3)
+    x.backward(g)
+    x.grad += 1
+    np.testing.assert_array_equal(g, np.ones(3))
+
+
+def test_in_place_accumulation_does_not_touch_saved_values() -> None:
+    # y is used twice; its gradient is accumulated in place into an engine-owned buffer,
+    # which must never be one of the forward values saved for backward
+    x = nb.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = x * 2.0
+    z = (y * y + nb.tanh(y)).sum()
+    z.backward()
+    yd = 2 * x.data
+    np.testing.assert_allclose(x.grad, 2 * (2 * yd + 1 - np.tanh(yd) ** 2))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nabla.autograd.mode import MODE, no_grad, set_grad_enabled
+from nabla.autograd.mode import MODE, no_grad
 from nabla.errors import AnomalyError, DTypeError, GraphError, ShapeError
 
 if TYPE_CHECKING:
@@ -41,24 +41,17 @@ def unbroadcast(grad: Any, shape: Shape) -> Any:
     return grad
 
 
-def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Tensors reachable from ``roots`` through inputs that require grad, roots first.
+def _dependencies(roots: Sequence[Tensor]) -> dict[int, int]:
+    """Count, for every tensor reachable from ``roots`` through inputs that require grad, the
+    edges that lead into it from its consumers.
 
-    Iterative depth-first search (no recursion: a chain of 100,000 ops is fine).
+    A tensor's gradient is complete once all its consumers have run, i.e. when its count drops
+    to zero (Kahn's topological order). Iterative: a chain of 100,000 ops is fine.
     """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(r, False) for r in reversed(roots)]
+    deps: dict[int, int] = {id(r): 0 for r in roots}
+    stack = list(roots)
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        stack.append((t, True))
-        fn = t._fn
+        fn = stack.pop()._fn
         if fn is None:
             continue
         inputs = fn.inputs
@@ -69,10 +62,14 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
                 "first backward (or nb.grad) to keep them"
             )
         for inp in inputs:
-            if inp.requires_grad and id(inp) not in visited:
-                stack.append((inp, False))
-    order.reverse()
-    return order
+            if inp.requires_grad:
+                key = id(inp)
+                if key in deps:
+                    deps[key] += 1
+                else:
+                    deps[key] = 1
+                    stack.append(inp)
+    return deps
 
 
 def _root_grad(root: Tensor, grad: Any, create_graph: bool) -> Any:
@@ -123,64 +120,90 @@ def run_backward(
     """
     from nabla.ops.namespace import ARRAY_OPS, TENSOR_OPS
 
-    order = _topological_order(roots)
+    deps = _dependencies(roots)
     pending: dict[int, list[Any]] = {}  # id(tensor) -> [gradient, owned by the engine]
     for root, g in zip(roots, grads):
-        _accumulate(pending, id(root), g, root.data.dtype, create_graph)
+        _accumulate(pending, id(root), g, root.data.dtype, create_graph, upstream=g)
     captured: dict[int, Any] = {}
     target_ids = {id(t) for t in targets} if targets is not None else None
     F = TENSOR_OPS if create_graph else ARRAY_OPS
     anomaly = MODE.anomaly
+    ready: list[Tensor] = []
+    for root in roots:
+        if deps[id(root)] == 0 and all(r is not root for r in ready):
+            ready.append(root)
 
-    with set_grad_enabled(create_graph):
-        for t in order:
-            entry = pending.pop(id(t), None)
-            if entry is None:
-                continue
-            g, owned = entry
-            if target_ids is not None and id(t) in target_ids:
-                captured[id(t)] = g if (owned or create_graph) else g.copy()
+    previous_mode = MODE.grad_enabled
+    MODE.grad_enabled = create_graph  # record the backward pass only for create_graph
+    try:
+        while ready:
+            t = ready.pop()
             fn = t._fn
+            entry = pending.pop(id(t), None)
+            if entry is not None and target_ids is not None and id(t) in target_ids:
+                captured[id(t)] = entry[0] if (entry[1] or create_graph) else entry[0].copy()
             if fn is None:
-                if target_ids is None:
-                    _accumulate_leaf(t, g, owned)
+                if entry is not None and target_ids is None:
+                    _accumulate_leaf(t, entry[0], entry[1])
                 continue
             inputs = fn.inputs
             assert inputs is not None
-            if create_graph:
-                args: list[Any] = list(inputs)
-                if fn.needs_output:
-                    args.append(t)
+            if entry is None:  # no gradient reached this node: only release its inputs
+                input_grads: Any = (None,) * len(inputs)
             else:
-                args = [inp.data for inp in inputs]
-                if fn.needs_output:
-                    args.append(t.data)
-            input_grads = fn.backward(g, F, *args)
+                g = entry[0]
+                if create_graph:
+                    args: list[Any] = list(inputs)
+                    if fn.needs_output:
+                        args.append(t)
+                else:
+                    args = [inp.data for inp in inputs]
+                    if fn.needs_output:
+                        args.append(t.data)
+                input_grads = fn.backward(g, F, *args)
             for i, (inp, gi) in enumerate(zip(inputs, input_grads)):
-                if gi is None or not inp.requires_grad:
+                if not inp.requires_grad:
                     continue
-                gi = unbroadcast(gi, inp.shape)
-                if gi.shape != inp.shape:
-                    raise GraphError(
-                        f"{type(fn).__name__}.backward returned shape {gi.shape} for input {i} "
-                        f"of shape {inp.shape}"
-                    )
-                if anomaly:
-                    _check_backward(fn, i, gi)
-                _accumulate(pending, id(inp), gi, inp.data.dtype, create_graph)
+                key = id(inp)
+                if gi is not None:
+                    shape = inp.data.shape
+                    if gi.shape != shape:
+                        gi = unbroadcast(gi, shape)
+                        if gi.shape != shape:
+                            raise GraphError(
+                                f"{type(fn).__name__}.backward returned shape {gi.shape} for "
+                                f"input {i} of shape {shape}"
+                            )
+                    if anomaly:
+                        _check_backward(fn, i, gi)
+                    _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
+                remaining = deps[key] - 1
+                deps[key] = remaining
+                if remaining == 0:
+                    ready.append(inp)
             if not retain_graph:
                 fn.inputs = None  # free the saved values: a second backward raises GraphError
+    finally:
+        MODE.grad_enabled = previous_mode
     if targets is None:
         return None
     return [captured.get(id(t)) for t in targets]
 
 
-def _accumulate(pending: dict[int, list[Any]], key: int, g: Any, dtype: Any, graph: bool) -> None:
+def _accumulate(
+    pending: dict[int, list[Any]], key: int, g: Any, dtype: Any, graph: bool, upstream: Any = None
+) -> None:
+    """Add ``g`` to the gradient pending for tensor ``key``.
+
+    A gradient is "owned" (the engine may add into it in place) when a rule made it fresh: not
+    the upstream gradient itself, not a view (``base is None``) and writeable. Rules return
+    fresh arrays or views of ``g``, never saved forward values, so this is safe.
+    """
     if g.dtype != dtype:
         g = g.astype(dtype)
         owned = True
     else:
-        owned = False
+        owned = not graph and g is not upstream and g.base is None and g.flags.writeable
     entry = pending.get(key)
     if entry is None:
         pending[key] = [g, owned]
@@ -188,6 +211,9 @@ def _accumulate(pending: dict[int, list[Any]], key: int, g: Any, dtype: Any, gra
         entry[0] = entry[0] + g
     elif entry[1]:
         entry[0] += g
+    elif owned:
+        g += entry[0]
+        entry[0] = g
     else:
         entry[0] = entry[0] + g
         entry[1] = True
@@ -200,7 +226,7 @@ def _accumulate_leaf(t: Tensor, g: Any, owned: bool) -> None:
         g = g.data
         owned = False
     if t.grad is None:
-        t.grad = g if owned and g.flags.writeable and g.base is None else np.array(g)
+        t.grad = g if owned else np.array(g)
     else:
         t.grad += g
 

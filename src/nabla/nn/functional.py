@@ -112,6 +112,7 @@ def cross_entropy(
     w = None if weight is None else np.asarray(getattr(weight, "data", weight), dtype=dtype)
     if w is not None and w.shape != (c,):
         raise ShapeError(f"cross_entropy: weight must have shape ({c},), got {w.shape}")
+    index = coef = None
     if y.dtype.kind in "iu" or (y.dtype.kind == "b"):
         y = y.reshape(-1) if single else y
         if y.shape != (n,):
@@ -125,13 +126,13 @@ def cross_entropy(
             raise IndexError(
                 f"cross_entropy: target {int(y[bad][0])} is out of bounds for {c} classes"
             )
-        probs = np.zeros((n, c), dtype=dtype)
-        rows = np.flatnonzero(valid)
-        probs[rows, y[rows]] = 1
-        if w is not None:
-            denominator = float(w[y[rows]].sum())
-        else:
-            denominator = float(rows.size)
+        index = np.where(valid, y, 0).astype(np.intp)
+        coef = valid.astype(dtype) if w is None else np.where(valid, w[index], 0).astype(dtype)
+        denominator = float(coef.sum()) if w is not None else float(valid.sum())
+        probs = None
+        if label_smoothing:
+            probs = np.zeros((n, c), dtype=dtype)
+            probs[np.flatnonzero(valid), y[valid]] = 1
         target_t = None
     else:
         if y.shape != (n, c) and not (single and y.shape == (c,)):
@@ -147,23 +148,31 @@ def cross_entropy(
             raise ValueError(
                 f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}"
             )
+        assert probs is not None
         probs = probs * dtype.type(1 - label_smoothing) + valid[:, None] * dtype.type(
             label_smoothing / c
         )
+        index = None
         target_t = None
-    if target_t is not None and target_t.requires_grad and not single:
-        y_tensor = target_t
+    denominator = _nonzero(denominator)
+    if index is not None:
+        loss = CrossEntropy.apply(
+            logits, index=index, coef=coef, reduction=reduction, denominator=denominator
+        )
     else:
-        y_tensor = _wrap(probs)
-    loss = CrossEntropy.apply(
-        logits, y_tensor, weight=w, reduction=reduction, denominator=builtins_max(denominator)
-    )
+        if target_t is not None and target_t.requires_grad and not single:
+            y_tensor = target_t
+        else:
+            y_tensor = _wrap(probs)
+        loss = CrossEntropy.apply(
+            logits, y_tensor, weight=w, reduction=reduction, denominator=denominator
+        )
     if single and reduction == "none":
         return fn.reshape(loss, ())
     return loss
 
 
-def builtins_max(denominator: float) -> float:
+def _nonzero(denominator: float) -> float:
     # an all-ignored batch gives 0/0 = nan in PyTorch; keep that (no warning) rather than hide it
     return denominator if denominator != 0 else float("nan")
 

@@ -100,7 +100,7 @@ class Tanh(Function):
         return np.tanh(x)
 
     def backward(self, g: Any, F: Any, x: Any, h: Any) -> tuple[Any]:
-        return (g * (1 - h * h),)
+        return (F.tanh_backward(g, h),)  # g ⊙ (1 − h²), without temporaries on arrays
 
 
 class Sigmoid(Function):
@@ -117,7 +117,7 @@ class Sigmoid(Function):
         return stable_sigmoid(x)
 
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
-        return (g * (z * (1 - z)),)
+        return (F.sigmoid_backward(g, z),)  # g ⊙ z(1 − z), without temporaries on arrays
 
 
 class Relu(Function):
@@ -133,7 +133,7 @@ class Relu(Function):
         return np.maximum(x, 0)
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
-        return (F.where(F.data(x) > 0, g, 0),)
+        return (F.mask(g, F.data(x) > 0),)
 
 
 class LeakyRelu(Function):
@@ -206,7 +206,7 @@ class Clip(Function):
             inside &= xd >= self.lo
         if self.hi is not None:
             inside &= xd <= self.hi
-        return (F.where(inside, g, 0),)
+        return (F.mask(g, inside),)
 
 
 class Where(Function):

@@ -28,8 +28,9 @@ class CrossEntropy(Function):
     Forward:  ℓᵢ = −Σ_c w_c Yᵢ_c log softmax(Xᵢ)_c,   L = Σᵢ ℓᵢ / N  (mean)
     Backward: ∇X = (softmax(X) ⊙ Σ_c wY − wY) ⊙ g / N   (= (Ŷ − Y)/N for one-hot Y, no weights)
 
-    Y holds target probabilities; class indices arrive as one-hot rows (zero rows for ignored
-    samples). N is the number of rows, or the total weight of the targets for weighted indices.
+    Targets are either probabilities Y (a second input, differentiable) or class indices
+    (``index``, one-hot rows, with ``coef`` = the weight of each row's class, 0 for ignored
+    rows). N is the number of rows, or the total weight of the targets for weighted indices.
     """
 
     name = "cross_entropy"
@@ -38,21 +39,44 @@ class CrossEntropy(Function):
     def forward(
         self,
         x: Array,
-        y: Array,
+        y: Array | None = None,
+        index: Array | None = None,
+        coef: Array | None = None,
         weight: Array | None = None,
         reduction: str = "mean",
         denominator: float = 1.0,
     ) -> Array:
         self.weight, self.reduction, self.denominator = weight, reduction, denominator
+        self.index, self.coef = index, coef
         self.log_p = log_softmax_array(x, axis=1)
+        if index is not None:
+            assert coef is not None
+            picked = self.log_p[np.arange(len(index)), index]
+            return _reduce(-(picked * coef), reduction, denominator)
+        assert y is not None
         wy = y if weight is None else y * weight
         return _reduce(-(wy * self.log_p).sum(axis=1), reduction, denominator)
 
-    def backward(self, g: Any, F: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    def _scale(self, g: Any) -> Any:
         if self.reduction == "none":
-            scale = g.reshape((-1, 1))
-        else:
-            scale = g / self.denominator if self.reduction == "mean" else g
+            return g.reshape((-1, 1))
+        return g / self.denominator if self.reduction == "mean" else g
+
+    def backward(self, g: Any, F: Any, x: Any, y: Any = None) -> tuple[Any, ...]:
+        scale = self._scale(g)
+        if self.index is not None:
+            rows = np.arange(len(self.index))
+            coef = self.coef.reshape((-1, 1))  # type: ignore[union-attr]
+            if F.graph:
+                one_hot = np.zeros(self.log_p.shape, dtype=self.log_p.dtype)
+                one_hot[rows, self.index] = 1
+                return ((F.softmax(x, axis=1) - one_hot) * (scale * coef),)
+            # fast path: (p − onehot) ⊙ c, written as p ⊙ c with c subtracted at the targets
+            row_scale = scale * coef
+            grad = np.exp(self.log_p)
+            grad *= row_scale
+            grad[rows, self.index] -= row_scale[:, 0] if row_scale.ndim else row_scale
+            return (grad,)
         grad_x = grad_y = None
         if self.needs_grad[0]:
             wy = y if self.weight is None else y * self.weight

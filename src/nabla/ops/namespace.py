@@ -32,6 +32,26 @@ def _array_where(condition: Array, x: Any, y: Any) -> Array:
     return np.where(condition, x, y)
 
 
+def _array_mask(g: Array, keep: Array) -> Array:
+    # a multiply by the boolean mask is ~6x faster than np.where with a scalar 0; it differs
+    # only for masked-out non-finite gradients (nan instead of 0)
+    return g * keep
+
+
+def _array_tanh_backward(g: Array, h: Array) -> Array:
+    grad = h * h  # 1 − h², then ⊙ g, in one buffer (same operations as g * (1 - h * h))
+    np.subtract(1, grad, out=grad)
+    grad *= g
+    return grad
+
+
+def _array_sigmoid_backward(g: Array, z: Array) -> Array:
+    grad = 1 - z  # z(1 − z), then ⊙ g, in one buffer (same operations as g * (z * (1 - z)))
+    grad *= z
+    grad *= g
+    return grad
+
+
 ARRAY_OPS = SimpleNamespace(
     graph=False,
     data=lambda x: x,
@@ -41,6 +61,9 @@ ARRAY_OPS = SimpleNamespace(
     sign=np.sign,
     sigmoid=stable_sigmoid,
     where=_array_where,
+    mask=_array_mask,
+    tanh_backward=_array_tanh_backward,
+    sigmoid_backward=_array_sigmoid_backward,
     broadcast_to=np.broadcast_to,
     permute=np.transpose,
     softmax=lambda x, axis=-1: softmax_array(x, axis),
@@ -64,6 +87,9 @@ def _make_tensor_ops() -> SimpleNamespace:
         sign=lambda x: np.sign(x.data if hasattr(x, "_fn") else x),
         sigmoid=fn.sigmoid,
         where=fn.where,
+        mask=lambda g, keep: fn.where(keep, g, 0),
+        tanh_backward=lambda g, h: g * (1 - h * h),
+        sigmoid_backward=lambda g, z: g * (z * (1 - z)),
         broadcast_to=fn.broadcast_to,
         permute=fn.permute,
         softmax=fn.softmax,
