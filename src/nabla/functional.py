@@ -133,9 +133,12 @@ clamp = clip
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
     """Elements of x where condition holds, else of y (condition carries no gradient)."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    if isinstance(condition, Tensor):
+        cond = condition if condition.dtype == np.bool_ else _wrap(condition.data.astype(bool))
+    else:
+        cond = _wrap(np.asarray(condition, dtype=bool))
     tx, ty = _pair(x, y)
-    return el.Where.apply(tx, ty, condition=cond)
+    return el.Where.apply(cond, tx, ty)
 
 
 def sign(x: Any) -> Tensor:

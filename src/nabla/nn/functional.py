@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from nabla import functional as fn
-from nabla.creation import default_generator
 from nabla.errors import DTypeError, ShapeError
 from nabla.ops.loss import BCEWithLogits, CrossEntropy
+from nabla.ops.random import Dropout as DropoutOp
 from nabla.tensor import Tensor, _wrap
 
 relu = fn.relu
@@ -48,10 +48,7 @@ def dropout(
         return x
     if p == 1:
         return x * 0.0
-    gen = generator or default_generator()
-    keep = gen.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= p
-    mask = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
-    return x * _wrap(mask)
+    return DropoutOp.apply(x, p=p, generator=generator)
 
 
 def one_hot(target: Any, num_classes: int = -1) -> Tensor:
@@ -106,75 +103,43 @@ def cross_entropy(
             f"cross_entropy: logits must have shape (N, C) or (C,), got {input.shape}"
         )
     n, c = logits.shape
-    dtype = logits.dtype
-    target_t = target if isinstance(target, Tensor) else None
-    y = np.asarray(target.data if isinstance(target, Tensor) else target)
-    w = None if weight is None else np.asarray(getattr(weight, "data", weight), dtype=dtype)
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(
+            f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}"
+        )
+    target_t = target if isinstance(target, Tensor) else _wrap(np.asarray(target))
+    w = None if weight is None else np.asarray(getattr(weight, "data", weight), dtype=logits.dtype)
     if w is not None and w.shape != (c,):
         raise ShapeError(f"cross_entropy: weight must have shape ({c},), got {w.shape}")
-    index = coef = None
-    if y.dtype.kind in "iu" or (y.dtype.kind == "b"):
-        y = y.reshape(-1) if single else y
-        if y.shape != (n,):
+    if target_t.dtype.kind in "iub":
+        if single:
+            target_t = fn.reshape(target_t, (1,))
+        if target_t.shape != (n,):
             raise ShapeError(
                 f"cross_entropy: logits have shape {logits.shape}, so class-index targets must "
-                f"have shape ({n},), got {y.shape}"
+                f"have shape ({n},), got {target_t.shape}"
             )
-        valid = y != ignore_index
-        bad = valid & ((y < 0) | (y >= c))
-        if bad.any():
-            raise IndexError(
-                f"cross_entropy: target {int(y[bad][0])} is out of bounds for {c} classes"
-            )
-        index = np.where(valid, y, 0).astype(np.intp)
-        coef = valid.astype(dtype) if w is None else np.where(valid, w[index], 0).astype(dtype)
-        denominator = float(coef.sum()) if w is not None else float(valid.sum())
-        probs = None
-        if label_smoothing:
-            probs = np.zeros((n, c), dtype=dtype)
-            probs[np.flatnonzero(valid), y[valid]] = 1
-        target_t = None
     else:
-        if y.shape != (n, c) and not (single and y.shape == (c,)):
+        if single and target_t.shape == (c,):
+            target_t = fn.unsqueeze(target_t, 0)
+        if target_t.shape != (n, c):
             raise ShapeError(
                 f"cross_entropy: probability targets must have the logits' shape {logits.shape}, "
-                f"got {y.shape}"
+                f"got {target_t.shape}"
             )
-        probs = y.reshape(n, c).astype(dtype, copy=False)
-        valid = np.ones(n, dtype=bool)
-        denominator = float(n)
-    if label_smoothing:
-        if not 0 <= label_smoothing <= 1:
-            raise ValueError(
-                f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}"
-            )
-        assert probs is not None
-        probs = probs * dtype.type(1 - label_smoothing) + valid[:, None] * dtype.type(
-            label_smoothing / c
-        )
-        index = None
-        target_t = None
-    denominator = _nonzero(denominator)
-    if index is not None:
-        loss = CrossEntropy.apply(
-            logits, index=index, coef=coef, reduction=reduction, denominator=denominator
-        )
-    else:
-        if target_t is not None and target_t.requires_grad and not single:
-            y_tensor = target_t
-        else:
-            y_tensor = _wrap(probs)
-        loss = CrossEntropy.apply(
-            logits, y_tensor, weight=w, reduction=reduction, denominator=denominator
-        )
+        if target_t.dtype != logits.dtype:
+            target_t = fn.cast(target_t, logits.dtype)
+    loss = CrossEntropy.apply(
+        logits,
+        target_t,
+        weight=w,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+    )
     if single and reduction == "none":
         return fn.reshape(loss, ())
     return loss
-
-
-def _nonzero(denominator: float) -> float:
-    # an all-ignored batch gives 0/0 = nan in PyTorch; keep that (no warning) rather than hide it
-    return denominator if denominator != 0 else float("nan")
 
 
 def nll_loss(
@@ -226,19 +191,21 @@ def binary_cross_entropy_with_logits(
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     v = _t(input)
     dtype = v.dtype
-    d = np.asarray(target.data if isinstance(target, Tensor) else target, dtype=dtype)
+    d = target if isinstance(target, Tensor) else _wrap(np.asarray(target))
     if d.shape != v.shape:
         raise ShapeError(
             f"binary_cross_entropy_with_logits: target has shape {d.shape} but input has shape "
             f"{v.shape}; they must be the same"
         )
+    if d.dtype != dtype:
+        d = fn.cast(d, dtype)
     w = None if weight is None else np.asarray(getattr(weight, "data", weight), dtype=dtype)
     pw = (
         None
         if pos_weight is None
         else np.asarray(getattr(pos_weight, "data", pos_weight), dtype=dtype)
     )
-    return BCEWithLogits.apply(v, d=d, weight=w, pos_weight=pw, reduction=reduction)
+    return BCEWithLogits.apply(v, d, weight=w, pos_weight=pw, reduction=reduction)
 
 
 def binary_cross_entropy(

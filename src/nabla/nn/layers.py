@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from nabla import functional as fn
-from nabla.autograd.mode import no_grad
 from nabla.nn import functional as F
 from nabla.nn import init
 from nabla.nn.module import Module, Parameter
+from nabla.ops.normalization import UpdateRunningStats
 from nabla.tensor import Tensor
 
 
@@ -192,14 +192,15 @@ class BatchNorm1d(Module):
             var = fn.mean(centered * centered, axis=axes, keepdims=True)
             x_hat = centered / fn.sqrt(var + self.eps)
             if self.training and self.track_running_stats:
-                with no_grad():
-                    m = self.momentum
-                    unbiased = var.data.reshape(-1) * (n / (n - 1))
-                    self.running_mean[...] = (1 - m) * self.running_mean + m * mean.data.reshape(
-                        -1
-                    )
-                    self.running_var[...] = (1 - m) * self.running_var + m * unbiased
-                    self.num_batches_tracked[...] += 1
+                UpdateRunningStats.apply(
+                    mean,
+                    var,
+                    running_mean=self.running_mean,
+                    running_var=self.running_var,
+                    count=self.num_batches_tracked,
+                    momentum=self.momentum,
+                    n=n,
+                )
         else:
             mean = self.running_mean.reshape(shape)
             x_hat = (x - mean) / np.sqrt(self.running_var.reshape(shape) + self.eps)

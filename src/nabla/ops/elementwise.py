@@ -210,7 +210,8 @@ class Clip(Function):
 
 
 class Where(Function):
-    """Select from x where the (constant, boolean) condition holds, else from y.
+    """Select from x where the boolean condition holds, else from y (the condition is an input
+    that carries no gradient).
 
     Forward:  z = cond ? x : y
     Backward: ∇x = g ⊙ cond,  ∇y = g ⊙ ¬cond
@@ -218,12 +219,11 @@ class Where(Function):
 
     latex = r"\nabla_x = g \odot c,\; \nabla_y = g \odot (1 - c)"
 
-    def forward(self, x: Array, y: Array, condition: Array | None = None) -> Array:
-        self.condition = condition
+    def forward(self, condition: Array, x: Array, y: Array) -> Array:
         return np.where(condition, x, y)
 
-    def backward(self, g: Any, F: Any, x: Any, y: Any) -> tuple[Any, Any]:
-        c = self.condition
-        grad_x = F.where(c, g, 0) if self.needs_grad[0] else None
-        grad_y = F.where(c, 0, g) if self.needs_grad[1] else None
-        return grad_x, grad_y
+    def backward(self, g: Any, F: Any, condition: Any, x: Any, y: Any) -> tuple[None, Any, Any]:
+        c = F.data(condition)
+        grad_x = F.where(c, g, 0) if self.needs_grad[1] else None
+        grad_y = F.where(c, 0, g) if self.needs_grad[2] else None
+        return None, grad_x, grad_y

@@ -28,9 +28,9 @@ class CrossEntropy(Function):
     Forward:  ℓᵢ = −Σ_c w_c Yᵢ_c log softmax(Xᵢ)_c,   L = Σᵢ ℓᵢ / N  (mean)
     Backward: ∇X = (softmax(X) ⊙ Σ_c wY − wY) ⊙ g / N   (= (Ŷ − Y)/N for one-hot Y, no weights)
 
-    Targets are either probabilities Y (a second input, differentiable) or class indices
-    (``index``, one-hot rows, with ``coef`` = the weight of each row's class, 0 for ignored
-    rows). N is the number of rows, or the total weight of the targets for weighted indices.
+    The target is the second input: class indices of shape (N,) (one-hot rows Y; rows equal to
+    ``ignore_index`` count nowhere) or probabilities Y of shape (N, C) (differentiable). With
+    class indices, N is the number of counted rows, or their total weight when weighted.
     """
 
     name = "cross_entropy"
@@ -39,44 +39,74 @@ class CrossEntropy(Function):
     def forward(
         self,
         x: Array,
-        y: Array | None = None,
-        index: Array | None = None,
-        coef: Array | None = None,
+        target: Array,
         weight: Array | None = None,
+        ignore_index: int = -100,
         reduction: str = "mean",
-        denominator: float = 1.0,
+        label_smoothing: float = 0.0,
     ) -> Array:
-        self.weight, self.reduction, self.denominator = weight, reduction, denominator
-        self.index, self.coef = index, coef
-        self.log_p = log_softmax_array(x, axis=1)
-        if index is not None:
-            assert coef is not None
-            picked = self.log_p[np.arange(len(index)), index]
-            return _reduce(-(picked * coef), reduction, denominator)
-        assert y is not None
+        n, c = x.shape
+        self.weight, self.reduction = weight, reduction
+        self.index = self.coef = None
+        self.log_p = log_p = log_softmax_array(x, axis=1)
+        y = target
+        if y.dtype.kind in "iub":  # class indices
+            valid = y != ignore_index
+            all_valid = bool(valid.all())
+            counted = y if all_valid else y[valid]
+            if counted.size and (counted.min() < 0 or counted.max() >= c):
+                bad = counted[(counted < 0) | (counted >= c)][0]
+                raise IndexError(
+                    f"cross_entropy: target {int(bad)} is out of bounds for {c} classes"
+                )
+            index = y if all_valid else np.where(valid, y, 0)
+            if weight is not None:
+                coef = np.where(valid, weight[index], 0).astype(x.dtype)
+            elif not all_valid:
+                coef = valid.astype(x.dtype)
+            else:
+                coef = None
+            self.denominator = float(coef.sum()) if coef is not None else float(n)
+            if not label_smoothing:
+                self.index, self.coef = index, coef
+                picked = log_p[np.arange(n), index]
+                losses = -(picked if coef is None else picked * coef)
+                return _reduce(losses, reduction, _nonzero(self.denominator))
+            y = np.zeros(x.shape, dtype=x.dtype)  # smoothing needs the dense one-hot rows
+            y[np.flatnonzero(valid), index[valid]] = 1
+            y = y * x.dtype.type(1 - label_smoothing) + valid[:, None] * x.dtype.type(
+                label_smoothing / c
+            )
+        else:
+            self.denominator = float(n)
+            if label_smoothing:
+                y = y * x.dtype.type(1 - label_smoothing) + x.dtype.type(label_smoothing / c)
+        self.probs = y
         wy = y if weight is None else y * weight
-        return _reduce(-(wy * self.log_p).sum(axis=1), reduction, denominator)
+        return _reduce(-(wy * log_p).sum(axis=1), reduction, _nonzero(self.denominator))
 
     def _scale(self, g: Any) -> Any:
         if self.reduction == "none":
             return g.reshape((-1, 1))
-        return g / self.denominator if self.reduction == "mean" else g
+        return g / _nonzero(self.denominator) if self.reduction == "mean" else g
 
-    def backward(self, g: Any, F: Any, x: Any, y: Any = None) -> tuple[Any, ...]:
+    def backward(self, g: Any, F: Any, x: Any, target: Any) -> tuple[Any, Any]:
         scale = self._scale(g)
+        n = self.log_p.shape[0]
         if self.index is not None:
-            rows = np.arange(len(self.index))
-            coef = self.coef.reshape((-1, 1))  # type: ignore[union-attr]
+            rows = np.arange(n)
             if F.graph:
                 one_hot = np.zeros(self.log_p.shape, dtype=self.log_p.dtype)
                 one_hot[rows, self.index] = 1
-                return ((F.softmax(x, axis=1) - one_hot) * (scale * coef),)
+                row_scale = scale if self.coef is None else scale * self.coef.reshape((-1, 1))
+                return (F.softmax(x, axis=1) - one_hot) * row_scale, None
             # fast path: (p − onehot) ⊙ c, written as p ⊙ c with c subtracted at the targets
-            row_scale = scale * coef
+            row_scale = scale if self.coef is None else scale * self.coef.reshape((-1, 1))
             grad = np.exp(self.log_p)
             grad *= row_scale
-            grad[rows, self.index] -= row_scale[:, 0] if row_scale.ndim else row_scale
-            return (grad,)
+            grad[rows, self.index] -= row_scale.reshape(-1)
+            return grad, None
+        y = target if (F.graph and self.needs_grad[1]) else self.probs
         grad_x = grad_y = None
         if self.needs_grad[0]:
             wy = y if self.weight is None else y * self.weight
@@ -88,11 +118,18 @@ class CrossEntropy(Function):
         return grad_x, grad_y
 
 
+def _nonzero(denominator: float) -> float:
+    # an all-ignored batch gives 0/0 = nan in PyTorch; keep that (no warning) rather than hide it
+    return denominator if denominator != 0 else float("nan")
+
+
 class BCEWithLogits(Function):
     """Sigmoid with binary cross-entropy on logits v (the notes' logistic regression loss).
 
     Forward:  ℓ = (1 − d) v + (1 + (p − 1) d) log(1 + e^(−v)),  L = mean ℓ   (p: pos_weight)
     Backward: ∇v = ((1 − d) − (1 + (p − 1) d)(1 − σ(v))) ⊙ g / N   (= (σ(v) − d)/N for p = 1)
+
+    The target d is the second input, a constant (it receives no gradient).
     """
 
     name = "binary_cross_entropy_with_logits"
@@ -101,7 +138,7 @@ class BCEWithLogits(Function):
     def forward(
         self,
         v: Array,
-        d: Array | None = None,
+        d: Array,
         weight: Array | None = None,
         pos_weight: Array | None = None,
         reduction: str = "mean",
@@ -118,7 +155,7 @@ class BCEWithLogits(Function):
         self.count = losses.size
         return _reduce(losses, reduction, losses.size)
 
-    def backward(self, g: Any, F: Any, v: Any) -> tuple[Any]:
+    def backward(self, g: Any, F: Any, v: Any, d: Any) -> tuple[Any, None]:
         s = F.sigmoid(v)
         if self.log_weight is None:
             grad = s - self.d
@@ -127,4 +164,4 @@ class BCEWithLogits(Function):
         if self.weight is not None:
             grad = grad * self.weight
         scale = g if self.reduction != "mean" else g / self.count
-        return (grad * scale,)
+        return grad * scale, None  # the target d is a constant
