@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from nabla.compiler.tracer import note_unreplayable
 from nabla.tensor import DEFAULT_FLOAT, Tensor, as_array
 
 
@@ -115,6 +116,7 @@ def randn(
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Standard normal samples from the global (seedable) generator or ``generator``."""
+    note_unreplayable("nb.randn inside a compiled step")
     gen = generator or _RNG.generator
     data = gen.standard_normal(_shape(shape), dtype=np.float64).astype(_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
@@ -127,6 +129,7 @@ def rand(
     generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Uniform samples on [0, 1)."""
+    note_unreplayable("nb.rand inside a compiled step")
     gen = generator or _RNG.generator
     data = gen.random(_shape(shape), dtype=np.float64).astype(_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
@@ -135,6 +138,7 @@ def rand(
 def randint(
     low: int, high: int, size: Any, generator: np.random.Generator | None = None
 ) -> Tensor:
+    note_unreplayable("nb.randint inside a compiled step")
     gen = generator or _RNG.generator
     size = (size,) if isinstance(size, int) else tuple(size)
     return Tensor(gen.integers(low, high, size=size, dtype=np.int64))

@@ -179,6 +179,10 @@ class Tensor:
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
+        if _function.MODE.tracer is not None:
+            _function.MODE.tracer.mark_unsafe(
+                "a tensor's value is read inside the step (.item(), float(), bool()...)"
+            )
         if self.data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted, this one has shape "
@@ -187,6 +191,8 @@ class Tensor:
         return self.data.item()
 
     def tolist(self) -> Any:
+        if _function.MODE.tracer is not None:
+            _function.MODE.tracer.mark_unsafe("a tensor's values are read inside the step")
         return self.data.tolist()
 
     def numpy(self) -> Array:

@@ -133,11 +133,15 @@ def run_backward(
         if deps[id(root)] == 0 and all(r is not root for r in ready):
             ready.append(root)
 
+    tracer = MODE.tracer
+    visited: list[Tensor] | None = [] if tracer is not None else None
     previous_mode = MODE.grad_enabled
     MODE.grad_enabled = create_graph  # record the backward pass only for create_graph
     try:
         while ready:
             t = ready.pop()
+            if visited is not None:
+                visited.append(t)
             fn = t._fn
             entry = pending.pop(id(t), None)
             if entry is not None and target_ids is not None and id(t) in target_ids:
@@ -185,6 +189,10 @@ def run_backward(
                 fn.inputs = None  # free the saved values: a second backward raises GraphError
     finally:
         MODE.grad_enabled = previous_mode
+    if tracer is not None and visited is not None:
+        tracer.on_backward(roots, visited, retain_graph or create_graph, targets)
+        if create_graph:
+            tracer.mark_unsafe("create_graph inside a compiled step")
     if targets is None:
         return None
     return [captured.get(id(t)) for t in targets]

@@ -100,6 +100,8 @@ class Function:
         if MODE.anomaly:
             fn.stack = _user_frame()
             _check_forward(fn, arrays, out)
+        if MODE.tracer is not None:
+            MODE.tracer.on_apply(cls, inputs, params, result)
         return result
 
     def __repr__(self) -> str:

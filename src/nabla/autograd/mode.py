@@ -11,7 +11,7 @@ from typing import Any
 
 
 class _Mode:
-    __slots__ = ("anomaly", "grad_enabled", "scope")
+    __slots__ = ("anomaly", "grad_enabled", "scope", "tracer")
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -19,6 +19,8 @@ class _Mode:
         #: the modules whose forward is running, outermost first (ops record the innermost
         #: and the outermost, so drawings and ``nb.explain`` can name each op's layer)
         self.scope: list[Any] = []
+        #: the nb.compile tracer recording the current call, if any
+        self.tracer: Any = None
 
 
 MODE = _Mode()

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nabla.autograd.mode import MODE
+from nabla.compiler.tracer import replayable
 from nabla.errors import ModelFileError, StateDictError
 from nabla.tensor import Tensor, as_array
 
@@ -161,6 +162,7 @@ class Module:
         """Evaluation mode (dropout off, running statistics in BatchNorm); returns self."""
         return self.train(False)
 
+    @replayable
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if set_to_none:

@@ -51,16 +51,23 @@ class CrossEntropy(Function):
         self.log_p = log_p = log_softmax_array(x, axis=1)
         y = target
         if y.dtype.kind in "iub":  # class indices
-            valid = y != ignore_index
-            all_valid = bool(valid.all())
-            counted = y if all_valid else y[valid]
+            lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
+            if lo >= 0 and hi < c and not lo <= ignore_index <= hi:  # the common case
+                valid, all_valid, counted = None, True, y
+            else:
+                valid = y != ignore_index
+                all_valid = bool(valid.all())
+                counted = y if all_valid else y[valid]
             if counted.size and (counted.min() < 0 or counted.max() >= c):
                 bad = counted[(counted < 0) | (counted >= c)][0]
                 raise IndexError(
                     f"cross_entropy: target {int(bad)} is out of bounds for {c} classes"
                 )
+            if valid is None:
+                valid = np.ones(n, dtype=bool) if (weight is not None or label_smoothing) else None
             index = y if all_valid else np.where(valid, y, 0)
             if weight is not None:
+                assert valid is not None
                 coef = np.where(valid, weight[index], 0).astype(x.dtype)
             elif not all_valid:
                 coef = valid.astype(x.dtype)

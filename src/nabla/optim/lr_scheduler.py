@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, SupportsFloat
 
+from nabla.compiler.tracer import replayable
 from nabla.optim.optimizer import Optimizer, OptimizerError
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "ReduceLROnPlateau", "StepLR"]
@@ -64,6 +65,7 @@ class LRScheduler:
         """The learning rates for epoch ``last_epoch``, one per parameter group."""
         raise NotImplementedError(f"{type(self).__name__} does not implement get_lr")
 
+    @replayable
     def step(self) -> None:
         """Advance the schedule by one epoch and write the new rates into the optimizer."""
         self._step_count += 1
@@ -333,6 +335,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
+    @replayable
     def step(self, metrics: SupportsFloat) -> None:  # type: ignore[override]
         """Record this epoch's metric and reduce the rates if it has plateaued."""
         current = float(metrics)

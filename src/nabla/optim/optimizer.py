@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 
 from nabla._typing import Array
+from nabla.compiler.tracer import replayable
 from nabla.errors import DTypeError, NablaError, ShapeError
 
 
@@ -75,6 +76,10 @@ class ParameterState(MutableMapping[Any, dict[str, Any]]):
 
     def __repr__(self) -> str:
         return f"ParameterState({len(self)} parameters)"
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # pickle and deepcopy give the parameters new ids: key the entries by the new ones
+        self._entries = {id(param): (param, s) for param, s in state["_entries"].values()}
 
 
 def effective_gradient(
@@ -151,6 +156,7 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} does not implement _update_group")
 
     # ----- public API ---------------------------------------------------------------------------
+    @replayable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update the parameters once from their gradients.
 
@@ -165,6 +171,7 @@ class Optimizer:
             self._update_group(group)
         return loss
 
+    @replayable
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: set it to None, or fill it with zeros in place."""
         for group in self.param_groups:

@@ -1,0 +1,170 @@
+"""Recording one eager call of a step: ops, backward passes and replayable method calls.
+
+While a :class:`Tracer` is installed (``MODE.tracer``), ``Function.apply`` reports every op,
+the engine reports the order in which ``backward`` visited the graph, and methods marked with
+:func:`replayable` (optimizer and scheduler steps, ``zero_grad``) report their calls. What cannot
+be replayed faithfully (random numbers drawn outside an op, ``nb.grad``, ``create_graph``,
+indexing with arrays) marks the trace unsafe, and the compiled function stays eager.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from nabla.autograd.mode import MODE
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class OpRecord:
+    cls: type
+    params: dict[str, Any]
+    inputs: list[tuple[str, Any]]  # ("slot", i) or ("leaf", tensor)
+    slot: int
+    requires_grad: bool
+    needs_grad: tuple[bool, ...]
+    shapes: list[tuple[int, ...]]
+
+
+@dataclass
+class BackwardRecord:
+    root: tuple[str, Any]
+    # the tensors the engine visited, in order: ("op", k) for op outputs, ("leaf", tensor)
+    order: list[tuple[str, Any]]
+    retain_graph: bool
+
+
+@dataclass
+class CallRecord:
+    obj: Any
+    method: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class Tracer:
+    """Collects the events of one call; ``arg_slots`` maps id(arg tensor) → slot."""
+
+    arg_slots: dict[int, int]
+    n_slots: int
+    events: list[Any] = field(default_factory=list)
+    ops: list[OpRecord] = field(default_factory=list)
+    slot_of: dict[int, int] = field(default_factory=dict)  # id(tensor) → slot
+    op_of_slot: dict[int, int] = field(default_factory=dict)  # slot → op index
+    keep_alive: list[Any] = field(default_factory=list)  # tensors whose ids are in slot_of
+    unsafe: str | None = None
+    in_call: int = 0
+
+    def mark_unsafe(self, reason: str) -> None:
+        if self.unsafe is None:
+            self.unsafe = reason
+
+    def ref(self, tensor: Any) -> tuple[str, Any]:
+        slot = self.slot_of.get(id(tensor))
+        if slot is not None:
+            return ("slot", slot)
+        return ("leaf", tensor)
+
+    def on_apply(
+        self, cls: type, inputs: tuple[Any, ...], params: dict[str, Any], out: Any
+    ) -> None:
+        if self.in_call:
+            return  # ops inside a replayable method are replayed by calling the method
+        for name, value in params.items():
+            if name in getattr(cls, "constant_params", ()):
+                continue
+            if _holds_array(value):
+                self.mark_unsafe(
+                    f"{cls.__name__} received the array argument {name!r}, which may depend on "
+                    "the step's data; pass data as tensors"
+                )
+        slot = self.n_slots
+        self.n_slots += 1
+        self.slot_of[id(out)] = slot
+        self.keep_alive.append(out)
+        self.op_of_slot[slot] = len(self.ops)
+        fn = out._fn
+        self.ops.append(
+            OpRecord(
+                cls=cls,
+                params=dict(params),
+                inputs=[self.ref(t) for t in inputs],
+                slot=slot,
+                requires_grad=out.requires_grad,
+                needs_grad=fn.needs_grad if fn is not None else (False,) * len(inputs),
+                shapes=[t.shape for t in inputs],
+            )
+        )
+        self.events.append(("op", len(self.ops) - 1))
+
+    def on_backward(self, roots: Any, order: list[Any], retain_graph: bool, targets: Any) -> None:
+        if self.in_call:
+            return
+        if targets is not None:
+            self.mark_unsafe("nb.grad inside a compiled step")
+            return
+        if len(roots) != 1:
+            self.mark_unsafe("backward from several roots at once")
+            return
+        visited = []
+        for t in order:
+            slot = self.slot_of.get(id(t))
+            if slot is not None and slot in self.op_of_slot:
+                visited.append(("op", self.op_of_slot[slot]))
+            elif t._fn is None:
+                visited.append(("leaf", self.ref(t)))
+            else:
+                self.mark_unsafe("backward through a graph built outside the compiled step")
+                return
+        self.events.append(("backward", BackwardRecord(self.ref(roots[0]), visited, retain_graph)))
+
+
+def _holds_array(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.ndim > 0
+    if isinstance(value, (tuple, list)):
+        return any(_holds_array(v) for v in value)
+    return False
+
+
+def replayable(method: F) -> F:
+    """Mark a method whose call a compiled step replays (optimizer steps, ``zero_grad``).
+
+    Its arguments are recorded as they were during tracing, so they must be constants.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        tracer = MODE.tracer
+        if tracer is None:
+            return method(self, *args, **kwargs)
+        if not tracer.in_call:
+            values = list(args) + list(kwargs.values())
+            if any(not (v is None or isinstance(v, (bool, str))) for v in values):
+                tracer.mark_unsafe(
+                    f"{type(self).__name__}.{method.__name__} was called with a value that may "
+                    "change from call to call"
+                )
+            tracer.events.append(("call", CallRecord(self, method.__name__, args, kwargs)))
+        tracer.in_call += 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            tracer.in_call -= 1
+
+    wrapper.__wrapped_replayable__ = method  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def note_unreplayable(reason: str) -> None:
+    """Called by operations that a compiled step cannot replay (random tensor factories...)."""
+    tracer = MODE.tracer
+    if tracer is not None and not tracer.in_call:
+        tracer.mark_unsafe(reason)

@@ -1,0 +1,220 @@
+"""nb.compile: replayed steps equal eager ones bitwise; untraceable steps stay eager."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import nabla as nb
+import nabla.nn.functional as F
+
+
+def _model(kind: str) -> tuple[nb.nn.Module, Any]:
+    nb.manual_seed(0)
+    if kind == "relu-sgd":
+        model = nb.nn.MLP([6, 16, 8, 3], activation="relu")
+        return model, nb.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    if kind == "tanh-adam-dropout":
+        model = nb.nn.MLP([6, 16, 3], activation="tanh", dropout=0.3)
+        return model, nb.optim.Adam(model.parameters(), lr=0.01, weight_decay=1e-3)
+    if kind == "sigmoid-batchnorm-adamw":
+        model = nb.nn.MLP([6, 12, 3], activation="sigmoid", batch_norm=True)
+        return model, nb.optim.AdamW(model.parameters(), lr=0.01)
+    model = nb.nn.MLP([6, 10, 3], activation="leaky_relu")
+    return model, nb.optim.RMSprop(model.parameters(), lr=0.01, momentum=0.5)
+
+
+def _batches(n: int, batch: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.standard_normal((batch, 6)).astype(np.float32), rng.integers(0, 3, batch))
+        for _ in range(n)
+    ]
+
+
+def _run(kind: str, compiled: bool, batches: list[Any]) -> tuple[list[float], nb.nn.Module]:
+    model, opt = _model(kind)
+    scheduler = nb.optim.StepLR(opt, step_size=3, gamma=0.5)
+
+    def step(x: Any, y: Any) -> Any:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        scheduler.step()
+        return loss
+
+    fn: Callable[..., Any] = nb.compile(step) if compiled else step
+    nb.manual_seed(123)  # dropout draws from the global generator
+    losses = [float(fn(nb.tensor(x), y).data) for x, y in batches]
+    return losses, model
+
+
+@pytest.mark.parametrize(
+    "kind", ["relu-sgd", "tanh-adam-dropout", "sigmoid-batchnorm-adamw", "leaky-rmsprop"]
+)
+def test_compiled_training_equals_eager_bitwise(kind: str) -> None:
+    batches = _batches(12, 8)
+    eager_losses, eager_model = _run(kind, False, batches)
+    compiled_losses, compiled_model = _run(kind, True, batches)
+    assert compiled_losses == eager_losses
+    for (name, a), b in zip(
+        eager_model.state_dict().items(), compiled_model.state_dict().values()
+    ):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_replay_is_actually_used() -> None:
+    model, opt = _model("relu-sgd")
+
+    @nb.compile
+    def step(x: Any, y: Any) -> Any:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    calls = []
+    original = nb.nn.Linear.forward
+
+    def counting(self: Any, x: Any) -> Any:
+        calls.append(1)
+        return original(self, x)
+
+    nb.nn.Linear.forward = counting  # type: ignore[method-assign]
+    try:
+        for x, y in _batches(3, 8):
+            step(x, y)
+    finally:
+        nb.nn.Linear.forward = original  # type: ignore[method-assign]
+    assert len(calls) == 3  # the module's Python ran once (the trace); later calls replayed
+    assert len(step.plans) == 1 and all(p is not None for p in step.plans.values())
+
+
+def test_new_shape_traces_again_and_stays_exact() -> None:
+    batches = _batches(4, 8) + _batches(2, 5, seed=1) + _batches(3, 8, seed=2)
+    eager, _ = _run("relu-sgd", False, batches)
+    compiled, _ = _run("relu-sgd", True, batches)
+    assert compiled == eager
+
+
+def test_probability_targets_and_bce() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 4)).astype(np.float32)
+    P = rng.dirichlet(np.ones(3), 10).astype(np.float32)
+    D = (rng.random((10, 1)) > 0.5).astype(np.float32)
+
+    def make() -> tuple[Any, Any, Any]:
+        nb.manual_seed(1)
+        a, b = nb.nn.Linear(4, 3), nb.nn.Linear(4, 1)
+        return a, b, nb.optim.SGD([*a.parameters(), *b.parameters()], lr=0.5)
+
+    def step_for(a: Any, b: Any, opt: Any) -> Callable[..., Any]:
+        def step(x: Any, p: Any, d: Any) -> Any:
+            loss = F.cross_entropy(a(x), p) + F.binary_cross_entropy_with_logits(b(x), d)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+
+    eager = step_for(*make())
+    compiled = nb.compile(step_for(*make()))
+    for _ in range(5):
+        assert float(eager(nb.tensor(X), nb.tensor(P), nb.tensor(D)).data) == float(
+            compiled(X, P, D).data
+        )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("item", "read inside the step"),
+        ("randn", "nb.randn"),
+        ("grad", "nb.grad"),
+    ],
+)
+def test_untraceable_steps_run_eagerly(body: str, reason: str) -> None:
+    w = nb.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    seen = []
+
+    @nb.compile
+    def step(x: Any) -> Any:
+        y = (w * x).sum()
+        if body == "item":
+            seen.append(y.item())
+        elif body == "randn":
+            y = y + nb.randn(1).sum()
+        else:
+            (g,) = nb.grad(y, w)
+            y = y + g.sum()
+        return y
+
+    for i in range(3):
+        step(np.full(3, float(i), dtype=np.float32))
+    assert list(step.plans.values()) == [None]
+    assert reason in next(iter(step.eager_reasons.values()))
+    if body == "item":
+        assert seen == [0.0, 3.0, 6.0]  # the eager body ran every time
+
+
+def test_outputs_structures_and_inference() -> None:
+    nb.manual_seed(0)
+    model = nb.nn.MLP([4, 8, 3])
+
+    @nb.compile
+    def predict(x: Any) -> Any:
+        with nb.no_grad():
+            logits = model(x)
+            return {"logits": logits, "probs": nb.softmax(logits, axis=1)}
+
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    first, second = predict(x), predict(x)
+    with nb.no_grad():
+        expected = model(nb.tensor(x))
+    for out in (first, second):
+        np.testing.assert_array_equal(out["logits"].data, expected.data)
+        np.testing.assert_allclose(out["probs"].data.sum(axis=1), 1, rtol=1e-6)
+
+
+def test_gradient_with_respect_to_an_argument() -> None:
+    w = nb.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+
+    @nb.compile
+    def step(x: Any) -> Any:
+        loss = (nb.tanh(x * w) ** 2).sum()
+        loss.backward()
+        return loss
+
+    for i in range(3):
+        x = nb.tensor(np.array([0.1, 0.2, 0.3]) * (i + 1), requires_grad=True)
+        step(x)
+        x_eager = nb.tensor(x.data, requires_grad=True)
+        (nb.tanh(x_eager * w.detach()) ** 2).sum().backward()
+        np.testing.assert_array_equal(x.grad, x_eager.grad)
+
+
+def test_freezing_a_parameter_retraces() -> None:
+    model, opt = _model("relu-sgd")
+
+    @nb.compile
+    def step(x: Any, y: Any) -> Any:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    batches = _batches(4, 8)
+    step(*batches[0])
+    step(*batches[1])
+    first = model[0].weight.data.copy()
+    model[0].weight.requires_grad_(False)
+    step(*batches[2])
+    np.testing.assert_array_equal(model[0].weight.data, first)  # frozen: not updated
+    assert model[0].weight.grad is None
