@@ -116,7 +116,7 @@ __version__ = "0.1.0"
 # the layers above are complete; nn, optim and io build on them
 from nabla import nn, optim
 from nabla.compiler import compile
-from nabla.profiler import profile
 from nabla.io import load, load_state_dict, save, save_state_dict
+from nabla.profiler import profile
 
 __all__ = [name for name in dir() if not name.startswith("_")]
