@@ -15,9 +15,19 @@ from nabla.autograd.function import Function
 
 
 def stable_sigmoid(x: Array) -> Array:
-    """σ(x) = 1 / (1 + e^(−x)) without overflow: only e^(−|x|) ≤ 1 is ever computed."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    """σ(x) = e^min(x, 0) / (1 + e^(−|x|)), branch-free and without overflow.
+
+    For x ≥ 0 it is 1 / (1 + e^(−x)); for x < 0, e^x / (1 + e^x). Only exponents ≤ 0 are ever
+    computed, so nothing overflows and the tails keep their relative precision.
+    """
+    denominator = np.abs(x)
+    np.negative(denominator, out=denominator)
+    np.exp(denominator, out=denominator)
+    denominator += 1
+    z = np.minimum(x, 0)
+    np.exp(z, out=z)
+    z /= denominator
+    return z
 
 
 class Exp(Function):
