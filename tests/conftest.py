@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,3 +27,38 @@ def _no_leaked_modes() -> Iterator[None]:
     leaked = (MODE.grad_enabled, MODE.anomaly)
     MODE.grad_enabled, MODE.anomaly = True, False
     assert leaked == (True, False), "a test leaked no_grad or detect_anomaly"
+
+
+@pytest.fixture
+def numpy_only_python(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``python -S ARGS`` in tmp_path where NumPy is the only importable package.
+
+    ``-S`` skips site-packages (and the editable install of nabla); PYTHONPATH holds links to
+    NumPy alone. The child checks that nabla, scikit-learn and safetensors are unimportable.
+    """
+    import numpy
+
+    site = tmp_path / "numpy-only"
+    site.mkdir()
+    package = Path(numpy.__file__).parent
+    for name in (package.name, f"{package.name}.libs"):  # .libs: the wheel's bundled BLAS
+        if (package.parent / name).exists():
+            (site / name).symlink_to(package.parent / name)
+    guard = (
+        "import importlib.util as u, sys\n"
+        "assert not any(u.find_spec(m) for m in ('nabla', 'sklearn', 'safetensors', 'scipy'))\n"
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(site)}
+        subprocess.run([sys.executable, "-S", "-c", guard], env=env, cwd=tmp_path, check=True)
+        return subprocess.run(
+            [sys.executable, "-S", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+    return run

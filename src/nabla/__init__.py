@@ -113,10 +113,22 @@ int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
 
 __version__ = "0.1.0"
 
-# the layers above are complete; nn, optim and io build on them
-from nabla import nn, optim
+# the layers above are complete; nn, optim, io and viz build on them (viz imports Graphviz
+# only to render)
+from nabla import nn, optim, viz
 from nabla.compiler import compile
 from nabla.io import load, load_state_dict, save, save_state_dict
 from nabla.profiler import profile
+from nabla.viz import explain
 
 __all__ = [name for name in dir() if not name.startswith("_")]
+
+
+def __getattr__(name: str) -> object:
+    # nb.onnx is imported on first use, so `import nabla` stays light (nabla.sklearn is never
+    # imported here: `from nabla.sklearn import MLPClassifier`)
+    if name == "onnx":
+        import importlib
+
+        return importlib.import_module("nabla.onnx")
+    raise AttributeError(f"module 'nabla' has no attribute {name!r}")

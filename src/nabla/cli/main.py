@@ -72,6 +72,12 @@ def _add_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     run.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
     run.add_argument("--no-progress", dest="progress", action="store_false")
     run.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG curves")
+    run.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html: curves, the model graph, per-layer gradient and weight "
+        "histograms over epochs, settings (one self-contained file)",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="print one line per epoch")
     p.set_defaults(command_fn="train")
 
@@ -121,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_evaluate(sub)
     _add_predict(sub)
+    from nabla.cli.graph import add_graph_parser
+
+    add_graph_parser(sub)
+    from nabla.cli.export import add_export_parser
+
+    add_export_parser(sub)
     return parser
 
 
@@ -133,6 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nabla.cli.train import run_train
 
             return run_train(args)
+        if args.command_fn == "graph":
+            from nabla.cli.graph import run_graph
+
+            return run_graph(args)
+        if args.command_fn == "export":
+            from nabla.cli.export import run_export
+
+            return run_export(args)
         if args.command_fn == "evaluate":
             from nabla.cli.evaluate import run_evaluate
 

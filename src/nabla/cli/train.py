@@ -22,7 +22,7 @@ from nabla.data import (
     split_dataset,
 )
 from nabla.errors import DataError
-from nabla.training import Trainer, evaluate_loss_accuracy
+from nabla.training import LayerMonitor, Trainer, evaluate_loss_accuracy
 
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 0.01}
 
@@ -119,6 +119,10 @@ def build_scheduler(args: argparse.Namespace, optimizer: Any) -> Any:
 
 def run_train(args: argparse.Namespace) -> int:
     validate(args)
+    if getattr(args, "report", False):
+        from nabla.viz.report import require_matplotlib
+
+        require_matplotlib()  # fail before training, not after
     out = Path(args.out)
     checkpoint = out / "checkpoint.safetensors"
     if args.resume and not checkpoint.exists():
@@ -173,6 +177,7 @@ def run_train(args: argparse.Namespace) -> int:
         fingerprint["epochs"] = args.epochs  # the schedule's length depends on it
     out.mkdir(parents=True, exist_ok=True)
     log = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
+    monitor = LayerMonitor() if getattr(args, "report", False) else None
     trainer = Trainer(
         model,
         optimizer,
@@ -184,6 +189,7 @@ def run_train(args: argparse.Namespace) -> int:
         fingerprint=fingerprint,
         progress=args.progress,
         log=log,
+        callbacks=[monitor] if monitor is not None else [],
     )
     if args.resume:
         trainer.load_checkpoint()
@@ -228,6 +234,22 @@ def run_train(args: argparse.Namespace) -> int:
             "settings": fingerprint,
         },
     )
+    if monitor is not None:
+        from nabla.viz.report import write_training_report
+
+        write_training_report(
+            out / "report.html",
+            model=model,
+            loss_fn=trainer.loss_fn,
+            batch=(X_train[: args.batch_size], y_train[: args.batch_size]),
+            history=history,
+            results=results,
+            settings={**fingerprint, "epochs": args.epochs, "out": str(out)},
+            monitor=monitor,
+            title=f"nabla train: {args.model} on {args.data}",
+            subtitle=f"{data.n_samples} samples, {data.n_features} features, {n_classes} "
+            f"classes; {trainer.train_seconds:.2f} s training",
+        )
     if args.plots:
         plot_curves(history, out / "curves.png")
 
@@ -247,5 +269,6 @@ def run_train(args: argparse.Namespace) -> int:
     print(
         f"wrote {out}/model.safetensors, metrics.csv, metrics.json"
         + (", curves.png" if args.plots else "")
+        + (", report.html" if monitor is not None else "")
     )
     return 0

@@ -6,6 +6,7 @@ use, so ``import nabla`` works without it.
 
 from nabla.io.atomic import atomic_write_bytes
 from nabla.io.checkpoint import load_checkpoint, save_checkpoint
+from nabla.io.interop import load_pytorch_weights, mlp_from_pytorch, save_pytorch_weights
 from nabla.io.model_file import load, load_metadata, load_state_dict, save, save_state_dict
 
 __all__ = [
@@ -13,8 +14,11 @@ __all__ = [
     "load",
     "load_checkpoint",
     "load_metadata",
+    "load_pytorch_weights",
     "load_state_dict",
+    "mlp_from_pytorch",
     "save",
     "save_checkpoint",
+    "save_pytorch_weights",
     "save_state_dict",
 ]

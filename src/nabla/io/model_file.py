@@ -130,8 +130,9 @@ def read_container(
         metadata = json.loads(data[8 : 8 + header_size]).get("__metadata__") or {}
     except Exception as exc:  # the parser's own errors (SafetensorError, KeyError for dtypes...)
         raise ModelFileError(f"{bad}: {exc}") from exc
-    ours = ("format", "format_version", "sha256")
-    if allow_plain and not any(key in metadata for key in ours):
+    # another library's file may carry metadata too (Hugging Face writes {"format": "pt"})
+    ours = metadata.get("format") in _FORMATS or "format_version" in metadata
+    if allow_plain and not ours and "sha256" not in metadata:
         return {k: _writable(v) for k, v in tensors.items()}, {}
     # checksum first: a flipped bit in "format" is corruption, not a foreign file
     if "sha256" in metadata and checksum(tensors, metadata) != metadata["sha256"]:

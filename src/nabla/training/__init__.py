@@ -1,5 +1,6 @@
 """Training: the epoch loop with exact-resume checkpoints, and classification metrics."""
 
+from nabla.training.callbacks import Callback, LayerMonitor
 from nabla.training.metrics import (
     ClassificationReport,
     accuracy,
@@ -9,8 +10,10 @@ from nabla.training.metrics import (
 from nabla.training.trainer import EpochMetrics, Trainer, evaluate_loss_accuracy
 
 __all__ = [
+    "Callback",
     "ClassificationReport",
     "EpochMetrics",
+    "LayerMonitor",
     "Trainer",
     "accuracy",
     "classification_report",

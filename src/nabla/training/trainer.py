@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from nabla.errors import NablaError
 from nabla.nn.models import classification_loss
 from nabla.nn.module import Module
 from nabla.tensor import Tensor
+from nabla.training.callbacks import Callback
 
 
 @dataclass
@@ -95,6 +96,9 @@ class Trainer:
         Receives one line of text per epoch.
     on_step : callable, optional
         Called as ``on_step(step, loss)`` after every optimizer step.
+    callbacks : sequence of Callback, optional
+        Hooks called at the start and end of ``fit``, after each backward (before the
+        optimizer step) and at the end of each epoch, e.g. ``LayerMonitor()``.
     """
 
     def __init__(
@@ -112,6 +116,7 @@ class Trainer:
         progress: bool = True,
         log: Callable[[str], None] | None = None,
         on_step: Callable[[int, float], None] | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         self.model, self.optimizer, self.loader = model, optimizer, loader
         self.scheduler, self.val_data = scheduler, val_data
@@ -120,6 +125,7 @@ class Trainer:
         self.checkpoint_every = int(checkpoint_every)
         self.fingerprint = fingerprint or {}
         self.progress, self.log, self.on_step = progress, log, on_step
+        self.callbacks = list(callbacks)
         self.global_step = 0
         self.history: list[EpochMetrics] = []
         self.epoch = 0
@@ -199,6 +205,8 @@ class Trainer:
     def fit(self, epochs: int) -> list[EpochMetrics]:
         """Train until ``epochs`` epochs are done (counting epochs restored from a checkpoint)."""
         bar = self._progress_bar(epochs)
+        for callback in self.callbacks:
+            callback.on_fit_begin(self)
         try:
             while self.epoch < epochs:
                 self._run_epoch(bar, epochs)
@@ -211,6 +219,8 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
+        for callback in self.callbacks:
+            callback.on_fit_end(self)
         return self.history
 
     def _run_epoch(self, bar: Any, epochs: int) -> None:
@@ -223,6 +233,8 @@ class Trainer:
             loss = self.loss_fn(logits, yb)
             optimizer.zero_grad()
             loss.backward()
+            for callback in self.callbacks:
+                callback.on_after_backward(self)
             optimizer.step()
             n = len(xb)
             value = float(loss.item())
@@ -262,3 +274,5 @@ class Trainer:
             self.log(
                 f"epoch {self.epoch}/{epochs}  loss {train_loss:.4f} acc {train_acc:.4f}{val}"
             )
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, metrics)

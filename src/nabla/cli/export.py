@@ -1,0 +1,89 @@
+"""``nabla export``: a saved model as an ONNX file and/or a NumPy-only Python predictor.
+
+Both take raw feature rows: the training run's standardisation (stored in the model file) is
+built in, and both output class probabilities unless ``--logits``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nabla.cli.main import CLIError
+
+
+def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a saved model as ONNX and/or a self-contained NumPy-only predictor",
+        description="Export a model file for deployment. Both outputs take raw feature rows "
+        "(the model's training standardisation is built in) and give class probabilities.",
+    )
+    p.add_argument("model", help="a model file written by nabla train (model.safetensors)")
+    p.add_argument("--onnx", metavar="OUT.onnx", help="write an ONNX model (needs 'onnx')")
+    p.add_argument(
+        "--python",
+        metavar="OUT.py",
+        help="write one Python file that needs only NumPy, with the weights embedded",
+    )
+    p.add_argument(
+        "--npz",
+        action="store_true",
+        help="with --python: keep the weights in OUT.npz beside the file instead of inside it",
+    )
+    p.add_argument(
+        "--logits", action="store_true", help="output the logits instead of probabilities"
+    )
+    p.add_argument(
+        "--no-standardize",
+        dest="standardize",
+        action="store_false",
+        help="leave out the model's standardisation (inputs must be standardised already)",
+    )
+    p.set_defaults(command_fn="export")
+
+
+def run_export(args: argparse.Namespace) -> int:
+    if not args.onnx and not args.python:
+        raise CLIError("nothing to do: pass --onnx OUT.onnx and/or --python OUT.py")
+    if args.npz and not args.python:
+        raise CLIError("--npz applies to --python")
+    from nabla.cli.evaluate import load_model_and_metadata
+
+    model, metadata = load_model_and_metadata(args.model)
+    scaler = metadata.get("scaler") if args.standardize else None
+    class_names = metadata.get("class_names")
+    feature_names = metadata.get("feature_names") or None
+    probabilities = not args.logits
+    if args.onnx:
+        from nabla.onnx import export
+
+        export(
+            model,
+            args.onnx,
+            probabilities=probabilities,
+            scaler=scaler,
+            metadata={
+                "source": Path(args.model).name,
+                "class_names": class_names,
+                "feature_names": feature_names,
+                "standardized_inside": scaler is not None,
+            },
+        )
+        print(f"wrote {args.onnx}")
+    if args.python:
+        from nabla.predictor import write_predictor
+
+        write_predictor(
+            model,
+            args.python,
+            scaler=scaler,
+            class_names=class_names if probabilities else None,
+            feature_names=feature_names,
+            probabilities=probabilities,
+            embed=not args.npz,
+            source=Path(args.model).name,
+        )
+        extra = f" and {Path(args.python).with_suffix('.npz')}" if args.npz else ""
+        print(f"wrote {args.python}{extra}")
+    return 0

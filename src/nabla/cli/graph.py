@@ -1,0 +1,98 @@
+"""``nabla graph``: draw the graph of a model's loss on one batch (SVG, PNG, PDF or DOT)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_graph_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "graph",
+        help="draw the computational graph of a model's loss on one batch (svg/png/pdf/dot)",
+        description="Draw the graph behind a model's loss on one batch of data: one node per "
+        "op and per parameter, grouped by layer. Without MODEL, the notes' network "
+        "(MLP [n_features, 128, n_classes], tanh) is built fresh. Rendering needs Graphviz's "
+        "dot; without it the .dot file is written instead.",
+    )
+    p.add_argument("model", nargs="?", help="a model file written by nabla train (optional)")
+    p.add_argument(
+        "--data",
+        help="data set for the batch (default: the model's training data, else digits)",
+    )
+    p.add_argument("--target", help="target column of a CSV")
+    p.add_argument("--batch-size", type=int, default=8, help="rows in the batch (default 8)")
+    p.add_argument("--out", default="graph.svg", help="output file (default graph.svg)")
+    p.add_argument(
+        "--format",
+        choices=["svg", "png", "pdf", "dot"],
+        help="output format (default: from the --out suffix)",
+    )
+    p.add_argument("--grads", action="store_true", help="show each node's gradient shape and norm")
+    p.add_argument(
+        "--no-clusters", dest="clusters", action="store_false", help="do not group by layer"
+    )
+    p.add_argument("--max-nodes", type=int, help="collapse all but the N nodes nearest the loss")
+    p.add_argument(
+        "--explain", action="store_true", help="also print the backward pass, step by step"
+    )
+    default = p.add_argument_group("default model (without MODEL)")
+    default.add_argument("--hidden", default="128", help="hidden widths (default 128)")
+    default.add_argument(
+        "--activation", choices=["tanh", "sigmoid", "relu", "leaky_relu"], default="tanh"
+    )
+    default.add_argument("--seed", type=int, default=1, help="initialisation seed (1)")
+    p.set_defaults(command_fn="graph")
+
+
+def _batch_and_model(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    from nabla.cli.train import load_classification_data, parse_hidden
+    from nabla.creation import manual_seed
+    from nabla.data import StandardScaler
+    from nabla.nn import MLP
+
+    n = args.batch_size
+    if args.model is not None:
+        from nabla.cli.evaluate import load_model_and_metadata, map_labels, prepare_features
+
+        model, metadata = load_model_and_metadata(args.model)
+        data = load_classification_data(args.data or metadata.get("data") or "digits", args.target)
+        X = prepare_features(data.X[:n], metadata, str(data.source))
+        y = data.y[:n]
+        if metadata.get("class_names"):
+            y = map_labels(y, data.class_names, metadata["class_names"], str(data.source))
+        return model, X, y
+    data = load_classification_data(args.data or "digits", args.target)
+    X = StandardScaler().fit(data.X).transform(data.X[:n])
+    manual_seed(args.seed)
+    sizes = [data.n_features, *parse_hidden(args.hidden), int(data.n_classes)]
+    return MLP(sizes, activation=args.activation), X, data.y[:n]
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from nabla.cli.main import CLIError
+    from nabla.creation import tensor
+    from nabla.nn.models import classification_loss
+    from nabla.viz.dot import to_dot, write_graph
+    from nabla.viz.explain import explain
+
+    if args.batch_size <= 0:
+        raise CLIError(f"--batch-size must be positive, got {args.batch_size}")
+    if args.max_nodes is not None and args.max_nodes <= 0:
+        raise CLIError(f"--max-nodes must be positive, got {args.max_nodes}")
+    model, X, y = _batch_and_model(args)
+    model.train()  # the graph a training step differentiates (dropout, batch statistics)
+    logits = model(tensor(np.asarray(X, dtype=model.dtype), name="X"))
+    loss = getattr(model, "loss", classification_loss)(logits, tensor(y, name="y"))
+    text = to_dot(loss, grads=args.grads, cluster=args.clusters, max_nodes=args.max_nodes)
+    written, note = write_graph(text, args.out, args.format)
+    if note is not None:
+        print(f"nabla graph: {note}", file=sys.stderr)
+    nodes = text.count(" [label=")
+    print(f"wrote {written} ({nodes} nodes, batch of {len(X)})")
+    if args.explain:
+        print(explain(loss, show=False).to_text())
+    return 0

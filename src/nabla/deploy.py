@@ -1,0 +1,254 @@
+"""A trained network as a flat list of inference steps, for the ONNX and pure-NumPy exporters.
+
+:func:`lower` walks a ``Sequential`` (or ``MLP``, ``LogisticRegression``, a fitted
+``nabla.sklearn`` estimator) in eval mode and returns :class:`Step` objects holding copies of
+the weights: ``standardize``, ``linear``, ``batchnorm``, ``tanh``, ``sigmoid``, ``relu``,
+``leaky_relu``, ``softmax``, ``log_softmax``, ``flatten``, ``exp`` and ``binary`` (one sigmoid
+column p → the two columns [1 − p, p]). Dropout and Identity vanish. It runs the example input
+through the layers as it goes, so every step knows its input and output shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nabla.autograd.mode import no_grad
+from nabla.errors import NablaError
+from nabla.nn import (
+    BatchNorm1d,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    Module,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from nabla.tensor import Tensor
+
+SUPPORTED = (
+    "Linear, Tanh, Sigmoid, ReLU, LeakyReLU, Softmax, LogSoftmax, Dropout, BatchNorm1d, "
+    "Flatten, Identity, and Sequential/MLP/LogisticRegression built from them"
+)
+
+
+class ExportError(NablaError, TypeError):
+    """A model that cannot be exported; the message names the layer path and type."""
+
+
+@dataclass
+class Step:
+    """One inference operation: ``op``, its weights (``arrays``) and settings (``attrs``)."""
+
+    op: str
+    path: str
+    arrays: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
+    in_shape: tuple[int, ...] = ()
+    out_shape: tuple[int, ...] = ()
+
+
+@dataclass
+class Lowered:
+    """The steps of a model plus what the exporters need to know about its input."""
+
+    steps: list[Step]
+    dtype: np.dtype[Any]
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+
+
+def _leaves(module: Module, path: str) -> list[tuple[str, Module]]:
+    if isinstance(module, Sequential) and type(module).forward is Sequential.forward:
+        out: list[tuple[str, Module]] = []
+        for name, child in module.named_children():
+            out.extend(_leaves(child, f"{path}.{name}" if path else name))
+        return out
+    return [(path or "<model>", module)]
+
+
+def _unsupported(path: str, module: Module, why: str = "") -> ExportError:
+    reason = why or f"it is not supported; supported layers: {SUPPORTED}"
+    return ExportError(f"cannot export layer {path!r} ({type(module).__name__}): {reason}")
+
+
+def _step(path: str, module: Module, rank: int) -> Step | None:
+    """The step for one leaf module, None for layers that do nothing at inference."""
+    if isinstance(module, (Dropout, Identity)):
+        return None
+    if isinstance(module, Linear):
+        arrays = {"weight": module.weight.data.copy()}
+        if module.bias is not None:
+            arrays["bias"] = module.bias.data.copy()
+        return Step("linear", path, arrays)
+    if isinstance(module, BatchNorm1d):
+        if not module.track_running_stats:
+            raise _unsupported(
+                path, module, "without running statistics it normalises with batch statistics"
+            )
+        n, dtype = module.num_features, module.running_mean.dtype
+        weight = module.weight.data if module.affine else np.ones(n, dtype)
+        bias = module.bias.data if module.affine else np.zeros(n, dtype)
+        arrays = {
+            "weight": np.array(weight),
+            "bias": np.array(bias),
+            "mean": np.array(module.running_mean),
+            "var": np.array(module.running_var),
+        }
+        return Step("batchnorm", path, arrays, {"eps": module.eps})
+    simple = {Tanh: "tanh", Sigmoid: "sigmoid", ReLU: "relu"}
+    if type(module) in simple:
+        return Step(simple[type(module)], path)
+    if isinstance(module, LeakyReLU):
+        return Step("leaky_relu", path, attrs={"alpha": module.negative_slope})
+    if isinstance(module, (Softmax, LogSoftmax)):  # LogSoftmax subclasses Softmax
+        op = "log_softmax" if isinstance(module, LogSoftmax) else "softmax"
+        return Step(op, path, attrs={"axis": module.dim % rank})
+    if isinstance(module, Flatten):
+        return Step(
+            "flatten", path, attrs={"start": module.start_dim % rank, "end": module.end_dim % rank}
+        )
+    raise _unsupported(path, module)
+
+
+def head_for(model: Any, probabilities: bool | None) -> tuple[Module, str | None]:
+    """The network to export and the output head that turns its outputs into predictions.
+
+    A fitted ``nabla.sklearn`` estimator exports what ``predict_proba`` (classifiers) or
+    ``predict`` (regressors) return unless ``probabilities=False``; a module exports its
+    forward pass, plus softmax (or [1 − p, p] for one logit) when ``probabilities=True``.
+    """
+    network = getattr(model, "model_", None)
+    if isinstance(network, Module) and hasattr(model, "out_activation_"):
+        if probabilities is False:
+            return network, None
+        kind = model.out_activation_
+        if kind == "softmax":
+            return network, "softmax"
+        if kind == "logistic":
+            return network, "binary" if network[-1].out_features == 1 else "sigmoid"
+        return network, "exp" if kind == "exp" else None
+    if not isinstance(model, Module):
+        raise ExportError(
+            f"cannot export a {type(model).__name__}: expected a nabla Module or a fitted "
+            "nabla.sklearn estimator"
+        )
+    if not probabilities:
+        return model, None
+    return model, "classifier"
+
+
+def lower(
+    model: Any,
+    example_input: Any = None,
+    *,
+    probabilities: bool | None = None,
+    scaler: Any = None,
+    fold_batchnorm: bool = False,
+) -> Lowered:
+    """The inference steps of ``model`` (see the module docstring).
+
+    Parameters
+    ----------
+    model : Module or fitted nabla.sklearn estimator
+    example_input : array-like of shape (n, ...), optional
+        A batch of inputs; by default one row of zeros with the first Linear's width.
+    probabilities : bool, optional
+        Append the head that turns logits into probabilities (see :func:`head_for`).
+    scaler : StandardScaler (nabla's or scikit-learn's) or dict, optional
+        Standardisation applied to the raw input first (a dict in ``to_dict()`` form).
+    fold_batchnorm : bool
+        Merge each BatchNorm1d that directly follows a Linear (on 2-D data) into its weights.
+    """
+    network, head = head_for(model, probabilities)
+    dtype = network.dtype
+    x = _example(network, example_input, dtype)
+    in_shape = tuple(x.shape)
+    steps: list[Step] = []
+    if scaler is not None:
+        mean, scale = _scaler_arrays(scaler, np.dtype(dtype))
+        steps.append(Step("standardize", "scaler", {"mean": mean, "scale": scale}))
+    was_training = network.training
+    network.eval()
+    try:
+        with no_grad():
+            t = Tensor(x)
+            for path, module in _leaves(network, ""):
+                step = _step(path, module, t.ndim)
+                shape = tuple(t.shape)
+                t = module(t)
+                if step is None:
+                    continue
+                step.in_shape, step.out_shape = shape, tuple(t.shape)
+                if fold_batchnorm and step.op == "batchnorm" and _foldable(steps, step):
+                    _fold(steps[-1], step)
+                    continue
+                steps.append(step)
+    finally:
+        network.train(was_training)
+    out_shape = tuple(t.shape)
+    if head == "classifier":
+        head = "binary" if out_shape[-1] == 1 else "softmax"
+    if head is not None:
+        attrs = {"axis": len(out_shape) - 1} if head == "softmax" else {}
+        if head == "binary":
+            out_shape = (*out_shape[:-1], 2)
+        steps.append(
+            Step(head, "<output>", attrs=attrs, in_shape=tuple(t.shape), out_shape=out_shape)
+        )
+    for step in steps[:1]:
+        if step.op == "standardize":
+            step.in_shape = step.out_shape = in_shape
+    return Lowered(steps, np.dtype(dtype), in_shape, out_shape)
+
+
+def _scaler_arrays(scaler: Any, dtype: np.dtype[Any]) -> tuple[Any, Any]:
+    """(mean, scale) of a nabla StandardScaler, its ``to_dict()``, or scikit-learn's scaler."""
+    if hasattr(scaler, "scale_") and not hasattr(scaler, "to_dict"):  # scikit-learn's
+        n = int(scaler.n_features_in_)
+        mean = np.zeros(n) if scaler.mean_ is None else scaler.mean_
+        scale = np.ones(n) if scaler.scale_ is None else scaler.scale_
+        return np.asarray(mean, dtype=dtype), np.asarray(scale, dtype=dtype)
+    state = scaler if isinstance(scaler, dict) else scaler.to_dict()
+    # nabla's scaler keeps float32 statistics: round through float32 as its transform does
+    mean = np.asarray(state["mean"], dtype=np.float32).astype(dtype)
+    return mean, np.asarray(state["scale"], dtype=np.float32).astype(dtype)
+
+
+def _example(network: Module, example_input: Any, dtype: Any) -> np.ndarray[Any, Any]:
+    if example_input is not None:
+        x = np.asarray(getattr(example_input, "data", example_input), dtype=dtype)
+        if x.ndim < 1:
+            raise ExportError(f"example_input must have a batch axis, got shape {x.shape}")
+        return x
+    for _, module in _leaves(network, ""):
+        if isinstance(module, Linear):
+            return np.zeros((1, module.in_features), dtype=dtype)
+        if not isinstance(module, (Dropout, Identity)):
+            break
+    raise ExportError("pass example_input: the model does not start with a Linear layer")
+
+
+def _foldable(steps: list[Step], bn: Step) -> bool:
+    return bool(steps) and steps[-1].op == "linear" and len(bn.in_shape) == 2
+
+
+def _fold(linear: Step, bn: Step) -> None:
+    """W' = s ⊙ W, b' = s ⊙ (b − μ) + β with s = γ / √(σ² + eps), computed in float64."""
+    a = bn.arrays
+    dtype = linear.arrays["weight"].dtype
+    scale = a["weight"].astype(np.float64) / np.sqrt(a["var"].astype(np.float64) + bn.attrs["eps"])
+    weight = linear.arrays["weight"].astype(np.float64) * scale[:, None]
+    bias = linear.arrays.get("bias", np.zeros(weight.shape[0])).astype(np.float64)
+    bias = (bias - a["mean"]) * scale + a["bias"]
+    linear.arrays = {"weight": weight.astype(dtype), "bias": bias.astype(dtype)}
+    linear.path = f"{linear.path}+{bn.path}"
+    linear.out_shape = bn.out_shape

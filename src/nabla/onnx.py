@@ -1,0 +1,213 @@
+"""Export trained networks to ONNX, for onnxruntime and every other ONNX runtime.
+
+>>> import nabla as nb
+>>> model = nb.nn.MLP([4, 8, 3])
+>>> nb.onnx.export(model, "model.onnx", nb.randn(2, 4))  # doctest: +SKIP
+
+Linear becomes ``Gemm`` (``transB=1``: nabla keeps PyTorch's (out, in) weight layout),
+activations their ONNX namesakes, BatchNorm1d is folded into the Linear before it (or becomes
+``BatchNormalization``), Dropout and Identity disappear, Softmax/LogSoftmax keep their axis and
+Flatten becomes ``Flatten`` or ``Reshape``. The batch axis is dynamic. Needs the optional
+``onnx`` package (``pip install 'nabla[onnx]'``); ``onnxruntime`` only to run the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from nabla.deploy import ExportError, Lowered, Step, lower
+from nabla.errors import NablaError
+
+__all__ = ["OPSET", "ExportError", "export", "to_model"]
+
+#: the opset written (ONNX 1.12+, onnxruntime 1.12+); IR version 8 keeps old runtimes happy
+OPSET = 17
+IR_VERSION = 8
+
+
+def _onnx() -> Any:
+    try:
+        import onnx
+    except ImportError:
+        raise NablaError(
+            "ONNX export needs the optional 'onnx' package: pip install 'nabla[onnx]' "
+            "(or: pip install onnx)"
+        ) from None
+    return onnx
+
+
+class _Graph:
+    """Nodes and initializers, with fresh tensor names."""
+
+    def __init__(self, onnx: Any, dtype: np.dtype[Any]) -> None:
+        self.onnx, self.dtype = onnx, dtype
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self._count = 0
+
+    def name(self, hint: str) -> str:
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def const(self, hint: str, value: np.ndarray[Any, Any]) -> str:
+        name = self.name(hint)
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], hint: str, **attrs: Any) -> str:
+        out = self.name(hint)
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [out], name=out, **attrs))
+        return out
+
+
+def _emit(g: _Graph, step: Step, x: str) -> str:
+    """Append the nodes of one step reading tensor ``x``; return the output tensor's name."""
+    a, hint = step.arrays, step.path.replace(".", "_").strip("<>") or step.op
+    if step.op == "standardize":
+        centered = g.node("Sub", [x, g.const("mean", a["mean"])], "centered")
+        return g.node("Div", [centered, g.const("scale", a["scale"])], "standardized")
+    if step.op == "linear":
+        weight = g.const(f"{hint}_weight", a["weight"])
+        if len(step.in_shape) == 2:
+            inputs = [x, weight] + ([g.const(f"{hint}_bias", a["bias"])] if "bias" in a else [])
+            return g.node("Gemm", inputs, hint, transB=1)
+        # batched input (..., in): MatMul with Wᵀ, then add the bias
+        out = g.node("MatMul", [x, g.const(f"{hint}_weightT", a["weight"].T.copy())], hint)
+        return (
+            g.node("Add", [out, g.const(f"{hint}_bias", a["bias"])], hint) if "bias" in a else out
+        )
+    if step.op == "batchnorm":
+        inputs = [x] + [g.const(f"{hint}_{k}", a[k]) for k in ("weight", "bias", "mean", "var")]
+        return g.node("BatchNormalization", inputs, hint, epsilon=float(step.attrs["eps"]))
+    simple = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "exp": "Exp"}
+    if step.op in simple:
+        return g.node(simple[step.op], [x], hint)
+    if step.op == "leaky_relu":
+        return g.node("LeakyRelu", [x], hint, alpha=float(step.attrs["alpha"]))
+    if step.op in ("softmax", "log_softmax"):
+        op = "Softmax" if step.op == "softmax" else "LogSoftmax"
+        return g.node(op, [x], hint, axis=int(step.attrs["axis"]))
+    if step.op == "flatten":
+        start, end, rank = step.attrs["start"], step.attrs["end"], len(step.in_shape)
+        if start == 1 and end == rank - 1:
+            return g.node("Flatten", [x], hint, axis=1)
+        # 0 copies the (dynamic) batch size; the other widths are known from the example
+        shape = [0] * start + [-1] + list(step.in_shape[end + 1 :])
+        if start == 0:
+            shape = [-1, *step.in_shape[end + 1 :]]
+        return g.node("Reshape", [x, g.const("shape", np.array(shape, np.int64))], hint)
+    if step.op == "binary":  # one sigmoid column p → [1 − p, p]
+        p = g.node("Sigmoid", [x], "p")
+        q = g.node("Sub", [g.const("one", np.ones((), g.dtype)), p], "q")
+        return g.node("Concat", [q, p], "probabilities", axis=-1)
+    raise ExportError(f"internal: no ONNX translation for step {step.op!r}")  # pragma: no cover
+
+
+def to_model(
+    lowered: Lowered,
+    *,
+    input_name: str = "input",
+    output_name: str = "output",
+    metadata: Mapping[str, Any] | None = None,
+    doc: str = "",
+) -> Any:
+    """Build the ``onnx.ModelProto`` of lowered steps (see :func:`nabla.deploy.lower`)."""
+    onnx = _onnx()
+    helper = onnx.helper
+    dtype = lowered.dtype
+    elem = helper.np_dtype_to_tensor_dtype(dtype)
+    g = _Graph(onnx, dtype)
+    x = input_name
+    for step in lowered.steps:
+        x = _emit(g, step, x)
+    if x == input_name:  # nothing to compute (an Identity model): still a valid graph
+        x = g.node("Identity", [x], "identity")
+    g.nodes[-1].output[0] = output_name
+    inputs = [helper.make_tensor_value_info(input_name, elem, ["batch", *lowered.in_shape[1:]])]
+    outputs = [helper.make_tensor_value_info(output_name, elem, ["batch", *lowered.out_shape[1:]])]
+    graph = helper.make_graph(g.nodes, "nabla", inputs, outputs, g.initializers)
+    import nabla
+
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="nabla",
+        producer_version=nabla.__version__,
+        doc_string=doc,
+    )
+    model.ir_version = IR_VERSION
+    if metadata:
+        helper.set_model_props(model, {key: json.dumps(value) for key, value in metadata.items()})
+    onnx.checker.check_model(model)
+    return model
+
+
+def export(
+    model: Any,
+    path: str | os.PathLike[str],
+    example_input: Any = None,
+    *,
+    probabilities: bool | None = None,
+    scaler: Any = None,
+    fold_batchnorm: bool = True,
+    input_name: str = "input",
+    output_name: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Any:
+    """Write ``model`` as an ONNX file; return the ``onnx.ModelProto``.
+
+    Parameters
+    ----------
+    model : Module or fitted nabla.sklearn estimator
+        A ``Sequential``, ``MLP``, ``LogisticRegression`` or single layer, evaluated in eval
+        mode (Dropout off, BatchNorm with its running statistics).
+    path : str or path-like
+        The ``.onnx`` file to write (atomically).
+    example_input : array-like of shape (n, ...), optional
+        A batch of inputs: fixes the non-batch input shape (the batch axis stays dynamic).
+        Default: one row with the first Linear's width.
+    probabilities : bool, optional
+        Output class probabilities instead of logits: softmax, or [1 − p, p] for one logit.
+        Default: False for modules, True for classifier estimators.
+    scaler : StandardScaler (nabla's or scikit-learn's) or nabla's ``to_dict()``, optional
+        Standardisation built into the graph, so the file takes raw feature rows.
+    fold_batchnorm : bool, default True
+        Fold each BatchNorm1d that follows a Linear into it; otherwise emit
+        ``BatchNormalization``.
+    input_name, output_name : str
+        Tensor names; the output is "probabilities" with ``probabilities`` else "output".
+    metadata : dict, optional
+        JSON values stored in the file's ``metadata_props`` (class names, feature names...).
+
+    Raises
+    ------
+    ExportError
+        For a layer with no ONNX translation; the message names its path and type.
+    """
+    from nabla.io import atomic_write_bytes
+
+    lowered = lower(
+        model,
+        example_input,
+        probabilities=probabilities,
+        scaler=scaler,
+        fold_batchnorm=fold_batchnorm,
+    )
+    head = lowered.steps[-1].op if lowered.steps else ""
+    default_output = "probabilities" if head in ("softmax", "binary", "sigmoid") else "output"
+    if head in ("softmax", "sigmoid") and lowered.steps[-1].path != "<output>":
+        default_output = "output"
+    proto = to_model(
+        lowered,
+        input_name=input_name,
+        output_name=output_name or default_output,
+        metadata=metadata,
+        doc=f"exported by nabla from {type(model).__name__}",
+    )
+    atomic_write_bytes(path, proto.SerializeToString())
+    return proto

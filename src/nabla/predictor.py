@@ -1,0 +1,274 @@
+"""Write a trained network as one Python file that needs only NumPy (serverless, tiny images).
+
+The file holds the weights (base64 ``.npz`` bytes, or a sibling ``.npz`` file), the
+standardisation of the training run, the class names and the inference steps of
+:func:`nabla.deploy.lower`, computed with the same NumPy expressions as nabla's layers, so its
+``predict_proba`` equals the model's to float rounding. Use it as a module
+(``from predictor import predict_proba``) or a command (``python predictor.py rows.csv``).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nabla.deploy import lower
+
+_IMPORTS = """
+import base64
+import csv
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+
+"""
+
+_RUNTIME = '''
+
+def _load_weights():
+    if WEIGHTS_FILE is None:
+        raw = io.BytesIO(base64.b64decode("".join(_WEIGHTS_B64.split())))
+    else:
+        raw = Path(__file__).with_name(WEIGHTS_FILE)
+    with np.load(raw, allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))  # only exp(-|x|) <= 1 is computed: no overflow
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def forward(X):
+    """The exported network's output for rows X of shape (n_samples, ...)."""
+    x = np.asarray(X, dtype=DTYPE)
+    if x.shape[1:] != tuple(INPUT_SHAPE):
+        raise ValueError(
+            f"expected rows of shape {tuple(INPUT_SHAPE)}, got an array of shape {x.shape}"
+        )
+    for i, (op, attrs) in enumerate(STEPS):
+        w = lambda key: _W[f"{i}.{key}"]  # noqa: E731
+        if op == "standardize":
+            x = (x - w("mean")) / w("scale")
+        elif op == "linear":
+            x = x @ w("weight").T
+            if attrs["bias"]:
+                x += w("bias")
+        elif op == "batchnorm":
+            shape = (1, -1) + (1,) * (x.ndim - 2)
+            x = (x - w("mean").reshape(shape)) / np.sqrt(w("var").reshape(shape) + attrs["eps"])
+            x = x * w("weight").reshape(shape) + w("bias").reshape(shape)
+        elif op == "tanh":
+            x = np.tanh(x)
+        elif op == "sigmoid":
+            x = _sigmoid(x)
+        elif op == "relu":
+            x = np.maximum(x, 0)
+        elif op == "leaky_relu":
+            x = np.where(x > 0, x, x * attrs["alpha"])
+        elif op == "exp":
+            x = np.exp(x)
+        elif op in ("softmax", "log_softmax"):
+            shifted = x - np.max(x, axis=attrs["axis"], keepdims=True)
+            if op == "softmax":
+                x = np.exp(shifted)
+                x /= np.sum(x, axis=attrs["axis"], keepdims=True)
+            else:
+                x = shifted - np.log(np.sum(np.exp(shifted), axis=attrs["axis"], keepdims=True))
+        elif op == "flatten":
+            start, end = attrs["start"], attrs["end"]
+            x = x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1 :])
+        elif op == "binary":  # one sigmoid column p -> [1 - p, p]
+            p = _sigmoid(x)
+            x = np.concatenate([1 - p, p], axis=-1)
+        else:
+            raise ValueError(f"unknown step {op!r}")
+    return x
+
+
+def predict_proba(X):
+    """Class probabilities, shape (n_samples, n_classes), columns in CLASS_NAMES order."""
+    if not PROBABILITIES:
+        raise ValueError("this predictor outputs raw values, not probabilities; use forward")
+    return forward(X)
+
+
+def predict(X):
+    """The most probable class name of each row (or the raw outputs for a regressor)."""
+    out = forward(X)
+    if CLASS_NAMES is None:
+        return out
+    return [CLASS_NAMES[i] for i in np.argmax(out, axis=1)]
+
+
+def _read_rows(path):
+    with open(path, newline="") as f:
+        rows = [row for row in csv.reader(f) if row]
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    header, width = rows[0], int(np.prod(INPUT_SHAPE))
+    if FEATURE_NAMES and set(FEATURE_NAMES) <= set(header):
+        columns = [header.index(name) for name in FEATURE_NAMES]
+        rows = rows[1:]
+    else:
+        try:
+            [float(v) for v in header]
+        except ValueError:
+            rows = rows[1:]
+        columns = list(range(width))
+    X = np.array([[float(row[j]) for j in columns] for row in rows], dtype=DTYPE)
+    return X.reshape((len(X),) + tuple(INPUT_SHAPE))
+
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] in ("-h", "--help"):
+        print("usage: python predictor.py ROWS.csv  (a header row with the feature names)")
+        return 2
+    out = forward(_read_rows(args[0]))
+    writer = csv.writer(sys.stdout, lineterminator="\\n")
+    if CLASS_NAMES is not None:
+        writer.writerow(["row", "predicted", *[f"p_{name}" for name in CLASS_NAMES]])
+        for i, p in enumerate(out):
+            writer.writerow([i + 1, CLASS_NAMES[int(np.argmax(p))], *[f"{v:.6g}" for v in p]])
+    else:
+        flat = out.reshape(len(out), -1)
+        writer.writerow(["row", *[f"output{j}" for j in range(flat.shape[1])]])
+        for i, v in enumerate(flat):
+            writer.writerow([i + 1, *[f"{x:.8g}" for x in v]])
+    return 0
+
+
+_W = _load_weights()
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+def predictor_source(
+    model: Any,
+    *,
+    scaler: Any = None,
+    class_names: Sequence[str] | None = None,
+    feature_names: Sequence[str] | None = None,
+    probabilities: bool | None = True,
+    example_input: Any = None,
+    weights_file: str | None = None,
+    source: str = "",
+) -> tuple[str, bytes]:
+    """The predictor's text and its ``.npz`` weight bytes (embedded unless ``weights_file``)."""
+    import nabla
+
+    if probabilities and class_names is None:
+        # a fitted classifier estimator names its classes, unless it is multi-label
+        classes_ = getattr(model, "classes_", None)
+        single_label = getattr(model, "out_activation_", "") == "softmax" or (
+            getattr(model, "n_outputs_", 0) == 1
+        )
+        if classes_ is not None and single_label:
+            class_names = [str(c) for c in classes_]
+    lowered = lower(model, example_input, probabilities=probabilities, scaler=scaler)
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    steps = []
+    for i, step in enumerate(lowered.steps):
+        arrays.update({f"{i}.{key}": value for key, value in step.arrays.items()})
+        attrs = dict(step.attrs)
+        if step.op == "linear":
+            attrs["bias"] = "bias" in step.arrays
+        steps.append((step.op, attrs))
+    is_proba = bool(lowered.steps) and lowered.steps[-1].path == "<output>"
+    is_proba = is_proba and lowered.steps[-1].op in ("softmax", "binary", "sigmoid")
+    if is_proba and class_names is None:
+        class_names = [str(i) for i in range(lowered.out_shape[-1])]
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    blob = buffer.getvalue()
+    header = f'''#!/usr/bin/env python3
+"""Predictor for {source or "a nabla model"}, generated by nabla {nabla.__version__}.
+
+Needs only NumPy. As a module: ``from predictor import predict_proba, predict``; as a command:
+``python predictor.py rows.csv`` prints the predicted class and class probabilities per row.
+"""
+'''
+    constants = "\n".join(
+        [
+            f"DTYPE = {lowered.dtype.name!r}",
+            f"INPUT_SHAPE = {list(lowered.in_shape[1:])!r}",
+            f"PROBABILITIES = {is_proba!r}",
+            f"CLASS_NAMES = {_literal(class_names)}",
+            f"FEATURE_NAMES = {_literal(feature_names)}",
+            f"STEPS = {steps!r}",
+            f"WEIGHTS_FILE = {weights_file!r}  # None: the weights are embedded below",
+        ]
+    )
+    if weights_file is None:
+        wrapped = "\n".join(textwrap.wrap(base64.b64encode(blob).decode("ascii"), 96))
+        constants += (
+            f'\n\n# the weights: a base64 .npz archive\n_WEIGHTS_B64 = """\n{wrapped}\n"""'
+        )
+    return header + _IMPORTS + constants + "\n" + _RUNTIME, blob
+
+
+def _literal(values: Sequence[Any] | None) -> str:
+    return "None" if values is None else repr([str(v) for v in values])
+
+
+def write_predictor(
+    model: Any,
+    path: str | os.PathLike[str],
+    *,
+    scaler: Any = None,
+    class_names: Sequence[str] | None = None,
+    feature_names: Sequence[str] | None = None,
+    probabilities: bool | None = True,
+    example_input: Any = None,
+    embed: bool = True,
+    source: str = "",
+) -> Path:
+    """Write the NumPy-only predictor of ``model`` to ``path``; return the path.
+
+    Parameters
+    ----------
+    model : Module or fitted nabla.sklearn estimator
+    path : str or path-like
+        The ``.py`` file to write.
+    scaler : StandardScaler (nabla's or scikit-learn's) or nabla's ``to_dict()``, optional
+        Standardisation applied to raw rows first (``nabla train`` stores it in the model file).
+    class_names, feature_names : sequence of str, optional
+        Names used by ``predict`` and by the command-line CSV reader.
+    probabilities : bool, default True
+        Output class probabilities (softmax, or [1 − p, p] for one logit); False for the raw
+        outputs of the network.
+    example_input : array-like, optional
+        Fixes the input shape; by default one row with the first Linear's width.
+    embed : bool, default True
+        Embed the weights in the file; False writes them to ``<stem>.npz`` next to it.
+    """
+    from nabla.io import atomic_write_bytes
+
+    target = Path(path)
+    weights_file = None if embed else target.with_suffix(".npz").name
+    text, blob = predictor_source(
+        model,
+        scaler=scaler,
+        class_names=class_names,
+        feature_names=feature_names,
+        probabilities=probabilities,
+        example_input=example_input,
+        weights_file=weights_file,
+        source=source,
+    )
+    if weights_file is not None:
+        atomic_write_bytes(target.with_name(weights_file), blob)
+    atomic_write_bytes(target, text.encode("utf-8"))
+    return target

@@ -1,0 +1,29 @@
+"""See backprop: graph drawings, the backward pass explained, and the HTML training report.
+
+``to_dot``/``draw``/``repr_svg`` draw the graph behind a tensor (Graphviz renders it; install
+``nabla[viz]`` and the system ``graphviz`` package), ``explain`` lists the backward pass with
+each rule and the real shapes, and ``nabla.viz.report`` writes ``nabla train --report``'s page.
+"""
+
+from nabla.viz.dot import (
+    GraphvizUnavailable,
+    GraphvizWarning,
+    draw,
+    render,
+    repr_svg,
+    to_dot,
+)
+from nabla.viz.explain import Explanation, Step, Term, explain
+
+__all__ = [
+    "Explanation",
+    "GraphvizUnavailable",
+    "GraphvizWarning",
+    "Step",
+    "Term",
+    "draw",
+    "explain",
+    "render",
+    "repr_svg",
+    "to_dot",
+]

@@ -1,0 +1,290 @@
+"""``nb.explain``: the backward pass as the list of rules it applies, with the real shapes.
+
+Each rule is read from the op class itself: the ``Backward:`` line of its docstring (plain text)
+or its ``latex`` attribute, the same place the code's backward rule is documented, so the trace
+and the rules cannot drift apart. Nothing is run: shapes come from the recorded graph (the
+gradient of a tensor has the tensor's shape).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nabla.tensor import Tensor
+from nabla.viz.graph import backward_order, collect, format_shape
+
+#: ops whose rule multiplies operands of different shapes: the trace substitutes each symbol's
+#: shape (``∇W = Gᵀ X   (10×128) = (64×10)ᵀ (64×128)``); other rules show the result's shape
+ALGEBRA_OPS = frozenset({"matmul", "linear"})
+#: elementwise ops: a gradient of an input that was broadcast is summed back (repeat → sum)
+ELEMENTWISE_MODULES = ("nabla.ops.arithmetic", "nabla.ops.elementwise")
+_TEXT_SYMBOL = re.compile(r"(?<![A-Za-z_\\])([A-Za-z])(?![A-Za-z_(])")
+_LATEX_SYMBOL = re.compile(r"(?<![A-Za-z_\\{])([A-Za-z])(?![A-Za-z])")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The documented backward rule of one op class, split per input."""
+
+    forward: str
+    terms: tuple[str, ...]  # "∇W = Gᵀ X", one per input (in input order)
+    notes: tuple[str, ...]  # a parenthesised remark after a term, or ""
+    latex: tuple[str, ...]
+    symbols: tuple[str, ...]  # the input symbols ("X", "W", "b")
+    output: str  # the output symbol ("Z"), or ""
+
+
+_RULES: dict[type, Rule] = {}
+
+
+def rule_of(cls: type) -> Rule:
+    """Parse the ``Forward:``/``Backward:`` lines and ``latex`` attribute of an op class."""
+    cached = _RULES.get(cls)
+    if cached is not None:
+        return cached
+    doc = inspect.getdoc(cls) or ""
+    forward = backward = ""
+    for line in doc.splitlines():
+        line = line.strip()
+        if line.startswith("Forward:"):
+            forward = re.split(r"\s{3,}", line[len("Forward:") :].strip())[0]
+        elif line.startswith("Backward:"):
+            backward = line[len("Backward:") :].strip()
+    terms, notes = [], []
+    documented = backward and not backward.lower().startswith("none")
+    for part in re.split(r",\s{2,}", backward) if documented else []:
+        pieces = re.split(r"\s{2,}(?=\()", part, maxsplit=1)
+        term, note = pieces[0].strip(), (pieces[1].strip() if len(pieces) > 1 else "")
+        terms.append(term)
+        notes.append(note)
+    latex_text = getattr(cls, "latex", "") or ""
+    latex = tuple(t.strip() for t in latex_text.split(r",\;")) if latex_text else ()
+    symbols = tuple(m.group(1) if (m := re.match(r"∇(\w+)", t)) else "" for t in terms)
+    lhs = forward.split("=", 1)[0].strip() if "=" in forward else ""
+    output = lhs if re.fullmatch(r"[A-Za-z]", lhs) else ""
+    rule = Rule(forward, tuple(terms), tuple(notes), latex, symbols, output)
+    _RULES[cls] = rule
+    return rule
+
+
+@dataclass(frozen=True)
+class Term:
+    """The gradient of one input of one op."""
+
+    input_index: int
+    symbol: str  # "W"
+    rule: str  # "∇W = Gᵀ X"
+    latex: str  # r"\nabla_W = G^\top X"
+    note: str  # "(= (Ŷ − Y)/N for one-hot Y, no weights)" or ""
+    grad_shape: tuple[int, ...]  # the input's shape
+    shapes: str  # "(10×128) = (64×10)ᵀ (64×128)"
+    shapes_latex: str
+    operands: dict[str, tuple[int, ...]]  # symbol → shape (g and G: the upstream gradient)
+    target: str | None  # the leaf that receives it ("2.weight"), None for intermediates
+
+
+@dataclass(frozen=True)
+class Step:
+    """One op of the backward pass: the rule applied to each input that needs a gradient."""
+
+    index: int  # 1-based, in execution order
+    layer: str  # module path ("2", "fc1"), "" when the op was made outside any module
+    op: str  # the op's name ("linear")
+    output_shape: tuple[int, ...]  # also the shape of g, the gradient arriving from above
+    terms: tuple[Term, ...]
+
+
+@dataclass
+class Explanation:
+    """The backward pass of a tensor, one :class:`Step` per op in execution order.
+
+    ``str()`` gives the plain-text trace; :meth:`to_text` and :meth:`to_markdown` the two
+    formats (Jupyter renders the Markdown with LaTeX).
+    """
+
+    root_op: str
+    root_shape: tuple[int, ...]
+    steps: list[Step] = field(default_factory=list)
+    fmt: str = "text"
+
+    def to_text(self) -> str:
+        header = (
+            f"backward of {self.root_op} ({format_shape(self.root_shape)}): "
+            f"{len(self.steps)} steps in execution order (g, G: the gradient from the step "
+            "above, shaped as the op's output)"
+        )
+        rows: list[list[str]] = []
+        for step in self.steps:
+            for k, term in enumerate(step.terms):
+                head = [str(step.index), step.layer or "·", step.op] if k == 0 else ["", "", ""]
+                extra = [f"→ {term.target}.grad"] if term.target else []
+                extra += [term.note] if term.note else []
+                rows.append([*head, term.rule, term.shapes, "  ".join(extra)])
+        if not rows:
+            return header
+        widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+        lines = [header]
+        for r in rows:
+            cells = [r[0].rjust(widths[0])] + [c.ljust(w) for c, w in zip(r[1:], widths[1:])]
+            lines.append("  ".join(cells).rstrip())
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        lines = [
+            (
+                f"**Backward of `{self.root_op}`** ({len(self.steps)} steps, in execution "
+                "order; $g$/$G$ is the gradient arriving from the step above)"
+            ),
+            "",
+            "| step | layer | op | rule | shapes | gradient of |",
+            "|---:|---|---|---|---|---|",
+        ]
+        for step in self.steps:
+            for k, term in enumerate(step.terms):
+                head = (
+                    f"{step.index} | `{step.layer}` | `{step.op}`" if k == 0 else " | | "
+                ).replace("``", "")
+                rule = f"${term.latex}$" if term.latex else term.rule
+                target = f"`{term.target}`" if term.target else ""
+                lines.append(f"| {head} | {rule} | ${term.shapes_latex}$ | {target} |")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_markdown() if self.fmt == "latex" else self.to_text()
+
+    def __repr__(self) -> str:
+        return f"<Explanation: backward of {self.root_op}, {len(self.steps)} steps>"
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
+def _substitute(expr: str, shapes: dict[str, str], pattern: re.Pattern[str]) -> str:
+    return pattern.sub(lambda m: shapes.get(m.group(1), m.group(1)), expr)
+
+
+def _latex_shape(shape: tuple[int, ...]) -> str:
+    return r"\text{scalar}" if not shape else "(" + r"\times ".join(map(str, shape)) + ")"
+
+
+def _shapes(
+    fn: Any, rule: Rule, k: int, grad_shape: tuple[int, ...], operands: dict[str, Any]
+) -> tuple[str, str]:
+    """The shape annotation of term ``k``: text and LaTeX."""
+    out_shape = operands["g"]
+    result = format_shape(grad_shape, parens=True)
+    result_tex = _latex_shape(grad_shape)
+    if fn.name in ALGEBRA_OPS and k < len(rule.terms):
+        rhs = rule.terms[k].split("=", 1)[1].strip()
+        text = {s: format_shape(v, parens=True) for s, v in operands.items()}
+        tex = {s: _latex_shape(v) for s, v in operands.items()}
+        lhs_tex = rule.latex[k].split("=", 1)[1].strip() if k < len(rule.latex) else ""
+        product = re.sub(r"(?<=[)ᵀ]) (?=[(1])", "·", _substitute(rhs, text, _TEXT_SYMBOL))
+        return (
+            f"{result} = {product}",
+            f"{result_tex} = {_substitute(lhs_tex, tex, _LATEX_SYMBOL)}",
+        )
+    if grad_shape != out_shape and type(fn).__module__ in ELEMENTWISE_MODULES:
+        g = format_shape(out_shape, parens=True)
+        return (
+            f"{result} = Σ over broadcast axes of {g}",
+            f"{result_tex} = \\textstyle\\sum_{{\\text{{broadcast}}}} {_latex_shape(out_shape)}",
+        )
+    if grad_shape != out_shape:
+        return (
+            f"{result}, g {format_shape(out_shape, parens=True)}",
+            f"{result_tex},\\ g\\ {_latex_shape(out_shape)}",
+        )
+    return result, result_tex
+
+
+def explain(
+    tensor: Tensor,
+    fmt: str = "text",
+    show: bool = True,
+    params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+) -> Explanation:
+    """The backward pass of ``tensor``, step by step, with each rule and the real shapes.
+
+    Nothing is computed and the graph is left intact: each step is an op in the order the
+    engine's ``backward`` runs it, with the layer that created it (the module path), its
+    rule for each input that needs a gradient (from the op's docstring, or its LaTeX), and the
+    shapes: e.g. ``2  linear  ∇W = Gᵀ X  (10×128) = (64×10)ᵀ (64×128)  → 2.weight.grad``.
+
+    Parameters
+    ----------
+    tensor : Tensor
+        Usually the loss, before ``backward()`` (or after ``backward(retain_graph=True)``).
+    fmt : {"text", "latex"}
+        Plain text, or Markdown with LaTeX formulas (a table).
+    show : bool
+        Print the explanation (``print(str(result))``).
+    params : mapping or iterable of (name, tensor), optional
+        Names for leaves not created by a module (see :func:`nabla.viz.to_dot`).
+
+    Returns
+    -------
+    Explanation
+        ``.steps`` holds the structured trace; ``str()`` the formatted one.
+
+    Examples
+    --------
+    >>> import nabla as nb
+    >>> W = nb.tensor([[1.0, 2.0]], requires_grad=True, name="W")
+    >>> x = nb.tensor([[3.0], [4.0]])
+    >>> e = nb.explain((W @ x).sum(), show=False)
+    >>> [(s.op, [t.rule for t in s.terms]) for s in e.steps]
+    [('sum', ['∇x = broadcast(g)']), ('matmul', ['∇X = G Wᵀ'])]
+    """
+    if fmt not in ("text", "latex"):
+        raise ValueError(f"explain: fmt must be 'text' or 'latex', got {fmt!r}")
+    graph = collect(tensor, params)
+    info = {id(n.tensor): n for n in graph.nodes}
+    steps: list[Step] = []
+    for t in backward_order(tensor):
+        fn = t._fn
+        if fn is None:
+            continue
+        rule = rule_of(type(fn))
+        inputs = fn.inputs or ()
+        operands: dict[str, Any] = {"g": t.shape, "G": t.shape}
+        if rule.output:
+            operands[rule.output] = t.shape
+        variadic = len(rule.terms) == 1 and len(inputs) > 1 and "ᵢ" in rule.terms[0]
+        for k, inp in enumerate(inputs):
+            symbol = rule.symbols[k] if k < len(rule.symbols) else ""
+            if symbol and not variadic:
+                operands[symbol] = inp.shape
+        terms = []
+        for k, inp in enumerate(inputs):
+            if not inp.requires_grad:
+                continue
+            j = 0 if variadic else k
+            documented = j < len(rule.terms)
+            node = info[id(inp)]
+            text, tex = _shapes(fn, rule, j, inp.shape, operands)
+            terms.append(
+                Term(
+                    input_index=k,
+                    symbol=rule.symbols[j] if documented else f"input {k}",
+                    rule=rule.terms[j] if documented else f"∇(input {k})",
+                    latex=rule.latex[j] if j < len(rule.latex) else "",
+                    note=rule.notes[j] if documented else "",
+                    grad_shape=inp.shape,
+                    shapes=text,
+                    shapes_latex=tex,
+                    operands=dict(operands),
+                    target=node.name if node.kind == "param" else None,
+                )
+            )
+        layer = info[id(t)].layer or ""
+        steps.append(Step(len(steps) + 1, layer, fn.name, t.shape, tuple(terms)))
+    root_op = tensor._fn.name if tensor._fn is not None else "a leaf"
+    result = Explanation(root_op, tensor.shape, steps, fmt)
+    if show:
+        print(result)
+    return result

@@ -1,0 +1,106 @@
+"""The generated NumPy-only predictor, run in a Python that can import NumPy and nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import nabla as nb
+from nabla.data import StandardScaler
+from nabla.predictor import write_predictor
+
+TOL = 1e-6
+
+# load the predictor from its path and write its outputs to out.npy
+DRIVER = """
+import importlib.util, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location("predictor", sys.argv[1])
+predictor = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(predictor)
+X = np.load("X.npy")
+out = predictor.predict_proba(X) if predictor.PROBABILITIES else predictor.forward(X)
+np.save("out.npy", out)
+print(predictor.predict(X[:3]))
+"""
+
+
+def _models(rng: np.random.Generator) -> dict[str, tuple[nb.nn.Module, tuple[int, ...]]]:
+    nb.manual_seed(0)
+    bn = nb.nn.MLP([5, 12, 3], activation="leaky_relu", batch_norm=True, dropout=0.4)
+    bn.train()
+    with nb.no_grad():
+        for _ in range(4):
+            bn(nb.tensor(rng.normal(1.0, 2.0, size=(16, 5)).astype(np.float32)))
+    return {
+        "mlp-batchnorm-dropout": (bn, (5,)),
+        "logistic-binary": (nb.nn.LogisticRegression(5, 2), (5,)),
+        "mlp-float64": (nb.nn.MLP([5, 8, 4], activation="sigmoid").double(), (5,)),
+        "flatten-relu-logsoftmax": (
+            nb.nn.Sequential(
+                nb.nn.Flatten(),
+                nb.nn.Linear(6, 4),
+                nb.nn.ReLU(),
+                nb.nn.Linear(4, 3),
+                nb.nn.LogSoftmax(dim=1),
+            ),
+            (2, 3),
+        ),
+    }
+
+
+@pytest.mark.parametrize("embed", [True, False], ids=["embedded", "sibling-npz"])
+@pytest.mark.parametrize("name", ["mlp-batchnorm-dropout", "logistic-binary", "mlp-float64"])
+def test_predictor_matches_predict_proba_with_only_numpy(
+    tmp_path: Path,
+    rng: np.random.Generator,
+    numpy_only_python: Callable[..., Any],
+    name: str,
+    embed: bool,
+) -> None:
+    model, shape = _models(rng)[name]
+    raw = rng.normal(3.0, 2.0, size=(40, *shape))
+    scaler = StandardScaler().fit(raw)
+    path = write_predictor(model, tmp_path / "predictor.py", scaler=scaler, embed=embed)
+    assert (tmp_path / "predictor.npz").exists() != embed
+    np.save(tmp_path / "X.npy", raw)
+    result = numpy_only_python("-c", DRIVER, str(path))
+    expected = model.predict_proba(scaler.transform(raw).astype(model.dtype))
+    got = np.load(tmp_path / "out.npy")
+    assert got.dtype == model.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOL)
+    assert result.stdout.count("'") == 6  # three class names, quoted
+
+
+def test_raw_outputs_and_other_input_shapes(
+    tmp_path: Path, rng: np.random.Generator, numpy_only_python: Callable[..., Any]
+) -> None:
+    model, shape = _models(rng)["flatten-relu-logsoftmax"]
+    x = rng.normal(size=(7, *shape)).astype(np.float32)
+    path = write_predictor(model, tmp_path / "p.py", probabilities=False, example_input=x)
+    np.save(tmp_path / "X.npy", x)
+    numpy_only_python("-c", DRIVER, str(path))
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), model(nb.tensor(x)).data, atol=TOL)
+
+
+def test_command_line_reads_csv_by_feature_name(
+    tmp_path: Path, rng: np.random.Generator, numpy_only_python: Callable[..., Any]
+) -> None:
+    model = nb.nn.MLP([3, 6, 2])
+    names = ["a", "b", "c"]
+    path = write_predictor(
+        model, tmp_path / "p.py", class_names=["no", "yes"], feature_names=names
+    )
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    # columns in another order, plus one the model does not use
+    rows = ["c,extra,a,b"] + [f"{r[2]},9,{r[0]},{r[1]}" for r in x.tolist()]
+    (tmp_path / "rows.csv").write_text("\n".join(rows) + "\n")
+    out = numpy_only_python(str(path), "rows.csv").stdout.splitlines()
+    assert out[0] == "row,predicted,p_no,p_yes"
+    proba = np.array([[float(v) for v in line.split(",")[2:]] for line in out[1:]])
+    np.testing.assert_allclose(proba, model.predict_proba(x), atol=1e-5)  # printed with 6 digits
+    assert [line.split(",")[1] for line in out[1:]] == [["no", "yes"][i] for i in model.predict(x)]

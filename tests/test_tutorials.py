@@ -1,0 +1,70 @@
+"""The tutorials in docs/tutorials run, and their hand / autodiff / numeric agreement holds.
+
+Each tutorial's ``main()`` returns what it printed: the largest relative disagreement of every
+check (``max_diff``) and the held-out accuracy of the model it trains at the end.
+"""
+
+from __future__ import annotations
+
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+ROOT = Path(__file__).resolve().parents[1]
+TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("[0-9][0-9]_*.py"))
+MIN_ACCURACY = {  # held-out accuracy each tutorial's final training reaches (with margin)
+    "01_primitive_nodes": 0.9,  # softmax regression, iris
+    "02_logistic_regression": 0.95,  # breast cancer
+    "03_two_layer_sigmoid": 0.95,  # breast cancer
+    "04_tanh_softmax_mlp": 0.93,  # digits
+    "05_matrix_calculus": 0.9,  # wine
+    "06_l2_regularisation": 0.93,  # digits
+}
+
+
+def test_one_tutorial_per_part_of_the_notes() -> None:
+    assert [p.stem for p in TUTORIALS] == list(MIN_ACCURACY)
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
+def test_tutorial_agreement(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    namespace = runpy.run_path(str(path), run_name="tutorial")
+    result = namespace["main"]()
+    printed = capsys.readouterr().out
+    diffs = result["max_diff"]
+    assert len(diffs) >= 3
+    for check, diff in diffs.items():
+        assert diff < 1e-6, f"{path.stem}: {check} disagree by {diff:.1e}"
+        assert f"{diff:.1e}" in printed  # what the reader sees is what is asserted
+    assert any("numeric" in check for check in diffs)
+    assert any("autodiff" in check for check in diffs)
+    assert result["accuracy"] >= MIN_ACCURACY[path.stem]
+    assert f"{result['accuracy']:.3f}" in printed
+    if "shapes_ok" in result:
+        assert result["shapes_ok"]
+    if "weight_norm" in result:  # L2 regularisation shrinks the weights
+        assert result["weight_norm"] < 0.8 * result["weight_norm_unregularised"]
+
+
+def test_a_tutorial_runs_as_a_script() -> None:
+    done = subprocess.run(
+        [sys.executable, str(TUTORIALS[0])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "held-out accuracy" in done.stdout
+
+
+def test_readme_links_the_tutorials_in_reading_order() -> None:
+    readme = (ROOT / "README.md").read_text()
+    linked = re.findall(r"\(docs/tutorials/(\d\d_\w+)\.py\)", readme)
+    assert linked == [p.stem for p in TUTORIALS]
