@@ -12,14 +12,17 @@ from nabla.autograd.function import Function
 
 def log_softmax_array(x: Array, axis: int) -> Array:
     """log softmax(x) = x − m − log Σ exp(x − m), with m the max along ``axis``."""
-    shifted = x - np.max(x, axis=axis, keepdims=True)  # subtract the max: exp never overflows
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    # subtract the max so exp never overflows; ufunc.reduce skips np.max's Python wrapper
+    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    shifted -= np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
+    return shifted
 
 
 def softmax_array(x: Array, axis: int) -> Array:
     """softmax(x) = exp(x − m) / Σ exp(x − m), with m the max along ``axis``."""
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    e /= np.sum(e, axis=axis, keepdims=True)
+    e = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    np.exp(e, out=e)
+    e /= np.add.reduce(e, axis=axis, keepdims=True)
     return e
 
 
