@@ -121,7 +121,7 @@ def measure_config(
     for r in range(rounds):
         order = live[r % len(live) :] + live[: r % len(live)] if live else []
         for w in order:  # rotate who goes first each round
-            time.sleep(0.05)  # let the previous worker's threads go idle
+            time.sleep(0.2)  # let the previous worker's threads go idle (XLA, OpenMP)
             reply = w.ask(cmd="run")
             rates[w.name].append(cfg.batch * reply["count"] / reply["seconds"])
         load.append(os.getloadavg()[0])

@@ -112,7 +112,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         (
             f"1-minute load average during the runs: {min(loads):.2f}–{max(loads):.2f} "
-            f"(above ~{machine['cores']} means another process competed for the cores)."
+            f"(the measured worker itself keeps {machine['cores']} cores busy; well above that, "
+            "another process competed for them)."
         ),
     ]
     return "\n".join(lines) + "\n"

@@ -180,7 +180,12 @@ def run_backward(
                             )
                     if anomaly:
                         _check_backward(fn, i, gi)
-                    _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
+                    if create_graph or key in pending:
+                        _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
+                    elif gi.dtype != inp.data.dtype:
+                        pending[key] = [gi.astype(inp.data.dtype), True]
+                    else:  # first gradient for this tensor (the common case), as _accumulate
+                        pending[key] = [gi, gi is not g and gi.base is None and gi.flags.writeable]
                 remaining = deps[key] - 1
                 deps[key] = remaining
                 if remaining == 0:

@@ -11,6 +11,7 @@ from nabla import functional as fn
 from nabla.nn import functional as F
 from nabla.nn import init
 from nabla.nn.module import Module, Parameter
+from nabla.ops.linalg import Linear as LinearOp
 from nabla.ops.normalization import UpdateRunningStats
 from nabla.tensor import Tensor
 
@@ -78,7 +79,12 @@ class Linear(Module):
             init.zeros_(self.bias)
 
     def forward(self, x: Any) -> Tensor:
-        return fn.linear(x, self.weight, self.bias)
+        if type(x) is not Tensor:
+            return fn.linear(x, self.weight, self.bias)
+        bias = self.bias
+        if bias is None:
+            return LinearOp.apply(x, self.weight)
+        return LinearOp.apply(x, self.weight, bias)  # one fused node: Z = X Wᵀ + b
 
     def get_config(self) -> dict[str, Any]:
         return {

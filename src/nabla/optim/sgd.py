@@ -92,6 +92,17 @@ class SGD(Optimizer):
         weight_decay = float(group["weight_decay"])
         nesterov = bool(group["nesterov"])
         maximize = bool(group["maximize"])
+        if momentum == 0 and weight_decay == 0 and not maximize:
+            # plain SGD, the common case: θ ← θ − lr·g with no per-parameter bookkeeping
+            for param in group["params"]:
+                grad = param.grad
+                if grad is None:
+                    continue
+                data = param.data
+                if grad.shape != data.shape:
+                    next(self._params_with_grad({"params": [param]}))  # raises the shape error
+                data -= lr * grad
+            return
         for param, data, grad in self._params_with_grad(group):
             # `owned`: g is a scratch array of ours that may be overwritten
             g, owned = effective_gradient(data, grad, weight_decay, maximize)
