@@ -100,3 +100,37 @@ def test_same_seed_same_weights(tmp_path: Path) -> None:
     b = nb.load(tmp_path / "b" / "model.safetensors").state_dict()
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
+
+
+def _write_idx(folder: Path, split: str, n: int, rng: np.random.Generator) -> None:
+    import gzip
+    import struct
+
+    labels = rng.integers(0, 10, n)
+    images = rng.integers(0, 30, (n, 28, 28))
+    for i, label in enumerate(labels):
+        images[i, 2 * label : 2 * label + 5, 5:20] += 200  # a stripe whose row says the class
+    with gzip.open(folder / f"{split}-images-idx3-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">IIII", 0x803, n, 28, 28) + images.astype(np.uint8).tobytes())
+    with gzip.open(folder / f"{split}-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">II", 0x801, n) + labels.astype(np.uint8).tobytes())
+
+
+def test_mnist_idx_folder_uses_its_own_test_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "mnist"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    _write_idx(data, "train", 300, rng)
+    _write_idx(data, "t10k", 100, rng)
+    out = tmp_path / "run"
+    args = ["train", "--data", str(data), "--epochs", "3", "--out", str(out), "--no-progress"]
+    assert main([*args, "--no-plots"]) == 0
+    final = json.loads((out / "metrics.json").read_text())["final"]
+    assert final["test"]["samples"] == 100  # the t10k files, not a split of the training set
+    assert final["train"]["samples"] + final["val"]["samples"] == 300
+    assert final["test"]["accuracy"] > 0.9
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.safetensors"), "--data", str(data)]) == 0
+    assert "(test split, 100 samples)" in capsys.readouterr().out

@@ -59,7 +59,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     class_names = metadata.get("class_names") or [str(i) for i in range(data.n_classes)]
     split = args.split
     if split == "auto":
-        split = "test" if metadata.get("data") == args.data and data.X_test is None else "all"
+        split = "test" if metadata.get("data") == args.data else "all"
     X, y = data.X, data.y
     if split != "all":
         if "seed" not in metadata:
