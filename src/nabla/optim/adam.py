@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from nabla.optim.optimizer import (
+    FlatGroup,
     Optimizer,
     OptimizerError,
     ParamsArg,
@@ -98,6 +99,11 @@ class Adam(Optimizer):
         amsgrad = bool(group["amsgrad"])
         maximize = bool(group["maximize"])
         decoupled = bool(group["decoupled_weight_decay"])
+        flat = self._flat_group(group)
+        if flat is not None and self._update_flat(
+            flat, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled
+        ):
+            return
         for param, data, grad in self._params_with_grad(group):
             state = self.state[param]
             if not state:
@@ -140,6 +146,73 @@ class Adam(Optimizer):
             denom /= (1 - beta2**step) ** 0.5 * step_size
             denom += eps / step_size
             data -= np.divide(exp_avg, denom, out=scratch)
+
+    def _update_flat(
+        self,
+        flat: FlatGroup,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
+        amsgrad: bool,
+        maximize: bool,
+        decoupled: bool,
+    ) -> bool:
+        """The per-parameter update above, run once on the group's flat buffers.
+
+        Returns False (nothing done) when the parameters have taken different numbers of
+        steps, so the per-parameter loop handles that step.
+        """
+        params = flat.params
+        states = [self.state[p] for p in params]
+        steps = {state.get("step", 0) for state in states}
+        if len(steps) != 1:
+            return False
+        step = steps.pop() + 1
+        exp_avg = flat.buffer(self.state, "exp_avg")
+        exp_avg_sq = flat.buffer(self.state, "exp_avg_sq")
+        for state in states:
+            state["step"] = step
+        grads = [p.grad for p in params]
+        if decoupled:
+            if weight_decay != 0:
+                for p in params:
+                    p.data *= 1 - lr * weight_decay
+            g = flat.gather(grads)
+            if maximize:
+                np.negative(g, out=g)
+        elif weight_decay != 0:  # as effective_gradient: wd·θ, then ± the gradient
+            g = flat.gather([p.data for p in params])
+            g *= weight_decay
+            if maximize:
+                g -= flat.gather(grads)
+            else:
+                g += flat.gather(grads)
+        else:
+            g = flat.gather(grads)
+            if maximize:
+                np.negative(g, out=g)
+        scratch = np.subtract(g, exp_avg, dtype=flat.dtype)
+        scratch *= 1 - beta1
+        exp_avg += scratch
+        np.multiply(g, 1 - beta2, out=scratch)
+        scratch *= g
+        exp_avg_sq *= beta2
+        exp_avg_sq += scratch
+        second_moment = exp_avg_sq
+        if amsgrad:
+            max_exp_avg_sq = flat.buffer(self.state, "max_exp_avg_sq")
+            np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+            second_moment = max_exp_avg_sq
+        step_size = lr / (1 - beta1**step)
+        if step_size == 0:
+            return True
+        denom = np.sqrt(second_moment, out=scratch)
+        denom /= (1 - beta2**step) ** 0.5 * step_size
+        denom += eps / step_size
+        flat.apply_step(np.divide(exp_avg, denom, out=scratch))
+        return True
 
 
 class AdamW(Adam):

@@ -131,6 +131,7 @@ class Optimizer:
         self.defaults = defaults
         self.state = ParameterState()
         self.param_groups: list[dict[str, Any]] = []
+        self._flat: dict[int, Any] = {}  # group index → FlatGroup (a cache, not state)
         if _is_parameter(params):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of parameters or of dicts, "
@@ -156,6 +157,17 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} does not implement _update_group")
 
     # ----- public API ---------------------------------------------------------------------------
+    def _flat_group(self, group: dict[str, Any]) -> Any:
+        """The group's FlatGroup when this step can run on flat buffers, else None."""
+        params = group["params"]
+        if not FlatGroup.eligible(params):
+            return None
+        index = next(i for i, g in enumerate(self.param_groups) if g is group)
+        flat = self._flat.get(index)
+        if flat is None or not flat.matches(params):
+            flat = self._flat[index] = FlatGroup(params)
+        return flat
+
     @replayable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update the parameters once from their gradients.
@@ -381,3 +393,82 @@ def check_fraction(owner: object, name: str, value: Any, *, include_one: bool) -
         raise OptimizerError(
             f"{type(owner).__name__}: {name} must be in {interval}, got {value!r}"
         )
+
+
+#: parameters at most this large on average are updated group-wise on flat buffers. Measured on
+#: 2 cores: Adam on a 4-16-3 net is 1.6x faster flat; from ~2,000 elements per parameter the
+#: per-parameter loop wins again (small arrays stay in cache, and gathering costs a pass)
+FLAT_MEAN_SIZE = 1024
+
+
+class FlatGroup:
+    """A parameter group laid end to end, so an elementwise update is a few NumPy calls.
+
+    The optimizer gathers the gradients into one vector, keeps each state tensor (momentum,
+    moments) as one buffer whose per-parameter entries in ``optimizer.state`` are views into
+    it, runs the update once on the flat arrays, and subtracts each parameter's slice of the
+    step. Elementwise arithmetic is the same element by element, so the result is bitwise
+    equal to the per-parameter loop; ``state_dict`` and ``load_state_dict`` see the views.
+    """
+
+    def __init__(self, params: list[Any]) -> None:
+        self.params = params
+        self.shapes = [p.data.shape for p in params]
+        sizes = [int(p.data.size) for p in params]
+        self.bounds = np.cumsum([0, *sizes]).tolist()
+        self.dtype = params[0].data.dtype
+
+    @staticmethod
+    def eligible(params: list[Any]) -> bool:
+        """All parameters have gradients of their shape, one float dtype, and are small."""
+        if len(params) < 2:
+            return False
+        dtype = params[0].data.dtype
+        total = 0
+        for p in params:
+            grad, data = p.grad, p.data
+            if grad is None or grad.shape != data.shape or data.dtype != dtype:
+                return False
+            if grad.dtype != dtype:
+                return False
+            total += data.size
+        return total <= FLAT_MEAN_SIZE * len(params)
+
+    def matches(self, params: list[Any]) -> bool:
+        return len(params) == len(self.params) and all(
+            a is b and a.data.shape == s for a, b, s in zip(params, self.params, self.shapes)
+        )
+
+    def gather(self, arrays: list[Array]) -> Array:
+        """The arrays, flattened and concatenated in parameter order (a new array)."""
+        return np.concatenate([a.reshape(-1) for a in arrays])
+
+    def views(self, flat: Array) -> list[Array]:
+        b = self.bounds
+        return [flat[b[i] : b[i + 1]].reshape(shape) for i, shape in enumerate(self.shapes)]
+
+    def buffer(self, state: ParameterState, key: str) -> Array:
+        """The flat buffer behind ``state[p][key]`` for every parameter, made (or re-made from
+        loaded per-parameter arrays) when the entries are not yet views of one buffer."""
+        entries = [state[p].get(key) for p in self.params]
+        first = entries[0]
+        base = first.base if first is not None else None
+        if (
+            base is not None
+            and base.ndim == 1
+            and base.size == self.bounds[-1]
+            and all(e is not None and e.base is base for e in entries)
+        ):
+            return base  # type: ignore[no-any-return]
+        flat = np.zeros(self.bounds[-1], dtype=self.dtype)
+        for view, entry in zip(self.views(flat), entries):
+            if entry is not None:
+                view[...] = entry
+        for p, view in zip(self.params, self.views(flat)):
+            state[p][key] = view
+        return flat
+
+    def apply_step(self, step: Array) -> None:
+        """θ ← θ − step, slice by slice."""
+        for p, view in zip(self.params, self.views(step)):
+            p.data -= view

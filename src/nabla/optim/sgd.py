@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from nabla.optim.optimizer import (
+    FlatGroup,
     Optimizer,
     OptimizerError,
     ParamsArg,
@@ -92,7 +95,14 @@ class SGD(Optimizer):
         weight_decay = float(group["weight_decay"])
         nesterov = bool(group["nesterov"])
         maximize = bool(group["maximize"])
-        if momentum == 0 and weight_decay == 0 and not maximize:
+        plain = momentum == 0 and weight_decay == 0 and not maximize
+        # plain SGD is two NumPy calls per parameter already: gathering would not pay
+        flat = None if plain else self._flat_group(group)
+        if flat is not None and self._update_flat(
+            flat, lr, momentum, dampening, weight_decay, nesterov, maximize
+        ):
+            return
+        if plain:
             # plain SGD, the common case: θ ← θ − lr·g with no per-parameter bookkeeping
             for param in group["params"]:
                 grad = param.grad
@@ -128,3 +138,58 @@ class SGD(Optimizer):
                 data -= g
             else:
                 data -= lr * g
+
+    def _update_flat(
+        self,
+        flat: FlatGroup,
+        lr: float,
+        momentum: float,
+        dampening: float,
+        weight_decay: float,
+        nesterov: bool,
+        maximize: bool,
+    ) -> bool:
+        """The per-parameter update below, run once on the group's flat buffers.
+
+        Returns False (nothing done) when the momentum buffers are neither all new nor all
+        present, so the per-parameter loop handles that step.
+        """
+        params = flat.params
+        grads = [p.grad for p in params]
+        if weight_decay != 0:  # as effective_gradient: wd·θ, then ± the gradient
+            g = flat.gather([p.data for p in params])
+            g *= weight_decay
+            if maximize:
+                g -= flat.gather(grads)
+            else:
+                g += flat.gather(grads)
+        else:
+            g = flat.gather(grads)
+            if maximize:
+                np.negative(g, out=g)
+        if momentum != 0:
+            present = [self.state[p].get("momentum_buffer") is not None for p in params]
+            if any(present) and not all(present):
+                return False
+            if not any(present):  # PyTorch: the first buffer is the gradient itself, undamped
+                buf = g.copy()
+                for p, view in zip(params, flat.views(buf)):
+                    self.state[p]["momentum_buffer"] = view
+            else:
+                buf = flat.buffer(self.state, "momentum_buffer")
+                buf *= momentum
+                if dampening != 0:
+                    buf += (1 - dampening) * g
+                else:
+                    buf += g
+            if nesterov:
+                update = buf * momentum
+                update += g
+                g = update
+            else:
+                g = buf * lr  # the buffer itself must not be scaled
+                flat.apply_step(g)
+                return True
+        g *= lr
+        flat.apply_step(g)
+        return True
