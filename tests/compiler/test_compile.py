@@ -35,7 +35,7 @@ def _batches(n: int, batch: int, seed: int = 0) -> list[tuple[np.ndarray, np.nda
     ]
 
 
-def _run(kind: str, compiled: bool, batches: list[Any]) -> tuple[list[float], nb.nn.Module]:
+def _run(kind: str, compiled: bool, batches: list[Any]) -> tuple[list[float], Any]:
     model, opt = _model(kind)
     scheduler = nb.optim.StepLR(opt, step_size=3, gamma=0.5)
 
@@ -50,6 +50,8 @@ def _run(kind: str, compiled: bool, batches: list[Any]) -> tuple[list[float], nb
     fn: Callable[..., Any] = nb.compile(step) if compiled else step
     nb.manual_seed(123)  # dropout draws from the global generator
     losses = [float(fn(nb.tensor(x), y).data) for x, y in batches]
+    if compiled:  # the equality below must come from replayed plans, not from eager fallback
+        assert fn.plans and all(p is not None for p in fn.plans.values()), fn.eager_reasons
     return losses, model
 
 
@@ -218,3 +220,57 @@ def test_freezing_a_parameter_retraces() -> None:
     step(*batches[2])
     np.testing.assert_array_equal(model[0].weight.data, first)  # frozen: not updated
     assert model[0].weight.grad is None
+
+
+def test_compiled_eval_step_sees_updated_batchnorm_statistics() -> None:
+    nb.manual_seed(0)
+    model = nb.nn.MLP([6, 8, 3], batch_norm=True)
+    opt = nb.optim.SGD(model.parameters(), lr=0.1)
+
+    @nb.compile
+    def train_step(x: Any, y: Any) -> Any:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    @nb.compile
+    def predict(x: Any) -> Any:
+        with nb.no_grad():
+            return model(x)
+
+    x_eval = _batches(1, 5, seed=9)[0][0]
+    for x, y in _batches(6, 8):
+        model.train()
+        train_step(x, y)
+        model.eval()
+        replayed = predict(x_eval).data
+        with nb.no_grad():
+            eager = model(nb.tensor(x_eval)).data
+        np.testing.assert_array_equal(replayed, eager)
+    assert all(p is not None for p in predict.plans.values())
+
+
+def test_switching_train_and_eval_retraces() -> None:
+    nb.manual_seed(0)
+    model = nb.nn.MLP([6, 8, 3], dropout=0.5)
+
+    @nb.compile
+    def forward(x: Any) -> Any:
+        with nb.no_grad():
+            return model(x)
+
+    x = _batches(1, 4)[0][0]
+    model.eval()
+    first = forward(x).data
+    model.train()
+    nb.manual_seed(3)
+    with_dropout = forward(x).data
+    nb.manual_seed(3)
+    with nb.no_grad():
+        eager = model(nb.tensor(x)).data
+    np.testing.assert_array_equal(with_dropout, eager)
+    assert not np.array_equal(first, with_dropout)
+    model.eval()
+    np.testing.assert_array_equal(forward(x).data, first)

@@ -83,7 +83,7 @@ class CompiledFunction:
     def _trace(
         self, signature: Any, args: tuple[Any, ...], kwargs: dict[str, Any], tensors: list[Any]
     ) -> Any:
-        tracer = Tracer(arg_slots={}, n_slots=len(tensors))
+        tracer = Tracer(n_slots=len(tensors))
         for i, t in enumerate(tensors):
             if t is not None:
                 tracer.slot_of[id(t)] = i

@@ -93,6 +93,9 @@ class Plan:
         self.n_slots = n_slots
         self.output_refs = output_refs
         self.leaf_flags = tuple(t.requires_grad for _, t in self.leaves)
+        # modules whose forward ran, and their train()/eval() mode then (dropout, BatchNorm)
+        self.modules = list({id(m): m for m in tracer.modules}.values())
+        self.module_modes = tuple(m.training for m in self.modules)
 
     def _backward_program(self, record: BackwardRecord, slot_of: Any) -> tuple[int, list[Any]]:
         steps: list[Any] = []
@@ -106,7 +109,11 @@ class Plan:
         return slot_of(record.root), steps
 
     def guards_hold(self) -> bool:
-        return tuple(t.requires_grad for _, t in self.leaves) == self.leaf_flags
+        """Whether the traced conditions still hold (else the step is traced again)."""
+        return (
+            tuple(t.requires_grad for _, t in self.leaves) == self.leaf_flags
+            and tuple(m.training for m in self.modules) == self.module_modes
+        )
 
     def run(self, args: list[Any]) -> list[Any]:
         """Replay with new argument tensors (same shapes and dtypes as when traced)."""

@@ -50,15 +50,15 @@ class CallRecord:
 
 @dataclass
 class Tracer:
-    """Collects the events of one call; ``arg_slots`` maps id(arg tensor) → slot."""
+    """Collects the events of one call; argument tensors occupy the first ``n_slots`` slots."""
 
-    arg_slots: dict[int, int]
     n_slots: int
     events: list[Any] = field(default_factory=list)
     ops: list[OpRecord] = field(default_factory=list)
     slot_of: dict[int, int] = field(default_factory=dict)  # id(tensor) → slot
     op_of_slot: dict[int, int] = field(default_factory=dict)  # slot → op index
     keep_alive: list[Any] = field(default_factory=list)  # tensors whose ids are in slot_of
+    modules: list[Any] = field(default_factory=list)  # modules whose forward ran
     unsafe: str | None = None
     in_call: int = 0
 

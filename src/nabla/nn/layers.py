@@ -208,8 +208,11 @@ class BatchNorm1d(Module):
                     n=n,
                 )
         else:
-            mean = self.running_mean.reshape(shape)
-            x_hat = (x - mean) / np.sqrt(self.running_var.reshape(shape) + self.eps)
+            # the buffers enter as tensors (no copy), so a compiled eval step reads their
+            # current values on every call instead of freezing them
+            mean = fn.reshape(Tensor(self.running_mean), shape)
+            var = fn.reshape(Tensor(self.running_var), shape)
+            x_hat = (x - mean) / fn.sqrt(var + self.eps)
         if self.affine:
             x_hat = x_hat * fn.reshape(self.weight, shape) + fn.reshape(self.bias, shape)
         return x_hat

@@ -284,6 +284,8 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         scope = MODE.scope  # ops created inside forward record this module as their layer
         scope.append(self)
+        if MODE.tracer is not None:  # a compiled step's plan depends on train()/eval()
+            MODE.tracer.modules.append(self)
         try:
             return self.forward(*args, **kwargs)
         finally:

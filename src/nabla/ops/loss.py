@@ -34,6 +34,8 @@ class CrossEntropy(Function):
     """
 
     name = "cross_entropy"
+    #: array arguments that are fixed settings, not data (nb.compile may keep them)
+    constant_params = ("weight",)
     latex = r"\nabla_X = (\hat Y - Y) \odot g / N"
 
     def forward(
@@ -140,6 +142,7 @@ class BCEWithLogits(Function):
     """
 
     name = "binary_cross_entropy_with_logits"
+    constant_params = ("weight", "pos_weight")
     latex = r"\nabla_v = (\sigma(v) - d) \odot g / N"
 
     def forward(

@@ -22,6 +22,8 @@ class UpdateRunningStats(Function):
     """
 
     name = "update_running_stats"
+    #: the layer's buffers, updated in place: a compiled step keeps referring to the same arrays
+    constant_params = ("running_mean", "running_var", "count")
 
     def forward(
         self,
