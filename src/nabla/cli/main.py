@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     from nabla.cli.graph import add_graph_parser
 
     add_graph_parser(sub)
+    from nabla.cli.bench import add_bench_parser
+
+    add_bench_parser(sub)
     from nabla.cli.export import add_export_parser
 
     add_export_parser(sub)
@@ -139,12 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``nabla`` command; returns the exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"] and not {"-h", "--help"} & set(argv[1:2]):
+        # everything after `bench` belongs to `python -m benchmarks` (argparse.REMAINDER
+        # cannot take options that start with "-")
+        argv = ["bench", "--", *argv[1:]]
     args = parser.parse_args(argv)
     try:
         if args.command_fn == "train":
             from nabla.cli.train import run_train
 
             return run_train(args)
+        if args.command_fn == "bench":
+            from nabla.cli.bench import run_bench
+
+            return run_bench(args)
         if args.command_fn == "graph":
             from nabla.cli.graph import run_graph
 
