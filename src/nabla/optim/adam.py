@@ -174,25 +174,10 @@ class Adam(Optimizer):
         exp_avg_sq = flat.buffer(self.state, "exp_avg_sq")
         for state in states:
             state["step"] = step
-        grads = [p.grad for p in params]
-        if decoupled:
-            if weight_decay != 0:
-                for p in params:
-                    p.data *= 1 - lr * weight_decay
-            g = flat.gather(grads)
-            if maximize:
-                np.negative(g, out=g)
-        elif weight_decay != 0:  # as effective_gradient: wd·θ, then ± the gradient
-            g = flat.gather([p.data for p in params])
-            g *= weight_decay
-            if maximize:
-                g -= flat.gather(grads)
-            else:
-                g += flat.gather(grads)
-        else:
-            g = flat.gather(grads)
-            if maximize:
-                np.negative(g, out=g)
+        if decoupled and weight_decay != 0:
+            for p in params:
+                p.data *= 1 - lr * weight_decay
+        g = flat.gradient(0.0 if decoupled else weight_decay, maximize)
         scratch = np.subtract(g, exp_avg, dtype=flat.dtype)
         scratch *= 1 - beta1
         exp_avg += scratch

@@ -443,6 +443,14 @@ class FlatGroup:
         """The arrays, flattened and concatenated in parameter order (a new array)."""
         return np.concatenate([a.reshape(-1) for a in arrays])
 
+    def gradient(self, weight_decay: float, maximize: bool) -> Array:
+        """The group's effective gradient ±g + wd·θ as one fresh flat vector
+        (:func:`effective_gradient` on the gathered arrays)."""
+        grad = self.gather([p.grad for p in self.params])
+        data = self.gather([p.data for p in self.params]) if weight_decay != 0 else grad
+        g, _ = effective_gradient(data, grad, weight_decay, maximize)
+        return g
+
     def views(self, flat: Array) -> list[Array]:
         b = self.bounds
         return [flat[b[i] : b[i + 1]].reshape(shape) for i, shape in enumerate(self.shapes)]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from nabla.optim.optimizer import (
     FlatGroup,
     Optimizer,
@@ -155,18 +153,7 @@ class SGD(Optimizer):
         present, so the per-parameter loop handles that step.
         """
         params = flat.params
-        grads = [p.grad for p in params]
-        if weight_decay != 0:  # as effective_gradient: wd·θ, then ± the gradient
-            g = flat.gather([p.data for p in params])
-            g *= weight_decay
-            if maximize:
-                g -= flat.gather(grads)
-            else:
-                g += flat.gather(grads)
-        else:
-            g = flat.gather(grads)
-            if maximize:
-                np.negative(g, out=g)
+        g = flat.gradient(weight_decay, maximize)
         if momentum != 0:
             present = [self.state[p].get("momentum_buffer") is not None for p in params]
             if any(present) and not all(present):
