@@ -274,3 +274,83 @@ def test_switching_train_and_eval_retraces() -> None:
     assert not np.array_equal(first, with_dropout)
     model.eval()
     np.testing.assert_array_equal(forward(x).data, first)
+
+
+def _tied_branch_step(w: nb.Tensor, v: nb.Tensor) -> Callable[..., Any]:
+    def step(x: Any) -> Any:
+        h = (x @ w).tanh()
+        h = h + h * h  # a branch: h's gradient is the sum of three contributions
+        out = h @ w.T + (x * v).sigmoid()  # w used twice: its .grad receives two gradients
+        return (out * out).mean() + v.exp().sum()
+
+    return step
+
+
+def test_branches_and_tied_weights_equal_eager_bitwise(rng: np.random.Generator) -> None:
+    w0 = rng.standard_normal((4, 4)).astype(np.float32)
+    v0 = rng.standard_normal(4).astype(np.float32)
+    xs = [rng.standard_normal((6, 4)).astype(np.float32) for _ in range(4)]
+    results = []
+    for compiled in (False, True):
+        w = nb.tensor(w0.copy(), requires_grad=True)
+        v = nb.tensor(v0.copy(), requires_grad=True)
+        opt = nb.optim.SGD([w, v], lr=0.1, momentum=0.9)
+        inner = _tied_branch_step(w, v)
+
+        def step(x: Any, inner: Any = inner, opt: Any = opt) -> Any:
+            loss = inner(x)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn: Callable[..., Any] = nb.compile(step) if compiled else step
+        losses = [fn(nb.tensor(x)).data for x in xs]
+        results.append((losses, w.data.copy(), v.data.copy(), w.grad.copy(), v.grad.copy()))
+        if compiled:
+            assert all(p is not None for p in fn.plans.values()), fn.eager_reasons
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_plan_is_straight_line_python_source() -> None:
+    model, opt = _model("relu-sgd")
+
+    @nb.compile
+    def step(x: Any, y: Any) -> Any:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    ((x, y),) = _batches(1, 8)
+    step(x, y)
+    (plan,) = step.plans.values()
+    source = plan.source
+    assert source.startswith("def replay(arrays, args):")
+    assert "for " not in source and "while " not in source  # one line per op, no interpreter
+    assert source.count(".forward(") == 3 + 1  # three dense layers and the loss
+    assert source.count("_np.maximum(") == 2  # ReLU fused into the two hidden layers
+
+
+def test_changing_a_parameter_dtype_retraces(rng: np.random.Generator) -> None:
+    model = nb.nn.Linear(3, 2)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+
+    @nb.compile
+    def step(x: Any) -> Any:
+        model.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        return loss
+
+    step(x)
+    step(x)
+    model.double()
+    loss = step(x)
+    assert loss.dtype == np.float64  # as eager: float32 input, float64 weights
+    assert model.weight.grad.dtype == np.float64
+    expected = np.tile(x.astype(np.float64).sum(axis=0), (2, 1))  # ∇W = 1ᵀ X per output
+    np.testing.assert_allclose(model.weight.grad, expected, rtol=1e-12)
+    assert len(step.plans) == 1  # same argument signature: the guard replaced the plan

@@ -54,9 +54,10 @@ class CompiledFunction:
         parts = []
         for a in (*args, *kwargs.values()):
             if isinstance(a, Tensor):
-                parts.append(("t", a.shape, a.dtype.str, a.requires_grad))
+                data = a.data
+                parts.append(("t", data.shape, data.dtype, a.requires_grad))
             elif isinstance(a, np.ndarray):
-                parts.append(("a", a.shape, a.dtype.str))
+                parts.append(("a", a.shape, a.dtype))
             else:
                 try:
                     hash(a)
@@ -72,12 +73,17 @@ class CompiledFunction:
         plan = self.plans.get(signature, False)
         if plan is None:  # known not to be replayable
             return self.fn(*args, **kwargs)
-        tensors = [_as_tensor(a) for a in (*args, *kwargs.values())]
         if plan is not False and plan.guards_hold():  # type: ignore[union-attr]
-            values = plan.run(tensors)  # type: ignore[union-attr]
-            return _rebuild(plan.output_refs, values)  # type: ignore[union-attr]
+            values = (*args, *kwargs.values()) if kwargs else args
+            arrays = [
+                a.data if isinstance(a, Tensor) else a if isinstance(a, np.ndarray) else None
+                for a in values
+            ]
+            outputs = plan.run(arrays, values)  # type: ignore[union-attr]
+            return _rebuild(plan.output_refs, outputs)  # type: ignore[union-attr]
         if len(self.plans) >= self.max_plans:
             return self.fn(*args, **kwargs)
+        tensors = [_as_tensor(a) for a in (*args, *kwargs.values())]
         return self._trace(signature, args, kwargs, tensors)
 
     def _trace(
@@ -104,7 +110,7 @@ class CompiledFunction:
             self.plans[signature] = None
             self.eager_reasons[signature] = tracer.unsafe
         else:
-            self.plans[signature] = Plan(tracer, refs, len(tensors))
+            self.plans[signature] = Plan(tracer, refs, tensors)
         return result
 
 
@@ -131,7 +137,7 @@ def _output_refs(result: Any, tracer: Tracer) -> Any:
     return None
 
 
-def _rebuild(refs: Any, values: list[Any]) -> Any:
+def _rebuild(refs: Any, values: dict[int, Any]) -> Any:
     kind = refs[0]
     if kind == "none":
         return None

@@ -3,26 +3,18 @@
 Replaying runs the same NumPy arithmetic as the eager call, in the same order (forward rules,
 the engine's visiting order for backward, the same accumulation), so results are bitwise equal.
 What it saves is the eager bookkeeping: no Tensor objects, no graph links, no topological sort,
-no dictionaries (every value has a precomputed slot), and a dense layer followed by ReLU or
-tanh becomes one fused, in-place step.
+no dictionaries (every value has a precomputed slot, a local variable of the generated replay
+function, see :mod:`nabla.compiler.codegen`), and a dense layer followed by ReLU or tanh becomes
+one fused, in-place step.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from nabla.autograd.engine import _accumulate_leaf, unbroadcast
-from nabla.compiler.tracer import BackwardRecord, CallRecord, Tracer
-from nabla.ops.elementwise import Relu, Tanh
+from nabla.compiler.codegen import IN_PLACE_ACTIVATIONS, generate
+from nabla.compiler.tracer import BackwardRecord, Tracer
 from nabla.ops.linalg import Linear
-from nabla.ops.namespace import ARRAY_OPS
-
-_IN_PLACE_ACTIVATIONS = {
-    Relu: lambda z: np.maximum(z, 0, out=z),
-    Tanh: lambda z: np.tanh(z, out=z),
-}
 
 
 class Plan:
@@ -32,8 +24,13 @@ class Plan:
     per captured leaf tensor (parameters, constants), refreshed from ``leaf.data`` every call.
     """
 
-    def __init__(self, tracer: Tracer, output_refs: Any, n_args: int) -> None:
-        self.n_args = n_args
+    def __init__(self, tracer: Tracer, output_refs: Any, arg_tensors: list[Any]) -> None:
+        self.n_args = len(arg_tensors)
+        self.shape_of: dict[int, tuple[int, ...]] = {}
+        self.dtype_of: dict[int, Any] = {}
+        for i, t in enumerate(arg_tensors):
+            if t is not None:
+                self.shape_of[i], self.dtype_of[i] = t.shape, t.dtype
         leaf_slot: dict[int, int] = {}
         self.leaves: list[tuple[int, Any]] = []
         n_slots = tracer.n_slots
@@ -48,14 +45,17 @@ class Plan:
                 slot = leaf_slot[id(value)] = n_slots
                 n_slots += 1
                 self.leaves.append((slot, value))
+                self.shape_of[slot], self.dtype_of[slot] = value.shape, value.dtype
             return slot
 
         self.forward_ops: list[tuple[Any, ...]] = []
         consumers: dict[int, int] = {}
         for op in tracer.ops:
             ins = tuple(slot_of(r) for r in op.inputs)
-            for s in ins:
+            for s, shape, dtype in zip(ins, op.shapes, op.dtypes):
                 consumers[s] = consumers.get(s, 0) + 1
+                self.shape_of[s], self.dtype_of[s] = shape, dtype
+            self.shape_of[op.slot], self.dtype_of[op.slot] = op.out_shape, op.out_dtype
             self.forward_ops.append(
                 (
                     op.cls,
@@ -71,10 +71,10 @@ class Plan:
         # dense layer + activation: activate the layer's fresh output in place (same values)
         fused: dict[int, Any] = {}
         for k in range(1, len(tracer.ops)):
-            act = _IN_PLACE_ACTIVATIONS.get(tracer.ops[k].cls)
+            act = tracer.ops[k].cls
             prev = tracer.ops[k - 1]
             if (
-                act is not None
+                act in IN_PLACE_ACTIVATIONS
                 and prev.cls is Linear
                 and self.forward_ops[k][2][0] == prev.slot
                 and consumers.get(prev.slot) == 1
@@ -92,10 +92,14 @@ class Plan:
         self.fused = fused
         self.n_slots = n_slots
         self.output_refs = output_refs
-        self.leaf_flags = tuple(t.requires_grad for _, t in self.leaves)
+        self.output_slots = sorted(_slots_in(output_refs))
         # modules whose forward ran, and their train()/eval() mode then (dropout, BatchNorm)
         self.modules = list({id(m): m for m in tracer.modules}.values())
-        self.module_modes = tuple(m.training for m in self.modules)
+        self.guards = [
+            (leaf, leaf.requires_grad, leaf.data.dtype, leaf.data.shape) for _, leaf in self.leaves
+        ]
+        self.module_modes = [(m, m.training) for m in self.modules]
+        self.replay, self.source = generate(self)
 
     def _backward_program(self, record: BackwardRecord, slot_of: Any) -> tuple[int, list[Any]]:
         steps: list[Any] = []
@@ -109,89 +113,18 @@ class Plan:
         return slot_of(record.root), steps
 
     def guards_hold(self) -> bool:
-        """Whether the traced conditions still hold (else the step is traced again)."""
-        return (
-            tuple(t.requires_grad for _, t in self.leaves) == self.leaf_flags
-            and tuple(m.training for m in self.modules) == self.module_modes
-        )
+        """Whether the traced conditions still hold (else the step is traced again): leaves keep
+        their requires_grad, dtype and shape, and modules their train()/eval() mode."""
+        for leaf, requires_grad, dtype, shape in self.guards:
+            data = leaf.data
+            if leaf.requires_grad != requires_grad or data.dtype != dtype or data.shape != shape:
+                return False
+        return all(m.training == mode for m, mode in self.module_modes)
 
-    def run(self, args: list[Any]) -> list[Any]:
-        """Replay with new argument tensors (same shapes and dtypes as when traced)."""
-        values: list[Any] = [None] * self.n_slots
-        arg_tensors = args
-        for i, t in enumerate(args):
-            if t is not None:
-                values[i] = t.data
-        for slot, leaf in self.leaves:
-            values[slot] = leaf.data
-        fns: list[Any] = [None] * len(self.forward_ops)
-        forward_ops, fused = self.forward_ops, self.fused
-        for kind, item in self.program:
-            if kind == 0:
-                cls, params, ins, out_slot, requires_grad, needs_grad, _ = forward_ops[item]
-                fn = cls.__new__(cls)
-                act = fused.get(item)
-                if act is not None:
-                    z = values[ins[0]]
-                    act(z)  # in place: the dense layer's output becomes the activation's
-                    values[out_slot] = z
-                else:
-                    out = fn.forward(*[values[s] for s in ins], **params)
-                    values[out_slot] = out if type(out) is np.ndarray else np.asarray(out)
-                if requires_grad:
-                    fn.needs_grad = needs_grad
-                    fns[item] = fn
-            elif kind == 1:
-                self._backward(item, values, arg_tensors, fns)
-            else:
-                call: CallRecord = item
-                getattr(call.obj, call.method)(*call.args, **call.kwargs)
-        return values
-
-    def _backward(
-        self, program: tuple[int, list[Any]], values: list[Any], args: list[Any], fns: list[Any]
-    ) -> None:
-        root, steps = program
-        seed = np.ones(values[root].shape, dtype=values[root].dtype)
-        pending: list[Any] = [None] * self.n_slots
-        owned = [False] * self.n_slots
-        pending[root] = seed
-        forward_ops = self.forward_ops
-        for step in steps:
-            if step[0] == 0:  # a leaf: add into its .grad, as the engine does
-                _, slot, leaf = step
-                g = pending[slot]
-                if g is not None:
-                    _accumulate_leaf(leaf if leaf is not None else args[slot], g, owned[slot])
-                continue
-            k = step[1]
-            cls, _, ins, out_slot, _, needs_grad, shapes = forward_ops[k]
-            g = pending[out_slot]
-            if g is None:
-                continue
-            arrays = [values[s] for s in ins]
-            if cls.needs_output:
-                arrays.append(values[out_slot])
-            grads = fns[k].backward(g, ARRAY_OPS, *arrays)
-            for s, gi, need, shape in zip(ins, grads, needs_grad, shapes):
-                if gi is None or not need:
-                    continue
-                if gi.shape != shape:
-                    gi = unbroadcast(gi, shape)
-                dtype = values[s].dtype
-                fresh = gi is not g and gi.base is None and gi.flags.writeable
-                if gi.dtype != dtype:
-                    gi, fresh = gi.astype(dtype), True
-                current = pending[s]
-                if current is None:  # the engine's _accumulate, with slots for keys
-                    pending[s], owned[s] = gi, fresh
-                elif owned[s]:
-                    current += gi
-                elif fresh:
-                    gi += current
-                    pending[s], owned[s] = gi, True
-                else:
-                    pending[s], owned[s] = current + gi, True
+    def run(self, arrays: list[Any], args: tuple[Any, ...]) -> dict[int, Any]:
+        """Replay with new argument arrays (same shapes and dtypes as when traced); returns the
+        arrays of the output slots."""
+        return dict(zip(self.output_slots, self.replay(arrays, args)))
 
 
 def _slots_in(refs: Any) -> set[int]:

@@ -30,6 +30,9 @@ class OpRecord:
     requires_grad: bool
     needs_grad: tuple[bool, ...]
     shapes: list[tuple[int, ...]]
+    dtypes: list[Any]
+    out_shape: tuple[int, ...]
+    out_dtype: Any
 
 
 @dataclass
@@ -100,6 +103,9 @@ class Tracer:
                 requires_grad=out.requires_grad,
                 needs_grad=fn.needs_grad if fn is not None else (False,) * len(inputs),
                 shapes=[t.shape for t in inputs],
+                dtypes=[t.dtype for t in inputs],
+                out_shape=out.shape,
+                out_dtype=out.dtype,
             )
         )
         self.events.append(("op", len(self.ops) - 1))

@@ -1,0 +1,180 @@
+"""Turn a :class:`~nabla.compiler.plan.Plan` into one straight-line Python function.
+
+Each value of the plan becomes a local variable (``s12``), each pending gradient another
+(``g12``), and every op, backward step and replayed call becomes a line or two calling the
+op's own ``forward``/``backward``. The generated function therefore performs exactly the NumPy
+calls of the eager step, in the same order, without the interpreter loop, list indexing and
+dictionary lookups of a generic replay. Its source is kept on the plan (``plan.source``) so a
+user can read what a compiled step does.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nabla.autograd.engine import unbroadcast
+from nabla.ops.elementwise import Relu, Tanh
+from nabla.ops.namespace import ARRAY_OPS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from nabla.compiler.plan import Plan
+
+#: a dense layer's fresh output activated in place: the same values as the eager op
+IN_PLACE_ACTIVATIONS = {
+    Relu: "_np.maximum({z}, 0, out={z})",
+    Tanh: "_np.tanh({z}, out={z})",
+}
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {
+            "_np": np,
+            "_ndarray": np.ndarray,
+            "_asarray": np.asarray,
+            "_unbroadcast": unbroadcast,
+            "_AO": ARRAY_OPS,
+        }
+
+    def const(self, name: str, value: Any) -> str:
+        self.namespace[name] = value
+        return name
+
+    def emit(self, depth: int, line: str) -> None:
+        self.lines.append("    " * depth + line)
+
+
+def generate(plan: Plan) -> tuple[Callable[..., tuple[Any, ...]], str]:
+    """Return ``replay(arrays, args)`` and its source.
+
+    ``arrays[i]`` is the array of argument ``i`` (None for non-tensor arguments), ``args[i]``
+    the argument itself (an argument tensor that requires grad receives ``.grad``). ``replay``
+    returns the arrays of ``plan.output_slots`` in that order.
+    """
+    w = _Writer()
+    w.emit(0, "def replay(arrays, args):")
+    for i in range(plan.n_args):
+        w.emit(1, f"s{i} = arrays[{i}]")
+    leaf_of_slot = dict(plan.leaves)
+    loaded: set[int] = set()
+
+    def load_leaves(slots: tuple[int, ...], depth: int) -> None:
+        for s in slots:
+            if s in leaf_of_slot and s not in loaded:
+                w.emit(depth, f"s{s} = {w.const(f'L{s}', leaf_of_slot[s])}.data")
+                loaded.add(s)
+
+    for index, (kind, item) in enumerate(plan.program):
+        if kind == 0:
+            _forward(w, plan, item, load_leaves)
+        elif kind == 1:
+            _backward(w, plan, item, index, load_leaves)
+        else:
+            bound = functools.partial(getattr(item.obj, item.method), *item.args, **item.kwargs)
+            w.emit(1, f"{w.const(f'CALL{index}', bound)}()")
+            loaded.clear()  # a call (optimizer step) may rebind a parameter's array
+    load_leaves(tuple(plan.output_slots), 1)
+    outputs = "".join(f"s{s}, " for s in plan.output_slots)
+    w.emit(1, f"return ({outputs})")
+    source = "\n".join(w.lines) + "\n"
+    code = compile(source, f"<nabla compiled step {id(plan):x}>", "exec")
+    exec(code, w.namespace)  # noqa: S102 - the source is generated above from the plan
+    return w.namespace["replay"], source
+
+
+def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
+    cls, params, ins, out, requires_grad, needs_grad, _ = plan.forward_ops[k]
+    load_leaves(ins, 1)
+    fused = plan.fused.get(k)
+    if requires_grad or fused is None:
+        w.emit(1, f"f{k} = {w.const(f'C{k}', cls)}.__new__(C{k})")
+    if fused is not None:
+        z = f"s{ins[0]}"
+        w.emit(1, IN_PLACE_ACTIVATIONS[fused].format(z=z))
+        w.emit(1, f"s{out} = {z}")
+    else:
+        call_args = ", ".join(f"s{s}" for s in ins)
+        if params:
+            call_args += f", **{w.const(f'P{k}', params)}"
+        w.emit(1, f"s{out} = f{k}.forward({call_args})")
+        w.emit(1, f"if type(s{out}) is not _ndarray:")
+        w.emit(2, f"s{out} = _asarray(s{out})")
+    if requires_grad:
+        w.emit(1, f"f{k}.needs_grad = {w.const(f'NG{k}', needs_grad)}")
+
+
+def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any) -> None:
+    root, steps = program
+    # how many gradients reach each slot: one needs no ownership bookkeeping unless a leaf
+    incoming: dict[int, int] = {root: 1}
+    leaf_slots: set[int] = set()
+    for step in steps:
+        if step[0] == 0:
+            leaf_slots.add(step[1])
+            continue
+        _, _, ins, out, _, needs_grad, _ = plan.forward_ops[step[1]]
+        incoming.setdefault(out, 0)
+        for s, need in zip(ins, needs_grad):
+            if need:
+                incoming[s] = incoming.get(s, 0) + 1
+    # slots that may receive several gradients keep the engine's ownership flag
+    tracked = {s for s, n in incoming.items() if n > 1}
+    for s in sorted(set(incoming) | leaf_slots):
+        w.emit(1, f"g{s} = None")
+        if s in tracked or s in leaf_slots:
+            w.emit(1, f"o{s} = False")
+    seed = np.ones(plan.shape_of[root], dtype=plan.dtype_of[root])
+    seed.flags.writeable = False  # shared by every call; never owned, so never written
+    w.emit(1, f"g{root} = {w.const(f'SEED{index}', seed)}")
+    for step in steps:
+        if step[0] == 0:  # a leaf: add into its .grad, as the engine does
+            _, slot, leaf = step
+            target = w.const(f"L{slot}", leaf) if leaf is not None else f"args[{slot}]"
+            # _accumulate_leaf, inlined: keep an owned gradient, copy a borrowed one
+            w.emit(1, f"if g{slot} is not None:")
+            w.emit(2, f"if {target}.grad is None:")
+            w.emit(3, f"{target}.grad = g{slot} if o{slot} else _np.array(g{slot})")
+            w.emit(2, "else:")
+            w.emit(3, f"{target}.grad += g{slot}")
+            continue
+        k = step[1]
+        cls, _, ins, out, _, needs_grad, shapes = plan.forward_ops[k]
+        load_leaves(ins, 1)
+        arrays = [f"s{s}" for s in ins] + ([f"s{out}"] if cls.needs_output else [])
+        w.emit(1, f"if g{out} is not None:")
+        w.emit(2, f"r = f{k}.backward(g{out}, _AO, {', '.join(arrays)})")
+        for i, (s, need, shape) in enumerate(zip(ins, needs_grad, shapes)):
+            if not need:
+                continue
+            dtype = plan.dtype_of[s]
+            w.emit(2, f"t = r[{i}]")
+            w.emit(2, "if t is not None:")
+            w.emit(3, f"if t.shape != {w.const(f'SH{s}', tuple(shape))}:")
+            w.emit(4, f"t = _unbroadcast(t, SH{s})")
+            dt = w.const(f"DT{s}", dtype)
+            if s not in tracked and s not in leaf_slots:  # only its consumer reads it
+                w.emit(3, f"g{s} = t if t.dtype == {dt} else t.astype({dt})")
+                continue
+            w.emit(3, f"if t.dtype != {dt}:")
+            w.emit(4, f"t, fresh = t.astype({dt}), True")
+            w.emit(3, "else:")
+            w.emit(4, f"fresh = t is not g{out} and t.base is None and t.flags.writeable")
+            if s not in tracked:  # its only gradient: the leaf takes it as it is
+                w.emit(3, f"g{s}, o{s} = t, fresh")
+                continue
+            # the engine's _accumulate, with local variables for its dictionary entries
+            w.emit(3, f"if g{s} is None:")
+            w.emit(4, f"g{s}, o{s} = t, fresh")
+            w.emit(3, f"elif o{s}:")
+            w.emit(4, f"g{s} += t")
+            w.emit(3, "elif fresh:")
+            w.emit(4, f"t += g{s}")
+            w.emit(4, f"g{s}, o{s} = t, True")
+            w.emit(3, "else:")
+            w.emit(4, f"g{s}, o{s} = g{s} + t, True")
