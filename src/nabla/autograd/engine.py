@@ -8,6 +8,7 @@ cycles and is freed by reference counting as soon as nothing holds its root.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,37 +40,6 @@ def unbroadcast(grad: Any, shape: Shape) -> Any:
     if lead:
         grad = grad.reshape(grad.shape[lead:])
     return grad
-
-
-def _dependencies(roots: Sequence[Tensor]) -> dict[int, int]:
-    """Count, for every tensor reachable from ``roots`` through inputs that require grad, the
-    edges that lead into it from its consumers.
-
-    A tensor's gradient is complete once all its consumers have run, i.e. when its count drops
-    to zero (Kahn's topological order). Iterative: a chain of 100,000 ops is fine.
-    """
-    deps: dict[int, int] = {id(r): 0 for r in roots}
-    stack = list(roots)
-    while stack:
-        fn = stack.pop()._fn
-        if fn is None:
-            continue
-        inputs = fn.inputs
-        if inputs is None:
-            raise GraphError(
-                f"trying to backward through the graph a second time (through {fn.name}): its "
-                "saved values were freed by the first backward; pass retain_graph=True to the "
-                "first backward (or nb.grad) to keep them"
-            )
-        for inp in inputs:
-            if inp.requires_grad:
-                key = id(inp)
-                if key in deps:
-                    deps[key] += 1
-                else:
-                    deps[key] = 1
-                    stack.append(inp)
-    return deps
 
 
 def _root_grad(root: Tensor, grad: Any, create_graph: bool) -> Any:
@@ -120,76 +90,82 @@ def run_backward(
     """
     from nabla.ops.namespace import ARRAY_OPS, TENSOR_OPS
 
-    deps = _dependencies(roots)
     pending: dict[int, list[Any]] = {}  # id(tensor) -> [gradient, owned by the engine]
+    # the tensors that hold a gradient and wait for their turn, newest op first (see below)
+    heap: list[tuple[int, int, Tensor]] = []
     for root, g in zip(roots, grads):
-        _accumulate(pending, id(root), g, root.data.dtype, create_graph, upstream=g)
+        key = id(root)
+        if key not in pending:
+            heappush(heap, (_priority(root), key, root))
+        _accumulate(pending, key, g, root.data.dtype, create_graph, upstream=g)
     captured: dict[int, Any] = {}
     target_ids = {id(t) for t in targets} if targets is not None else None
     F = TENSOR_OPS if create_graph else ARRAY_OPS
     anomaly = MODE.anomaly
-    ready: list[Tensor] = []
-    for root in roots:
-        if deps[id(root)] == 0 and all(r is not root for r in ready):
-            ready.append(root)
 
     tracer = MODE.tracer
     visited: list[Tensor] | None = [] if tracer is not None else None
     previous_mode = MODE.grad_enabled
     MODE.grad_enabled = create_graph  # record the backward pass only for create_graph
     try:
-        while ready:
-            t = ready.pop()
+        # Topological order without counting dependencies first: every op has a sequence
+        # number larger than those of the ops that made its inputs, so popping the largest
+        # pending number first visits a tensor only after all its consumers reachable from the
+        # roots (each of them has a larger number and is pending before the tensor is popped).
+        # Leaves come last. One pass over the graph instead of two.
+        while heap:
+            _, key, t = heappop(heap)
             if visited is not None:
                 visited.append(t)
             fn = t._fn
-            entry = pending.pop(id(t), None)
-            if entry is not None and target_ids is not None and id(t) in target_ids:
-                captured[id(t)] = entry[0] if (entry[1] or create_graph) else entry[0].copy()
+            g, owned = pending.pop(key)
+            if target_ids is not None and key in target_ids:
+                captured[key] = g if (owned or create_graph) else g.copy()
             if fn is None:
-                if entry is not None and target_ids is None:
-                    _accumulate_leaf(t, entry[0], entry[1])
+                if target_ids is None:
+                    _accumulate_leaf(t, g, owned)
                 continue
             inputs = fn.inputs
-            assert inputs is not None
-            if entry is None:  # no gradient reached this node: only release its inputs
-                input_grads: Any = (None,) * len(inputs)
+            if inputs is None:
+                raise GraphError(
+                    f"trying to backward through the graph a second time (through {fn.name}): "
+                    "its saved values were freed by the first backward; pass retain_graph=True "
+                    "to the first backward (or nb.grad) to keep them"
+                )
+            if create_graph:
+                args: list[Any] = list(inputs)
+                if fn.needs_output:
+                    args.append(t)
             else:
-                g = entry[0]
-                if create_graph:
-                    args: list[Any] = list(inputs)
-                    if fn.needs_output:
-                        args.append(t)
-                else:
-                    args = [inp.data for inp in inputs]
-                    if fn.needs_output:
-                        args.append(t.data)
-                input_grads = fn.backward(g, F, *args)
+                args = [inp.data for inp in inputs]
+                if fn.needs_output:
+                    args.append(t.data)
+            input_grads = fn.backward(g, F, *args)
             for i, (inp, gi) in enumerate(zip(inputs, input_grads)):
-                if not inp.requires_grad:
+                if gi is None or not inp.requires_grad:
                     continue
                 key = id(inp)
-                if gi is not None:
-                    shape = inp.data.shape
+                shape = inp.data.shape
+                if gi.shape != shape:
+                    gi = unbroadcast(gi, shape)
                     if gi.shape != shape:
-                        gi = unbroadcast(gi, shape)
-                        if gi.shape != shape:
-                            raise GraphError(
-                                f"{type(fn).__name__}.backward returned shape {gi.shape} for "
-                                f"input {i} of shape {shape}"
-                            )
-                    if anomaly:
-                        _check_backward(fn, i, gi)
-                    if create_graph or key in pending:
-                        _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
-                    elif gi.dtype != inp.data.dtype:
-                        pending[key] = [gi.astype(inp.data.dtype), True]
-                    else:  # first gradient for this tensor (the common case), as _accumulate
-                        pending[key] = [gi, gi is not g and gi.base is None and gi.flags.writeable]
-                remaining = deps[key] - 1
-                deps[key] = remaining
-                if remaining == 0:
-                    ready.append(inp)
+                        raise GraphError(
+                            f"{type(fn).__name__}.backward returned shape {gi.shape} for "
+                            f"input {i} of shape {shape}"
+                        )
+                if anomaly:
+                    _check_backward(fn, i, gi)
+                if key in pending:
+                    _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
+                    continue
+                inp_fn = inp._fn
+                heappush(heap, (-inp_fn.seq if inp_fn is not None else 1, key, inp))
+                if create_graph:
+                    _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
+                elif gi.dtype != inp.data.dtype:
+                    pending[key] = [gi.astype(inp.data.dtype), True]
+                else:  # first gradient for this tensor (the common case), as _accumulate
+                    pending[key] = [gi, gi is not g and gi.base is None and gi.flags.writeable]
             if not retain_graph:
                 fn.inputs = None  # free the saved values: a second backward raises GraphError
     finally:
@@ -201,6 +177,12 @@ def run_backward(
     if targets is None:
         return None
     return [captured.get(id(t)) for t in targets]
+
+
+def _priority(t: Tensor) -> int:
+    """Heap key of a tensor: minus its op's sequence number (newest first), leaves last."""
+    fn = t._fn
+    return -fn.seq if fn is not None else 1
 
 
 def _accumulate(

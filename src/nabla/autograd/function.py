@@ -18,6 +18,7 @@ them and a test checks they are there).
 
 from __future__ import annotations
 
+import itertools
 import traceback
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from nabla.tensor import Tensor
 
 
+_SEQUENCE = itertools.count(1)
+
+
 class Function:
     """Base class of every differentiable primitive."""
 
@@ -40,6 +44,9 @@ class Function:
 
     inputs: tuple[Tensor, ...] | None
     needs_grad: tuple[bool, ...]
+    #: creation order of recorded ops: an op's number exceeds those of its inputs' ops, so the
+    #: engine visits ops by decreasing number (a topological order without a counting pass)
+    seq: int = 0
     stack: str | None = None
     #: the innermost module whose forward created this op, and the outermost (the model)
     module: Any = None
@@ -90,6 +97,7 @@ class Function:
                 if t.requires_grad:
                     fn.inputs = inputs
                     fn.needs_grad = tuple([t.requires_grad for t in inputs])
+                    fn.seq = next(_SEQUENCE)
                     result.requires_grad = True
                     result._fn = fn
                     scope = MODE.scope

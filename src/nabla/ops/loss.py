@@ -18,8 +18,22 @@ from nabla.ops.softmax import log_softmax_array
 def _reduce(losses: Array, reduction: str, denominator: float) -> Array:
     if reduction == "none":
         return losses
-    total = losses.sum()
+    total = np.add.reduce(losses, axis=None)  # losses.sum() without its Python wrapper
     return total / denominator if reduction == "mean" else total
+
+
+_ROWS: dict[int, Array] = {}
+
+
+def _rows(n: int) -> Array:
+    """``arange(n)`` (read-only, shared): row indices for picking one entry per row."""
+    rows = _ROWS.get(n)
+    if rows is None:
+        if len(_ROWS) > 64:
+            _ROWS.clear()
+        rows = _ROWS[n] = np.arange(n)
+        rows.flags.writeable = False
+    return rows
 
 
 class CrossEntropy(Function):
@@ -53,18 +67,19 @@ class CrossEntropy(Function):
         self.log_p = log_p = log_softmax_array(x, axis=1)
         y = target
         if y.dtype.kind in "iub":  # class indices
-            lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
+            # ufunc.reduce: no Python wrapper around min/max (this is on every step's path)
+            lo, hi = (int(np.minimum.reduce(y)), int(np.maximum.reduce(y))) if y.size else (0, 0)
             if lo >= 0 and hi < c and not lo <= ignore_index <= hi:  # the common case
-                valid, all_valid, counted = None, True, y
+                valid, all_valid = None, True
             else:
                 valid = y != ignore_index
                 all_valid = bool(valid.all())
                 counted = y if all_valid else y[valid]
-            if counted.size and (counted.min() < 0 or counted.max() >= c):
-                bad = counted[(counted < 0) | (counted >= c)][0]
-                raise IndexError(
-                    f"cross_entropy: target {int(bad)} is out of bounds for {c} classes"
-                )
+                if counted.size and (counted.min() < 0 or counted.max() >= c):
+                    bad = counted[(counted < 0) | (counted >= c)][0]
+                    raise IndexError(
+                        f"cross_entropy: target {int(bad)} is out of bounds for {c} classes"
+                    )
             if valid is None:
                 valid = np.ones(n, dtype=bool) if (weight is not None or label_smoothing) else None
             index = y if all_valid else np.where(valid, y, 0)
@@ -78,7 +93,8 @@ class CrossEntropy(Function):
             self.denominator = float(coef.sum()) if coef is not None else float(n)
             if not label_smoothing:
                 self.index, self.coef = index, coef
-                picked = log_p[np.arange(n), index]
+                self.rows = rows = _rows(n)
+                picked = log_p[rows, index]
                 losses = -(picked if coef is None else picked * coef)
                 return _reduce(losses, reduction, _nonzero(self.denominator))
             y = np.zeros(x.shape, dtype=x.dtype)  # smoothing needs the dense one-hot rows
@@ -101,9 +117,8 @@ class CrossEntropy(Function):
 
     def backward(self, g: Any, F: Any, x: Any, target: Any) -> tuple[Any, Any]:
         scale = self._scale(g)
-        n = self.log_p.shape[0]
         if self.index is not None:
-            rows = np.arange(n)
+            rows = self.rows
             if F.graph:
                 one_hot = np.zeros(self.log_p.shape, dtype=self.log_p.dtype)
                 one_hot[rows, self.index] = 1
