@@ -20,6 +20,7 @@ from benchmarks import report
 from benchmarks.configs import MAIN, SWEEP
 from benchmarks.harness import (
     Worker,
+    alone,
     gemm_rate,
     measure_config,
     micrograd_overhead,
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         print("per-op overhead ...", file=sys.stderr, flush=True)
         overhead = {}
         for w in workers:
-            us = w.ask(cmd="overhead").get("us_per_op")
+            with alone(w, workers):
+                us = w.ask(cmd="overhead").get("us_per_op")
             if us is not None:
                 label = "a bare NumPy call (no autodiff)" if w.name.startswith("numpy") else w.name
                 overhead[label] = us

@@ -3,7 +3,8 @@
 Running each framework in its own process keeps their thread pools (OpenBLAS, OpenMP, XLA) and
 garbage collectors from disturbing each other; the parent interleaves them round by round.
 Commands, one JSON object per line on stdin: {"cmd": "build", "config": NAME, "seconds": s},
-{"cmd": "run"}, {"cmd": "overhead"}, {"cmd": "memory"}, {"cmd": "quit"}.
+{"cmd": "run", "warmup": w} (first w times a run's steps untimed), {"cmd": "overhead"},
+{"cmd": "memory"}, {"cmd": "quit"}.
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ def main() -> None:
             reply: dict[str, Any] = {"count": count}
         elif cmd == "run":
             assert step is not None
+            # warm-up, untimed: after the harness's pause the vCPU starts cold (on this VM the
+            # first ~0.1-0.5 s after an idle pause run up to 1.5x slower); time a busy CPU,
+            # as in a training run
+            for _ in range(int(count * request.get("warmup", 0.0))):
+                step()
             start = time.perf_counter()
             for _ in range(count):
                 step()

@@ -65,6 +65,44 @@ def test_second_backward_through_freed_graph_raises() -> None:
         loss.backward()
 
 
+def test_failed_second_backward_leaves_grad_untouched() -> None:
+    x = nb.tensor([1.0, 2.0], requires_grad=True)
+    w = nb.tensor([3.0, -1.0], requires_grad=True)
+    loss = (nb.tanh(x) * w).sum() + (w * w).sum()
+    loss.backward()
+    before = x.grad.copy(), w.grad.copy()
+    with pytest.raises(nb.GraphError, match="second time"):
+        loss.backward()
+    np.testing.assert_array_equal(x.grad, before[0])
+    np.testing.assert_array_equal(w.grad, before[1])
+
+
+def test_order_follows_dependencies_not_creation_depth() -> None:
+    """A tensor reused by an op created much later, through paths of different lengths: its
+    gradient must be complete (all consumers done) before its own op runs backward."""
+    x = nb.tensor(np.array([0.3, -0.7, 1.1]), requires_grad=True)
+    a = nb.exp(x)  # used early and again at the very end
+    b = a
+    for _ in range(5):  # a long chain created between a's two uses
+        b = nb.tanh(b) * 1.5
+    side = nb.sigmoid(x) * a  # an op created later that also consumes x and a
+    out = (b * a).sum() + side.sum() + (a * a).sum()
+    out.backward()
+
+    def f(v: np.ndarray) -> float:
+        av = np.exp(v)
+        bv = av
+        for _ in range(5):
+            bv = np.tanh(bv) * 1.5
+        return float((bv * av).sum() + (av / (1 + np.exp(-v))).sum() + (av * av).sum())
+
+    x0, eps = x.data.copy(), 1e-6
+    numeric = np.array(
+        [(f(x0 + eps * e) - f(x0 - eps * e)) / (2 * eps) for e in np.eye(3)]
+    )
+    np.testing.assert_allclose(x.grad, numeric, rtol=1e-7, atol=1e-9)
+
+
 def test_retain_graph_allows_second_backward() -> None:
     x = nb.tensor([1.0, 2.0], requires_grad=True)
     loss = (nb.tanh(x) * 2.0).sum()
