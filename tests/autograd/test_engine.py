@@ -97,9 +97,7 @@ def test_order_follows_dependencies_not_creation_depth() -> None:
         return float((bv * av).sum() + (av / (1 + np.exp(-v))).sum() + (av * av).sum())
 
     x0, eps = x.data.copy(), 1e-6
-    numeric = np.array(
-        [(f(x0 + eps * e) - f(x0 - eps * e)) / (2 * eps) for e in np.eye(3)]
-    )
+    numeric = np.array([(f(x0 + eps * e) - f(x0 - eps * e)) / (2 * eps) for e in np.eye(3)])
     np.testing.assert_allclose(x.grad, numeric, rtol=1e-7, atol=1e-9)
 
 
