@@ -80,6 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.seconds or (0.1 if args.quick else 0.25)
     configs = [c for c in MAIN if not args.configs or args.configs in c.name]
 
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    if forced:
+        print(
+            f"note: OPENBLAS_CORETYPE={forced} is set, so every NumPy-based framework runs "
+            "those OpenBLAS kernels (JAX and PyTorch bring their own). To let OpenBLAS choose "
+            "for this CPU, run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks",
+            file=sys.stderr,
+            flush=True,
+        )
     gflops = gemm_rate() / 1e9
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
