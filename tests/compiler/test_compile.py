@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -332,6 +333,16 @@ def test_plan_is_straight_line_python_source() -> None:
     assert "for " not in source and "while " not in source  # one line per op, no interpreter
     assert source.count(".forward(") == 3 + 1  # three dense layers and the loss
     assert source.count("_np.maximum(") == 2  # ReLU fused into the two hidden layers
+    # saved values are released after their last use, as the eager engine frees them
+    first_backward = source.index(".backward(")
+    assert "    del " in source[first_backward:]
+    # each value is freed once, after its last mention (never before a later read)
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("    del "):
+            for name in line[len("    del ") :].split(", "):
+                later = "\n".join(lines[i + 1 :])
+                assert re.search(rf"\b{name}\b", later) is None, (name, i)
 
 
 def test_changing_a_parameter_dtype_retraces(rng: np.random.Generator) -> None:

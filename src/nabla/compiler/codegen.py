@@ -11,6 +11,7 @@ user can read what a compiled step does.
 from __future__ import annotations
 
 import functools
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -82,10 +83,40 @@ def generate(plan: Plan) -> tuple[Callable[..., tuple[Any, ...]], str]:
     load_leaves(tuple(plan.output_slots), 1)
     outputs = "".join(f"s{s}, " for s in plan.output_slots)
     w.emit(1, f"return ({outputs})")
-    source = "\n".join(w.lines) + "\n"
+    source = "\n".join(_free_after_last_use(w.lines)) + "\n"
     code = compile(source, f"<nabla compiled step {id(plan):x}>", "exec")
     exec(code, w.namespace)  # noqa: S102 - the source is generated above from the plan
     return w.namespace["replay"], source
+
+
+def _free_after_last_use(lines: list[str]) -> list[str]:
+    """Insert ``del`` after the top-level statement that last reads a value, a gradient or an
+    op (which holds saved arrays), as the eager engine frees saved values during backward: the
+    memory goes back to the allocator while it is still in cache, for the next arrays."""
+    head, statements = lines[0], []
+    for line in lines[1:]:
+        if line.startswith("    ") and not line.startswith("     "):
+            statements.append([line])  # a top-level statement of the function body
+        else:
+            statements[-1].append(line)
+    last: dict[str, int] = {}
+    for i, statement in enumerate(statements):
+        for name in _NAME.findall("\n".join(statement)):
+            last[name] = i
+    returned = set(_NAME.findall(statements[-1][0]))
+    frees: dict[int, list[str]] = {}
+    for name, i in last.items():
+        if name not in returned:
+            frees.setdefault(i, []).append(name)
+    out = [head]
+    for i, statement in enumerate(statements):
+        out.extend(statement)
+        if i in frees:
+            out.append("    del " + ", ".join(sorted(frees[i])))
+    return out
+
+
+_NAME = re.compile(r"\b[sgfo]\d+\b")
 
 
 def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
