@@ -104,6 +104,14 @@ def run_backward(
     anomaly = MODE.anomaly
 
     tracer = MODE.tracer
+    if not (create_graph or anomaly or target_ids is not None or tracer is not None):
+        previous_mode = MODE.grad_enabled
+        MODE.grad_enabled = False
+        try:
+            _propagate_into_leaves(heap, pending, retain_graph, ARRAY_OPS)
+        finally:
+            MODE.grad_enabled = previous_mode
+        return None
     visited: list[Tensor] | None = [] if tracer is not None else None
     previous_mode = MODE.grad_enabled
     MODE.grad_enabled = create_graph  # record the backward pass only for create_graph
@@ -177,6 +185,57 @@ def run_backward(
     if targets is None:
         return None
     return [captured.get(id(t)) for t in targets]
+
+
+def _propagate_into_leaves(
+    heap: list[Any], pending: dict[int, list[Any]], retain_graph: bool, F: Any
+) -> None:
+    """``run_backward``'s loop for the common case (``.backward()`` on arrays: no higher order,
+    no anomaly checks, no targets, no tracer), with the same order and accumulation."""
+    while heap:
+        _, key, t = heappop(heap)
+        fn = t._fn
+        g, owned = pending.pop(key)
+        if fn is None:  # a leaf: _accumulate_leaf, inlined
+            if t.grad is None:
+                t.grad = g if owned else np.array(g)
+            else:
+                t.grad += g
+            continue
+        inputs = fn.inputs
+        if inputs is None:
+            raise GraphError(
+                f"trying to backward through the graph a second time (through {fn.name}): "
+                "its saved values were freed by the first backward; pass retain_graph=True "
+                "to the first backward (or nb.grad) to keep them"
+            )
+        if fn.needs_output:
+            input_grads = fn.backward(g, F, *[inp.data for inp in inputs], t.data)
+        else:
+            input_grads = fn.backward(g, F, *[inp.data for inp in inputs])
+        for inp, gi in zip(inputs, input_grads):
+            if gi is None or not inp.requires_grad:
+                continue
+            data = inp.data
+            if gi.shape != data.shape:
+                gi = unbroadcast(gi, data.shape)
+                if gi.shape != data.shape:
+                    raise GraphError(
+                        f"{type(fn).__name__}.backward returned shape {gi.shape} for an "
+                        f"input of shape {data.shape}"
+                    )
+            key = id(inp)
+            if key in pending:
+                _accumulate(pending, key, gi, data.dtype, False, g)
+                continue
+            inp_fn = inp._fn
+            heappush(heap, (-inp_fn.seq if inp_fn is not None else 1, key, inp))
+            if gi.dtype != data.dtype:
+                pending[key] = [gi.astype(data.dtype), True]
+            else:
+                pending[key] = [gi, gi is not g and gi.base is None and gi.flags.writeable]
+        if not retain_graph:
+            fn.inputs = None
 
 
 def _priority(t: Tensor) -> int:
