@@ -281,3 +281,30 @@ def test_in_place_accumulation_does_not_touch_saved_values() -> None:
     z.backward()
     yd = 2 * x.data
     np.testing.assert_allclose(x.grad, 2 * (2 * yd + 1 - np.tanh(yd) ** 2))
+
+
+_PLAIN_CASES = {
+    "broadcast and reuse": lambda a, b: ((a * b + b).tanh() * a).sum(),
+    "outputs saved (exp, sigmoid)": lambda a, b: (a.exp() * b.sigmoid() + a).mean(),
+    "matmul and division": lambda a, b: ((a @ b.T) / (1.0 + b.sum())).sum(),
+    "indexing and max": lambda a, b: (a[:, 1:] * b[:, :2]).max() + (a[0] * b[0]).sum(),
+}
+
+
+@pytest.mark.parametrize("case", list(_PLAIN_CASES))
+def test_plain_backward_equals_nb_grad(case: str, rng: np.random.Generator) -> None:
+    """``.backward()`` runs the engine's dedicated loop; ``nb.grad`` runs the general one: they
+    must give the same gradients bitwise, and ``.backward()`` adds to existing ``.grad``."""
+    f = _PLAIN_CASES[case]
+    a = nb.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    b = nb.tensor(
+        rng.standard_normal((1, 3)) if "broadcast" in case else rng.standard_normal((4, 3)),
+        requires_grad=True,
+    )
+    expected = nb.grad(f(a, b), [a, b])
+    f(a, b).backward()
+    np.testing.assert_array_equal(a.grad, expected[0].data)
+    np.testing.assert_array_equal(b.grad, expected[1].data)
+    f(a, b).backward()  # accumulates
+    np.testing.assert_array_equal(a.grad, 2 * expected[0].data)
+    np.testing.assert_array_equal(b.grad, 2 * expected[1].data)
