@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -116,13 +117,17 @@ def main(argv: list[str] | None = None) -> int:
                     measure_config(cfg, workers, max(3, rounds // 2), seconds, skipped)
                 )
         print("per-op overhead ...", file=sys.stderr, flush=True)
-        overhead = {}
-        for w in workers:
-            with alone(w, workers):
-                us = w.ask(cmd="overhead").get("us_per_op")
-            if us is not None:
-                label = "a bare NumPy call (no autodiff)" if w.name.startswith("numpy") else w.name
-                overhead[label] = us
+        # interleaved rounds, medians: one ~0.1 s measurement can land in a slow phase
+        samples: dict[str, list[float]] = {}
+        for _ in range(rounds):
+            for w in workers:
+                with alone(w, workers):
+                    us = w.ask(cmd="overhead").get("us_per_op")
+                if us is not None:
+                    numpy = w.name.startswith("numpy")
+                    label = "a bare NumPy call (no autodiff)" if numpy else w.name
+                    samples.setdefault(label, []).append(us)
+        overhead = {label: statistics.median(v) for label, v in samples.items()}
         micro = micrograd_overhead()
         if micro is not None:
             overhead["micrograd (Python floats)"] = micro
