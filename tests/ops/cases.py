@@ -92,6 +92,13 @@ OP_CASES = [
     OpCase("linear-nobias", nb.linear, [(5, 4), (3, 4)]),
     OpCase("linear-3d", nb.linear, [(2, 5, 4), (3, 4), (3,)]),
     OpCase("linear-1d", nb.linear, [(4,), (3, 4), (3,)]),
+    # a contraction over one element (batch size 1, one feature) is a broadcast product
+    OpCase("matmul-k1", nb.matmul, [(3, 1), (1, 5)]),
+    OpCase("matmul-k1-batched", nb.matmul, [(2, 3, 1), (1, 5)]),
+    OpCase("matmul-vec1-mat", nb.matmul, [(1,), (1, 3)]),
+    OpCase("linear-batch1", nb.linear, [(1, 4), (3, 4), (3,)]),
+    OpCase("linear-in1", nb.linear, [(5, 1), (3, 1), (3,)]),
+    OpCase("linear-out1-1d", nb.linear, [(4,), (1, 4), (1,)]),
     # reductions
     OpCase("sum-all", nb.sum, [(3, 4)]),
     OpCase("sum-axis", lambda x: nb.sum(x, axis=1), [(3, 4, 2)]),

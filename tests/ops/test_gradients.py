@@ -82,3 +82,23 @@ def test_gradgradcheck_catches_a_non_differentiable_rule() -> None:
     assert nb.gradcheck(lambda t: Cube.apply(t), x)
     with pytest.raises(nb.GradcheckError):
         nb.gradgradcheck(lambda t: Cube.apply(t), x)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape"), [((256, 1), (1, 784)), ((2, 7, 1), (1, 3)), ((1, 9), (9, 4))]
+)
+def test_matmul_over_one_element_equals_numpy_bitwise(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], rng: np.random.Generator
+) -> None:
+    """A length-1 contraction is computed as a broadcast product: the very values of the GEMM
+    (one product per entry), in forward and in the gradients of a batch-1 dense layer."""
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    np.testing.assert_array_equal((nb.tensor(x) @ nb.tensor(w)).data, np.matmul(x, w))
+    if x_shape[0] != 1:
+        return
+    xt = nb.tensor(x)
+    wt = nb.tensor(w.T.copy(), requires_grad=True)  # (out, in): a dense layer's weight
+    g = rng.standard_normal((1, w.shape[1])).astype(np.float32)
+    nb.linear(xt, wt).backward(g)
+    np.testing.assert_array_equal(wt.grad, np.matmul(g.T, x))  # ∇W = Gᵀ X, K = 1

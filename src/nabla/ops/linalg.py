@@ -15,6 +15,23 @@ from nabla.autograd.function import Function
 from nabla.errors import ShapeError
 
 
+def matmul_array(a: Any, b: Any) -> Any:
+    """``a @ b`` for arrays of two or more dimensions, with a contraction over a length-1 axis
+    done as a broadcast product: the same values (each entry is one product, nothing to sum),
+    without OpenBLAS's slow path for it (measured 213 µs against 45 µs for (256, 1) · (1, 784);
+    it is ∇W = Gᵀ X of every dense layer at batch size 1)."""
+    if (
+        type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and a.ndim >= 2
+        and b.ndim >= 2
+        and a.shape[-1] == 1
+        and b.shape[-2] == 1
+    ):
+        return np.multiply(a, b)
+    return a @ b
+
+
 class MatMul(Function):
     """Matrix product with NumPy's matmul semantics (1-D operands are promoted, batches broadcast).
 
@@ -26,7 +43,7 @@ class MatMul(Function):
     latex = r"\nabla_X = G W^\top,\; \nabla_W = X^\top G"
 
     def forward(self, x: Array, w: Array) -> Array:
-        return np.matmul(x, w)
+        return matmul_array(x, w)
 
     def shape_error(self, arrays: tuple[Array, ...], exc: Exception) -> ShapeError:
         x, w = arrays
@@ -60,11 +77,11 @@ class MatMul(Function):
             g = g.reshape(g.shape + (1,))
         grad_x = grad_w = None
         if self.needs_grad[0]:
-            grad_x = g @ w.swapaxes(-1, -2)
+            grad_x = matmul_array(g, w.swapaxes(-1, -2))
             if x_vec:
                 grad_x = grad_x.reshape(grad_x.shape[:-2] + grad_x.shape[-1:])
         if self.needs_grad[1]:
-            grad_w = x.swapaxes(-1, -2) @ g
+            grad_w = matmul_array(x.swapaxes(-1, -2), g)
             if w_vec:
                 grad_w = grad_w.reshape(grad_w.shape[:-1])
         return grad_x, grad_w
@@ -86,19 +103,19 @@ class Linear(Function):
                 f"linear: x has shape {x.shape} and weight has shape {w.shape}; "
                 f"x.shape[-1] must equal weight.shape[1] (in_features)"
             )
-        z = x @ w.T
+        z = matmul_array(x, w.T)
         if b is not None:
             z += b
         return z
 
     def backward(self, g: Any, F: Any, x: Any, w: Any, b: Any = None) -> tuple[Any, ...]:
-        grad_x = g @ w if self.needs_grad[0] else None
+        grad_x = matmul_array(g, w) if self.needs_grad[0] else None
         grad_w = grad_b = None
         if self.needs_grad[1] or (b is not None and self.needs_grad[2]):
             g2 = g.reshape((-1, g.shape[-1])) if g.ndim != 2 else g
             if self.needs_grad[1]:
                 x2 = x.reshape((-1, x.shape[-1])) if x.ndim != 2 else x
-                grad_w = g2.swapaxes(0, 1) @ x2
+                grad_w = matmul_array(g2.swapaxes(0, 1), x2)
             if b is not None and self.needs_grad[2]:
                 grad_b = np.add.reduce(g2, axis=0) if type(g2) is np.ndarray else g2.sum(axis=0)
         if b is None:
