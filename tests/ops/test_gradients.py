@@ -102,3 +102,16 @@ def test_matmul_over_one_element_equals_numpy_bitwise(
     g = rng.standard_normal((1, w.shape[1])).astype(np.float32)
     nb.linear(xt, wt).backward(g)
     np.testing.assert_array_equal(wt.grad, np.matmul(g.T, x))  # ∇W = Gᵀ X, K = 1
+
+
+@pytest.mark.parametrize("rows", [1, 8, 32, 33, 128])
+def test_linear_forward_layouts_agree(rows: int, rng: np.random.Generator) -> None:
+    """Few rows against a wide float32 weight take the W Xᵀ route (see Linear.forward): the
+    output is the same product, row-major, as X Wᵀ computed in float64 and rounded."""
+    x = rng.standard_normal((rows, 300)).astype(np.float32)
+    w = rng.standard_normal((40, 300)).astype(np.float32)
+    b = rng.standard_normal(40).astype(np.float32)
+    z = nb.linear(nb.tensor(x), nb.tensor(w), nb.tensor(b)).data
+    assert z.dtype == np.float32 and z.flags.c_contiguous
+    exact = x.astype(np.float64) @ w.T.astype(np.float64) + b
+    np.testing.assert_allclose(z, exact, rtol=1e-5, atol=1e-4)

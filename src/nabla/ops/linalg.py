@@ -103,7 +103,18 @@ class Linear(Function):
                 f"linear: x has shape {x.shape} and weight has shape {w.shape}; "
                 f"x.shape[-1] must equal weight.shape[1] (in_features)"
             )
-        z = matmul_array(x, w.T)
+        if (
+            x.ndim == 2
+            and x.shape[0] <= 32
+            and x.shape[1] >= 256
+            and x.dtype == w.dtype == np.float32
+        ):
+            # a few rows against a wide weight: W Xᵀ (then stored row-major) runs OpenBLAS's
+            # fast path, X Wᵀ its slow one (measured 61 vs 107 µs for 32 rows of 784 → 256 with
+            # the AVX-512 kernels, 81 vs 89 with the AVX2 ones; equal or worse from 64 rows on)
+            z = np.ascontiguousarray((w @ x.T).T)
+        else:
+            z = matmul_array(x, w.T)
         if b is not None:
             z += b
         return z
