@@ -144,3 +144,17 @@ def test_var_defaults_to_unbiased_like_pytorch() -> None:
     assert x.var().item() == pytest.approx(np.var(data, ddof=1))
     assert x.var(correction=0).item() == pytest.approx(np.var(data))
     assert x.std(ddof=0).item() == pytest.approx(np.std(data))
+
+
+def test_python_scalars_keep_sign_and_dtype_when_reused() -> None:
+    x32 = nb.tensor(np.float32(3.0))
+    x64 = nb.tensor(np.float64(3.0))
+    for _ in range(2):  # the second round reuses the constants made in the first
+        assert np.signbit((x32 * -0.0).data) and not np.signbit((x32 * 0.0).data)
+        assert (x32 * 2.0).dtype == np.float32 and (x64 * 2.0).dtype == np.float64
+        assert (x32 * 2).dtype == np.float32 and (x32 * True).data == 3.0
+        assert (nb.tensor(np.int64(3)) * 2.5).dtype == np.float64
+    w = nb.tensor(np.float32(2.0), requires_grad=True)
+    (w * 1.5).backward()
+    assert w.grad == np.float32(1.5)
+    assert (x32 * 1.5).grad_fn is None  # the shared constant never requires grad

@@ -54,17 +54,34 @@ def _lift(other: Any, like: Tensor) -> Tensor:
     if isinstance(other, Tensor):
         return other
     if isinstance(other, (bool, int, float)):
-        kind = like.data.dtype.kind
+        like_dtype = like.data.dtype
+        key = (type(other), other, like_dtype)
+        cached = _SCALARS.get(key)
+        if cached is not None:
+            return cached
+        kind = like_dtype.kind
         if kind in "fc":
-            dtype = like.data.dtype
+            dtype = like_dtype
         elif isinstance(other, float):
             dtype = np.dtype(np.float64)
         elif isinstance(other, bool):
-            dtype = like.data.dtype
+            dtype = like_dtype
         else:
-            dtype = like.data.dtype if kind in "iu" else np.dtype(np.int64)
-        return _wrap(np.asarray(other, dtype=dtype))
+            dtype = like_dtype if kind in "iu" else np.dtype(np.int64)
+        value = np.asarray(other, dtype=dtype)
+        value.flags.writeable = False
+        scalar = _wrap(value)
+        if other or type(other) is not float:  # 0.0 == -0.0: keep the sign, don't cache
+            if len(_SCALARS) >= 512:
+                _SCALARS.clear()
+            _SCALARS[key] = scalar
+        return scalar
     return _wrap(as_array(other))
+
+
+#: Python-number operands as constant tensors, by (type, value, dtype of the other operand):
+#: a loop like ``y = y * 1.0001`` makes its constant once (read-only, never requires grad)
+_SCALARS: dict[tuple[Any, Any, Any], Tensor] = {}
 
 
 def _wrap(data: Array) -> Tensor:
@@ -459,7 +476,7 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
-_function._register_tensor_factory(_wrap)
+_function._register_tensor_class(Tensor)
 
 # imported last: the ops import this module (Tensor must exist first)
 from nabla.ops import arithmetic as _ar

@@ -91,20 +91,24 @@ class Function:
             raise fn.shape_error(arrays, exc) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        result = _new_tensor(out)
-        if MODE.grad_enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    fn.inputs = inputs
-                    fn.needs_grad = tuple([t.requires_grad for t in inputs])
-                    fn.seq = next(_SEQUENCE)
-                    result.requires_grad = True
-                    result._fn = fn
-                    scope = MODE.scope
-                    if scope:
-                        fn.module = scope[-1]
-                        fn.root = scope[0]
-                    break
+        result = _TENSOR_NEW(_Tensor)  # nabla.tensor._wrap, inlined: this runs for every op
+        result.data = out
+        result.grad = None
+        result.name = None
+        needs_grad = tuple([t.requires_grad for t in inputs]) if MODE.grad_enabled else ()
+        if True in needs_grad:
+            fn.inputs = inputs
+            fn.needs_grad = needs_grad
+            fn.seq = next(_SEQUENCE)
+            result.requires_grad = True
+            result._fn = fn
+            scope = MODE.scope
+            if scope:
+                fn.module = scope[-1]
+                fn.root = scope[0]
+        else:
+            result.requires_grad = False
+            result._fn = None
         if MODE.anomaly:
             fn.stack = _user_frame()
             _check_forward(fn, arrays, out)
@@ -136,10 +140,10 @@ def _check_forward(fn: Function, arrays: tuple[Array, ...], out: Array) -> None:
     )
 
 
-def _new_tensor(data: Array) -> Tensor:  # replaced by nabla.tensor at import time
-    raise RuntimeError("nabla.tensor was not imported")
+_Tensor: Any = None  # nabla.tensor.Tensor, registered when that module is imported
+_TENSOR_NEW: Any = None
 
 
-def _register_tensor_factory(factory: Any) -> None:
-    global _new_tensor
-    _new_tensor = factory
+def _register_tensor_class(tensor_class: Any) -> None:
+    global _Tensor, _TENSOR_NEW
+    _Tensor, _TENSOR_NEW = tensor_class, tensor_class.__new__
