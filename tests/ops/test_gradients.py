@@ -104,7 +104,7 @@ def test_matmul_over_one_element_equals_numpy_bitwise(
     np.testing.assert_array_equal(wt.grad, np.matmul(g.T, x))  # ∇W = Gᵀ X, K = 1
 
 
-@pytest.mark.parametrize("rows", [1, 8, 32, 33, 128])
+@pytest.mark.parametrize("rows", [1, 4, 5, 8, 32, 33, 128])
 def test_linear_forward_layouts_agree(rows: int, rng: np.random.Generator) -> None:
     """Few rows against a wide float32 weight take the W Xᵀ route (see Linear.forward): the
     output is the same product, row-major, as X Wᵀ computed in float64 and rounded."""

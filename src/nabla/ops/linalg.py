@@ -105,13 +105,14 @@ class Linear(Function):
             )
         if (
             x.ndim == 2
-            and x.shape[0] <= 32
+            and 5 <= x.shape[0] <= 32
             and x.shape[1] >= 256
             and x.dtype == w.dtype == np.float32
         ):
             # a few rows against a wide weight: W Xᵀ (then stored row-major) runs OpenBLAS's
             # fast path, X Wᵀ its slow one (measured 61 vs 107 µs for 32 rows of 784 → 256 with
-            # the AVX-512 kernels, 81 vs 89 with the AVX2 ones; equal or worse from 64 rows on)
+            # the AVX-512 kernels, 81 vs 89 with the AVX2 ones; 31 vs 72 at 8 rows; equal or
+            # worse from 64 rows on, and up to 4 rows X Wᵀ has its own fast path)
             z = np.ascontiguousarray((w @ x.T).T)
         else:
             z = matmul_array(x, w.T)
