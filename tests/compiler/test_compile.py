@@ -28,6 +28,19 @@ def _model(kind: str) -> tuple[nb.nn.Module, Any]:
     return model, nb.optim.RMSprop(model.parameters(), lr=0.01, momentum=0.5)
 
 
+def _train_step(model: nb.nn.Module, opt: Any) -> Callable[..., Any]:
+    """The usual SGD step on (x, y), to be compiled."""
+
+    def step(x: Any, y: Any) -> Any:
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def _batches(n: int, batch: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(seed)
     return [
@@ -73,13 +86,7 @@ def test_compiled_training_equals_eager_bitwise(kind: str) -> None:
 def test_replay_is_actually_used() -> None:
     model, opt = _model("relu-sgd")
 
-    @nb.compile
-    def step(x: Any, y: Any) -> Any:
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
+    step = nb.compile(_train_step(model, opt))
 
     calls = []
     original = nb.nn.Linear.forward
@@ -205,13 +212,7 @@ def test_gradient_with_respect_to_an_argument() -> None:
 def test_freezing_a_parameter_retraces() -> None:
     model, opt = _model("relu-sgd")
 
-    @nb.compile
-    def step(x: Any, y: Any) -> Any:
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
+    step = nb.compile(_train_step(model, opt))
 
     batches = _batches(4, 8)
     step(*batches[0])
@@ -228,13 +229,7 @@ def test_compiled_eval_step_sees_updated_batchnorm_statistics() -> None:
     model = nb.nn.MLP([6, 8, 3], batch_norm=True)
     opt = nb.optim.SGD(model.parameters(), lr=0.1)
 
-    @nb.compile
-    def train_step(x: Any, y: Any) -> Any:
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
+    train_step = nb.compile(_train_step(model, opt))
 
     @nb.compile
     def predict(x: Any) -> Any:
@@ -317,13 +312,7 @@ def test_branches_and_tied_weights_equal_eager_bitwise(rng: np.random.Generator)
 def test_plan_is_straight_line_python_source() -> None:
     model, opt = _model("relu-sgd")
 
-    @nb.compile
-    def step(x: Any, y: Any) -> Any:
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
+    step = nb.compile(_train_step(model, opt))
 
     ((x, y),) = _batches(1, 8)
     step(x, y)

@@ -135,11 +135,7 @@ def run_backward(
                 continue
             inputs = fn.inputs
             if inputs is None:
-                raise GraphError(
-                    f"trying to backward through the graph a second time (through {fn.name}): "
-                    "its saved values were freed by the first backward; pass retain_graph=True "
-                    "to the first backward (or nb.grad) to keep them"
-                )
+                raise _freed_graph_error(fn)
             if create_graph:
                 args: list[Any] = list(inputs)
                 if fn.needs_output:
@@ -157,23 +153,12 @@ def run_backward(
                 if gi.shape != shape:
                     gi = unbroadcast(gi, shape)
                     if gi.shape != shape:
-                        raise GraphError(
-                            f"{type(fn).__name__}.backward returned shape {gi.shape} for "
-                            f"input {i} of shape {shape}"
-                        )
+                        raise _returned_shape_error(fn, i, gi.shape, shape)
                 if anomaly:
                     _check_backward(fn, i, gi)
-                if key in pending:
-                    _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
-                    continue
-                inp_fn = inp._fn
-                heappush(heap, (-inp_fn.seq if inp_fn is not None else 1, key, inp))
-                if create_graph:
-                    _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
-                elif gi.dtype != inp.data.dtype:
-                    pending[key] = [gi.astype(inp.data.dtype), True]
-                else:  # first gradient for this tensor (the common case), as _accumulate
-                    pending[key] = [gi, gi is not g and gi.base is None and gi.flags.writeable]
+                if key not in pending:
+                    heappush(heap, (_priority(inp), key, inp))
+                _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
             if not retain_graph:
                 fn.inputs = None  # free the saved values: a second backward raises GraphError
     finally:
@@ -204,26 +189,19 @@ def _propagate_into_leaves(
             continue
         inputs = fn.inputs
         if inputs is None:
-            raise GraphError(
-                f"trying to backward through the graph a second time (through {fn.name}): "
-                "its saved values were freed by the first backward; pass retain_graph=True "
-                "to the first backward (or nb.grad) to keep them"
-            )
+            raise _freed_graph_error(fn)
         if fn.needs_output:
             input_grads = fn.backward(g, F, *[inp.data for inp in inputs], t.data)
         else:
             input_grads = fn.backward(g, F, *[inp.data for inp in inputs])
-        for inp, gi in zip(inputs, input_grads):
+        for i, (inp, gi) in enumerate(zip(inputs, input_grads)):
             if gi is None or not inp.requires_grad:
                 continue
             data = inp.data
             if gi.shape != data.shape:
                 gi = unbroadcast(gi, data.shape)
                 if gi.shape != data.shape:
-                    raise GraphError(
-                        f"{type(fn).__name__}.backward returned shape {gi.shape} for an "
-                        f"input of shape {data.shape}"
-                    )
+                    raise _returned_shape_error(fn, i, gi.shape, data.shape)
             key = id(inp)
             if key in pending:
                 _accumulate(pending, key, gi, data.dtype, False, g)
@@ -236,6 +214,20 @@ def _propagate_into_leaves(
                 pending[key] = [gi, gi is not g and gi.base is None and gi.flags.writeable]
         if not retain_graph:
             fn.inputs = None
+
+
+def _freed_graph_error(fn: Any) -> GraphError:
+    return GraphError(
+        f"trying to backward through the graph a second time (through {fn.name}): its saved "
+        "values were freed by the first backward; pass retain_graph=True to the first backward "
+        "(or nb.grad) to keep them"
+    )
+
+
+def _returned_shape_error(fn: Any, index: int, returned: Any, shape: Any) -> GraphError:
+    return GraphError(
+        f"{type(fn).__name__}.backward returned shape {returned} for input {index} of shape {shape}"
+    )
 
 
 def _priority(t: Tensor) -> int:

@@ -65,10 +65,10 @@ def generate(plan: Plan) -> tuple[Callable[..., tuple[Any, ...]], str]:
     leaf_of_slot = dict(plan.leaves)
     loaded: set[int] = set()
 
-    def load_leaves(slots: tuple[int, ...], depth: int) -> None:
+    def load_leaves(slots: tuple[int, ...]) -> None:
         for s in slots:
             if s in leaf_of_slot and s not in loaded:
-                w.emit(depth, f"s{s} = {w.const(f'L{s}', leaf_of_slot[s])}.data")
+                w.emit(1, f"s{s} = {w.const(f'L{s}', leaf_of_slot[s])}.data")
                 loaded.add(s)
 
     for index, (kind, item) in enumerate(plan.program):
@@ -80,7 +80,7 @@ def generate(plan: Plan) -> tuple[Callable[..., tuple[Any, ...]], str]:
             bound = functools.partial(getattr(item.obj, item.method), *item.args, **item.kwargs)
             w.emit(1, f"{w.const(f'CALL{index}', bound)}()")
             loaded.clear()  # a call (optimizer step) may rebind a parameter's array
-    load_leaves(tuple(plan.output_slots), 1)
+    load_leaves(tuple(plan.output_slots))
     outputs = "".join(f"s{s}, " for s in plan.output_slots)
     w.emit(1, f"return ({outputs})")
     source = "\n".join(_free_after_last_use(w.lines)) + "\n"
@@ -121,7 +121,7 @@ _NAME = re.compile(r"\b[sgfo]\d+\b")
 
 def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
     cls, params, ins, out, requires_grad, needs_grad, _ = plan.forward_ops[k]
-    load_leaves(ins, 1)
+    load_leaves(ins)
     fused = plan.fused.get(k)
     if requires_grad or fused is None:
         w.emit(1, f"f{k} = {w.const(f'C{k}', cls)}.__new__(C{k})")
@@ -176,7 +176,7 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
             continue
         k = step[1]
         cls, _, ins, out, _, needs_grad, shapes = plan.forward_ops[k]
-        load_leaves(ins, 1)
+        load_leaves(ins)
         arrays = [f"s{s}" for s in ins] + ([f"s{out}"] if cls.needs_output else [])
         w.emit(1, f"if g{out} is not None:")
         w.emit(2, f"r = f{k}.backward(g{out}, _AO, {', '.join(arrays)})")

@@ -90,9 +90,8 @@ class Plan:
             else:
                 self.program.append((2, item))
         self.fused = fused
-        self.n_slots = n_slots
         self.output_refs = output_refs
-        self.output_slots = sorted(_slots_in(output_refs))
+        self.output_slots = sorted(returned)
         # modules whose forward ran, and their train()/eval() mode then (dropout, BatchNorm)
         self.modules = list({id(m): m for m in tracer.modules}.values())
         self.guards = [
