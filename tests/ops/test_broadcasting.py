@@ -18,8 +18,14 @@ import nabla as nb
 )
 def test_binary_ops_gradcheck_on_broadcast_shapes(shapes, op, seed) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(seed)
-    x = nb.tensor(rng.uniform(-2, 2, shapes.input_shapes[0]), requires_grad=True)
-    y = nb.tensor(rng.uniform(-2, 2, shapes.input_shapes[1]), requires_grad=True)
+    xa = rng.uniform(-2, 2, shapes.input_shapes[0])
+    ya = rng.uniform(-2, 2, shapes.input_shapes[1])
+    # maximum has a kink where x = y: keep the pairs further apart than the finite-difference
+    # step, or the central difference straddles it
+    while op is nb.maximum and np.size(xa - ya) and np.abs(xa - ya).min() < 1e-3:
+        ya = rng.uniform(-2, 2, shapes.input_shapes[1])
+    x = nb.tensor(xa, requires_grad=True)
+    y = nb.tensor(ya, requires_grad=True)
     assert nb.gradcheck(op, x, y)
 
 

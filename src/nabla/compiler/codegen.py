@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nabla.autograd.engine import unbroadcast
+from nabla.ops.constants import SMALL, zeros
 from nabla.ops.elementwise import Relu, Tanh
 from nabla.ops.namespace import ARRAY_OPS
 
@@ -25,9 +26,10 @@ if TYPE_CHECKING:
 
     from nabla.compiler.plan import Plan
 
-#: a dense layer's fresh output activated in place: the same values as the eager op
+#: a dense layer's fresh output activated in place: the same values as the eager op ({zero}: a
+#: shared zeros array of the output's shape, as ``relu_array`` uses, or the scalar 0)
 IN_PLACE_ACTIVATIONS = {
-    Relu: "_np.maximum({z}, 0, out={z})",
+    Relu: "_np.maximum({z}, {zero}, out={z})",
     Tanh: "_np.tanh({z}, out={z})",
 }
 
@@ -127,7 +129,11 @@ def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
         w.emit(1, f"f{k} = {w.const(f'C{k}', cls)}.__new__(C{k})")
     if fused is not None:
         z = f"s{ins[0]}"
-        w.emit(1, IN_PLACE_ACTIVATIONS[fused].format(z=z))
+        shape, dtype = plan.shape_of[out], plan.dtype_of[out]
+        zero = "0"
+        if int(np.prod(shape)) >= SMALL and np.dtype(dtype).kind == "f":
+            zero = w.const(f"ZEROS{k}", zeros(shape, dtype))
+        w.emit(1, IN_PLACE_ACTIVATIONS[fused].format(z=z, zero=zero))
         w.emit(1, f"s{out} = {z}")
     else:
         call_args = ", ".join(f"s{s}" for s in ins)

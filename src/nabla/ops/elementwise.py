@@ -12,6 +12,7 @@ import numpy as np
 
 from nabla._typing import Array
 from nabla.autograd.function import Function
+from nabla.ops.constants import SMALL, relu_array, zeros
 
 
 def stable_sigmoid(x: Array) -> Array:
@@ -29,7 +30,7 @@ def stable_sigmoid(x: Array) -> Array:
         # the same values as a second exp, a third faster on arrays of 32k elements
         np.fmax(e, x >= 0, out=e)
     else:  # on small arrays the mixed-type fmax costs more than it saves
-        e = np.minimum(x, 0)
+        e = np.minimum(x, zeros(x.shape, x.dtype)) if x.size >= SMALL else np.minimum(x, 0)
         np.exp(e, out=e)
     e /= denominator
     return e
@@ -145,7 +146,7 @@ class Relu(Function):
     latex = r"\nabla_x = g \odot [x > 0]"
 
     def forward(self, x: Array) -> Array:
-        return np.maximum(x, 0)
+        return relu_array(x)
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
         return (F.mask(g, F.data(x) > 0),)

@@ -13,6 +13,7 @@ import numpy as np
 from nabla._typing import Array
 from nabla.autograd.function import Function
 from nabla.errors import ShapeError
+from nabla.ops.constants import column_sums
 
 
 def matmul_array(a: Any, b: Any) -> Any:
@@ -129,7 +130,7 @@ class Linear(Function):
                 x2 = x.reshape((-1, x.shape[-1])) if x.ndim != 2 else x
                 grad_w = matmul_array(g2.swapaxes(0, 1), x2)
             if b is not None and self.needs_grad[2]:
-                grad_b = np.add.reduce(g2, axis=0) if type(g2) is np.ndarray else g2.sum(axis=0)
+                grad_b = column_sums(g2) if type(g2) is np.ndarray else g2.sum(axis=0)
         if b is None:
             return grad_x, grad_w
         return grad_x, grad_w, grad_b

@@ -12,6 +12,7 @@ import numpy as np
 
 from nabla._typing import Array
 from nabla.autograd.function import Function
+from nabla.ops.constants import arange
 from nabla.ops.softmax import log_softmax_array
 
 
@@ -20,20 +21,6 @@ def _reduce(losses: Array, reduction: str, denominator: float) -> Array:
         return losses
     total = np.add.reduce(losses, axis=None)  # losses.sum() without its Python wrapper
     return total / denominator if reduction == "mean" else total
-
-
-_ROWS: dict[int, Array] = {}
-
-
-def _rows(n: int) -> Array:
-    """``arange(n)`` (read-only, shared): row indices for picking one entry per row."""
-    rows = _ROWS.get(n)
-    if rows is None:
-        if len(_ROWS) > 64:
-            _ROWS.clear()
-        rows = _ROWS[n] = np.arange(n)
-        rows.flags.writeable = False
-    return rows
 
 
 class CrossEntropy(Function):
@@ -93,7 +80,7 @@ class CrossEntropy(Function):
             self.denominator = float(coef.sum()) if coef is not None else float(n)
             if not label_smoothing:
                 self.index, self.coef = index, coef
-                self.rows = rows = _rows(n)
+                self.rows = rows = arange(n)
                 picked = log_p[rows, index]
                 losses = -(picked if coef is None else picked * coef)
                 return _reduce(losses, reduction, _nonzero(self.denominator))

@@ -1,0 +1,67 @@
+"""Shared read-only constant arrays for the fast paths: zeros, a ones vector, row indices.
+
+NumPy's SIMD loops for ``maximum``/``minimum`` cover two contiguous arrays but not an array
+against a scalar: ``np.maximum(z, 0)`` on a float32 (1024, 256) array took 87 µs here, against
+31 µs for ``np.maximum(z, zeros)``. A row sum ``ones @ G`` runs as one BLAS matrix-vector
+product: 12 µs against 30 µs for ``np.add.reduce(G, axis=0)`` on the same array. These caches
+keep one array per shape and dtype, read-only, so every step reuses it. Large zero arrays come
+from ``calloc`` and are never written: their pages all map the kernel's one zero page, so they
+cost neither memory nor bandwidth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nabla._typing import Array
+
+#: entries kept per cache before it starts over (a training loop uses a handful of shapes)
+_MAX_ENTRIES = 64
+#: below this many elements the scalar loop is as fast as a cache lookup
+SMALL = 64
+
+_ZEROS: dict[tuple[Any, ...], Array] = {}
+_ONES: dict[tuple[Any, ...], Array] = {}
+_ARANGE: dict[int, Array] = {}
+
+
+def _cached(cache: dict[Any, Array], key: Any, make: Any) -> Array:
+    array = cache.get(key)
+    if array is None:
+        if len(cache) >= _MAX_ENTRIES:
+            cache.clear()
+        array = cache[key] = make()
+        array.flags.writeable = False
+    return array
+
+
+def zeros(shape: tuple[int, ...], dtype: Any) -> Array:
+    """A read-only array of zeros of this shape and dtype, shared between calls."""
+    return _cached(_ZEROS, (shape, dtype), lambda: np.zeros(shape, dtype=dtype))
+
+
+def ones(n: int, dtype: Any) -> Array:
+    """A read-only vector of n ones of this dtype, shared between calls."""
+    return _cached(_ONES, (n, dtype), lambda: np.ones(n, dtype=dtype))
+
+
+def arange(n: int) -> Array:
+    """``np.arange(n)``, read-only and shared: row indices for picking one entry per row."""
+    return _cached(_ARANGE, n, lambda: np.arange(n))
+
+
+def relu_array(x: Array, out: Array | None = None) -> Array:
+    """max(x, 0), through the contiguous SIMD loop on arrays of SMALL elements or more (the same
+    values as ``np.maximum(x, 0)``: nan stays nan, −0 becomes 0)."""
+    if x.size >= SMALL and type(x) is np.ndarray and x.dtype.kind == "f":
+        return np.maximum(x, zeros(x.shape, x.dtype), out=out)
+    return np.maximum(x, 0, out=out)
+
+
+def column_sums(g: Array) -> Array:
+    """1ᵀ G for a 2-D array G: the sum of its rows, as one BLAS product on float arrays."""
+    if type(g) is np.ndarray and g.dtype.kind == "f" and g.shape[0] > 1:
+        return ones(g.shape[0], g.dtype) @ g
+    return np.add.reduce(g, axis=0)
