@@ -12,6 +12,10 @@ A subclass implements
   It returns one entry per input, ``None`` where no gradient is needed (``self.needs_grad``).
   Rules ignore broadcasting: the engine sums every gradient back to its input's shape.
 
+A subclass may also implement ``specialize`` (see there): the same arithmetic as plain functions
+fixed to one signature of shapes and dtypes, which ``nb.compile`` calls without the checks and
+bookkeeping that the general ``forward``/``backward`` repeat on every call.
+
 The docstring of every subclass has a ``Forward:`` and a ``Backward:`` line (``nb.explain`` reads
 them and a test checks they are there).
 """
@@ -20,7 +24,8 @@ from __future__ import annotations
 
 import itertools
 import traceback
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -33,6 +38,22 @@ if TYPE_CHECKING:
 
 
 _SEQUENCE = itertools.count(1)
+
+
+class Spec(NamedTuple):
+    """One call signature of an op: what ``Function.specialize`` may rely on."""
+
+    params: dict[str, Any]
+    shapes: tuple[tuple[int, ...], ...]
+    dtypes: tuple[Any, ...]
+    needs_grad: tuple[bool, ...]
+
+
+class Specialized(NamedTuple):
+    """An op's forward and backward fixed to one :class:`Spec`."""
+
+    forward: Callable[..., tuple[Any, Any]]
+    backward: Callable[[Any, Any], tuple[Any, ...]]
 
 
 class Function:
@@ -62,6 +83,15 @@ class Function:
 
     def backward(self, g: Any, F: Any, *args: Any) -> tuple[Any, ...]:
         raise NotImplementedError
+
+    @classmethod
+    def specialize(cls, spec: Spec) -> Specialized | None:
+        """Forward and backward fixed to one signature (``spec``), or None to use the general
+        methods. A compiled step calls ``forward(*arrays) -> (output, saved)`` and
+        ``backward(g, saved) -> grads``. They must compute exactly what ``forward`` and
+        ``backward`` compute for arrays of that signature, and return each needed gradient
+        fresh (not aliasing ``g`` or an input) with its input's shape and dtype."""
+        return None
 
     def shape_error(self, arrays: tuple[Array, ...], exc: Exception) -> ShapeError:
         """The error raised when NumPy rejects the operands' shapes."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nabla.autograd.engine import unbroadcast
+from nabla.autograd.function import Spec, Specialized
 from nabla.ops.constants import SMALL, zeros
 from nabla.ops.elementwise import Relu, Tanh
 from nabla.ops.namespace import ARRAY_OPS
@@ -118,14 +119,24 @@ def _free_after_last_use(lines: list[str]) -> list[str]:
     return out
 
 
-_NAME = re.compile(r"\b[sgfo]\d+\b")
+_NAME = re.compile(r"\b[sgfov]\d+\b")
+
+
+def _specialized(plan: Plan, k: int) -> Specialized | None:
+    """The op's forward and backward fixed to its traced shapes and dtypes, if it offers them."""
+    cls, params, ins, _, _, needs_grad, shapes = plan.forward_ops[k]
+    if k not in plan.specialized:
+        dtypes = tuple(plan.dtype_of[s] for s in ins)
+        plan.specialized[k] = cls.specialize(Spec(params, shapes, dtypes, needs_grad))
+    return plan.specialized[k]
 
 
 def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
     cls, params, ins, out, requires_grad, needs_grad, _ = plan.forward_ops[k]
     load_leaves(ins)
     fused = plan.fused.get(k)
-    if requires_grad or fused is None:
+    special = _specialized(plan, k)
+    if special is None and (requires_grad or fused is None):
         w.emit(1, f"f{k} = {w.const(f'C{k}', cls)}.__new__(C{k})")
     if fused is not None:
         z = f"s{ins[0]}"
@@ -135,6 +146,16 @@ def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
             zero = w.const(f"ZEROS{k}", zeros(shape, dtype))
         w.emit(1, IN_PLACE_ACTIVATIONS[fused].format(z=z, zero=zero))
         w.emit(1, f"s{out} = {z}")
+        if requires_grad and special is not None:
+            w.emit(1, f"v{k} = {z}")  # input and output are one array: what backward keeps
+    elif special is not None:
+        call_args = ", ".join(f"s{s}" for s in ins)
+        forward = w.const(f"SF{k}", special.forward)
+        if requires_grad:
+            w.emit(1, f"s{out}, v{k} = {forward}({call_args})")
+        else:
+            w.emit(1, f"s{out} = {forward}({call_args})[0]")
+        return
     else:
         call_args = ", ".join(f"s{s}" for s in ins)
         if params:
@@ -142,7 +163,7 @@ def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
         w.emit(1, f"s{out} = f{k}.forward({call_args})")
         w.emit(1, f"if type(s{out}) is not _ndarray:")
         w.emit(2, f"s{out} = _asarray(s{out})")
-    if requires_grad:
+    if requires_grad and special is None:
         w.emit(1, f"f{k}.needs_grad = {w.const(f'NG{k}', needs_grad)}")
 
 
@@ -182,6 +203,11 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
             continue
         k = step[1]
         cls, _, ins, out, _, needs_grad, shapes = plan.forward_ops[k]
+        special = _specialized(plan, k)
+        if special is not None:
+            backward = w.const(f"SB{k}", special.backward)
+            _specialized_backward(w, backward, k, ins, out, needs_grad, tracked, leaf_slots)
+            continue
         load_leaves(ins)
         arrays = [f"s{s}" for s in ins] + ([f"s{out}"] if cls.needs_output else [])
         w.emit(1, f"if g{out} is not None:")
@@ -215,3 +241,33 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
             w.emit(4, f"g{s}, o{s} = t, True")
             w.emit(3, "else:")
             w.emit(4, f"g{s}, o{s} = g{s} + t, True")
+
+
+def _specialized_backward(
+    w: _Writer,
+    backward: str,
+    k: int,
+    ins: tuple[int, ...],
+    out: int,
+    needs_grad: tuple[bool, ...],
+    tracked: set[int],
+    leaf_slots: set[int],
+) -> None:
+    """A specialized op's backward: its gradients are fresh and already of their input's shape
+    and dtype, so the engine's checks reduce to the accumulation itself."""
+    w.emit(1, f"if g{out} is not None:")
+    w.emit(2, f"r = {backward}(g{out}, v{k})")
+    for i, (s, need) in enumerate(zip(ins, needs_grad)):
+        if not need:
+            continue
+        if s not in tracked:
+            w.emit(2, f"g{s}, o{s} = r[{i}], True" if s in leaf_slots else f"g{s} = r[{i}]")
+            continue
+        w.emit(2, f"t = r[{i}]")
+        w.emit(2, f"if g{s} is None:")
+        w.emit(3, f"g{s}, o{s} = t, True")
+        w.emit(2, f"elif o{s}:")
+        w.emit(3, f"g{s} += t")
+        w.emit(2, "else:")
+        w.emit(3, f"t += g{s}")
+        w.emit(3, f"g{s}, o{s} = t, True")

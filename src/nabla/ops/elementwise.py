@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
-from nabla.autograd.function import Function
+from nabla.autograd.function import Function, Spec, Specialized
 from nabla.ops.constants import SMALL, relu_array, zeros
 
 
@@ -34,6 +34,51 @@ def stable_sigmoid(x: Array) -> Array:
         np.exp(e, out=e)
     e /= denominator
     return e
+
+
+def relu_backward_array(g: Array, x: Array) -> Array:
+    """g ⊙ [x > 0]: a multiply by the boolean mask, ~6x faster than np.where with a scalar 0;
+    it differs only for masked-out non-finite gradients (nan instead of 0)."""
+    return g * (x > 0)
+
+
+def tanh_backward_array(g: Array, h: Array) -> Array:
+    """g ⊙ (1 − h²) in one buffer (the same operations as g * (1 - h * h))."""
+    grad = h * h
+    np.subtract(1, grad, out=grad)
+    grad *= g
+    return grad
+
+
+def sigmoid_backward_array(g: Array, z: Array) -> Array:
+    """g ⊙ z(1 − z) in one buffer (the same operations as g * (z * (1 - z)))."""
+    grad = 1 - z
+    grad *= z
+    grad *= g
+    return grad
+
+
+def _unary_specialized(spec: Spec, forward_array: Any, backward_array: Any, keep: str) -> Any:
+    """A one-input activation on a float array whose gradient has the input's dtype: forward
+    keeps its input or its output for ``backward_array(g, kept)``."""
+    dtype = np.dtype(spec.dtypes[0])
+    if dtype.kind != "f" or spec.params or not spec.needs_grad[0]:
+        return None
+
+    if keep == "input":
+
+        def forward(x: Array) -> tuple[Array, Array]:
+            return forward_array(x), x
+    else:
+
+        def forward(x: Array) -> tuple[Array, Array]:
+            z = forward_array(x)
+            return z, z
+
+    def backward(g: Array, kept: Array) -> tuple[Array]:
+        return (backward_array(g, kept),)
+
+    return Specialized(forward, backward)
 
 
 class Exp(Function):
@@ -118,6 +163,10 @@ class Tanh(Function):
     def backward(self, g: Any, F: Any, x: Any, h: Any) -> tuple[Any]:
         return (F.tanh_backward(g, h),)  # g ⊙ (1 − h²), without temporaries on arrays
 
+    @classmethod
+    def specialize(cls, spec: Spec) -> Specialized | None:
+        return _unary_specialized(spec, np.tanh, tanh_backward_array, keep="output")
+
 
 class Sigmoid(Function):
     """Logistic sigmoid, computed without overflow.
@@ -135,6 +184,10 @@ class Sigmoid(Function):
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
         return (F.sigmoid_backward(g, z),)  # g ⊙ z(1 − z), without temporaries on arrays
 
+    @classmethod
+    def specialize(cls, spec: Spec) -> Specialized | None:
+        return _unary_specialized(spec, stable_sigmoid, sigmoid_backward_array, keep="output")
+
 
 class Relu(Function):
     """Rectified linear unit (gradient 0 at 0, as PyTorch).
@@ -150,6 +203,10 @@ class Relu(Function):
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
         return (F.mask(g, F.data(x) > 0),)
+
+    @classmethod
+    def specialize(cls, spec: Spec) -> Specialized | None:
+        return _unary_specialized(spec, relu_array, relu_backward_array, keep="input")
 
 
 class LeakyRelu(Function):

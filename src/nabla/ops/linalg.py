@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
-from nabla.autograd.function import Function
+from nabla.autograd.function import Function, Spec, Specialized
 from nabla.errors import ShapeError
-from nabla.ops.constants import column_sums
+from nabla.ops.constants import column_sums, ones
 
 
 def matmul_array(a: Any, b: Any) -> Any:
@@ -88,6 +88,22 @@ class MatMul(Function):
         return grad_x, grad_w
 
 
+def _few_rows_wide(x_shape: tuple[int, ...], x_dtype: Any, w_dtype: Any) -> bool:
+    """Whether X Wᵀ is better computed as (W Xᵀ)ᵀ: a few float32 rows against a wide weight.
+
+    W Xᵀ (then stored row-major) runs OpenBLAS's fast path, X Wᵀ its slow one (measured 61 vs
+    107 µs for 32 rows of 784 → 256 with the AVX-512 kernels, 81 vs 89 with the AVX2 ones; 31
+    vs 72 at 8 rows; equal or worse from 64 rows on, and up to 4 rows X Wᵀ has its own fast
+    path).
+    """
+    return (
+        len(x_shape) == 2
+        and 5 <= x_shape[0] <= 32
+        and x_shape[1] >= 256
+        and x_dtype == w_dtype == np.float32
+    )
+
+
 class Linear(Function):
     """Fused dense layer in PyTorch's layout: weight W of shape (out, in), one example per row.
 
@@ -104,16 +120,7 @@ class Linear(Function):
                 f"linear: x has shape {x.shape} and weight has shape {w.shape}; "
                 f"x.shape[-1] must equal weight.shape[1] (in_features)"
             )
-        if (
-            x.ndim == 2
-            and 5 <= x.shape[0] <= 32
-            and x.shape[1] >= 256
-            and x.dtype == w.dtype == np.float32
-        ):
-            # a few rows against a wide weight: W Xᵀ (then stored row-major) runs OpenBLAS's
-            # fast path, X Wᵀ its slow one (measured 61 vs 107 µs for 32 rows of 784 → 256 with
-            # the AVX-512 kernels, 81 vs 89 with the AVX2 ones; 31 vs 72 at 8 rows; equal or
-            # worse from 64 rows on, and up to 4 rows X Wᵀ has its own fast path)
+        if _few_rows_wide(x.shape, x.dtype, w.dtype):
             z = np.ascontiguousarray((w @ x.T).T)
         else:
             z = matmul_array(x, w.T)
@@ -134,3 +141,51 @@ class Linear(Function):
         if b is None:
             return grad_x, grad_w
         return grad_x, grad_w, grad_b
+
+    @classmethod
+    def specialize(cls, spec: Spec) -> Specialized | None:
+        """X Wᵀ + b on 2-D float arrays: the product's method chosen once, the row sum 1ᵀ G with
+        its ones vector bound."""
+        x_shape, w_shape = spec.shapes[0], spec.shapes[1]
+        if len(x_shape) != 2 or len(w_shape) != 2 or len(set(spec.dtypes)) != 1:
+            return None
+        dtype = np.dtype(spec.dtypes[0])
+        if dtype.kind != "f" or spec.params:
+            return None
+        has_bias = len(spec.shapes) == 3
+        need_x, need_w = spec.needs_grad[0], spec.needs_grad[1]
+        need_b = has_bias and spec.needs_grad[2]
+        n = x_shape[0]
+        ones_n = ones(n, dtype) if n > 1 else None
+
+        if _few_rows_wide(x_shape, dtype, dtype):
+
+            def product(x: Array, w: Array) -> Array:
+                return np.ascontiguousarray((w @ x.T).T)
+        elif x_shape[1] == 1:
+
+            def product(x: Array, w: Array) -> Array:
+                return np.multiply(x, w.T)
+        else:
+
+            def product(x: Array, w: Array) -> Array:
+                return x @ w.T
+
+        def forward(x: Array, w: Array, b: Array | None = None) -> tuple[Array, Any]:
+            z = product(x, w)
+            if b is not None:
+                z += b
+            return z, (x, w)
+
+        def backward(g: Array, saved: Any) -> tuple[Any, ...]:
+            x, w = saved
+            grad_x = matmul_array(g, w) if need_x else None
+            grad_w = matmul_array(g.swapaxes(0, 1), x) if need_w else None
+            if not has_bias:
+                return grad_x, grad_w
+            if not need_b:
+                return grad_x, grad_w, None
+            grad_b = ones_n @ g if ones_n is not None else np.add.reduce(g, axis=0)
+            return grad_x, grad_w, grad_b
+
+        return Specialized(forward, backward)

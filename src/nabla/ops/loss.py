@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
-from nabla.autograd.function import Function
+from nabla.autograd.function import Function, Spec, Specialized
 from nabla.ops.constants import arange
+from nabla.ops.namespace import ARRAY_OPS
 from nabla.ops.softmax import log_softmax_array
 
 
@@ -127,6 +128,52 @@ class CrossEntropy(Function):
             log_p = F.log_softmax(x, axis=1) if F.graph else self.log_p
             grad_y = -(log_p if self.weight is None else log_p * self.weight) * scale
         return grad_x, grad_y
+
+    @classmethod
+    def specialize(cls, spec: Spec) -> Specialized | None:
+        """The common case: float logits (N, C), integer class indices, mean, no weight and no
+        smoothing. A batch whose targets leave [0, C) or meet ``ignore_index`` takes the general
+        methods (which check and report them)."""
+        params = spec.params
+        (x_shape, y_shape), (x_dtype, y_dtype) = spec.shapes, spec.dtypes
+        if (
+            len(x_shape) != 2
+            or np.dtype(x_dtype).kind != "f"
+            or np.dtype(y_dtype).kind not in "iu"
+            or y_shape != x_shape[:1]
+            or x_shape[0] == 0
+            or params.get("weight") is not None
+            or params.get("label_smoothing", 0.0)
+            or params.get("reduction", "mean") != "mean"
+            or set(params) - {"weight", "ignore_index", "reduction", "label_smoothing"}
+        ):
+            return None
+        n, c = x_shape
+        ignore_index = params.get("ignore_index", -100)
+        rows, denominator = arange(n), float(n)
+
+        def forward(x: Array, y: Array) -> tuple[Array, Any]:
+            lo, hi = int(np.minimum.reduce(y)), int(np.maximum.reduce(y))
+            if not (lo >= 0 and hi < c and not lo <= ignore_index <= hi):
+                general = cls.__new__(cls)
+                general.needs_grad = spec.needs_grad
+                return np.asarray(general.forward(x, y, **params)), (general, x, y)
+            log_p = log_softmax_array(x, axis=1)
+            losses = -log_p[rows, y]
+            return np.asarray(np.add.reduce(losses, axis=None) / denominator), (log_p, y)
+
+        def backward(g: Array, saved: Any) -> tuple[Any, None]:
+            if len(saved) == 3:
+                general, x, y = saved
+                return general.backward(g, ARRAY_OPS, x, y)[0], None
+            log_p, y = saved
+            scale = g / denominator
+            grad = np.exp(log_p)
+            grad *= scale
+            grad[rows, y] -= scale.reshape(-1)
+            return grad, None
+
+        return Specialized(forward, backward)
 
 
 def _nonzero(denominator: float) -> float:

@@ -14,7 +14,11 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array, Shape
-from nabla.ops.elementwise import stable_sigmoid
+from nabla.ops.elementwise import (
+    sigmoid_backward_array,
+    stable_sigmoid,
+    tanh_backward_array,
+)
 from nabla.ops.shape import IndexAdd, is_basic_index
 from nabla.ops.softmax import log_softmax_array, softmax_array
 
@@ -38,20 +42,6 @@ def _array_mask(g: Array, keep: Array) -> Array:
     return g * keep
 
 
-def _array_tanh_backward(g: Array, h: Array) -> Array:
-    grad = h * h  # 1 − h², then ⊙ g, in one buffer (same operations as g * (1 - h * h))
-    np.subtract(1, grad, out=grad)
-    grad *= g
-    return grad
-
-
-def _array_sigmoid_backward(g: Array, z: Array) -> Array:
-    grad = 1 - z  # z(1 − z), then ⊙ g, in one buffer (same operations as g * (z * (1 - z)))
-    grad *= z
-    grad *= g
-    return grad
-
-
 ARRAY_OPS = SimpleNamespace(
     graph=False,
     data=lambda x: x,
@@ -62,8 +52,8 @@ ARRAY_OPS = SimpleNamespace(
     sigmoid=stable_sigmoid,
     where=_array_where,
     mask=_array_mask,
-    tanh_backward=_array_tanh_backward,
-    sigmoid_backward=_array_sigmoid_backward,
+    tanh_backward=tanh_backward_array,
+    sigmoid_backward=sigmoid_backward_array,
     broadcast_to=np.broadcast_to,
     permute=np.transpose,
     softmax=lambda x, axis=-1: softmax_array(x, axis),
