@@ -130,3 +130,22 @@ def test_cross_entropy_specialized_reports_out_of_range_targets(rng) -> None:  #
 def test_cross_entropy_specialize_declines_other_settings(params) -> None:  # type: ignore[no-untyped-def]
     spec = Spec(params, ((4, 3), (4,)), (np.dtype(np.float32), np.dtype(np.int64)), (True, False))
     assert CrossEntropy.specialize(spec) is None
+
+
+def test_cross_entropy_on_fortran_ordered_logits(rng) -> None:  # type: ignore[no-untyped-def]
+    # flat target indices must address the right entries whatever the logits' memory order
+    logits = np.asfortranarray(rng.standard_normal((7, 4)))
+    y = rng.integers(0, 4, 7)
+    x = nb.tensor(logits, requires_grad=True)
+    F.cross_entropy(x, y).backward()
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    expected = p.copy()
+    expected[np.arange(7), y] -= 1
+    np.testing.assert_allclose(x.grad, expected / 7, rtol=1e-12, atol=1e-15)
+    spec = Spec(_CE_PARAMS, ((7, 4), (7,)), (logits.dtype, y.dtype), (True, False))
+    special = CrossEntropy.specialize(spec)
+    assert special is not None
+    _, saved = special.forward(logits, y)
+    (grad, _) = special.backward(np.ones(()), saved)
+    np.testing.assert_array_equal(grad, x.grad)

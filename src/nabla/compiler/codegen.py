@@ -80,7 +80,11 @@ def generate(plan: Plan) -> tuple[Callable[..., tuple[Any, ...]], str]:
         elif kind == 1:
             _backward(w, plan, item, index, load_leaves)
         else:
-            bound = functools.partial(getattr(item.obj, item.method), *item.args, **item.kwargs)
+            method = getattr(item.obj, item.method)
+            # the method itself, not its tracing wrapper: a replay is never traced
+            method = getattr(method, "__wrapped_replayable__", None)
+            method = method.__get__(item.obj) if method else getattr(item.obj, item.method)
+            bound = functools.partial(method, *item.args, **item.kwargs)
             w.emit(1, f"{w.const(f'CALL{index}', bound)}()")
             loaded.clear()  # a call (optimizer step) may rebind a parameter's array
     load_leaves(tuple(plan.output_slots))

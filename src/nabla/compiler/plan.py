@@ -118,9 +118,14 @@ class Plan:
         their requires_grad, dtype and shape, and modules their train()/eval() mode."""
         for leaf, requires_grad, dtype, shape in self.guards:
             data = leaf.data
-            if leaf.requires_grad != requires_grad or data.dtype != dtype or data.shape != shape:
+            if leaf.requires_grad != requires_grad or data.shape != shape:
                 return False
-        return all(m.training == mode for m, mode in self.module_modes)
+            if data.dtype is not dtype and data.dtype != dtype:  # `is`: the usual, fast answer
+                return False
+        for module, mode in self.module_modes:  # noqa: SIM110 - no generator frame per call
+            if module.training != mode:
+                return False
+        return True
 
     def run(self, arrays: list[Any], args: tuple[Any, ...]) -> dict[int, Any]:
         """Replay with new argument arrays (same shapes and dtypes as when traced); returns the

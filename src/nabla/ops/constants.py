@@ -24,7 +24,7 @@ SMALL = 64
 
 _ZEROS: dict[tuple[Any, ...], Array] = {}
 _ONES: dict[tuple[Any, ...], Array] = {}
-_ARANGE: dict[int, Array] = {}
+_ARANGE: dict[Any, Array] = {}
 
 
 def _cached(cache: dict[Any, Array], key: Any, make: Any) -> Array:
@@ -50,6 +50,12 @@ def ones(n: int, dtype: Any) -> Array:
 def arange(n: int) -> Array:
     """``np.arange(n)``, read-only and shared: row indices for picking one entry per row."""
     return _cached(_ARANGE, n, lambda: np.arange(n))
+
+
+def row_starts(n: int, c: int) -> Array:
+    """``np.arange(n) * c``, read-only and shared: the flat index where each row of a
+    C-contiguous (n, c) array starts (add a column index to pick one entry per row)."""
+    return _cached(_ARANGE, (n, c), lambda: np.arange(n) * c)
 
 
 def relu_array(x: Array, out: Array | None = None) -> Array:

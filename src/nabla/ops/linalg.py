@@ -177,10 +177,15 @@ class Linear(Function):
                 z += b
             return z, (x, w)
 
+        # ∇X = G W contracts over the outputs, ∇W = Gᵀ X over the rows: one of them is a
+        # broadcast product when it contracts over one element (see matmul_array)
+        grad_x_of = np.multiply if w_shape[0] == 1 else np.matmul
+        grad_w_of = np.multiply if n == 1 else np.matmul
+
         def backward(g: Array, saved: Any) -> tuple[Any, ...]:
             x, w = saved
-            grad_x = matmul_array(g, w) if need_x else None
-            grad_w = matmul_array(g.swapaxes(0, 1), x) if need_w else None
+            grad_x = grad_x_of(g, w) if need_x else None
+            grad_w = grad_w_of(g.T, x) if need_w else None
             if not has_bias:
                 return grad_x, grad_w
             if not need_b:

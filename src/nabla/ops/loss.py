@@ -12,7 +12,7 @@ import numpy as np
 
 from nabla._typing import Array
 from nabla.autograd.function import Function, Spec, Specialized
-from nabla.ops.constants import arange
+from nabla.ops.constants import row_starts
 from nabla.ops.namespace import ARRAY_OPS
 from nabla.ops.softmax import log_softmax_array
 
@@ -52,12 +52,10 @@ class CrossEntropy(Function):
         n, c = x.shape
         self.weight, self.reduction = weight, reduction
         self.index = self.coef = None
-        self.log_p = log_p = log_softmax_array(x, axis=1)
+        self.log_p = log_p = _c_order(log_softmax_array(x, axis=1))
         y = target
         if y.dtype.kind in "iub":  # class indices
-            # ufunc.reduce: no Python wrapper around min/max (this is on every step's path)
-            lo, hi = (int(np.minimum.reduce(y)), int(np.maximum.reduce(y))) if y.size else (0, 0)
-            if lo >= 0 and hi < c and not lo <= ignore_index <= hi:  # the common case
+            if _all_counted(y, c, ignore_index):  # the common case
                 valid, all_valid = None, True
             else:
                 valid = y != ignore_index
@@ -81,8 +79,9 @@ class CrossEntropy(Function):
             self.denominator = float(coef.sum()) if coef is not None else float(n)
             if not label_smoothing:
                 self.index, self.coef = index, coef
-                self.rows = rows = arange(n)
-                picked = log_p[rows, index]
+                # each row's target as a flat index: one take, and one subtract in backward
+                self.flat = flat = index + row_starts(n, c)
+                picked = log_p.reshape(-1).take(flat)
                 losses = -(picked if coef is None else picked * coef)
                 return _reduce(losses, reduction, _nonzero(self.denominator))
             y = np.zeros(x.shape, dtype=x.dtype)  # smoothing needs the dense one-hot rows
@@ -106,17 +105,16 @@ class CrossEntropy(Function):
     def backward(self, g: Any, F: Any, x: Any, target: Any) -> tuple[Any, Any]:
         scale = self._scale(g)
         if self.index is not None:
-            rows = self.rows
             if F.graph:
                 one_hot = np.zeros(self.log_p.shape, dtype=self.log_p.dtype)
-                one_hot[rows, self.index] = 1
+                one_hot.reshape(-1)[self.flat] = 1
                 row_scale = scale if self.coef is None else scale * self.coef.reshape((-1, 1))
                 return (F.softmax(x, axis=1) - one_hot) * row_scale, None
             # fast path: (p − onehot) ⊙ c, written as p ⊙ c with c subtracted at the targets
             row_scale = scale if self.coef is None else scale * self.coef.reshape((-1, 1))
             grad = np.exp(self.log_p)
             grad *= row_scale
-            grad[rows, self.index] -= row_scale.reshape(-1)
+            grad.reshape(-1)[self.flat] -= row_scale.reshape(-1)
             return grad, None
         y = target if (F.graph and self.needs_grad[1]) else self.probs
         grad_x = grad_y = None
@@ -150,30 +148,52 @@ class CrossEntropy(Function):
             return None
         n, c = x_shape
         ignore_index = params.get("ignore_index", -100)
-        rows, denominator = arange(n), float(n)
+        starts, denominator = row_starts(n, c), float(n)
 
         def forward(x: Array, y: Array) -> tuple[Array, Any]:
-            lo, hi = int(np.minimum.reduce(y)), int(np.maximum.reduce(y))
-            if not (lo >= 0 and hi < c and not lo <= ignore_index <= hi):
+            if not _all_counted(y, c, ignore_index):
                 general = cls.__new__(cls)
                 general.needs_grad = spec.needs_grad
                 return np.asarray(general.forward(x, y, **params)), (general, x, y)
-            log_p = log_softmax_array(x, axis=1)
-            losses = -log_p[rows, y]
-            return np.asarray(np.add.reduce(losses, axis=None) / denominator), (log_p, y)
+            log_p = _c_order(log_softmax_array(x, axis=1))
+            flat = y + starts
+            losses = -log_p.reshape(-1).take(flat)
+            return np.asarray(np.add.reduce(losses, axis=None) / denominator), (log_p, flat)
 
         def backward(g: Array, saved: Any) -> tuple[Any, None]:
             if len(saved) == 3:
                 general, x, y = saved
                 return general.backward(g, ARRAY_OPS, x, y)[0], None
-            log_p, y = saved
+            log_p, flat = saved
             scale = g / denominator
             grad = np.exp(log_p)
             grad *= scale
-            grad[rows, y] -= scale.reshape(-1)
+            grad.reshape(-1)[flat] -= scale.reshape(-1)
             return grad, None
 
         return Specialized(forward, backward)
+
+
+def _all_counted(y: Array, c: int, ignore_index: int) -> bool:
+    """Whether every class index lies in [0, c) and none equals ``ignore_index``.
+
+    With ``ignore_index`` outside [0, c) (the default −100) one reduction decides: viewed as
+    unsigned, negative indices become huge, so max < c bounds both ends. ``ufunc.reduce``
+    skips the Python wrapper of ``max``; this runs on every training step.
+    """
+    if not y.size:
+        return ignore_index != 0
+    if not 0 <= ignore_index < c:
+        unsigned = y if y.dtype.kind != "i" else y.view(f"u{y.dtype.itemsize}")
+        return int(np.maximum.reduce(unsigned, axis=None)) < c
+    lo, hi = int(np.minimum.reduce(y, axis=None)), int(np.maximum.reduce(y, axis=None))
+    return lo >= 0 and hi < c and not lo <= ignore_index <= hi
+
+
+def _c_order(a: Array) -> Array:
+    """The array in C order, so that its flat indices (row · C + column) address its entries and
+    ``reshape(-1)`` is a view (logits in Fortran order would give log-probabilities in it)."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 def _nonzero(denominator: float) -> float:
