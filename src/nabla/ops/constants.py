@@ -69,5 +69,5 @@ def relu_array(x: Array, out: Array | None = None) -> Array:
 def column_sums(g: Array) -> Array:
     """1ᵀ G for a 2-D array G: the sum of its rows, as one BLAS product on float arrays."""
     if type(g) is np.ndarray and g.dtype.kind == "f" and g.shape[0] > 1:
-        return ones(g.shape[0], g.dtype) @ g
+        return ones(g.shape[0], g.dtype).dot(g)
     return np.add.reduce(g, axis=0)

@@ -17,19 +17,21 @@ from nabla.ops.constants import column_sums, ones
 
 
 def matmul_array(a: Any, b: Any) -> Any:
-    """``a @ b`` for arrays of two or more dimensions, with a contraction over a length-1 axis
-    done as a broadcast product: the same values (each entry is one product, nothing to sum),
-    without OpenBLAS's slow path for it (measured 213 µs against 45 µs for (256, 1) · (1, 784);
-    it is ∇W = Gᵀ X of every dense layer at batch size 1)."""
-    if (
-        type(a) is np.ndarray
-        and type(b) is np.ndarray
-        and a.ndim >= 2
-        and b.ndim >= 2
-        and a.shape[-1] == 1
-        and b.shape[-2] == 1
-    ):
-        return np.multiply(a, b)
+    """``a @ b`` for arrays of two or more dimensions, the same values by the fastest call:
+
+    * a contraction over a length-1 axis is a broadcast product (each entry is one product,
+      nothing to sum), without OpenBLAS's slow path for it (measured 213 µs against 45 µs for
+      (256, 1) · (1, 784); it is ∇W = Gᵀ X of every dense layer at batch size 1);
+    * two float matrices go through ``ndarray.dot``: the same BLAS call as ``@`` without the
+      generalized-ufunc dispatch (0.5 against 1.2 µs on (16, 16) · (16, 3)).
+    """
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim >= 2 and b.ndim >= 2:
+        if a.shape[-1] == 1 and b.shape[-2] == 1:
+            return np.multiply(a, b)
+        if a.ndim == 2 and b.ndim == 2 and a.dtype is b.dtype and a.dtype.char in "fd":
+            if a.shape[1] != b.shape[0]:
+                raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
+            return a.dot(b)
     return a @ b
 
 
@@ -121,7 +123,7 @@ class Linear(Function):
                 f"x.shape[-1] must equal weight.shape[1] (in_features)"
             )
         if _few_rows_wide(x.shape, x.dtype, w.dtype):
-            z = np.ascontiguousarray((w @ x.T).T)
+            z = np.ascontiguousarray(w.dot(x.T).T)
         else:
             z = matmul_array(x, w.T)
         if b is not None:
@@ -161,7 +163,7 @@ class Linear(Function):
         if _few_rows_wide(x_shape, dtype, dtype):
 
             def product(x: Array, w: Array) -> Array:
-                return np.ascontiguousarray((w @ x.T).T)
+                return np.ascontiguousarray(w.dot(x.T).T)
         elif x_shape[1] == 1:
 
             def product(x: Array, w: Array) -> Array:
@@ -169,7 +171,7 @@ class Linear(Function):
         else:
 
             def product(x: Array, w: Array) -> Array:
-                return x @ w.T
+                return x.dot(w.T)
 
         def forward(x: Array, w: Array, b: Array | None = None) -> tuple[Array, Any]:
             z = product(x, w)
@@ -179,8 +181,8 @@ class Linear(Function):
 
         # ∇X = G W contracts over the outputs, ∇W = Gᵀ X over the rows: one of them is a
         # broadcast product when it contracts over one element (see matmul_array)
-        grad_x_of = np.multiply if w_shape[0] == 1 else np.matmul
-        grad_w_of = np.multiply if n == 1 else np.matmul
+        grad_x_of = np.multiply if w_shape[0] == 1 else np.ndarray.dot
+        grad_w_of = np.multiply if n == 1 else np.ndarray.dot
 
         def backward(g: Array, saved: Any) -> tuple[Any, ...]:
             x, w = saved
@@ -190,7 +192,7 @@ class Linear(Function):
                 return grad_x, grad_w
             if not need_b:
                 return grad_x, grad_w, None
-            grad_b = ones_n @ g if ones_n is not None else np.add.reduce(g, axis=0)
+            grad_b = ones_n.dot(g) if ones_n is not None else np.add.reduce(g, axis=0)
             return grad_x, grad_w, grad_b
 
         return Specialized(forward, backward)
