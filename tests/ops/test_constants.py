@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from nabla.ops import constants
-from nabla.ops.constants import arange, column_sums, ones, relu_array, zeros
+from nabla.ops.constants import arange, column_sums, max_operand, ones, relu_array, zeros
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(3,), (8, 8), (128, 64), (5, 7, 9)])
+@pytest.mark.parametrize("shape", [(3,), (8, 8), (128, 64), (5, 7, 9), (1024, 256), (30000, 3)])
 def test_relu_array_equals_maximum_with_zero_bitwise(shape, dtype, rng) -> None:  # type: ignore[no-untyped-def]
     x = (rng.standard_normal(shape) * 3).astype(dtype)
     flat = x.reshape(-1)
@@ -56,3 +56,15 @@ def test_cached_arrays_are_shared_read_only_and_bounded() -> None:
     for n in range(constants._MAX_ENTRIES + 5):
         arange(1000 + n)
     assert len(constants._ARANGE) <= constants._MAX_ENTRIES
+
+
+def test_max_operand_is_a_zero_that_broadcasts() -> None:
+    f32 = np.dtype(np.float32)
+    assert max_operand((4, 4), f32) == 0  # tiny: the scalar
+    assert max_operand((128, 64), f32).shape == (128, 64)  # fits the cache: full zeros
+    assert max_operand((1024, 256), f32).shape == (256,)  # large: one row, broadcast
+    assert max_operand((100000, 3), f32) == 0  # large with short rows: the scalar
+    assert max_operand((128, 64), np.dtype(np.int64)) == 0
+    for shape in [(128, 64), (1024, 256)]:
+        operand = max_operand(shape, f32)
+        assert not operand.any() and np.broadcast_shapes(operand.shape, shape) == shape

@@ -86,6 +86,14 @@ def test_activations_specialized_equal_general(cls, fn, shape, dtype, rng) -> No
     x = (rng.standard_normal(shape) * 4).astype(dtype)
     x.reshape(-1)[:2] = [0.0, -0.0]
     _check(cls, {}, fn, [x], [True], rng)
+    # the in-place backward: the same gradient, written into g
+    special = cls.specialize(Spec({}, (shape,), (x.dtype,), (True,)))
+    _, saved = special.forward(x.copy())
+    g = rng.standard_normal(shape).astype(dtype)
+    (expected,) = special.backward(g.copy(), saved)
+    (grad,) = special.backward_in_place(g, saved)
+    assert grad is g
+    np.testing.assert_array_equal(grad, expected)
 
 
 _CE_PARAMS = {"weight": None, "ignore_index": -100, "reduction": "mean", "label_smoothing": 0.0}

@@ -54,6 +54,9 @@ class Specialized(NamedTuple):
 
     forward: Callable[..., tuple[Any, Any]]
     backward: Callable[[Any, Any], tuple[Any, ...]]
+    #: the same as ``backward``, but it may overwrite ``g`` and return it as a gradient (used
+    #: when nothing else reads ``g``: no pass into new memory)
+    backward_in_place: Callable[[Any, Any], tuple[Any, ...]] | None = None
 
 
 class Function:
@@ -90,7 +93,8 @@ class Function:
         methods. A compiled step calls ``forward(*arrays) -> (output, saved)`` and
         ``backward(g, saved) -> grads``. They must compute exactly what ``forward`` and
         ``backward`` compute for arrays of that signature, and return each needed gradient
-        fresh (not aliasing ``g`` or an input) with its input's shape and dtype."""
+        fresh (a new array, aliasing neither ``g``, an input nor another gradient) with its
+        input's shape and dtype."""
         return None
 
     def shape_error(self, arrays: tuple[Array, ...], exc: Exception) -> ShapeError:

@@ -18,7 +18,7 @@ import numpy as np
 
 from nabla.autograd.engine import unbroadcast
 from nabla.autograd.function import Spec, Specialized
-from nabla.ops.constants import SMALL, zeros
+from nabla.ops.constants import max_operand
 from nabla.ops.elementwise import Relu, Tanh
 from nabla.ops.namespace import ARRAY_OPS
 
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
     from nabla.compiler.plan import Plan
 
-#: a dense layer's fresh output activated in place: the same values as the eager op ({zero}: a
-#: shared zeros array of the output's shape, as ``relu_array`` uses, or the scalar 0)
+#: a dense layer's fresh output activated in place: the same values as the eager op ({zero}:
+#: the zero operand ``relu_array`` would use, see ``max_operand``)
 IN_PLACE_ACTIVATIONS = {
     Relu: "_np.maximum({z}, {zero}, out={z})",
     Tanh: "_np.tanh({z}, out={z})",
@@ -144,10 +144,8 @@ def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
         w.emit(1, f"f{k} = {w.const(f'C{k}', cls)}.__new__(C{k})")
     if fused is not None:
         z = f"s{ins[0]}"
-        shape, dtype = plan.shape_of[out], plan.dtype_of[out]
-        zero = "0"
-        if int(np.prod(shape)) >= SMALL and np.dtype(dtype).kind == "f":
-            zero = w.const(f"ZEROS{k}", zeros(shape, dtype))
+        operand = max_operand(plan.shape_of[out], plan.dtype_of[out])
+        zero = "0" if isinstance(operand, int) else w.const(f"ZEROS{k}", operand)
         w.emit(1, IN_PLACE_ACTIVATIONS[fused].format(z=z, zero=zero))
         w.emit(1, f"s{out} = {z}")
         if requires_grad and special is not None:
@@ -191,6 +189,7 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
         w.emit(1, f"g{s} = None")
         if s in tracked or s in leaf_slots:
             w.emit(1, f"o{s} = False")
+    fresh: set[int] = set()  # slots whose one gradient a specialized backward returned
     seed = np.ones(plan.shape_of[root], dtype=plan.dtype_of[root])
     seed.flags.writeable = False  # shared by every call; never owned, so never written
     w.emit(1, f"g{root} = {w.const(f'SEED{index}', seed)}")
@@ -209,8 +208,14 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
         cls, _, ins, out, _, needs_grad, shapes = plan.forward_ops[k]
         special = _specialized(plan, k)
         if special is not None:
-            backward = w.const(f"SB{k}", special.backward)
+            # a gradient that one specialized op made fresh and only this op reads may be
+            # overwritten: the op's in-place backward then spares a pass into new memory
+            in_place = special.backward_in_place is not None and out in fresh
+            backward = w.const(
+                f"SB{k}", special.backward_in_place if in_place else special.backward
+            )
             _specialized_backward(w, backward, k, ins, out, needs_grad, tracked, leaf_slots)
+            fresh.update(s for s, need in zip(ins, needs_grad) if need and s not in tracked)
             continue
         load_leaves(ins)
         arrays = [f"s{s}" for s in ins] + ([f"s{out}"] if cls.needs_output else [])

@@ -12,7 +12,7 @@ import numpy as np
 
 from nabla._typing import Array
 from nabla.autograd.function import Function, Spec, Specialized
-from nabla.ops.constants import SMALL, relu_array, zeros
+from nabla.ops.constants import max_operand, relu_array
 
 
 def stable_sigmoid(x: Array) -> Array:
@@ -30,7 +30,7 @@ def stable_sigmoid(x: Array) -> Array:
         # the same values as a second exp, a third faster on arrays of 32k elements
         np.fmax(e, x >= 0, out=e)
     else:  # on small arrays the mixed-type fmax costs more than it saves
-        e = np.minimum(x, zeros(x.shape, x.dtype)) if x.size >= SMALL else np.minimum(x, 0)
+        e = np.minimum(x, max_operand(x.shape, x.dtype))
         np.exp(e, out=e)
     e /= denominator
     return e
@@ -58,9 +58,33 @@ def sigmoid_backward_array(g: Array, z: Array) -> Array:
     return grad
 
 
-def _unary_specialized(spec: Spec, forward_array: Any, backward_array: Any, keep: str) -> Any:
+def relu_backward_into(g: Array, x: Array) -> Array:
+    """``relu_backward_array`` written into g."""
+    return np.multiply(g, x > 0, out=g)
+
+
+def tanh_backward_into(g: Array, h: Array) -> Array:
+    """``tanh_backward_array`` written into g (g ⊙ (1 − h²) = (1 − h²) ⊙ g, bitwise)."""
+    t = h * h
+    np.subtract(1, t, out=t)
+    g *= t
+    return g
+
+
+def sigmoid_backward_into(g: Array, z: Array) -> Array:
+    """``sigmoid_backward_array`` written into g."""
+    t = 1 - z
+    t *= z
+    g *= t
+    return g
+
+
+def _unary_specialized(
+    spec: Spec, forward_array: Any, backward_array: Any, backward_into: Any, keep: str
+) -> Any:
     """A one-input activation on a float array whose gradient has the input's dtype: forward
-    keeps its input or its output for ``backward_array(g, kept)``."""
+    keeps its input or its output for ``backward_array(g, kept)`` (or ``backward_into``, which
+    writes into g)."""
     dtype = np.dtype(spec.dtypes[0])
     if dtype.kind != "f" or spec.params or not spec.needs_grad[0]:
         return None
@@ -78,7 +102,10 @@ def _unary_specialized(spec: Spec, forward_array: Any, backward_array: Any, keep
     def backward(g: Array, kept: Array) -> tuple[Array]:
         return (backward_array(g, kept),)
 
-    return Specialized(forward, backward)
+    def backward_in_place(g: Array, kept: Array) -> tuple[Array]:
+        return (backward_into(g, kept),)
+
+    return Specialized(forward, backward, backward_in_place)
 
 
 class Exp(Function):
@@ -165,7 +192,9 @@ class Tanh(Function):
 
     @classmethod
     def specialize(cls, spec: Spec) -> Specialized | None:
-        return _unary_specialized(spec, np.tanh, tanh_backward_array, keep="output")
+        return _unary_specialized(
+            spec, np.tanh, tanh_backward_array, tanh_backward_into, keep="output"
+        )
 
 
 class Sigmoid(Function):
@@ -186,7 +215,9 @@ class Sigmoid(Function):
 
     @classmethod
     def specialize(cls, spec: Spec) -> Specialized | None:
-        return _unary_specialized(spec, stable_sigmoid, sigmoid_backward_array, keep="output")
+        return _unary_specialized(
+            spec, stable_sigmoid, sigmoid_backward_array, sigmoid_backward_into, keep="output"
+        )
 
 
 class Relu(Function):
@@ -206,7 +237,9 @@ class Relu(Function):
 
     @classmethod
     def specialize(cls, spec: Spec) -> Specialized | None:
-        return _unary_specialized(spec, relu_array, relu_backward_array, keep="input")
+        return _unary_specialized(
+            spec, relu_array, relu_backward_array, relu_backward_into, keep="input"
+        )
 
 
 class LeakyRelu(Function):
