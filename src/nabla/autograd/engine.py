@@ -190,10 +190,15 @@ def _propagate_into_leaves(
         inputs = fn.inputs
         if inputs is None:
             raise _freed_graph_error(fn)
+        arrays = [inp.data for inp in inputs]
         if fn.needs_output:
-            input_grads = fn.backward(g, F, *[inp.data for inp in inputs], t.data)
+            arrays.append(t.data)
+        if owned and fn.backward_into is not None:
+            # g is ours alone: the rule may write its input's gradient into it
+            input_grads = fn.backward_into(g, *arrays)
+            g = None  # (so the ownership test below keeps a gradient written into g owned)
         else:
-            input_grads = fn.backward(g, F, *[inp.data for inp in inputs])
+            input_grads = fn.backward(g, F, *arrays)
         for i, (inp, gi) in enumerate(zip(inputs, input_grads)):
             if gi is None or not inp.requires_grad:
                 continue

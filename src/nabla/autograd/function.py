@@ -87,6 +87,10 @@ class Function:
     def backward(self, g: Any, F: Any, *args: Any) -> tuple[Any, ...]:
         raise NotImplementedError
 
+    #: optional ``backward_into(self, g, *args) -> tuple``: ``backward`` on arrays, allowed to
+    #: write a gradient into ``g`` (the engine calls it when nothing else holds ``g``)
+    backward_into: ClassVar[Callable[..., tuple[Any, ...]] | None] = None
+
     @classmethod
     def specialize(cls, spec: Spec) -> Specialized | None:
         """Forward and backward fixed to one signature (``spec``), or None to use the general

@@ -190,6 +190,9 @@ class Tanh(Function):
     def backward(self, g: Any, F: Any, x: Any, h: Any) -> tuple[Any]:
         return (F.tanh_backward(g, h),)  # g ⊙ (1 − h²), without temporaries on arrays
 
+    def backward_into(self, g: Array, x: Array, h: Array) -> tuple[Array]:
+        return (tanh_backward_into(g, h),)
+
     @classmethod
     def specialize(cls, spec: Spec) -> Specialized | None:
         return _unary_specialized(
@@ -213,6 +216,9 @@ class Sigmoid(Function):
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
         return (F.sigmoid_backward(g, z),)  # g ⊙ z(1 − z), without temporaries on arrays
 
+    def backward_into(self, g: Array, x: Array, z: Array) -> tuple[Array]:
+        return (sigmoid_backward_into(g, z),)
+
     @classmethod
     def specialize(cls, spec: Spec) -> Specialized | None:
         return _unary_specialized(
@@ -234,6 +240,9 @@ class Relu(Function):
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
         return (F.mask(g, F.data(x) > 0),)
+
+    def backward_into(self, g: Array, x: Array) -> tuple[Array]:
+        return (relu_backward_into(g, x),)
 
     @classmethod
     def specialize(cls, spec: Spec) -> Specialized | None:
