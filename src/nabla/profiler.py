@@ -1,7 +1,8 @@
 """``nb.profile()``: time per op type (forward and backward) for a user's own step.
 
-While the block runs, ``Function.apply`` and every primitive's ``backward`` are wrapped with a
-timer (and restored afterwards), so profiling costs nothing when it is off.
+While the block runs, ``Function.apply`` and every primitive's ``backward`` (and
+``backward_into``) are wrapped with a timer (and restored afterwards), so profiling costs
+nothing when it is off.
 
 >>> import nabla as nb
 >>> x = nb.randn(64, 32, requires_grad=True)
@@ -70,23 +71,25 @@ class profile:
         Function.apply = classmethod(timed_apply)  # type: ignore[assignment,method-assign]
         self._patched.append((Function, "apply", original_apply))
         for cls in _all_functions():
-            if "backward" not in cls.__dict__:
-                continue
-            original = cls.__dict__["backward"]
+            # backward_into is backward writing into the upstream gradient: timed as backward
+            for method in ("backward", "backward_into"):
+                original = cls.__dict__.get(method)
+                if original is None:
+                    continue
 
-            def timed_backward(
-                fn: Any, *args: Any, _original: Any = original, _name: str = cls.name
-            ) -> Any:
-                start = time.perf_counter()
-                try:
-                    return _original(fn, *args)
-                finally:
-                    entry = stats[(_name, "backward")]
-                    entry[0] += 1
-                    entry[1] += time.perf_counter() - start
+                def timed_backward(
+                    fn: Any, *args: Any, _original: Any = original, _name: str = cls.name
+                ) -> Any:
+                    start = time.perf_counter()
+                    try:
+                        return _original(fn, *args)
+                    finally:
+                        entry = stats[(_name, "backward")]
+                        entry[0] += 1
+                        entry[1] += time.perf_counter() - start
 
-            cls.backward = timed_backward  # type: ignore[method-assign]
-            self._patched.append((cls, "backward", original))
+                setattr(cls, method, timed_backward)
+                self._patched.append((cls, method, original))
         self._start = time.perf_counter()
         return self
 
