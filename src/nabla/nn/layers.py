@@ -79,12 +79,13 @@ class Linear(Module):
             init.zeros_(self.bias)
 
     def forward(self, x: Any) -> Tensor:
+        params = self._parameters  # (not self.weight: Module.__getattr__ is the slow path)
+        weight, bias = params["weight"], params.get("bias")
         if type(x) is not Tensor:
-            return fn.linear(x, self.weight, self.bias)
-        bias = self.bias
+            return fn.linear(x, weight, bias)
         if bias is None:
-            return LinearOp.apply(x, self.weight)
-        return LinearOp.apply(x, self.weight, bias)  # one fused node: Z = X Wᵀ + b
+            return LinearOp.apply(x, weight)
+        return LinearOp.apply(x, weight, bias)  # one fused node: Z = X Wᵀ + b
 
     def get_config(self) -> dict[str, Any]:
         return {
