@@ -134,10 +134,52 @@ def start_workers(frameworks: Sequence[str]) -> tuple[list[Worker], dict[str, st
     return workers, skipped
 
 
+def products_only_step(cfg: Config) -> Callable[[], None]:
+    """The step's matrix products and nothing else, as the hand-written NumPy step calls them
+    (X Wᵀ forward; Gᵀ H and G W backward, no G W into the input): the time a step cannot go
+    below with these BLAS kernels, whatever its elementwise work costs."""
+    weights, X, _ = make_problem(cfg)
+    Ws = [w for w, _ in weights]
+    outs = [np.ones((cfg.batch, w.shape[0]), np.float32) for w in Ws]
+    inputs = [X] + outs[:-1]
+
+    def step() -> None:
+        for h, W in zip(inputs, Ws):
+            h @ W.T
+        for i in range(len(Ws) - 1, -1, -1):
+            g = outs[i]
+            g.T @ inputs[i]
+            if i > 0:
+                g @ Ws[i]
+
+    return step
+
+
+def time_products(cfg: Config, workers: Sequence[Worker], seconds: float) -> float:
+    """Samples/s of ``products_only_step`` in this process, with every worker stopped."""
+    step = products_only_step(cfg)
+    for w in workers:
+        w.pause()
+    try:
+        time.sleep(0.05)
+        step()
+        count, elapsed = 0, 0.0
+        start = time.perf_counter()
+        while elapsed < seconds:
+            step()
+            count += 1
+            elapsed = time.perf_counter() - start
+        return cfg.batch * count / elapsed
+    finally:
+        for w in workers:
+            w.resume()
+
+
 def measure_config(
     cfg: Config, workers: Sequence[Worker], rounds: int, seconds: float, skipped: dict[str, str]
 ) -> dict[str, Any]:
-    """Median samples/s per framework over ``rounds`` rounds, frameworks interleaved."""
+    """Median samples/s per framework over ``rounds`` rounds, frameworks interleaved, and of
+    the step's matrix products alone (the ceiling for the fraction of the GEMM rate)."""
     live = []
     extra_skipped = dict(skipped)
     for w in workers:
@@ -148,6 +190,7 @@ def measure_config(
         else:
             live.append(w)
     rates: dict[str, list[float]] = {w.name: [] for w in live}
+    products: list[float] = []
     load = []
     for r in range(rounds):
         order = live[r % len(live) :] + live[: r % len(live)] if live else []
@@ -155,12 +198,14 @@ def measure_config(
             with alone(w, live):
                 reply = w.ask(cmd="run", warmup=WARMUP)
             rates[w.name].append(cfg.batch * reply["count"] / reply["seconds"])
+        products.append(time_products(cfg, live, seconds))
         load.append(os.getloadavg()[0])
     return {
         "config": cfg.name,
         "batch": cfg.batch,
         "flops_per_step": cfg.flops,
         "samples_per_s": {name: statistics.median(v) for name, v in rates.items()},
+        "products_only_samples_per_s": statistics.median(products) if products else None,
         "rounds": rates,
         "skipped": extra_skipped,
         "load_average": max(load) if load else os.getloadavg()[0],

@@ -75,6 +75,13 @@ def markdown(results: dict[str, Any]) -> str:
             rate = c["samples_per_s"].get(name)
             cells.append(f"{c['flops_per_step'] * rate / c['batch'] / gemm:.2f}" if rate else "–")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if any(c.get("products_only_samples_per_s") for c in configs):
+        # the ceiling: the same matrix products with nothing around them (NumPy's BLAS)
+        cells = []
+        for c in configs:
+            rate = c.get("products_only_samples_per_s")
+            cells.append(f"{c['flops_per_step'] * rate / c['batch'] / gemm:.2f}" if rate else "–")
+        lines.append("| *the step's matrix products alone* | " + " | ".join(cells) + " |")
     if results.get("overhead_us"):
         lines += [
             "",
