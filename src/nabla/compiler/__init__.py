@@ -50,40 +50,41 @@ class CompiledFunction:
         self.eager_reasons: dict[Any, str] = {}
         functools.update_wrapper(self, fn)
 
-    def _signature(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        parts = []
-        for a in (*args, *kwargs.values()):
+    def _signature(self, values: tuple[Any, ...], kwarg_names: tuple[str, ...]) -> Any:
+        """The plan key of these argument values, and their arrays (None for non-tensors);
+        None for the key when an argument cannot be hashed."""
+        parts, arrays = [], []
+        for a in values:
             if isinstance(a, Tensor):
                 data = a.data
                 parts.append(("t", data.shape, data.dtype, a.requires_grad))
+                arrays.append(data)
             elif isinstance(a, np.ndarray):
                 parts.append(("a", a.shape, a.dtype))
+                arrays.append(a)
             else:
                 try:
                     hash(a)
                 except TypeError:
-                    return None
+                    return None, arrays
                 parts.append(("v", a))
-        return (tuple(parts), tuple(kwargs), MODE.grad_enabled)
+                arrays.append(None)
+        return (tuple(parts), kwarg_names, MODE.grad_enabled), arrays
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        signature = self._signature(args, kwargs)
+        values = (*args, *kwargs.values()) if kwargs else args
+        signature, arrays = self._signature(values, tuple(kwargs))
         if signature is None or MODE.tracer is not None or MODE.anomaly:
             return self.fn(*args, **kwargs)
         plan = self.plans.get(signature, False)
         if plan is None:  # known not to be replayable
             return self.fn(*args, **kwargs)
         if plan is not False and plan.guards_hold():  # type: ignore[union-attr]
-            values = (*args, *kwargs.values()) if kwargs else args
-            arrays = [
-                a.data if isinstance(a, Tensor) else a if isinstance(a, np.ndarray) else None
-                for a in values
-            ]
             outputs = plan.run(arrays, values)  # type: ignore[union-attr]
             return _rebuild(plan.output_refs, outputs)  # type: ignore[union-attr]
         if len(self.plans) >= self.max_plans:
             return self.fn(*args, **kwargs)
-        tensors = [_as_tensor(a) for a in (*args, *kwargs.values())]
+        tensors = [_as_tensor(a) for a in values]
         return self._trace(signature, args, kwargs, tensors)
 
     def _trace(

@@ -87,21 +87,10 @@ class SGD(Optimizer):
             )
 
     def _update_group(self, group: dict[str, Any]) -> None:
-        lr = float(group["lr"])
-        momentum = float(group["momentum"])
-        dampening = float(group["dampening"])
-        weight_decay = float(group["weight_decay"])
-        nesterov = bool(group["nesterov"])
-        maximize = bool(group["maximize"])
-        plain = momentum == 0 and weight_decay == 0 and not maximize
-        # plain SGD is two NumPy calls per parameter already: gathering would not pay
-        flat = None if plain else self._flat_group(group)
-        if flat is not None and self._update_flat(
-            flat, lr, momentum, dampening, weight_decay, nesterov, maximize
-        ):
-            return
-        if plain:
-            # plain SGD, the common case: θ ← θ − lr·g with no per-parameter bookkeeping
+        if not (group["momentum"] or group["weight_decay"] or group["maximize"]):
+            # plain SGD, the common case: θ ← θ − lr·g with no per-parameter bookkeeping (two
+            # NumPy calls per parameter already: gathering into flat buffers would not pay)
+            lr = float(group["lr"])
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
@@ -110,6 +99,17 @@ class SGD(Optimizer):
                 if grad.shape != data.shape:
                     next(self._params_with_grad({"params": [param]}))  # raises the shape error
                 data -= lr * grad
+            return
+        lr = float(group["lr"])
+        momentum = float(group["momentum"])
+        dampening = float(group["dampening"])
+        weight_decay = float(group["weight_decay"])
+        nesterov = bool(group["nesterov"])
+        maximize = bool(group["maximize"])
+        flat = self._flat_group(group)
+        if flat is not None and self._update_flat(
+            flat, lr, momentum, dampening, weight_decay, nesterov, maximize
+        ):
             return
         for param, data, grad in self._params_with_grad(group):
             # `owned`: g is a scratch array of ours that may be overwritten
