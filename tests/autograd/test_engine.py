@@ -288,6 +288,10 @@ _PLAIN_CASES = {
     "outputs saved (exp, sigmoid)": lambda a, b: (a.exp() * b.sigmoid() + a).mean(),
     "matmul and division": lambda a, b: ((a @ b.T) / (1.0 + b.sum())).sum(),
     "indexing and max": lambda a, b: (a[:, 1:] * b[:, :2]).max() + (a[0] * b[0]).sum(),
+    # each activation receives a fresh gradient from a product: backward_into writes into it
+    "activations written in place": lambda a, b: (
+        nb.relu(nb.tanh(nb.sigmoid(a @ b.T) @ b) @ b.T - 0.1) @ b
+    ).sum(),
 }
 
 

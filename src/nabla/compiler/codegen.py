@@ -190,6 +190,9 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
         if s in tracked or s in leaf_slots:
             w.emit(1, f"o{s} = False")
     fresh: set[int] = set()  # slots whose one gradient a specialized backward returned
+    # slots whose gradient is certainly set here: the seed, and what a specialized backward
+    # that certainly ran returned (it returns every needed gradient)
+    assigned = {root}
     seed = np.ones(plan.shape_of[root], dtype=plan.dtype_of[root])
     seed.flags.writeable = False  # shared by every call; never owned, so never written
     w.emit(1, f"g{root} = {w.const(f'SEED{index}', seed)}")
@@ -198,11 +201,15 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
             _, slot, leaf = step
             target = w.const(f"L{slot}", leaf) if leaf is not None else f"args[{slot}]"
             # _accumulate_leaf, inlined: keep an owned gradient, copy a borrowed one
-            w.emit(1, f"if g{slot} is not None:")
-            w.emit(2, f"if {target}.grad is None:")
-            w.emit(3, f"{target}.grad = g{slot} if o{slot} else _np.array(g{slot})")
-            w.emit(2, "else:")
-            w.emit(3, f"{target}.grad += g{slot}")
+            depth = 1
+            if slot not in assigned:
+                w.emit(1, f"if g{slot} is not None:")
+                depth = 2
+            owned = f"g{slot}" if slot in fresh else f"g{slot} if o{slot} else _np.array(g{slot})"
+            w.emit(depth, f"if {target}.grad is None:")
+            w.emit(depth + 1, f"{target}.grad = {owned}")
+            w.emit(depth, "else:")
+            w.emit(depth + 1, f"{target}.grad += g{slot}")
             continue
         k = step[1]
         cls, _, ins, out, _, needs_grad, shapes = plan.forward_ops[k]
@@ -214,8 +221,13 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
             backward = w.const(
                 f"SB{k}", special.backward_in_place if in_place else special.backward
             )
-            _specialized_backward(w, backward, k, ins, out, needs_grad, tracked, leaf_slots)
+            certain = out in assigned
+            _specialized_backward(
+                w, backward, k, ins, out, needs_grad, tracked, leaf_slots, certain
+            )
             fresh.update(s for s, need in zip(ins, needs_grad) if need and s not in tracked)
+            if certain:
+                assigned.update(s for s, need in zip(ins, needs_grad) if need)
             continue
         load_leaves(ins)
         arrays = [f"s{s}" for s in ins] + ([f"s{out}"] if cls.needs_output else [])
@@ -261,22 +273,27 @@ def _specialized_backward(
     needs_grad: tuple[bool, ...],
     tracked: set[int],
     leaf_slots: set[int],
+    certain: bool,
 ) -> None:
     """A specialized op's backward: its gradients are fresh and already of their input's shape
-    and dtype, so the engine's checks reduce to the accumulation itself."""
-    w.emit(1, f"if g{out} is not None:")
-    w.emit(2, f"r = {backward}(g{out}, v{k})")
+    and dtype, so the engine's checks reduce to the accumulation itself (and to nothing when
+    the op's own gradient is ``certain`` to be set)."""
+    d = 1
+    if not certain:
+        w.emit(1, f"if g{out} is not None:")
+        d = 2
+    w.emit(d, f"r = {backward}(g{out}, v{k})")
     for i, (s, need) in enumerate(zip(ins, needs_grad)):
         if not need:
             continue
         if s not in tracked:
-            w.emit(2, f"g{s}, o{s} = r[{i}], True" if s in leaf_slots else f"g{s} = r[{i}]")
+            w.emit(d, f"g{s}, o{s} = r[{i}], True" if s in leaf_slots else f"g{s} = r[{i}]")
             continue
-        w.emit(2, f"t = r[{i}]")
-        w.emit(2, f"if g{s} is None:")
-        w.emit(3, f"g{s}, o{s} = t, True")
-        w.emit(2, f"elif o{s}:")
-        w.emit(3, f"g{s} += t")
-        w.emit(2, "else:")
-        w.emit(3, f"t += g{s}")
-        w.emit(3, f"g{s}, o{s} = t, True")
+        w.emit(d, f"t = r[{i}]")
+        w.emit(d, f"if g{s} is None:")
+        w.emit(d + 1, f"g{s}, o{s} = t, True")
+        w.emit(d, f"elif o{s}:")
+        w.emit(d + 1, f"g{s} += t")
+        w.emit(d, "else:")
+        w.emit(d + 1, f"t += g{s}")
+        w.emit(d + 1, f"g{s}, o{s} = t, True")
