@@ -17,10 +17,13 @@ from nabla.ops.namespace import ARRAY_OPS
 from nabla.ops.softmax import log_softmax_array
 
 
-def _reduce(losses: Array, reduction: str, denominator: float) -> Array:
+def _reduce(losses: Array, reduction: str, denominator: float, negate: bool = False) -> Array:
+    """The mean or sum of the losses (``negate``: of their negatives, −Σ, the same bits)."""
     if reduction == "none":
-        return losses
+        return -losses if negate else losses
     total = np.add.reduce(losses, axis=None)  # losses.sum() without its Python wrapper
+    if negate:
+        total = -total
     return total / denominator if reduction == "mean" else total
 
 
@@ -82,6 +85,8 @@ class CrossEntropy(Function):
                 # each row's target as a flat index: one take, and one subtract in backward
                 self.flat = flat = index + row_starts(n, c)
                 picked = log_p.reshape(-1).take(flat)
+                if coef is None and reduction != "none":  # Σ(−a) = −Σa, bitwise: one pass
+                    return _reduce(picked, reduction, _nonzero(self.denominator), negate=True)
                 losses = -(picked if coef is None else picked * coef)
                 return _reduce(losses, reduction, _nonzero(self.denominator))
             y = np.zeros(x.shape, dtype=x.dtype)  # smoothing needs the dense one-hot rows
@@ -157,8 +162,9 @@ class CrossEntropy(Function):
                 return np.asarray(general.forward(x, y, **params)), (general, x, y)
             log_p = _c_order(log_softmax_array(x, axis=1))
             flat = y + starts
-            losses = -log_p.reshape(-1).take(flat)
-            return np.asarray(np.add.reduce(losses, axis=None) / denominator), (log_p, flat)
+            picked = log_p.reshape(-1).take(flat)
+            loss = -np.add.reduce(picked, axis=None) / denominator  # Σ(−a) = −Σa, bitwise
+            return np.asarray(loss), (log_p, flat)
 
         def backward(g: Array, saved: Any) -> tuple[Any, None]:
             if len(saved) == 3:
@@ -174,6 +180,9 @@ class CrossEntropy(Function):
         return Specialized(forward, backward)
 
 
+_UNSIGNED = {size: np.dtype(f"u{size}") for size in (1, 2, 4, 8)}
+
+
 def _all_counted(y: Array, c: int, ignore_index: int) -> bool:
     """Whether every class index lies in [0, c) and none equals ``ignore_index``.
 
@@ -184,7 +193,7 @@ def _all_counted(y: Array, c: int, ignore_index: int) -> bool:
     if not y.size:
         return ignore_index != 0
     if not 0 <= ignore_index < c:
-        unsigned = y if y.dtype.kind != "i" else y.view(f"u{y.dtype.itemsize}")
+        unsigned = y if y.dtype.kind != "i" else y.view(_UNSIGNED[y.dtype.itemsize])
         return int(np.maximum.reduce(unsigned, axis=None)) < c
     lo, hi = int(np.minimum.reduce(y, axis=None)), int(np.maximum.reduce(y, axis=None))
     return lo >= 0 and hi < c and not lo <= ignore_index <= hi
