@@ -80,8 +80,10 @@ class CompiledFunction:
         if plan is None:  # known not to be replayable
             return self.fn(*args, **kwargs)
         if plan is not False and plan.guards_hold():  # type: ignore[union-attr]
-            outputs = plan.run(arrays, values)  # type: ignore[union-attr]
-            return _rebuild(plan.output_refs, outputs)  # type: ignore[union-attr]
+            refs = plan.output_refs  # type: ignore[union-attr]
+            if refs[0] == "slot":  # one returned tensor (a loss): no mapping to build
+                return _wrap(plan.replay(arrays, values)[0])  # type: ignore[union-attr]
+            return _rebuild(refs, plan.run(arrays, values))  # type: ignore[union-attr]
         if len(self.plans) >= self.max_plans:
             return self.fn(*args, **kwargs)
         tensors = [_as_tensor(a) for a in values]
