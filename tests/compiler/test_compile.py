@@ -398,3 +398,39 @@ def test_compiled_step_reports_an_out_of_range_target_and_keeps_the_weights() ->
         step(nb.tensor(x), bad)
     for p, b in zip(model.parameters(), before):
         np.testing.assert_array_equal(p.data, b)
+
+
+def test_plain_sgd_replays_on_one_buffer_bitwise() -> None:
+    # plain SGD under a schedule: the replayed step lays the parameters out in one buffer and
+    # updates them in a few NumPy calls (SGD.replay_step); the weights equal eager's bitwise
+    batches = _batches(8, 8)
+
+    def run(compiled: bool) -> tuple[list[float], nb.nn.Module]:
+        nb.manual_seed(0)
+        model = nb.nn.MLP([6, 16, 8, 3], activation="relu")
+        opt = nb.optim.SGD(model.parameters(), lr=0.1)
+        scheduler = nb.optim.StepLR(opt, step_size=2, gamma=0.5)
+
+        def step(x: Any, y: Any) -> Any:
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            scheduler.step()
+            return loss
+
+        fn = nb.compile(step) if compiled else step
+        losses = [float(fn(nb.tensor(x), y).data) for x, y in batches]
+        if compiled:
+            (plan,) = fn.plans.values()
+            assert "if not FAST" in plan.source
+            bases = [p.data.base for p in model.parameters()]
+            assert bases[0] is not None and all(b is bases[0] for b in bases)
+        return losses, model
+
+    eager_losses, eager_model = run(False)
+    compiled_losses, compiled_model = run(True)
+    assert compiled_losses == eager_losses
+    for a, b in zip(eager_model.parameters(), compiled_model.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.grad, b.grad)
