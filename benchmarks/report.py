@@ -51,6 +51,28 @@ def markdown(results: dict[str, Any]) -> str:
             else:
                 cells.append(_k(rate))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if any(len(c.get("rounds", {}).get(REFERENCE, ())) > 1 for c in configs):
+        lines += [
+            "",
+            (
+                "Best round per framework (the least disturbed measurement: this VM has slow "
+                "phases that pull some medians down more than others), samples/s and ratio to "
+                "the hand-written NumPy step's best round:"
+            ),
+            "",
+        ]
+        lines.append("| framework | " + " | ".join(c["config"] for c in configs) + " |")
+        lines.append("|---|" + "---:|" * len(configs))
+        for name in frameworks:
+            cells = []
+            for c in configs:
+                rounds = c.get("rounds", {})
+                best, ref = max(rounds.get(name) or [0]), max(rounds.get(REFERENCE) or [0])
+                if not best:
+                    cells.append("–")
+                else:
+                    cells.append(f"{_k(best)} ({best / ref:.2f}x)" if ref else _k(best))
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for ours in ("nabla eager", "nabla compiled"):
         if not any(ours in c["samples_per_s"] for c in configs):
             continue
