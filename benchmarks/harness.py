@@ -108,7 +108,7 @@ class Worker:
 
 
 @contextlib.contextmanager
-def alone(worker: Worker, workers: Sequence[Worker]) -> Iterator[Worker]:
+def alone(worker: Worker | None, workers: Sequence[Worker]) -> Iterator[Worker | None]:
     """Run ``worker`` with every other worker stopped (measured on this VM: an idle JAX or
     PyTorch worker slowed the timed one by up to 1.4x)."""
     others = [w for w in workers if w is not worker]
@@ -158,10 +158,7 @@ def products_only_step(cfg: Config) -> Callable[[], None]:
 def time_products(cfg: Config, workers: Sequence[Worker], seconds: float) -> float:
     """Samples/s of ``products_only_step`` in this process, with every worker stopped."""
     step = products_only_step(cfg)
-    for w in workers:
-        w.pause()
-    try:
-        time.sleep(0.05)
+    with alone(None, workers):  # no worker is the measured one: all of them stop
         step()
         count, elapsed = 0, 0.0
         start = time.perf_counter()
@@ -169,10 +166,7 @@ def time_products(cfg: Config, workers: Sequence[Worker], seconds: float) -> flo
             step()
             count += 1
             elapsed = time.perf_counter() - start
-        return cfg.batch * count / elapsed
-    finally:
-        for w in workers:
-            w.resume()
+    return cfg.batch * count / elapsed
 
 
 def measure_config(

@@ -38,6 +38,8 @@ IN_PLACE_ACTIVATIONS = {
 class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
+        #: op index -> its Specialized forward/backward, or None (see Function.specialize)
+        self.specials: list[Specialized | None] = []
         self.namespace: dict[str, Any] = {
             "_np": np,
             "_ndarray": np.ndarray,
@@ -62,6 +64,7 @@ def generate(plan: Plan) -> tuple[Callable[..., tuple[Any, ...]], str]:
     returns the arrays of ``plan.output_slots`` in that order.
     """
     w = _Writer()
+    w.specials = [_specialized(plan, k) for k in range(len(plan.forward_ops))]
     w.emit(0, "def replay(arrays, args):")
     for i in range(plan.n_args):
         w.emit(1, f"s{i} = arrays[{i}]")
@@ -139,17 +142,15 @@ _NAME = re.compile(r"\b[sgfov]\d+\b")
 def _specialized(plan: Plan, k: int) -> Specialized | None:
     """The op's forward and backward fixed to its traced shapes and dtypes, if it offers them."""
     cls, params, ins, _, _, needs_grad, shapes = plan.forward_ops[k]
-    if k not in plan.specialized:
-        dtypes = tuple(plan.dtype_of[s] for s in ins)
-        plan.specialized[k] = cls.specialize(Spec(params, shapes, dtypes, needs_grad))
-    return plan.specialized[k]
+    dtypes = tuple(plan.dtype_of[s] for s in ins)
+    return cls.specialize(Spec(params, shapes, dtypes, needs_grad))
 
 
 def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
     cls, params, ins, out, requires_grad, needs_grad, _ = plan.forward_ops[k]
     load_leaves(ins)
     fused = plan.fused.get(k)
-    special = _specialized(plan, k)
+    special = w.specials[k]
     if special is None and (requires_grad or fused is None):
         w.emit(1, f"f{k} = {w.const(f'C{k}', cls)}.__new__(C{k})")
     if fused is not None:
@@ -223,7 +224,7 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
             continue
         k = step[1]
         cls, _, ins, out, _, needs_grad, shapes = plan.forward_ops[k]
-        special = _specialized(plan, k)
+        special = w.specials[k]
         if special is not None:
             # a gradient that one specialized op made fresh and only this op reads may be
             # overwritten: the op's in-place backward then spares a pass into new memory

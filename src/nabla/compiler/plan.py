@@ -90,8 +90,6 @@ class Plan:
             else:
                 self.program.append((2, item))
         self.fused = fused
-        #: op index -> its Specialized forward/backward, or None (filled by codegen)
-        self.specialized: dict[int, Any] = {}
         self.output_refs = output_refs
         self.output_slots = sorted(returned)
         # modules whose forward ran, and their train()/eval() mode then (dropout, BatchNorm)

@@ -124,8 +124,6 @@ class Linear(Function):
             )
         if _few_rows_wide(x.shape, x.dtype, w.dtype):
             z = np.ascontiguousarray(w.dot(x.T).T)
-        elif x.ndim == 2 and x.dtype is w.dtype and x.dtype.char in "fd" and x.shape[1] != 1:
-            z = x.dot(w.T)  # matmul_array's float-matrix case, without its other checks
         else:
             z = matmul_array(x, w.T)
         if b is not None:

@@ -115,12 +115,8 @@ class CrossEntropy(Function):
                 one_hot.reshape(-1)[self.flat] = 1
                 row_scale = scale if self.coef is None else scale * self.coef.reshape((-1, 1))
                 return (F.softmax(x, axis=1) - one_hot) * row_scale, None
-            # fast path: (p − onehot) ⊙ c, written as p ⊙ c with c subtracted at the targets
             row_scale = scale if self.coef is None else scale * self.coef.reshape((-1, 1))
-            grad = np.exp(self.log_p)
-            grad *= row_scale
-            grad.reshape(-1)[self.flat] -= row_scale.reshape(-1)
-            return grad, None
+            return _softmax_minus_targets(self.log_p, self.flat, row_scale), None
         y = target if (F.graph and self.needs_grad[1]) else self.probs
         grad_x = grad_y = None
         if self.needs_grad[0]:
@@ -163,7 +159,7 @@ class CrossEntropy(Function):
             log_p = _c_order(log_softmax_array(x, axis=1))
             flat = y + starts
             picked = log_p.reshape(-1).take(flat)
-            loss = -np.add.reduce(picked, axis=None) / denominator  # Σ(−a) = −Σa, bitwise
+            loss = _reduce(picked, "mean", denominator, negate=True)
             return np.asarray(loss), (log_p, flat)
 
         def backward(g: Array, saved: Any) -> tuple[Any, None]:
@@ -171,11 +167,7 @@ class CrossEntropy(Function):
                 general, x, y = saved
                 return general.backward(g, ARRAY_OPS, x, y)[0], None
             log_p, flat = saved
-            scale = g / denominator
-            grad = np.exp(log_p)
-            grad *= scale
-            grad.reshape(-1)[flat] -= scale.reshape(-1)
-            return grad, None
+            return _softmax_minus_targets(log_p, flat, g / denominator), None
 
         return Specialized(forward, backward)
 
@@ -197,6 +189,15 @@ def _all_counted(y: Array, c: int, ignore_index: int) -> bool:
         return int(np.maximum.reduce(unsigned, axis=None)) < c
     lo, hi = int(np.minimum.reduce(y, axis=None)), int(np.maximum.reduce(y, axis=None))
     return lo >= 0 and hi < c and not lo <= ignore_index <= hi
+
+
+def _softmax_minus_targets(log_p: Array, flat: Array, scale: Any) -> Array:
+    """(softmax − one-hot) ⊙ scale from the log-probabilities (C order) and the targets' flat
+    indices: p ⊙ scale, with scale subtracted at the targets (no one-hot matrix)."""
+    grad = np.exp(log_p)
+    grad *= scale
+    grad.reshape(-1)[flat] -= scale.reshape(-1)
+    return grad
 
 
 def _c_order(a: Array) -> Array:

@@ -18,6 +18,21 @@ from nabla.optim.optimizer import (
 )
 
 
+def _update_moments(
+    g: Any, exp_avg: Any, exp_avg_sq: Any, beta1: float, beta2: float, dtype: Any
+) -> Any:
+    """m ← β₁m + (1−β₁)g (PyTorch's lerp form) and v ← β₂v + (1−β₂)g², in place; returns the
+    one scratch array that served every intermediate, free for the caller to reuse."""
+    scratch = np.subtract(g, exp_avg, dtype=dtype)
+    scratch *= 1 - beta1
+    exp_avg += scratch
+    np.multiply(g, 1 - beta2, out=scratch)
+    scratch *= g
+    exp_avg_sq *= beta2
+    exp_avg_sq += scratch
+    return scratch
+
+
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba, 2015), the update rule of ``torch.optim.Adam``.
 
@@ -120,14 +135,7 @@ class Adam(Optimizer):
             else:
                 g, _ = effective_gradient(data, grad, weight_decay, maximize)
 
-            # One scratch array serves every intermediate below (PyTorch's lerp form for m).
-            scratch = np.subtract(g, exp_avg, dtype=data.dtype)
-            scratch *= 1 - beta1
-            exp_avg += scratch
-            np.multiply(g, 1 - beta2, out=scratch)
-            scratch *= g
-            exp_avg_sq *= beta2
-            exp_avg_sq += scratch
+            scratch = _update_moments(g, exp_avg, exp_avg_sq, beta1, beta2, data.dtype)
 
             second_moment = exp_avg_sq
             if amsgrad:
@@ -178,13 +186,7 @@ class Adam(Optimizer):
             for p in params:
                 p.data *= 1 - lr * weight_decay
         g = flat.gradient(0.0 if decoupled else weight_decay, maximize)
-        scratch = np.subtract(g, exp_avg, dtype=flat.dtype)
-        scratch *= 1 - beta1
-        exp_avg += scratch
-        np.multiply(g, 1 - beta2, out=scratch)
-        scratch *= g
-        exp_avg_sq *= beta2
-        exp_avg_sq += scratch
+        scratch = _update_moments(g, exp_avg, exp_avg_sq, beta1, beta2, flat.dtype)
         second_moment = exp_avg_sq
         if amsgrad:
             max_exp_avg_sq = flat.buffer(self.state, "max_exp_avg_sq")

@@ -24,7 +24,16 @@ from nabla.optim.optimizer import (
 REPLAY_FLAT_MEAN_SIZE = 8192
 
 
-def _still_laid_out(optimizer: SGD, layout: Any) -> bool:
+def _accumulate_momentum(buf: Any, g: Any, momentum: float, dampening: float) -> None:
+    """b ← momentum · b + (1 − dampening) · g, in place."""
+    buf *= momentum
+    if dampening != 0:
+        buf += (1 - dampening) * g
+    else:
+        buf += g
+
+
+def _still_laid_out(layout: Any) -> bool:
     """Whether every parameter laid out by ``replay_step`` still holds its view."""
     groups, _ = layout
     return all(p.data is v for _, params, views, _, _ in groups for p, v in zip(params, views))
@@ -105,13 +114,7 @@ class SGD(Optimizer):
             # plain SGD, the common case: θ ← θ − lr·g with no per-parameter bookkeeping (two
             # NumPy calls per parameter already: gathering into flat buffers would not pay)
             lr = float(group["lr"])
-            for param in group["params"]:
-                grad = param.grad
-                if grad is None:
-                    continue
-                data = param.data
-                if grad.shape != data.shape:
-                    next(self._params_with_grad({"params": [param]}))  # raises the shape error
+            for _, data, grad in self._params_with_grad(group):
                 data -= lr * grad
             return
         lr = float(group["lr"])
@@ -134,11 +137,7 @@ class SGD(Optimizer):
                 if buf is None:  # PyTorch: the first buffer is the gradient itself, undamped
                     buf = state["momentum_buffer"] = g.astype(data.dtype, copy=not owned)
                 else:
-                    buf *= momentum
-                    if dampening != 0:
-                        buf += (1 - dampening) * g
-                    else:
-                        buf += g
+                    _accumulate_momentum(buf, g, momentum, dampening)
                 if nesterov:
                     update = buf * momentum
                     update += g
@@ -165,7 +164,7 @@ class SGD(Optimizer):
         the per-parameter loop is faster (see ``REPLAY_FLAT_MEAN_SIZE``).
         """
         layout = getattr(self, "_contiguous", None)
-        if layout is not None and _still_laid_out(self, layout):
+        if layout is not None and _still_laid_out(layout):
             return layout[1]
         for group in self.param_groups:  # all groups qualify, or nothing is laid out
             params = group["params"]
@@ -244,11 +243,7 @@ class SGD(Optimizer):
                     self.state[p]["momentum_buffer"] = view
             else:
                 buf = flat.buffer(self.state, "momentum_buffer")
-                buf *= momentum
-                if dampening != 0:
-                    buf += (1 - dampening) * g
-                else:
-                    buf += g
+                _accumulate_momentum(buf, g, momentum, dampening)
             if nesterov:
                 update = buf * momentum
                 update += g
