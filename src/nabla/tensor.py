@@ -6,6 +6,7 @@ float32 stays float32) and call the primitives in ``nabla.functional``; no deriv
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,9 @@ def _lift(other: Any, like: Tensor) -> Tensor:
         value = np.asarray(other, dtype=dtype)
         value.flags.writeable = False
         scalar = _wrap(value)
-        if other or type(other) is not float:  # 0.0 == -0.0: keep the sign, don't cache
+        # 0.0 == -0.0 would share one entry (the sign matters), and nan != nan never finds
+        # its entry again: neither is cached
+        if (other or type(other) is not float) and not math.isnan(other):
             if len(_SCALARS) >= 512:
                 _SCALARS.clear()
             _SCALARS[key] = scalar
