@@ -184,6 +184,7 @@ def measure_config(
         else:
             live.append(w)
     rates: dict[str, list[float]] = {w.name: [] for w in live}
+    faults: dict[str, list[float]] = {w.name: [] for w in live}
     products: list[float] = []
     load = []
     for r in range(rounds):
@@ -192,6 +193,7 @@ def measure_config(
             with alone(w, live):
                 reply = w.ask(cmd="run", warmup=WARMUP)
             rates[w.name].append(cfg.batch * reply["count"] / reply["seconds"])
+            faults[w.name].append(reply.get("faults_per_step", float("nan")))
         products.append(time_products(cfg, live, seconds))
         load.append(os.getloadavg()[0])
     return {
@@ -201,6 +203,7 @@ def measure_config(
         "samples_per_s": {name: statistics.median(v) for name, v in rates.items()},
         "products_only_samples_per_s": statistics.median(products) if products else None,
         "rounds": rates,
+        "page_faults_per_step": {name: statistics.median(v) for name, v in faults.items()},
         "skipped": extra_skipped,
         "load_average": max(load) if load else os.getloadavg()[0],
     }

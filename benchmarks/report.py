@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,24 @@ def markdown(results: dict[str, Any]) -> str:
             rate = c.get("products_only_samples_per_s")
             cells.append(f"{c['flops_per_step'] * rate / c['batch'] / gemm:.2f}" if rate else "–")
         lines.append("| *the step's matrix products alone* | " + " | ".join(cells) + " |")
+    if any(c.get("page_faults_per_step") for c in configs):
+        lines += [
+            "",
+            (
+                "Page faults per training step, median over the rounds (memory the process gave "
+                "back to the OS and touched again: glibc hands freed heap back once its top "
+                "exceeds a threshold; `import nabla` primes that threshold, see nabla._heap):"
+            ),
+            "",
+        ]
+        lines.append("| framework | " + " | ".join(c["config"] for c in configs) + " |")
+        lines.append("|---|" + "---:|" * len(configs))
+        for name in frameworks:
+            cells = []
+            for c in configs:
+                value = c.get("page_faults_per_step", {}).get(name)
+                cells.append("–" if value is None or math.isnan(value) else f"{value:.1f}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if results.get("overhead_us"):
         lines += [
             "",

@@ -10,6 +10,7 @@ Commands, one JSON object per line on stdin: {"cmd": "build", "config": NAME, "s
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -70,10 +71,14 @@ def main() -> None:
             # as in a training run
             for _ in range(int(count * request.get("warmup", 0.0))):
                 step()
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             for _ in range(count):
                 step()
-            reply = {"seconds": time.perf_counter() - start, "count": count}
+            seconds = time.perf_counter() - start
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+            # page faults per step: memory the step's allocator handed back and touched again
+            reply = {"seconds": seconds, "count": count, "faults_per_step": faults / count}
         elif cmd == "overhead":
             reply = {"us_per_op": chain_overhead(name)}
         elif cmd == "memory":

@@ -10,6 +10,7 @@ array([[3., 4.]], dtype=float32)
 
 import numpy as _np
 
+from nabla import _heap
 from nabla.autograd import (
     detect_anomaly,
     enable_grad,
@@ -132,3 +133,6 @@ def __getattr__(name: str) -> object:
 
         return importlib.import_module("nabla.onnx")
     raise AttributeError(f"module 'nabla' has no attribute {name!r}")
+
+
+_heap.prime()  # glibc's heap thresholds, before the first training step: see nabla._heap

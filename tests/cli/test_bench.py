@@ -40,3 +40,6 @@ def test_bench_runs_the_suite(tmp_path: Path, capfd: pytest.CaptureFixture[str])
     text = (out / "results.md").read_text()
     assert "| nabla eager |" in text and "matrix products alone" in text
     assert "Best round per framework" in text  # 2 rounds: the least disturbed one, too
+    faults = results["configs"][0]["page_faults_per_step"]
+    assert set(faults) == set(rates) and all(f >= 0 for f in faults.values())
+    assert "Page faults per training step" in text
