@@ -312,3 +312,46 @@ def test_plain_backward_equals_nb_grad(case: str, rng: np.random.Generator) -> N
     f(a, b).backward()  # accumulates
     np.testing.assert_array_equal(a.grad, 2 * expected[0].data)
     np.testing.assert_array_equal(b.grad, 2 * expected[1].data)
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_leaf_used_by_many_ops_sums_their_gradients_as_the_general_loop_does(
+    existing: bool,
+) -> None:
+    # .backward() hands a leaf its first gradient at once and adds later ones into it; nb.grad
+    # (the general loop) sums them while pending: the same sums in the same order, bitwise
+    rng = np.random.default_rng(3)
+    w = nb.tensor(rng.standard_normal((5, 4)).astype(np.float32), requires_grad=True)
+    x = nb.tensor(rng.standard_normal((7, 4)).astype(np.float32))
+    before = rng.standard_normal((5, 4)).astype(np.float32)
+
+    def loss() -> nb.Tensor:
+        h = nb.tanh(x @ w.T)  # w used four times: three products and one elementwise
+        return (nb.relu(h @ w) @ w.T).sum() + (w * w).sum() * 0.1
+
+    (total,) = nb.grad(loss(), w)
+    if existing:
+        w.grad = before.copy()
+    loss().backward()
+    expected = before + total if existing else total
+    assert w.grad.dtype == np.float32
+    np.testing.assert_array_equal(w.grad, expected)
+
+
+def test_a_leaf_gradient_that_is_the_upstream_gradient_is_copied() -> None:
+    x = nb.tensor(np.ones(3), requires_grad=True)
+    g = np.array([1.0, 2.0, 3.0])
+    (x + 0.0).backward(g)  # add passes g straight through to x
+    assert x.grad is not g and not np.shares_memory(x.grad, g)
+    x.grad += 1
+    np.testing.assert_array_equal(g, [1.0, 2.0, 3.0])
+
+
+def test_float64_gradients_reaching_a_float32_leaf_are_cast_before_they_are_summed() -> None:
+    w = nb.tensor(np.array([0.1, 0.7, -0.4], dtype=np.float32), requires_grad=True)
+    # float64: w * c is float64 (values where summing before the cast rounds differently)
+    c = nb.tensor(np.array([0.9127555772777217, 0.5436249914654229, 0.8574042765875693]))
+    ((w * c).sum() + (w * c * c).sum()).backward()
+    expected = c.data.astype(np.float32) + (c.data**2).astype(np.float32)
+    assert w.grad.dtype == np.float32
+    np.testing.assert_array_equal(w.grad, expected)

@@ -176,7 +176,12 @@ def _propagate_into_leaves(
     heap: list[Any], pending: dict[int, list[Any]], retain_graph: bool, F: Any
 ) -> None:
     """``run_backward``'s loop for the common case (``.backward()`` on arrays: no higher order,
-    no anomaly checks, no targets, no tracer), with the same order and accumulation."""
+    no anomaly checks, no targets, no tracer), with the same order and accumulation.
+
+    A leaf whose ``.grad`` is None when its first gradient arrives takes that gradient at once
+    instead of waiting in the heap, and later ones are added into it in place: the same sums
+    in the same order (g₁ + g₂ + …), without a heap entry per parameter."""
+    assigned: set[int] = set()  # leaves whose .grad this pass set
     while heap:
         _, key, t = heappop(heap)
         fn = t._fn
@@ -212,6 +217,19 @@ def _propagate_into_leaves(
                 _accumulate(pending, key, gi, data.dtype, False, g)
                 continue
             inp_fn = inp._fn
+            if inp_fn is None:
+                grad = inp.grad
+                if grad is not None and key in assigned:
+                    grad += gi if gi.dtype == data.dtype else gi.astype(data.dtype)
+                    continue
+                if grad is None:
+                    if gi.dtype != data.dtype:
+                        gi = gi.astype(data.dtype)
+                    elif gi is g or gi.base is not None or not gi.flags.writeable:
+                        gi = np.array(gi)  # not ours to keep
+                    inp.grad = gi
+                    assigned.add(key)
+                    continue
             heappush(heap, (-inp_fn.seq if inp_fn is not None else 1, key, inp))
             if gi.dtype != data.dtype:
                 pending[key] = [gi.astype(data.dtype), True]
