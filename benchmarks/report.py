@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,42 @@ REFERENCE = "numpy (hand-written)"
 
 def _k(rate: float) -> str:
     return f"{rate / 1e3:.1f}k" if rate < 1e6 else f"{rate / 1e6:.2f}M"
+
+
+def _table(
+    title: str,
+    configs: list[dict[str, Any]],
+    row_names: list[str],
+    cell: Callable[[str, dict[str, Any]], str],
+    first_column: str = "framework",
+) -> list[str]:
+    """A titled table with one row per name and one column per config (``cell(name, c)``)."""
+    lines = ["", title, ""]
+    lines.append(f"| {first_column} | " + " | ".join(c["config"] for c in configs) + " |")
+    lines.append("|---|" + "---:|" * len(configs))
+    for name in row_names:
+        lines.append(f"| {name} | " + " | ".join(cell(name, c) for c in configs) + " |")
+    return lines
+
+
+def _median_cell(name: str, c: dict[str, Any]) -> str:
+    rate, ref = c["samples_per_s"].get(name), c["samples_per_s"].get(REFERENCE)
+    if rate is None:
+        return "–"
+    return f"{_k(rate)} ({rate / ref:.2f}x)" if ref else _k(rate)
+
+
+def _best_round_cell(name: str, c: dict[str, Any]) -> str:
+    rounds = c.get("rounds", {})
+    best, ref = max(rounds.get(name) or [0]), max(rounds.get(REFERENCE) or [0])
+    if not best:
+        return "–"
+    return f"{_k(best)} ({best / ref:.2f}x)" if ref else _k(best)
+
+
+def _faults_cell(name: str, c: dict[str, Any]) -> str:
+    value = c.get("page_faults_per_step", {}).get(name)
+    return "–" if value is None or math.isnan(value) else f"{value:.1f}"
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -25,12 +62,6 @@ def markdown(results: dict[str, Any]) -> str:
             f"(1024³). {results['date']}; {results['rounds']} interleaved rounds, medians; "
             f"gc.freeze() after imports."
         ),
-        "",
-        (
-            "SGD training step (forward + backward + update), median samples/s and ratio to the "
-            "hand-written NumPy step:"
-        ),
-        "",
     ]
     configs = results["configs"]
     frameworks: list[str] = []
@@ -38,91 +69,62 @@ def markdown(results: dict[str, Any]) -> str:
         for name in c["samples_per_s"]:
             if name not in frameworks:
                 frameworks.append(name)
-    lines.append("| framework | " + " | ".join(c["config"] for c in configs) + " |")
-    lines.append("|---|" + "---:|" * len(configs))
-    for name in frameworks:
-        cells = []
-        for c in configs:
-            rate = c["samples_per_s"].get(name)
-            ref = c["samples_per_s"].get(REFERENCE)
-            if rate is None:
-                cells.append("–")
-            elif ref:
-                cells.append(f"{_k(rate)} ({rate / ref:.2f}x)")
-            else:
-                cells.append(_k(rate))
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += _table(
+        "SGD training step (forward + backward + update), median samples/s and ratio to the "
+        "hand-written NumPy step:",
+        configs,
+        frameworks,
+        _median_cell,
+    )
     if any(len(c.get("rounds", {}).get(REFERENCE, ())) > 1 for c in configs):
-        lines += [
-            "",
-            (
-                "Best round per framework (the least disturbed measurement: this VM has slow "
-                "phases that pull some medians down more than others), samples/s and ratio to "
-                "the hand-written NumPy step's best round:"
-            ),
-            "",
-        ]
-        lines.append("| framework | " + " | ".join(c["config"] for c in configs) + " |")
-        lines.append("|---|" + "---:|" * len(configs))
-        for name in frameworks:
-            cells = []
-            for c in configs:
-                rounds = c.get("rounds", {})
-                best, ref = max(rounds.get(name) or [0]), max(rounds.get(REFERENCE) or [0])
-                if not best:
-                    cells.append("–")
-                else:
-                    cells.append(f"{_k(best)} ({best / ref:.2f}x)" if ref else _k(best))
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines += _table(
+            "Best round per framework (the least disturbed measurement: this VM has slow "
+            "phases that pull some medians down more than others), samples/s and ratio to "
+            "the hand-written NumPy step's best round:",
+            configs,
+            frameworks,
+            _best_round_cell,
+        )
     for ours in ("nabla eager", "nabla compiled"):
         if not any(ours in c["samples_per_s"] for c in configs):
             continue
-        lines += ["", f"{ours} relative to each peer (>1: {ours} is faster):", ""]
-        lines.append("| peer | " + " | ".join(c["config"] for c in configs) + " |")
-        lines.append("|---|" + "---:|" * len(configs))
-        for peer in frameworks:
-            if peer == ours:
-                continue
-            cells = []
-            for c in configs:
-                a, b = c["samples_per_s"].get(ours), c["samples_per_s"].get(peer)
-                cells.append(f"{a / b:.2f}x" if a and b else "–")
-            lines.append(f"| {peer} | " + " | ".join(cells) + " |")
-    lines += ["", "Fraction of the 1024³ float32 GEMM rate reached over the whole step:", ""]
-    lines.append("| framework | " + " | ".join(c["config"] for c in configs) + " |")
-    lines.append("|---|" + "---:|" * len(configs))
+
+        def ratio(peer: str, c: dict[str, Any], ours: str = ours) -> str:
+            a, b = c["samples_per_s"].get(ours), c["samples_per_s"].get(peer)
+            return f"{a / b:.2f}x" if a and b else "–"
+
+        peers = [peer for peer in frameworks if peer != ours]
+        lines += _table(
+            f"{ours} relative to each peer (>1: {ours} is faster):",
+            configs,
+            peers,
+            ratio,
+            first_column="peer",
+        )
     gemm = machine["gemm_gflops"] * 1e9
-    for name in frameworks:
-        cells = []
-        for c in configs:
-            rate = c["samples_per_s"].get(name)
-            cells.append(f"{c['flops_per_step'] * rate / c['batch'] / gemm:.2f}" if rate else "–")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    def gemm_fraction(rate: float | None, c: dict[str, Any]) -> str:
+        return f"{c['flops_per_step'] * rate / c['batch'] / gemm:.2f}" if rate else "–"
+
+    lines += _table(
+        "Fraction of the 1024³ float32 GEMM rate reached over the whole step:",
+        configs,
+        frameworks,
+        lambda name, c: gemm_fraction(c["samples_per_s"].get(name), c),
+    )
     if any(c.get("products_only_samples_per_s") for c in configs):
         # the ceiling: the same matrix products with nothing around them (NumPy's BLAS)
-        cells = []
-        for c in configs:
-            rate = c.get("products_only_samples_per_s")
-            cells.append(f"{c['flops_per_step'] * rate / c['batch'] / gemm:.2f}" if rate else "–")
+        cells = [gemm_fraction(c.get("products_only_samples_per_s"), c) for c in configs]
         lines.append("| *the step's matrix products alone* | " + " | ".join(cells) + " |")
     if any(c.get("page_faults_per_step") for c in configs):
-        lines += [
-            "",
-            (
-                "Page faults per training step, median over the rounds (memory the process gave "
-                "back to the OS and touched again: glibc hands freed heap back once its top "
-                "exceeds a threshold; `import nabla` primes that threshold, see nabla._heap):"
-            ),
-            "",
-        ]
-        lines.append("| framework | " + " | ".join(c["config"] for c in configs) + " |")
-        lines.append("|---|" + "---:|" * len(configs))
-        for name in frameworks:
-            cells = []
-            for c in configs:
-                value = c.get("page_faults_per_step", {}).get(name)
-                cells.append("–" if value is None or math.isnan(value) else f"{value:.1f}")
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines += _table(
+            "Page faults per training step, median over the rounds (memory the process gave "
+            "back to the OS and touched again: glibc hands freed heap back once its top "
+            "exceeds a threshold; `import nabla` primes that threshold, see nabla._heap):",
+            configs,
+            frameworks,
+            _faults_cell,
+        )
     if results.get("overhead_us"):
         lines += [
             "",
