@@ -71,13 +71,13 @@ def main() -> None:
             # as in a training run
             for _ in range(int(count * request.get("warmup", 0.0))):
                 step()
-            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             for _ in range(count):
                 step()
             seconds = time.perf_counter() - start
-            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
             # page faults per step: memory the step's allocator handed back and touched again
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before
             reply = {"seconds": seconds, "count": count, "faults_per_step": faults / count}
         elif cmd == "overhead":
             reply = {"us_per_op": chain_overhead(name)}

@@ -216,25 +216,23 @@ def _propagate_into_leaves(
             if key in pending:
                 _accumulate(pending, key, gi, data.dtype, False, g)
                 continue
-            inp_fn = inp._fn
-            if inp_fn is None:
-                grad = inp.grad
-                if grad is not None and key in assigned:
-                    grad += gi if gi.dtype == data.dtype else gi.astype(data.dtype)
-                    continue
-                if grad is None:
-                    if gi.dtype != data.dtype:
-                        gi = gi.astype(data.dtype)
-                    elif gi is g or gi.base is not None or not gi.flags.writeable:
-                        gi = np.array(gi)  # not ours to keep
-                    inp.grad = gi
-                    assigned.add(key)
-                    continue
-            heappush(heap, (-inp_fn.seq if inp_fn is not None else 1, key, inp))
             if gi.dtype != data.dtype:
-                pending[key] = [gi.astype(data.dtype), True]
-            else:
-                pending[key] = [gi, gi is not g and gi.base is None and gi.flags.writeable]
+                gi, owned = gi.astype(data.dtype), True
+            else:  # fresh from the rule: neither g itself, a view nor read-only
+                owned = gi is not g and gi.base is None and gi.flags.writeable
+            inp_fn = inp._fn
+            if inp_fn is not None:
+                heappush(heap, (-inp_fn.seq, key, inp))
+            elif inp.grad is None:  # a leaf's first gradient: straight to .grad
+                inp.grad = gi if owned else np.array(gi)
+                assigned.add(key)
+                continue
+            elif key in assigned:  # a later one, added as pending would have added it
+                inp.grad += gi
+                continue
+            else:  # a leaf that held a .grad before: sum this pass's gradients first
+                heappush(heap, (1, key, inp))
+            pending[key] = [gi, owned]
         if not retain_graph:
             fn.inputs = None
 
