@@ -21,7 +21,7 @@ def _model(kind: str) -> tuple[nb.nn.Module, Any]:
     if kind == "tanh-adam-dropout":
         model = nb.nn.MLP([6, 16, 3], activation="tanh", dropout=0.3)
         return model, nb.optim.Adam(model.parameters(), lr=0.01, weight_decay=1e-3)
-    if kind == "relu-plain-sgd":  # replayed through SGD.replay_step
+    if kind == "relu-plain-sgd":
         model = nb.nn.MLP([6, 16, 8, 3], activation="relu")
         return model, nb.optim.SGD(model.parameters(), lr=0.1)
     if kind == "sigmoid-batchnorm-adamw":
@@ -410,14 +410,53 @@ def test_compiled_step_reports_an_out_of_range_target_and_keeps_the_weights() ->
         np.testing.assert_array_equal(p.data, b)
 
 
-def test_plain_sgd_replays_on_one_buffer() -> None:
-    # the equality with eager is in test_compiled_training_equals_eager_bitwise; here: the
-    # replayed plan takes SGD.replay_step, which laid the parameters out in one buffer
+def test_compiled_sgd_keeps_every_parameter_array() -> None:
+    # a compiled step must not rebind p.data (an earlier replay laid the parameters out in one
+    # buffer): arrays from p.data, p.numpy() and state_dict() keep tracking the parameters
     model, opt = _model("relu-plain-sgd")
+    arrays = [p.data for p in model.parameters()]
+    exported = model.state_dict()
     step = nb.compile(_train_step(model, opt))
-    for x, y in _batches(3, 8):
+    for x, y in _batches(4, 8):
         step(nb.tensor(x), y)
-    (plan,) = step.plans.values()
-    assert "if not FAST" in plan.source
-    bases = [p.data.base for p in model.parameters()]
-    assert bases[0] is not None and all(b is bases[0] for b in bases)
+    assert step.plans and all(p is not None for p in step.plans.values())
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays))
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(exported[name], value, err_msg=name)
+
+
+class _Tied(nb.nn.Module):
+    """Two layers whose weights share one array (tied as NumPy code ties them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = nb.nn.Linear(6, 6)
+        self.second = nb.nn.Linear(6, 6)
+        self.second.weight.data = self.first.weight.data
+
+    def forward(self, x: Any) -> Any:
+        return self.second(nb.tanh(self.first(x)))
+
+
+def test_compiled_sgd_keeps_tied_weights_tied() -> None:
+    def run(compiled: bool) -> tuple[list[float], np.ndarray]:
+        nb.manual_seed(0)
+        model = _Tied()
+        opt = nb.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x: Any) -> Any:
+            loss = ((model(x) - x) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn: Callable[..., Any] = nb.compile(step) if compiled else step
+        losses = [float(fn(nb.tensor(x)).data) for x, _ in _batches(6, 8)]
+        assert model.second.weight.data is model.first.weight.data
+        return losses, model.first.weight.data.copy()
+
+    eager_losses, eager_w = run(False)
+    compiled_losses, compiled_w = run(True)
+    assert compiled_losses == eager_losses
+    np.testing.assert_array_equal(compiled_w, eager_w)

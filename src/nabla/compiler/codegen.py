@@ -89,16 +89,7 @@ def generate(plan: Plan) -> tuple[Callable[..., tuple[Any, ...]], str]:
             method = method.__get__(item.obj) if method else getattr(item.obj, item.method)
             bound = functools.partial(method, *item.args, **item.kwargs)
             call = w.const(f"CALL{index}", bound)
-            # an optimizer may offer a faster replay of its step (see SGD.replay_step)
-            replay_step = getattr(item.obj, "replay_step", None)
-            fast = None
-            if item.method == "step" and not item.args and not item.kwargs and replay_step:
-                fast = replay_step()
-            if fast is not None:
-                w.emit(1, f"if not {w.const(f'FAST{index}', fast)}():")
-                w.emit(2, f"{call}()")
-            else:
-                w.emit(1, f"{call}()")
+            w.emit(1, f"{call}()")
             loaded.clear()  # a call (optimizer step) may rebind a parameter's array
     load_leaves(tuple(plan.output_slots))
     outputs = "".join(f"s{s}, " for s in plan.output_slots)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
-
-import numpy as np
 
 from nabla.optim.optimizer import (
     FlatGroup,
@@ -17,12 +15,6 @@ from nabla.optim.optimizer import (
     effective_gradient,
 )
 
-#: groups whose parameters hold at most this many elements on average are laid out in one
-#: buffer by replay_step. Measured on 2 cores, one plain SGD step: 10 layers of 64 (2,100 per
-#: parameter) 23 µs laid out against 43 µs per parameter; 784-256-128-10 (39,000 per
-#: parameter) 65 against 59 µs (gathering costs a pass where each update is already large)
-REPLAY_FLAT_MEAN_SIZE = 8192
-
 
 def _accumulate_momentum(buf: Any, g: Any, momentum: float, dampening: float) -> None:
     """b ← momentum · b + (1 − dampening) · g, in place."""
@@ -31,12 +23,6 @@ def _accumulate_momentum(buf: Any, g: Any, momentum: float, dampening: float) ->
         buf += (1 - dampening) * g
     else:
         buf += g
-
-
-def _still_laid_out(layout: Any) -> bool:
-    """Whether every parameter laid out by ``replay_step`` still holds its view."""
-    groups, _ = layout
-    return all(p.data is v for _, params, views, _, _ in groups for p, v in zip(params, views))
 
 
 class SGD(Optimizer):
@@ -149,72 +135,6 @@ class SGD(Optimizer):
                 data -= g
             else:
                 data -= lr * g
-
-    def replay_step(self) -> Callable[[], bool] | None:
-        """For ``nb.compile``: a replacement for :meth:`step` in replayed plans.
-
-        It lays each group's parameters end to end in one buffer (their ``.data`` become views
-        into it, holding the same values), so that plain SGD (no momentum, weight decay or
-        maximize) updates a whole group in three NumPy calls: gather the gradients, scale
-        them by lr, subtract. That is the arithmetic of the per-parameter loop, element by
-        element, so the result is bitwise the same. The returned function does nothing and
-        returns False when, at that call, a group is not plain or a parameter's array or
-        gradient is not what it expects (then the caller runs :meth:`step`). None when the
-        parameters cannot share a buffer (mixed dtypes, non-float) or are large enough that
-        the per-parameter loop is faster (see ``REPLAY_FLAT_MEAN_SIZE``).
-        """
-        layout = getattr(self, "_contiguous", None)
-        if layout is not None and _still_laid_out(layout):
-            return layout[1]
-        for group in self.param_groups:  # all groups qualify, or nothing is laid out
-            params = group["params"]
-            if not params:
-                return None
-            dtype = params[0].data.dtype
-            if dtype.kind != "f" or any(p.data.dtype != dtype for p in params):
-                return None
-            if sum(p.data.size for p in params) > REPLAY_FLAT_MEAN_SIZE * len(params):
-                return None
-        groups = []
-        for group in self.param_groups:
-            params = list(group["params"])
-            dtype = params[0].data.dtype
-            flat = np.concatenate([p.data.reshape(-1) for p in params])
-            views, start = [], 0
-            for p in params:
-                view = flat[start : start + p.data.size].reshape(p.data.shape)
-                start += p.data.size
-                p.data = view
-                views.append(view)
-            groups.append((group, params, views, flat, dtype))
-
-        def step() -> bool:
-            if len(self.param_groups) != len(groups):
-                return False
-            work = []
-            for (group, params, views, flat, dtype), current in zip(groups, self.param_groups):
-                if current is not group or group["momentum"] or group["weight_decay"]:
-                    return False
-                members = group["params"]
-                if group["maximize"] or len(members) != len(params):
-                    return False
-                grads = []
-                for p, member, view in zip(params, members, views):
-                    grad = p.grad
-                    if member is not p or p.data is not view or grad is None:
-                        return False
-                    if grad.dtype != dtype or grad.shape != view.shape:
-                        return False
-                    grads.append(grad)
-                work.append((float(group["lr"]), grads, flat))
-            for lr, grads, flat in work:  # θ ← θ − lr·g for the whole group
-                update = np.concatenate(grads, axis=None)
-                update *= lr
-                flat -= update
-            return True
-
-        self._contiguous = (groups, step)
-        return step
 
     def _update_flat(
         self,
