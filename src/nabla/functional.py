@@ -266,13 +266,17 @@ def reshape(x: Any, shape: Sequence[int] | int) -> Tensor:
 
 def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     x = _t(x)
+    start = sh.normalize_dim("flatten", start_dim, x.ndim)
+    end = sh.normalize_dim("flatten", end_dim, x.ndim)
+    if start > end:
+        raise ValueError(
+            f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+            f"for a {x.ndim}-D tensor"
+        )
     if x.ndim == 0:
         return reshape(x, (1,))
-    start, end = start_dim % x.ndim, end_dim % x.ndim
-    shape = x.shape[:start] + (-1,) + x.shape[end + 1 :]
-    if x.size == 0:
-        shape = x.shape[:start] + (int(np.prod(x.shape[start : end + 1])),) + x.shape[end + 1 :]
-    return reshape(x, shape)
+    size = int(np.prod(x.shape[start : end + 1]))
+    return reshape(x, x.shape[:start] + (size,) + x.shape[end + 1 :])
 
 
 def permute(x: Any, axes: Sequence[int] | None = None, *, dims: Any = None) -> Tensor:
@@ -281,10 +285,16 @@ def permute(x: Any, axes: Sequence[int] | None = None, *, dims: Any = None) -> T
 
 
 def transpose(x: Any, dim0: int = -2, dim1: int = -1) -> Tensor:
-    """Swap two axes (PyTorch's ``transpose``)."""
+    """Swap exactly two axes (PyTorch's ``transpose``), for tensors of any number of dims."""
     x = _t(x)
+    if x.ndim == 0:  # PyTorch: a 0-d tensor accepts dims -1 and 0 and is returned unchanged
+        sh.normalize_dim("transpose", dim0, 0)
+        sh.normalize_dim("transpose", dim1, 0)
+        return x
     axes = list(range(x.ndim))
-    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    d0 = sh.normalize_dim("transpose", dim0, x.ndim)
+    d1 = sh.normalize_dim("transpose", dim1, x.ndim)
+    axes[d0], axes[d1] = axes[d1], axes[d0]
     return sh.Permute.apply(x, axes=tuple(axes))
 
 
@@ -304,20 +314,23 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
 
 
 def squeeze(x: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
+    """Remove axes of length 1: all of them, or those among ``axis`` (an int or a tuple);
+    axes named that are not of length 1 are left alone (PyTorch)."""
     x = _t(x)
     axis = _axis(axis, dim)
     if axis is None:
         axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
     else:
-        axes = tuple(a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis))
-        axes = tuple(a for a in axes if x.shape[a] == 1)  # PyTorch: non-1 axes are left alone
+        named = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
+        axes = tuple(sh.normalize_dim("squeeze", a, x.ndim) for a in named)
+        axes = tuple(a for a in axes if x.ndim and x.shape[a] == 1)
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
 def unsqueeze(x: Any, axis: int, *, dim: int | None = None) -> Tensor:
+    """Insert an axis of length 1 at ``axis`` (``-ndim-1 … ndim``, as PyTorch)."""
     x = _t(x)
-    axis = _axis(axis, dim)
-    axis = axis % (x.ndim + 1)
+    axis = sh.normalize_dim("unsqueeze", _axis(axis, dim), x.ndim, new_axis=True)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
@@ -380,8 +393,11 @@ def _normalize_index(index: Any) -> Any:
         return index
     out: list[Any] = []
     for i in items:
-        if isinstance(i, list):
-            i = np.asarray(i)
+        if isinstance(i, (list, np.ndarray)):
+            # a copy: backward scatters through the index saved now, so the caller may
+            # change its own array after the forward pass without moving the gradient
+            i = np.array(i)
+            i.flags.writeable = False
         if isinstance(i, np.ndarray) and i.dtype == bool:
             out.extend(np.nonzero(i))  # a mask selects its True positions
         else:

@@ -413,12 +413,14 @@ class Tensor:
         return fn.flatten(self, start_dim, end_dim)
 
     def transpose(self, *axes: Any) -> Tensor:
-        """``transpose(dim0, dim1)`` swaps two axes (PyTorch); a full permutation also works."""
+        """``transpose(dim0, dim1)`` swaps exactly those two axes (PyTorch), whatever the
+        number of dims; no argument reverses the axes and a tuple is a full permutation
+        (NumPy)."""
         from nabla import functional as fn
 
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             return fn.permute(self, tuple(axes[0]))
-        if len(axes) == 2 and self.ndim != 2:
+        if len(axes) == 2:
             return fn.transpose(self, axes[0], axes[1])
         return fn.permute(self, tuple(axes) if axes else None)
 

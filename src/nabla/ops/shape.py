@@ -6,12 +6,44 @@ permute by the inverse permutation, sum a broadcast (done by the engine), scatte
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
 
 from nabla._typing import Array, Shape
 from nabla.autograd.function import Function
+from nabla.errors import ShapeError
+
+
+def normalize_dim(op: str, dim: Any, ndim: int, *, new_axis: bool = False) -> int:
+    """``dim`` as a non-negative axis of an ``ndim``-D tensor, or IndexError naming ``op``.
+
+    PyTorch's rule: valid dims are ``-ndim … ndim-1``; a 0-d tensor accepts ``-1`` and ``0``.
+    With ``new_axis`` (unsqueeze) the dim names a position among ``ndim + 1``.
+    """
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dimension must be an integer, got {dim!r}")
+    size = ndim + 1 if new_axis else builtins.max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(
+            f"{op}: dimension out of range (expected to be in range of [{-size}, {size - 1}] "
+            f"for a {ndim}-D tensor, but got {dim})"
+        )
+    return int(dim) % size
+
+
+def normalize_permutation(op: str, axes: Any, ndim: int) -> tuple[int, ...]:
+    """``axes`` as a permutation of ``range(ndim)`` (negative axes allowed), or an error."""
+    axes = tuple(axes)
+    if len(axes) != ndim:
+        raise ShapeError(
+            f"{op}: the tensor has {ndim} dimensions but the ordering {axes} has {len(axes)}"
+        )
+    out = tuple(normalize_dim(op, a, ndim) for a in axes) if ndim else ()
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: repeated dimension in the ordering {axes}")
+    return out
 
 
 class Reshape(Function):
@@ -43,6 +75,8 @@ class Permute(Function):
     def forward(self, x: Array, axes: tuple[int, ...] | None = None) -> Array:
         if axes is None:
             axes = tuple(reversed(range(x.ndim)))
+        else:  # the inverse of a permutation with negative axes needs them normalized first
+            axes = normalize_permutation("permute", axes, x.ndim)
         self.inverse = tuple(np.argsort(axes).tolist())
         return np.transpose(x, axes)
 
