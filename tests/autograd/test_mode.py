@@ -34,3 +34,84 @@ def test_without_anomaly_mode_nan_passes_silently() -> None:
     with np.errstate(invalid="ignore"):
         y = nb.sqrt(x)
     assert np.isnan(y.data).all()
+
+
+# ----- grad modes: per thread, re-entrant, decorators active only inside calls ----------------
+def test_set_grad_enabled_as_a_decorator_applies_only_inside_calls() -> None:
+    @nb.set_grad_enabled(False)
+    def frozen(w: nb.Tensor) -> nb.Tensor:
+        assert not nb.is_grad_enabled()
+        return w * 2
+
+    assert nb.is_grad_enabled()  # applying the decorator changed nothing
+    w = nb.ones(2, requires_grad=True)
+    assert not frozen(w).requires_grad
+    assert nb.is_grad_enabled() and (w * 2).requires_grad
+
+
+def test_set_grad_enabled_as_a_call_and_as_a_context() -> None:
+    nb.set_grad_enabled(False)
+    try:
+        assert not nb.is_grad_enabled()
+        with nb.set_grad_enabled(True):
+            assert nb.is_grad_enabled()
+        assert not nb.is_grad_enabled()
+    finally:
+        nb.set_grad_enabled(True)
+    with nb.set_grad_enabled(False):
+        assert not nb.is_grad_enabled()
+    assert nb.is_grad_enabled()
+
+
+def test_a_recursive_no_grad_function_restores_recording() -> None:
+    @nb.no_grad()
+    def depth(n: int) -> int:
+        assert not nb.is_grad_enabled()
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(3) == 3
+    assert nb.is_grad_enabled()
+
+
+def test_one_instance_entered_twice_restores_each_level() -> None:
+    mode = nb.no_grad()
+    with mode:
+        with nb.enable_grad(), mode:
+            assert not nb.is_grad_enabled()
+        assert not nb.is_grad_enabled()
+    assert nb.is_grad_enabled()
+
+
+def test_no_grad_in_one_thread_leaves_the_others_recording() -> None:
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def worker() -> None:
+        with nb.no_grad():
+            inside.set()
+            release.wait(5)
+            seen.append(nb.is_grad_enabled())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert inside.wait(5)
+    try:
+        w = nb.ones(2, requires_grad=True)
+        assert nb.is_grad_enabled() and (w * 2).requires_grad
+    finally:
+        release.set()
+        thread.join()
+    assert seen == [False]
+
+
+def test_a_new_thread_starts_recording_even_inside_no_grad() -> None:
+    import threading
+
+    seen: list[bool] = []
+    with nb.no_grad():
+        thread = threading.Thread(target=lambda: seen.append(nb.is_grad_enabled()))
+        thread.start()
+        thread.join()
+    assert seen == [True]

@@ -1,18 +1,22 @@
-"""Global autograd switches: grad recording (``no_grad``) and anomaly detection.
+"""Autograd switches: grad recording (``no_grad``) and anomaly detection, per thread.
 
-The state lives in one small object so the hot path (``Function.apply``) reads a single attribute.
+The state lives in one thread-local object (PyTorch's grad mode is thread-local too): a
+``no_grad`` block in one thread never stops recording in another, and every new thread starts
+with recording on. The hot path (``Function.apply``) reads a single attribute of it.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _Mode:
-    __slots__ = ("anomaly", "grad_enabled", "scope", "tracer")
-
+class _Mode(threading.local):
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
@@ -27,27 +31,44 @@ MODE = _Mode()
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations on tensors that require grad are recorded."""
+    """Whether operations on tensors that require grad are recorded (in this thread)."""
     return MODE.grad_enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Context manager (and decorator) turning graph recording on or off."""
+class _GradMode:
+    """A context manager and decorator that sets grad recording to ``self.mode`` inside.
 
-    def __init__(self, mode: bool) -> None:
-        self.mode = bool(mode)
-        self.prev = MODE.grad_enabled
-        MODE.grad_enabled = self.mode
+    Re-entrant: each ``with`` keeps the mode it found on a stack of its own, and a decorated
+    function enters a fresh instance on every call (recursion, threads).
+    """
+
+    mode: bool = True
+
+    def __init__(self) -> None:
+        self._prev: list[bool] = []
 
     def __enter__(self) -> None:
-        return None
+        self._prev.append(MODE.grad_enabled)
+        MODE.grad_enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        MODE.grad_enabled = self.prev
+        MODE.grad_enabled = self._prev.pop()
+
+    def _fresh(self) -> _GradMode:
+        return type(self)()
+
+    def __call__(self, func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self._fresh():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
 
 
-class no_grad(contextlib.ContextDecorator):
-    """Build no graph inside the block: results do not require grad.
+class no_grad(_GradMode):
+    """Build no graph inside the block (or the decorated function): results do not require
+    grad.
 
     Examples
     --------
@@ -59,23 +80,36 @@ class no_grad(contextlib.ContextDecorator):
     False
     """
 
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Turn graph recording back on inside a ``no_grad`` block (or decorated function)."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Turn graph recording on or off: at once when called as a function (PyTorch's
+    ``torch.set_grad_enabled(False)``), inside the block as a context manager, and only
+    inside calls as a decorator (applying the decorator leaves the mode as it was)."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        self.mode = bool(mode)
+        self._before = MODE.grad_enabled
+        MODE.grad_enabled = self.mode
+
     def __enter__(self) -> None:
-        self.prev = MODE.grad_enabled
-        MODE.grad_enabled = False
+        self._prev.append(self._before if not self._prev else MODE.grad_enabled)
+        MODE.grad_enabled = self.mode
 
-    def __exit__(self, *exc: object) -> None:
-        MODE.grad_enabled = self.prev
+    def _fresh(self) -> _GradMode:
+        return set_grad_enabled(self.mode)
 
-
-class enable_grad(contextlib.ContextDecorator):
-    """Turn graph recording back on inside a ``no_grad`` block."""
-
-    def __enter__(self) -> None:
-        self.prev = MODE.grad_enabled
-        MODE.grad_enabled = True
-
-    def __exit__(self, *exc: object) -> None:
-        MODE.grad_enabled = self.prev
+    def __call__(self, func: F) -> F:
+        MODE.grad_enabled = self._before  # decorating is not a call: restore the mode
+        return super().__call__(func)
 
 
 def is_anomaly_enabled() -> bool:
