@@ -83,6 +83,8 @@ def load_checkpoint(path: PathLike) -> Any:
         state = _decode(json_field(path, metadata, "structure"), tensors, used)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: invalid checkpoint structure: {exc}") from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: invalid checkpoint structure: nested too deeply") from None
     if used != set(tensors):
         raise ModelFileError(
             f"{path}: tensors the structure does not use: {sorted(set(tensors) - used)}"

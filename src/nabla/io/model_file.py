@@ -22,6 +22,7 @@ import numpy as np
 
 from nabla._typing import Array
 from nabla.errors import DTypeError, ModelFileError, NablaError, StateDictError
+from nabla.io.architecture import check_architecture
 from nabla.io.atomic import atomic_write_bytes
 from nabla.nn.container import from_spec
 from nabla.nn.module import Module
@@ -174,6 +175,8 @@ def json_field(file: PathLike, metadata: Mapping[str, str], key: str) -> Any:
         return json.loads(metadata[key])
     except (KeyError, ValueError) as exc:
         raise ModelFileError(f"{file}: invalid or missing {key!r} metadata: {exc}") from None
+    except RecursionError:  # JSON nested deeper than the interpreter's stack allows
+        raise ModelFileError(f"{file}: the {key!r} metadata is nested too deeply") from None
 
 
 def _dump_user(metadata: Mapping[str, Any] | None, caller: str) -> str:
@@ -228,14 +231,21 @@ def save(model: Module, path: PathLike, metadata: Mapping[str, Any] | None = Non
 def load(path: PathLike) -> Module:
     """Load a model saved by :func:`save`, in eval mode.
 
+    The architecture is checked against the stored tensors' shapes before anything is built
+    (see :mod:`nabla.io.architecture`), so a small file cannot ask for huge or deeply nested
+    modules.
+
     Raises
     ------
     ModelFileError
         If the file is missing, truncated, corrupted (checksum mismatch), not a nabla model,
-        or its weights do not fit its architecture (the message names the key and shapes).
+        its architecture is nested too deeply or has too many modules, or its weights do not
+        fit its architecture (the message names the key and shapes).
     """
     tensors, metadata = read_container(path, (MODEL,))
-    model = from_spec_in(path, json_field(path, metadata, "architecture"))
+    spec = json_field(path, metadata, "architecture")
+    check_architecture(path, spec, {key: value.shape for key, value in tensors.items()})
+    model = from_spec_in(path, spec)
     _match_dtypes(path, model, tensors)
     try:
         model.load_state_dict(tensors, strict=True)

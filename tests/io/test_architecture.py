@@ -1,0 +1,125 @@
+"""nb.load checks a file's architecture against its tensors before building anything."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("safetensors")
+
+import nabla as nb
+from nabla.errors import ModelFileError
+from nabla.io import load, model_file, save
+
+
+def _hostile(path: Path, architecture: str, tensors: dict[str, Any] | None = None) -> Path:
+    """A well-formed model file (valid checksum) whose architecture text is `architecture`."""
+    tensors = {"0.weight": np.zeros((2, 2), np.float32)} if tensors is None else tensors
+    metadata = {"architecture": architecture, "user": "{}"}
+    model_file.write_container(path, tensors, metadata, model_file.MODEL)
+    return path
+
+
+def _nested(depth: int) -> str:
+    return '{"type": "Sequential", "layers": [' * depth + '{"type": "ReLU"}' + "]}" * depth
+
+
+@pytest.fixture
+def no_building(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if nb.load starts building modules."""
+
+    def refuse(spec: Any) -> Any:
+        raise AssertionError(f"nb.load built the architecture {str(spec)[:60]} before checking it")
+
+    monkeypatch.setattr(model_file, "from_spec", refuse)
+
+
+@pytest.mark.usefixtures("no_building")
+def test_huge_layer_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    # 144 million weights (2 GB and 16 s to initialise) named by a file of a few hundred bytes
+    spec = {"type": "Linear", "config": {"in_features": 12000, "out_features": 12000}}
+    path = _hostile(tmp_path / "m.safetensors", json.dumps(spec))
+    assert path.stat().st_size < 1000
+    with pytest.raises(ModelFileError, match=r"needs weight of shape \(12000, 12000\)") as info:
+        load(path)
+    assert str(path) in str(info.value)
+
+
+def test_loading_a_lying_file_allocates_almost_nothing(tmp_path: Path) -> None:
+    spec = {"type": "MLP", "config": {"sizes": [2000, 2000, 3]}}  # 16 MB of float32 weights
+    path = _hostile(tmp_path / "m.safetensors", json.dumps(spec))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=r"0\.weight has shape \(2, 2\) in the file"):
+            load(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+@pytest.mark.parametrize("depth", [100, 3000])  # past MAX_DEPTH (64); past the stack
+def test_deep_nesting_is_one_clear_error(tmp_path: Path, depth: int) -> None:
+    path = _hostile(tmp_path / "m.safetensors", _nested(depth))
+    with pytest.raises(ModelFileError, match="(nested too deeply|more than 64 deep)$"):
+        load(path)
+
+
+def test_too_many_modules(tmp_path: Path) -> None:
+    layers = ", ".join(['{"type": "ReLU"}'] * 10_001)  # MAX_MODULES is 10_000
+    path = _hostile(tmp_path / "m.safetensors", f'{{"type": "Sequential", "layers": [{layers}]}}')
+    with pytest.raises(ModelFileError, match="more than 10000 modules"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"in_features": "12", "out_features": 2}, "in_features must be a positive integer"),
+        ({"in_features": 2, "out_features": -5}, "out_features must be a positive integer"),
+    ],
+)
+def test_invalid_widths(tmp_path: Path, config: dict[str, Any], message: str) -> None:
+    path = _hostile(tmp_path / "m.safetensors", json.dumps({"type": "Linear", "config": config}))
+    with pytest.raises(ModelFileError, match=message):
+        load(path)
+
+
+def test_extra_tensor_is_named(tmp_path: Path) -> None:
+    tensors = {"weight": np.zeros((2, 3), np.float32), "scale": np.zeros(2, np.float32)}
+    spec = {"type": "Linear", "config": {"in_features": 3, "out_features": 2, "bias": False}}
+    with pytest.raises(ModelFileError, match="has no scale"):
+        load(_hostile(tmp_path / "m.safetensors", json.dumps(spec), tensors))
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        nb.nn.MLP([4, 8, 8, 3], batch_norm=True, dropout=0.2),
+        nb.nn.MLP([4, 1], activation="relu"),
+        nb.nn.LogisticRegression(4),
+        nb.nn.LogisticRegression(4, 5),
+        nb.nn.Sequential(
+            nb.nn.Flatten(),
+            nb.nn.Linear(6, 4, bias=False),
+            nb.nn.BatchNorm1d(4, affine=False),
+            nb.nn.Sequential(nb.nn.LeakyReLU(), nb.nn.MLP([4, 2])),
+            nb.nn.LogSoftmax(),
+        ),
+        nb.nn.BatchNorm1d(3, track_running_stats=False),
+    ],
+    ids=["mlp-bn-dropout", "mlp-binary", "logistic", "logistic-5", "nested", "bn-no-stats"],
+)
+def test_rules_match_the_built_layers(model: nb.nn.Module, tmp_path: Path) -> None:
+    from nabla.io.architecture import expected_shapes
+
+    shapes, unchecked = expected_shapes(model.spec())
+    assert unchecked == []
+    assert shapes == {key: value.shape for key, value in model.state_dict().items()}
+    save(model, tmp_path / "m.safetensors")
+    assert list(load(tmp_path / "m.safetensors").state_dict()) == list(model.state_dict())
