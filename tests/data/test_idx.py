@@ -3,6 +3,7 @@
 import gzip
 import re
 import struct
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -180,3 +181,37 @@ def test_load_data_reads_an_idx_folder(tmp_path: Path) -> None:
     assert load_data(tmp_path).X.shape == (6, 12)
     with pytest.raises(DataError, match="does not apply to IDX folder"):
         load_data(tmp_path, target="label")
+
+
+def _gzip_bomb(path: Path, header: bytes, zeros: int) -> Path:
+    """`header` followed by `zeros` zero bytes, gzip-compressed chunk by chunk (a few KB)."""
+    with gzip.open(path, "wb") as stream:
+        stream.write(header)
+        chunk = bytes(1 << 20)
+        for _ in range(zeros // len(chunk)):
+            stream.write(chunk)
+    return path
+
+
+def test_gzip_is_read_only_as_far_as_the_header_says(tmp_path: Path) -> None:
+    # 64 KB that inflate to 64 MB behind a header announcing 4 labels
+    path = _gzip_bomb(tmp_path / "labels.gz", bytes([0, 0, 8, 1, 0, 0, 0, 4]), 64 << 20)
+    assert path.stat().st_size < 200_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"has trailing bytes: .* needs 12 bytes, found more"):
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
+def test_gzip_header_claiming_more_than_the_file_can_hold(tmp_path: Path) -> None:
+    path = _gzip_bomb(
+        tmp_path / "images.gz", bytes([0, 0, 8, 3]) + struct.pack(">3I", 60000, 2000, 2000), 0
+    )
+    with pytest.raises(
+        DataError, match="needs 240000000016 bytes, more than its gzip data can hold"
+    ):
+        read_idx(path)

@@ -14,6 +14,7 @@ import struct
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -25,25 +26,31 @@ UBYTE = 0x08
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
 GZIP_MAGIC = b"\x1f\x8b"
+#: deflate's largest expansion: a gzip file cannot hold more than this many times its size
+MAX_DEFLATE_RATIO = 1032
+CHUNK = 1 << 20  # bytes read from a stream at a time
 
 PathLike = str | os.PathLike[str]
 
 
-def _read_bytes(path: Path) -> tuple[bytes, str]:
-    """The file's bytes, decompressed when it is gzip; and a note for size messages."""
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    raw = path.read_bytes()
-    if not raw.startswith(GZIP_MAGIC):
-        return raw, ""
-    try:
-        return gzip.decompress(raw), " after decompression"
-    except (EOFError, OSError, zlib.error) as error:
-        raise DataError(f"{path}: corrupt or truncated gzip data ({error})") from error
+def _read_upto(stream: BinaryIO, n: int) -> bytearray:
+    """At most `n` bytes of `stream`, read in chunks: memory grows only with the data found."""
+    data = bytearray()
+    while len(data) < n:
+        chunk = stream.read(min(CHUNK, n - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def read_idx(path: PathLike, *, ndim: int | None = None) -> Array:
     """Read an IDX file of unsigned bytes, raw or gzip-compressed.
+
+    The header is read and checked first; the elements are then read only up to the size it
+    gives, so a small file that inflates to gigabytes, or whose header claims more bytes than the
+    file can hold (raw: its size; gzip: 1032 times its size, deflate's largest ratio), is refused
+    without reading it all.
 
     Parameters
     ----------
@@ -65,40 +72,67 @@ def read_idx(path: PathLike, *, ndim: int | None = None) -> Array:
         the actual size).
     """
     file = Path(path)
-    raw, note = _read_bytes(file)
-    if len(raw) < 4:
-        raise DataError(f"{file}: {len(raw)} bytes{note}, too short for an IDX header")
-    magic = int.from_bytes(raw[:4], "big")
-    if raw[0] != 0 or raw[1] != 0:
+    if not file.is_file():
+        raise DataError(f"{file}: file not found")
+    size = file.stat().st_size
+    with file.open("rb") as raw:
+        compressed = raw.read(2) == GZIP_MAGIC
+        raw.seek(0)
+        if not compressed:
+            return _parse(raw, file, ndim, capacity=size, note="")
+        try:
+            with gzip.GzipFile(fileobj=raw) as stream:
+                return _parse(stream, file, ndim, size * MAX_DEFLATE_RATIO, " after decompression")
+        except (EOFError, OSError, zlib.error) as error:
+            raise DataError(f"{file}: corrupt or truncated gzip data ({error})") from error
+
+
+def _parse(stream: BinaryIO, file: Path, ndim: int | None, capacity: int, note: str) -> Array:
+    """The array in `stream`, whose content can hold at most `capacity` bytes."""
+    head = _read_upto(stream, 4)
+    if len(head) < 4:
+        raise DataError(f"{file}: {len(head)} bytes{note}, too short for an IDX header")
+    magic = int.from_bytes(head, "big")
+    if head[0] != 0 or head[1] != 0:
         raise DataError(
             f"{file}: not an IDX file: magic number 0x{magic:08X} must start with two zero bytes"
         )
-    if raw[2] != UBYTE:
+    if head[2] != UBYTE:
         raise DataError(
-            f"{file}: IDX element type 0x{raw[2]:02X} (magic 0x{magic:08X}) is not "
+            f"{file}: IDX element type 0x{head[2]:02X} (magic 0x{magic:08X}) is not "
             f"supported; only unsigned bytes (0x08) are"
         )
-    if ndim is not None and raw[3] != ndim:
+    if ndim is not None and head[3] != ndim:
         kind = {3: "images", 1: "labels"}.get(ndim, f"{ndim}-d data")
         raise DataError(
             f"{file}: magic number 0x{magic:08X}, expected 0x{0x800 + ndim:08X} "
             f"for {kind} ({ndim} dimensions)"
         )
-    header_size = 4 + 4 * raw[3]
-    if len(raw) < header_size:
+    header_size = 4 + 4 * head[3]
+    dims = _read_upto(stream, header_size - 4)
+    if len(dims) < header_size - 4:
         raise DataError(
-            f"{file}: truncated header: {raw[3]} dimensions need {header_size} "
-            f"bytes, the file has {len(raw)}{note}"
+            f"{file}: truncated header: {head[3]} dimensions need {header_size} "
+            f"bytes, the file has {4 + len(dims)}{note}"
         )
-    shape = struct.unpack(f">{raw[3]}I", raw[4:header_size])
-    expected = header_size + math.prod(shape)
-    if len(raw) != expected:
-        problem = "truncated" if len(raw) < expected else "has trailing bytes"
+    shape = struct.unpack(f">{head[3]}I", dims)
+    n = math.prod(shape)
+    expected = header_size + n
+    if expected > capacity:  # refused before reading: the data cannot be there
+        found = (
+            f"found {capacity}"
+            if not note
+            else f"more than its gzip data can hold (at most {MAX_DEFLATE_RATIO}x its size)"
+        )
+        raise DataError(f"{file}: truncated: header shape {shape} needs {expected} bytes, {found}")
+    body = _read_upto(stream, n + 1)  # one byte more: trailing data is an error too
+    if len(body) != n:
+        problem = "truncated" if len(body) < n else "has trailing bytes"
+        found = f"{header_size + len(body)}" if len(body) < n else f"more than {expected}"
         raise DataError(
-            f"{file}: {problem}: header shape {shape} needs {expected} bytes, "
-            f"found {len(raw)}{note}"
+            f"{file}: {problem}: header shape {shape} needs {expected} bytes, found {found}{note}"
         )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape).copy()
+    return np.frombuffer(body, dtype=np.uint8).reshape(shape)  # writable: a bytearray
 
 
 def _read_pair(images_path: Path, labels_path: Path) -> tuple[Array, Array, tuple[int, int]]:
