@@ -1,6 +1,7 @@
 """load_csv on small files written to tmp_path; every error names the file, row and column."""
 
 import re
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -225,3 +226,27 @@ def test_not_utf8(tmp_path: Path) -> None:
     path.write_bytes("a,y\n1,caf\xe9\n".encode("latin-1"))
     with pytest.raises(DataError, match=re.escape(f"{path}: not UTF-8 text")):
         load_csv(path)
+
+
+def test_one_long_cell_does_not_multiply_memory(tmp_path: Path) -> None:
+    # 2,000 rows x 3 columns with one 4,000-character label: a fixed-width string array would
+    # take 2000 * 3 * 4000 * 4 bytes = 96 MB for a 30 KB file
+    long_label = "x" * 4000
+    rows = ["a,b,label", f"0,0,{long_label}"] + [f"{i},{i % 5},short" for i in range(1, 2000)]
+    path = write(tmp_path, "\n".join(rows) + "\n")
+    assert path.stat().st_size < 40_000
+    tracemalloc.start()
+    try:
+        data = load_csv(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert data.class_names == ["short", long_label]
+    assert peak < 10 * path.stat().st_size + 2_000_000
+
+
+def test_long_bad_cell_is_quoted_short(tmp_path: Path) -> None:
+    path = write(tmp_path, "a,b,label\n1,2,0\n3," + "7x" * 5000 + ",1\n")
+    with pytest.raises(DataError, match=r"'7x7x.*'\.\.\. \(10000 chars\)$") as info:
+        load_csv(path)
+    assert len(str(info.value)) < 200

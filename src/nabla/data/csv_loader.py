@@ -16,6 +16,11 @@ from nabla.errors import DataError
 HEADER_SAMPLE_ROWS = 20  # rows after the first that header detection looks at
 
 
+def quote(value: str, limit: int = 40) -> str:
+    """``repr`` of a cell, shortened so that one long cell keeps a message to one line."""
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} chars)"
+
+
 def _is_number(cell: str) -> bool:
     try:
         float(cell)
@@ -110,7 +115,11 @@ class _Cells:
     ) -> None:
         self.path, self.lines, self.names = path, lines, names
         self.has_header, self.header_guessed = has_header, header_guessed
-        self.text = np.array(rows, dtype=str)
+        # NOTE: an object array of the parsed strings, not dtype=str: a fixed-width string array
+        # gives every cell the width of the longest one (rows x columns x longest cell x 4 bytes)
+        self.text = np.empty((len(rows), len(names)), dtype=object)
+        for i, row in enumerate(rows):
+            self.text[i] = row
 
     def where(self, row: int, column: int) -> str:
         label = f"'{self.names[column]}' (index {column})" if self.has_header else str(column)
@@ -125,7 +134,7 @@ class _Cells:
         hint = ""
         if self.header_guessed and not self.has_header and row == 0:
             hint = "; if this row is a header, pass header=True"
-        return DataError(f"{self.where(row, column)}: non-numeric value {value!r}{hint}")
+        return DataError(f"{self.where(row, column)}: non-numeric value {quote(value)}{hint}")
 
     def numbers(self, columns: list[int]) -> Array:
         """The given columns as finite float64 values, else a DataError naming the first bad cell."""
@@ -150,7 +159,7 @@ class _Cells:
             row, position = np.argwhere(bad)[0]
             column = columns[position]
             raise DataError(
-                f"{self.where(row, column)}: value {str(self.text[row, column])!r} "
+                f"{self.where(row, column)}: value {quote(str(self.text[row, column]))} "
                 f"is not finite (NaN and inf are not supported)"
             )
         return values
@@ -239,7 +248,7 @@ def load_csv(
         row, position = np.argwhere(~np.isfinite(X))[0]
         raise DataError(
             f"{cells.where(row, feature_columns[position])}: value "
-            f"{str(cells.text[row, feature_columns[position]])!r} overflows float32"
+            f"{quote(str(cells.text[row, feature_columns[position]]))} overflows float32"
         )
     y, class_names = encode_target(
         _target_values(cells, target_index, task),
@@ -254,7 +263,7 @@ def load_csv(
 
 def _target_values(cells: _Cells, column: int, task: str) -> Any:
     """The target column as finite floats when it is numeric, else as stripped strings."""
-    text = np.char.strip(cells.text[:, column])
+    text = np.array([cell.strip() for cell in cells.text[:, column]], dtype=object)
     empty = np.flatnonzero(text == "")
     if empty.size:
         raise cells.cell_error(int(empty[0]), column)
