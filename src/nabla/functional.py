@@ -417,6 +417,17 @@ def getitem(x: Any, index: Any) -> Tensor:
         ) from None
 
 
+def setitem(x: Tensor, index: Any, value: Tensor) -> Tensor:
+    """The recorded form of ``x[index] = value`` (``Tensor.__setitem__`` calls it): writes into
+    ``x``'s array in place and returns the written tensor."""
+    try:
+        return sh.SetItem.apply(x, value, index=index)
+    except IndexError as exc:
+        raise IndexError(
+            f"setitem: index {index!r} on a tensor of shape {x.shape}: {exc}"
+        ) from None
+
+
 def cast(x: Any, dtype: Any) -> Tensor:
     x = _t(x)
     dtype = np.dtype(dtype)

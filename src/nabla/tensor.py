@@ -14,7 +14,7 @@ import numpy as np
 
 from nabla._typing import Array, Shape
 from nabla.autograd import function as _function
-from nabla.errors import DTypeError
+from nabla.errors import DTypeError, GraphError
 
 if TYPE_CHECKING:
     from nabla.autograd.function import Function
@@ -94,6 +94,7 @@ def _wrap(data: Array) -> Tensor:
     t.requires_grad = False
     t._fn = None
     t.name = None
+    t._version_counter = None
     return t
 
 
@@ -128,7 +129,7 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("__weakref__", "_fn", "data", "grad", "name", "requires_grad")
+    __slots__ = ("__weakref__", "_fn", "_version_counter", "data", "grad", "name", "requires_grad")
     __array_ufunc__ = None  # ndarray ⊕ Tensor defers to Tensor's reflected operators
     __array_priority__ = 1000
 
@@ -137,6 +138,10 @@ class Tensor:
     requires_grad: bool
     _fn: Function | None
     name: str | None
+    #: how many times nabla changed the values in place, shared with views of the same memory
+    #: (None until the first change or view): backward compares it with the count each op
+    #: recorded when it saved the tensor
+    _version_counter: list[int] | None
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
@@ -145,6 +150,7 @@ class Tensor:
         self.grad = None
         self._fn = None
         self.name = name
+        self._version_counter = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -223,8 +229,10 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype)
 
     def detach(self) -> Tensor:
-        """A new leaf sharing the data, cut from the graph."""
-        return _wrap(self.data)
+        """A new leaf sharing the data (and its version counter), cut from the graph."""
+        t = _wrap(self.data)
+        t._version_counter = self._shared_version_counter()
+        return t
 
     def clone(self) -> Tensor:
         from nabla import functional as fn
@@ -232,8 +240,40 @@ class Tensor:
         return fn.clone(self)
 
     def zero_(self) -> Tensor:
+        """Fill with zeros in place (refused on a leaf that requires grad while recording)."""
+        self._check_in_place("zero_")
         self.data[...] = 0
+        self._bump_version()
         return self
+
+    # ----- in-place changes and their version counter -----------------------------------------
+    @property
+    def _version(self) -> int:
+        """How many in-place changes nabla made to these values (PyTorch's ``_version``)."""
+        counter = self._version_counter
+        return 0 if counter is None else counter[0]
+
+    def _shared_version_counter(self) -> list[int]:
+        counter = self._version_counter
+        if counter is None:
+            counter = self._version_counter = [0]
+        return counter
+
+    def _bump_version(self) -> None:
+        """Record an in-place change: a backward through an op that saved these values
+        before the change raises instead of using the new ones."""
+        counter = self._version_counter
+        if counter is None:
+            self._version_counter = [1]
+        else:
+            counter[0] += 1
+
+    def _check_in_place(self, op: str) -> None:
+        if self.requires_grad and self._fn is None and _function.MODE.grad_enabled:
+            raise GraphError(
+                f"{op}: a leaf tensor that requires grad cannot be modified in place while "
+                "recording; use `with nb.no_grad():`"
+            )
 
     def __float__(self) -> float:
         return float(self.item())
@@ -360,12 +400,34 @@ class Tensor:
         return fn.getitem(self, index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if self.requires_grad and self._fn is None and _function.MODE.grad_enabled:
+        """``x[index] = value`` in place. While recording, when ``x`` or ``value`` requires
+        grad, the write is recorded as an op (PyTorch's semantics): the overwritten elements
+        pass no gradient back to the old ``x``, and ``value`` receives the gradient of the
+        elements it filled. Ops that saved ``x`` before the write refuse to backward."""
+        from nabla import functional as fn
+
+        self._check_in_place("setitem")
+        value_tensor = value if isinstance(value, Tensor) else _lift(value, self)
+        record = _function.MODE.grad_enabled and (
+            self.requires_grad or value_tensor.requires_grad
+        )
+        if not record:
+            self.data[_plain_index(index)] = value_tensor.data
+            self._bump_version()
+            return
+        if self.data.dtype.kind not in "fc":
             raise DTypeError(
-                "a leaf tensor that requires grad cannot be modified in place; "
-                "use `with nb.no_grad():` or modify .data"
+                f"setitem: cannot write a tensor that requires grad into a tensor of dtype "
+                f"{self.dtype}"
             )
-        self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
+        # the values as they were take over this tensor's place in the graph; this tensor
+        # becomes the output of the write
+        self._bump_version()
+        before = _wrap(self.data)
+        before._fn, before.requires_grad = self._fn, self.requires_grad
+        before._version_counter = [self._version]  # its own count: it is not a view of self
+        written = fn.setitem(before, fn._normalize_index(index), value_tensor)
+        self._fn, self.requires_grad = written._fn, True
 
     # comparisons give boolean tensors that carry no gradient
     def _compare(self, other: Any, op: Any) -> Tensor:

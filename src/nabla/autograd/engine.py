@@ -136,6 +136,7 @@ def run_backward(
             inputs = fn.inputs
             if inputs is None:
                 raise _freed_graph_error(fn)
+            _check_versions(fn, inputs, t)
             if create_graph:
                 args: list[Any] = list(inputs)
                 if fn.needs_output:
@@ -195,6 +196,7 @@ def _propagate_into_leaves(
         inputs = fn.inputs
         if inputs is None:
             raise _freed_graph_error(fn)
+        _check_versions(fn, inputs, t)
         arrays = [inp.data for inp in inputs]
         if fn.needs_output:
             arrays.append(t.data)
@@ -235,6 +237,29 @@ def _propagate_into_leaves(
             pending[key] = [gi, owned]
         if not retain_graph:
             fn.inputs = None
+
+
+def _check_versions(fn: Any, inputs: Sequence[Tensor], output: Tensor) -> None:
+    """Refuse to run ``fn``'s backward on values changed in place after it saved them
+    (PyTorch's "modified by an inplace operation")."""
+    for i, (inp, saved) in enumerate(zip(inputs, fn.versions)):
+        counter = inp._version_counter
+        if counter is not None and counter[0] != saved:
+            raise _modified_error(fn, f"input {i}", inp, counter[0], saved)
+    if fn.needs_output:  # an output is made fresh, at version 0
+        counter = output._version_counter
+        if counter is not None and counter[0] != 0:
+            raise _modified_error(fn, "the output", output, counter[0], 0)
+
+
+def _modified_error(fn: Any, which: str, t: Tensor, version: int, saved: int) -> GraphError:
+    name = f" {t.name!r}" if t.name else ""
+    return GraphError(
+        f"one of the tensors needed for gradient computation has been modified by an inplace "
+        f"operation: {which} of {fn.name}, a tensor{name} of shape {t.shape} and dtype "
+        f"{t.dtype}, is at version {version}; expected version {saved} (an optimizer step, "
+        "x[i] = v or another in-place change ran between this forward and backward)"
+    )
 
 
 def _freed_graph_error(fn: Any) -> GraphError:

@@ -63,11 +63,16 @@ class Function:
     """Base class of every differentiable primitive."""
 
     needs_output: ClassVar[bool] = False
+    #: the output may be a view of input 0 (reshape, permute, basic indexing): it shares that
+    #: input's version counter, so an in-place change through either is seen by both
+    shares_memory: ClassVar[bool] = False
     #: the op's name in error messages and graph drawings (defaults to the class name, lowered)
     name: ClassVar[str] = ""
 
     inputs: tuple[Tensor, ...] | None
     needs_grad: tuple[bool, ...]
+    #: each input's version count when the op saved it (see ``Tensor._bump_version``)
+    versions: tuple[int, ...] = ()
     #: creation order of recorded ops: an op's number exceeds those of its inputs' ops, so the
     #: engine visits ops by decreasing number (a topological order without a counting pass)
     seq: int = 0
@@ -133,10 +138,16 @@ class Function:
         result.data = out
         result.grad = None
         result.name = None
+        result._version_counter = None
+        if cls.shares_memory and np.may_share_memory(out, arrays[0]):
+            result._version_counter = inputs[0]._shared_version_counter()
         needs_grad = tuple([t.requires_grad for t in inputs]) if MODE.grad_enabled else ()
         if True in needs_grad:
             fn.inputs = inputs
             fn.needs_grad = needs_grad
+            fn.versions = tuple(
+                [0 if (c := t._version_counter) is None else c[0] for t in inputs]
+            )
             fn.seq = next(_SEQUENCE)
             result.requires_grad = True
             result._fn = fn

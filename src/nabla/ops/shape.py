@@ -55,6 +55,8 @@ class Reshape(Function):
 
     latex = r"\nabla_x = \operatorname{reshape}(g, \text{shape}(x))"
 
+    shares_memory = True
+
     def forward(self, x: Array, shape: Shape = ()) -> Array:
         self.in_shape = x.shape
         return x.reshape(shape)
@@ -71,6 +73,8 @@ class Permute(Function):
     """
 
     latex = r"\nabla_x = g^{\top}"
+
+    shares_memory = True
 
     def forward(self, x: Array, axes: tuple[int, ...] | None = None) -> Array:
         if axes is None:
@@ -92,6 +96,8 @@ class BroadcastTo(Function):
     """
 
     latex = r"\nabla_x = \textstyle\sum_{\text{copies}} g"
+
+    shares_memory = True
 
     def forward(self, x: Array, shape: Shape = ()) -> Array:
         return np.broadcast_to(x, shape)
@@ -160,6 +166,8 @@ class GetItem(Function):
     name = "getitem"
     latex = r"\nabla_x[\text{index}] \mathrel{+}= g"
 
+    shares_memory = True
+
     def forward(self, x: Array, index: Any = None) -> Array:
         self.in_shape = x.shape
         self.index = index
@@ -167,6 +175,32 @@ class GetItem(Function):
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
         return (F.index_add(g, self.in_shape, self.index),)
+
+
+class SetItem(Function):
+    """Write v into x at index, in place (``x[index] = v``, recorded).
+
+    Forward:  z = x;  z[index] = v
+    Backward: ∇x = g with zeros at index,  ∇v = g[index]  (summed back to v's shape)
+    """
+
+    name = "setitem"
+    latex = r"\nabla_x = g \odot [\text{not at index}],\; \nabla_v = g[\text{index}]"
+
+    def forward(self, x: Array, v: Array, index: Any = None) -> Array:
+        self.index = index
+        x[index] = v
+        return x
+
+    def backward(self, g: Any, F: Any, x: Any, v: Any) -> tuple[Any, Any]:
+        grad_x = grad_v = None
+        if self.needs_grad[0]:
+            kept = np.ones(g.shape, dtype=bool)
+            kept[self.index] = False
+            grad_x = F.where(kept, g, 0)  # select: a non-finite g at index must not leak
+        if self.needs_grad[1]:
+            grad_v = g[self.index]
+        return grad_x, grad_v
 
 
 class IndexAdd(Function):

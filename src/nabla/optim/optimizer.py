@@ -181,6 +181,11 @@ class Optimizer:
         loss = None if closure is None else closure()
         for group in self.param_groups:
             self._update_group(group)
+            for param in group["params"]:
+                # updated in place: a graph that saved the old values refuses to backward
+                bump = getattr(param, "_bump_version", None)
+                if bump is not None and param.grad is not None:
+                    bump()
         return loss
 
     @replayable
