@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +167,41 @@ def test_evaluate_and_predict_round_trip(
     assert np.mean([a == b for a, b in zip(labels, predicted)]) > 0.95
     probabilities = np.array([[float(v) for v in line.split(",")[2:]] for line in lines[1:]])
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("error", "fragment"),
+    [
+        (MemoryError("Unable to allocate 298. GiB for an array"), "out of memory (Unable"),
+        (MemoryError(), "out of memory"),
+        (RecursionError("maximum recursion depth exceeded"), "nested too deeply"),
+        (OSError(28, "No space left on device"), "No space left"),
+    ],
+)
+def test_resource_errors_are_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+    fragment: str,
+) -> None:
+    import nabla.cli.train
+
+    def exhausted(*args: object) -> None:
+        raise error
+
+    monkeypatch.setattr(nabla.cli.train, "load_classification_data", exhausted)
+    _fails(_train("iris", tmp_path / "out"), capsys, "nabla train: error:", fragment)
+
+
+def test_lying_npz_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a 500-byte archive whose X.npy header claims 10^7 x 10^7 float64 values (800 TB)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**7, 10**7)}
+    )
+    path = tmp_path / "lie.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("X.npy", header.getvalue() + bytes(16))
+        archive.writestr("y.npy", header.getvalue() + bytes(16))
+    _fails(_train(path, tmp_path / "out"), capsys, "lie.npz", "claims shape (10000000, 10000000)")

@@ -1,7 +1,10 @@
 """load_npz, load_builtin, load_data dispatch and the shared target checks."""
 
+import io
 import re
 import sys
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +178,46 @@ def test_tabular_data_properties() -> None:
     data = TabularData(np.zeros((4, 3), np.float32), np.zeros(4), ["a", "b", "c"], "t", None, "s")
     assert (data.n_samples, data.n_features, data.n_classes) == (4, 3, 0)
     assert not data.is_classification
+
+
+def _lying_npz(path: Path, shape: tuple[int, ...]) -> Path:
+    """An archive whose X.npy header claims `shape` of float64 but holds 16 bytes of data."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("X.npy", header.getvalue() + bytes(16))
+        labels = io.BytesIO()
+        np.save(labels, np.array([0, 1]))
+        archive.writestr("y.npy", labels.getvalue())
+    return path
+
+
+@pytest.mark.parametrize("shape", [(10**7, 10**7), (10**6, 100)], ids=["800TB", "800MB"])
+def test_npz_header_claiming_more_than_the_archive_holds(tmp_path: Path, shape: tuple) -> None:
+    path = _lying_npz(tmp_path / "lie.npz", shape)
+    assert path.stat().st_size < 600
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"'X' claims shape .* holds 16 bytes of data$"):
+            load_npz(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+def test_npz_reads_only_the_arrays_it_needs(tmp_path: Path) -> None:
+    path = tmp_path / "extra.npz"
+    np.savez(path, X=np.eye(2), y=np.array([0, 1]), notes=np.array([None], dtype=object))
+    assert load_npz(path).X.shape == (2, 2)  # the object array is never unpickled
+    np.savez(path, X=np.array([[1, "a"]], dtype=object), y=np.array([0]))
+    with pytest.raises(DataError, match="'X' holds Python objects"):
+        load_npz(path)
+
+
+def test_npz_fortran_order_and_big_endian(tmp_path: Path) -> None:
+    X = np.asfortranarray(np.arange(6, dtype=">f8").reshape(3, 2))
+    path = write_npz(tmp_path, X=X, y=np.array([0, 1, 0]))
+    np.testing.assert_array_equal(load_npz(path).X, X)

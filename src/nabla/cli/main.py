@@ -1,7 +1,8 @@
 """``nabla`` entry point: argument parsing and the one place user errors become messages.
 
-User mistakes (``NablaError``, missing files) print one line and exit with status 1, with no
-traceback; argparse usage errors exit with status 2.
+User mistakes (``NablaError``, missing files) and resource errors (``OSError``, ``MemoryError``,
+``RecursionError``) print one line and exit with status 1, with no traceback; argparse usage
+errors exit with status 2.
 """
 
 from __future__ import annotations
@@ -181,6 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as exc:  # a folder that cannot be created, a disk that is full...
         print(f"nabla {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except MemoryError as exc:  # input too large for this machine: say so, no traceback
+        detail = f" ({exc})" if str(exc) else ""
+        print(f"nabla {args.command}: error: out of memory{detail}", file=sys.stderr)
+        return 1
+    except RecursionError:  # input nested too deeply for the interpreter's stack
+        print(f"nabla {args.command}: error: input nested too deeply to process", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"nabla {args.command}: interrupted", file=sys.stderr)

@@ -2,17 +2,79 @@
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from nabla._typing import Array
 from nabla.data.builtin import BUILTIN_DATASETS, builtin_key, load_builtin
 from nabla.data.csv_loader import load_csv
 from nabla.data.idx import load_idx
 from nabla.data.tabular import TASKS, TabularData, Task, encode_target
 from nabla.errors import DataError
+
+CHUNK = 1 << 20  # bytes read from an archive member at a time
+
+
+def _read_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file: Path) -> Array:
+    """One ``.npy`` member, its header checked against the member's size before reading data.
+
+    ``np.load`` allocates the shape its header claims before reading a byte of data, so a
+    530-byte archive can ask for terabytes; here the claim must fit in the member, and the data
+    is read in chunks, so memory grows only with the bytes actually there.
+    """
+    fmt = np.lib.format
+    name = info.filename.removesuffix(".npy")
+    with archive.open(info) as stream:
+        version = fmt.read_magic(stream)
+        if version not in ((1, 0), (2, 0)):
+            raise DataError(f"{file}: array {name!r} has unsupported .npy version {version}")
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(stream)
+        if dtype.hasobject:
+            raise DataError(f"{file}: array {name!r} holds Python objects, which are not read")
+        nbytes = math.prod(shape) * dtype.itemsize
+        room = info.file_size - stream.tell()
+        if nbytes > room:
+            raise DataError(
+                f"{file}: array {name!r} claims shape {shape} of {dtype} ({nbytes} bytes), "
+                f"but its archive member holds {max(room, 0)} bytes of data"
+            )
+        data = bytearray()
+        while len(data) < nbytes:
+            chunk = stream.read(min(CHUNK, nbytes - len(data)))
+            if not chunk:
+                raise DataError(
+                    f"{file}: array {name!r} is truncated: {len(data)} of {nbytes} bytes"
+                )
+            data += chunk
+    if nbytes == 0:
+        return np.empty(shape, dtype)
+    order = "F" if fortran_order else "C"
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order)  # writable: a bytearray
+
+
+def _read_npz(file: Path, keys: tuple[str, ...]) -> tuple[dict[str, Array], list[str]]:
+    """The arrays named `keys` that the archive holds (others are not read), and all its names."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = {
+                info.filename.removesuffix(".npy"): info
+                for info in archive.infolist()
+                if not info.is_dir()
+            }
+            arrays = {
+                key: _read_npy(archive, members[key], file) for key in keys if key in members
+            }
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zlib.error, zipfile.BadZipFile) as error:
+        raise DataError(f"{file}: not a readable .npz archive ({error})") from error
+    return arrays, list(members)
 
 
 def load_npz(
@@ -27,7 +89,9 @@ def load_npz(
     Parameters
     ----------
     path : str or PathLike
-        The archive. It is read with ``allow_pickle=False``.
+        The archive. Only the arrays named here are read; object arrays are refused (no
+        pickle), and each array's header must fit in its archive member before any data is
+        read, so a small file cannot claim a huge array.
     x_key : str, optional
         Name of the feature array, shape (n_samples, n_features); default ``"X"``, else ``"x"``.
     y_key : str, default "y"
@@ -44,19 +108,17 @@ def load_npz(
     ------
     DataError
         For a missing or unreadable file, a missing key (the message lists the keys present),
-        shapes that do not match, or non-finite features.
+        an array header that claims more data than the archive holds, shapes that do not
+        match, or non-finite features.
     """
     file = Path(path)
     if not file.is_file():
         raise DataError(f"{file}: file not found")
     if task not in TASKS:
         raise DataError(f"load_npz: task must be one of {', '.join(TASKS)}, got {task!r}")
-    try:
-        with np.load(file, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise DataError(f"{file}: not a readable .npz archive ({error})") from error
-    present = ", ".join(repr(key) for key in arrays) or "none"
+    wanted = ("X", "x") if x_key is None else (x_key,)
+    arrays, names = _read_npz(file, (*wanted, y_key, "feature_names"))
+    present = ", ".join(repr(key) for key in names) or "none"
     if x_key is None:
         x_key = next((key for key in ("X", "x") if key in arrays), "X")
     for role, key in (("features", x_key), ("target", y_key)):
