@@ -114,9 +114,9 @@ int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
 
 __version__ = "0.1.0"
 
-# the layers above are complete; nn, optim, io and viz build on them (viz imports Graphviz
+# the layers above are complete; data, nn, optim, io and viz build on them (viz imports Graphviz
 # only to render)
-from nabla import nn, optim, viz
+from nabla import data, nn, optim, viz
 from nabla.compiler import compile
 from nabla.io import load, load_state_dict, save, save_state_dict
 from nabla.profiler import profile

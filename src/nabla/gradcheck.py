@@ -50,7 +50,9 @@ def _analytic(
     fn: Callable[..., Any], inputs: Sequence[Any], wrt: list[int], rng: np.random.Generator
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     outs = _outputs(fn(*inputs))
-    us = [rng.standard_normal(o.shape) for o in outs]
+    # a scalar output is weighted by 1, so a report shows the gradient itself (the Jacobian
+    # entry), not the gradient times a random weight
+    us = [np.ones(o.shape) if o.size == 1 else rng.standard_normal(o.shape) for o in outs]
     live = [(o, u) for o, u in zip(outs, us) if o.requires_grad]
     grads: list[Any] = [None] * len(wrt)
     if live:
@@ -144,10 +146,12 @@ def gradcheck(
         if error.size and (error > 0).any():
             if raise_exception:
                 worst = np.unravel_index(int(np.argmax(error)), error.shape)
+                weighted = "" if all(u.size == 1 for u in us) else " of ⟨u, f(x)⟩, random u"
                 raise GradcheckError(
                     f"gradcheck: input {i} ({_label(x)}, shape {data.shape}) disagrees at element "
-                    f"{tuple(int(k) for k in worst)}: analytic {a[worst]:.10g} vs numeric "
-                    f"{numeric[worst]:.10g} (max abs difference {np.max(np.abs(a - numeric)):.3g})"
+                    f"{tuple(int(k) for k in worst)}: analytic gradient{weighted} "
+                    f"{a[worst]:.10g} vs numeric {numeric[worst]:.10g} (max abs difference "
+                    f"{np.max(np.abs(a - numeric)):.3g})"
                 )
             return False
     return True
