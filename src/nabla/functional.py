@@ -177,19 +177,61 @@ def mean(
 
 def max(
     x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
-) -> Tensor:
-    """Maximum values over axes (values only, like ``amax``; ties share the gradient)."""
-    return rd.Max.apply(_t(x), axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+) -> Any:
+    """The maximum: over all elements (a tensor; ties share the gradient, as ``amax``), or along
+    one axis as PyTorch's named pair ``(values, indices)`` (int64 indices; the gradient goes to
+    the returned index only).
+
+    >>> import nabla as nb
+    >>> values, indices = nb.tensor([[1.0, 3.0], [4.0, 2.0]]).max(1)
+    >>> indices
+    tensor([1, 0])
+    """
+    return _extremum("max", rd.Max, rd.ArgMax, x, _axis(axis, dim), keepdims or keepdim)
 
 
 def min(
     x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
+) -> Any:
+    """The minimum: over all elements (a tensor, as ``amin``), or along one axis as the named
+    pair ``(values, indices)`` (see :func:`max`)."""
+    return _extremum("min", rd.Min, rd.ArgMin, x, _axis(axis, dim), keepdims or keepdim)
+
+
+def _extremum(name: str, whole: Any, arg: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    from nabla.autograd.mode import no_grad
+
+    x = _t(x)
+    if axis is None:
+        return whole.apply(x, keepdims=keepdims)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(
+            f"{name}: dim must be one int (the result is values and indices), got {axis!r}; "
+            f"use a{name} to reduce several axes"
+        )
+    axis = int(axis)
+    if x.ndim and x.shape[rd.normalize_axis(axis, x.ndim)[0]] == 0:
+        raise IndexError(
+            f"{name}: expected reduction dim {axis} to have non-zero size, x has shape {x.shape}"
+        )
+    with no_grad():  # the indices are integers: they carry no gradient (nor requires_grad)
+        indices = arg.apply(x, axis=axis, keepdims=keepdims)
+    values = rd.TakeAlongAxis.apply(x, indices, axis=axis, keepdims=keepdims)
+    return rd.ValuesIndices(values, indices)
+
+
+def amax(
+    x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
 ) -> Tensor:
-    """Minimum values over axes (values only, like ``amin``; ties share the gradient)."""
+    """Maximum values over axes (values only; ties share the gradient evenly)."""
+    return rd.Max.apply(_t(x), axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+
+def amin(
+    x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
+) -> Tensor:
+    """Minimum values over axes (values only; ties share the gradient evenly)."""
     return rd.Min.apply(_t(x), axis=_axis(axis, dim), keepdims=keepdims or keepdim)
-
-
-amax, amin = max, min
 
 
 def var(
@@ -206,21 +248,45 @@ def var(
     """Variance Σ(x − mean)² / (n − correction); correction defaults to 1 (PyTorch).
 
     ``ddof`` (NumPy) and ``unbiased`` (older PyTorch) are accepted as aliases of ``correction``.
+    Float32 and float16 inputs are accumulated in float64 (as PyTorch), so values near 1e30
+    do not overflow on the way.
     """
+    return _spread(rd.Var, x, axis, keepdims, correction, ddof, unbiased, dim, keepdim)
+
+
+def std(
+    x: Any,
+    axis: Any = None,
+    keepdims: bool = False,
+    *,
+    correction: float | None = None,
+    ddof: float | None = None,
+    unbiased: bool | None = None,
+    dim: Any = None,
+    keepdim: bool = False,
+) -> Tensor:
+    """Standard deviation √var (same arguments as :func:`var`); where it is 0 (a constant
+    slice) the gradient is 0, as PyTorch's."""
+    return _spread(rd.Std, x, axis, keepdims, correction, ddof, unbiased, dim, keepdim)
+
+
+def _spread(
+    op: Any,
+    x: Any,
+    axis: Any,
+    keepdims: bool,
+    correction: float | None,
+    ddof: float | None,
+    unbiased: bool | None,
+    dim: Any,
+    keepdim: bool,
+) -> Tensor:
     x = _t(x)
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{op.name}: input dtype should be floating point, got {x.dtype}")
     if correction is None:
         correction = ddof if ddof is not None else (0 if unbiased is False else 1)
-    axis = _axis(axis, dim)
-    keep = keepdims or keepdim
-    axes = rd.normalize_axis(axis, x.ndim)
-    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-    centered = x - mean(x, axis=axis, keepdims=True)
-    return sum(centered * centered, axis=axis, keepdims=keep) / builtins.max(n - correction, 0)
-
-
-def std(x: Any, axis: Any = None, keepdims: bool = False, **kwargs: Any) -> Tensor:
-    """Standard deviation √var (same arguments as :func:`var`)."""
-    return sqrt(var(x, axis, keepdims, **kwargs))
+    return op.apply(x, axis=_axis(axis, dim), keepdims=keepdims or keepdim, correction=correction)
 
 
 def logsumexp(
@@ -453,8 +519,8 @@ _METHODS = {
     "mean": mean,
     "max": max,
     "min": min,
-    "amax": max,
-    "amin": min,
+    "amax": amax,
+    "amin": amin,
     "var": var,
     "std": std,
     "logsumexp": logsumexp,

@@ -1,4 +1,5 @@
-"""Softmax and log-softmax along an axis, stable by construction (log-sum-exp)."""
+"""Softmax and log-softmax along an axis, stable by construction (log-sum-exp); along an axis
+of length 0 the result is empty (as PyTorch)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,20 @@ from nabla._typing import Array
 from nabla.autograd.function import Function
 
 
+def _empty_along(x: Array, axis: int) -> bool:
+    """Whether ``axis`` has length 0 (the max would have nothing to reduce; PyTorch returns an
+    empty result). Checked only for empty arrays, so the common case pays one attribute read."""
+    if x.size:
+        return False
+    if not -x.ndim <= axis < x.ndim:
+        raise np.exceptions.AxisError(axis, x.ndim)
+    return x.shape[axis] == 0
+
+
 def log_softmax_array(x: Array, axis: int) -> Array:
     """log softmax(x) = x − m − log Σ exp(x − m), with m the max along ``axis``."""
+    if _empty_along(x, axis):
+        return x.copy()
     # subtract the max so exp never overflows; ufunc.reduce skips np.max's Python wrapper
     shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     shifted -= np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
@@ -20,6 +33,8 @@ def log_softmax_array(x: Array, axis: int) -> Array:
 
 def softmax_array(x: Array, axis: int) -> Array:
     """softmax(x) = exp(x − m) / Σ exp(x − m), with m the max along ``axis``."""
+    if _empty_along(x, axis):
+        return x.copy()
     e = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     np.exp(e, out=e)
     e /= np.add.reduce(e, axis=axis, keepdims=True)

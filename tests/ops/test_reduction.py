@@ -1,0 +1,169 @@
+"""Reductions at their edges, with PyTorch's semantics: std/var of constant slices and of huge
+float32 values, max/min along a dim as (values, indices), logsumexp over an empty axis.
+
+The expected values are PyTorch 2.13's where they are not plain arithmetic (noted per test).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import nabla as nb
+
+# ----- std / var ------------------------------------------------------------------------------
+# A batch whose first feature is constant: its std is 0, its variance's gradient is 0.
+CONSTANT_COLUMN = np.array([[1.0, 2.0], [1.0, 3.0], [1.0, 5.0]])
+
+
+def test_std_of_a_constant_slice_has_a_zero_gradient() -> None:
+    # PyTorch: std's backward is g / (2 std) masked to 0 where std == 0, so the standardised
+    # feature x / (std + 1e-5) has gradient 1 / 1e-5 at the constant column (1e5), not nan
+    x = nb.tensor(CONSTANT_COLUMN, requires_grad=True)
+    (x / (x.std(0) + 1e-5)).sum().backward()
+    assert np.isfinite(x.grad).all()
+    np.testing.assert_allclose(x.grad[:, 0], 1e5, rtol=1e-12)
+    # the other column, from PyTorch 2.13
+    np.testing.assert_allclose(x.grad[:, 1], [2.5250639546, 1.1222530274, -1.6833688270])
+
+    z = nb.tensor(np.ones(4), requires_grad=True)
+    z.std().backward()
+    np.testing.assert_array_equal(z.grad, 0.0)
+
+
+def test_std_of_a_constant_slice_second_order() -> None:
+    x = nb.tensor(CONSTANT_COLUMN, requires_grad=True)
+    (g,) = nb.grad(x.std(0).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data[:, 1], [-0.4364357805, -0.1091089451, 0.5455447256])
+    np.testing.assert_array_equal(g.data[:, 0], 0.0)
+    (h,) = nb.grad((g * nb.tensor(np.arange(6.0).reshape(3, 2))).sum(), x)
+    # Hessian-vector product, from PyTorch 2.13: zero at the constant column
+    np.testing.assert_allclose(h.data[:, 1], [-0.0935219530, 0.1402829294, -0.0467609765])
+    np.testing.assert_array_equal(h.data[:, 0], 0.0)
+
+
+@pytest.mark.parametrize("fn", [nb.std, nb.var], ids=["std", "var"])
+@pytest.mark.parametrize("kwargs", [{"axis": 0}, {"axis": 1, "correction": 0}, {}])
+def test_std_and_var_gradients(fn, kwargs, rng) -> None:  # type: ignore[no-untyped-def]
+    x = nb.tensor(rng.normal(size=(5, 3)), requires_grad=True)
+    assert nb.gradcheck(lambda t: fn(t, **kwargs), x)
+    assert nb.gradgradcheck(lambda t: fn(t, **kwargs), x)
+
+
+def test_float32_std_and_var_do_not_overflow_on_the_way() -> None:
+    # PyTorch accumulates in a wider type: std([1e30, −1e30]) is √2·1e30, finite in float32
+    x = nb.tensor(np.array([1e30, -1e30], dtype=np.float32), requires_grad=True)
+    s = x.std()
+    assert s.dtype == np.float32
+    assert s.item() == float(np.float32(np.sqrt(2.0) * 1e30))
+    assert x.std(correction=0).item() == float(np.float32(1e30))
+    s.backward()
+    np.testing.assert_allclose(x.grad, [0.7071068, -0.7071068], rtol=1e-6)
+    # the variance itself, 2e60, is beyond float32: inf, without a warning (as PyTorch)
+    assert np.isposinf(x.var().item())
+    assert x.var(axis=0, keepdims=True).shape == (1,)
+
+
+def test_std_and_var_refuse_integers() -> None:
+    with pytest.raises(TypeError, match="std: input dtype should be floating point"):
+        nb.std(nb.tensor([1, 2, 3]))
+
+
+def test_var_without_degrees_of_freedom_warns_and_is_nan() -> None:
+    with pytest.warns(UserWarning, match=r"var: degrees of freedom is <= 0"):
+        v = nb.var(nb.tensor([3.0]))
+    assert np.isnan(v.item())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nb.std(nb.tensor([3.0]), correction=0).item() == 0.0
+
+
+# ----- max / min along a dim ------------------------------------------------------------------
+TIES = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+
+
+def test_max_along_a_dim_returns_values_and_indices() -> None:
+    x = nb.tensor([[0.1, 0.7, 0.2], [0.9, 0.05, 0.05]])
+    _, pred = x.max(1)  # the classic accuracy idiom: pred must be the class indices
+    np.testing.assert_array_equal(pred.data, [1, 0])
+    out = nb.max(x, dim=1)
+    assert out._fields == ("values", "indices")
+    np.testing.assert_array_equal(out.values.data, np.float32([0.7, 0.9]))
+    assert out.indices.dtype == np.int64
+    assert not out.indices.requires_grad
+    kept = x.min(axis=0, keepdims=True)
+    assert kept.values.shape == kept.indices.shape == (1, 3)
+    np.testing.assert_array_equal(kept.indices.data, [[0, 1, 1]])
+    # no dim: one tensor, as PyTorch
+    assert isinstance(x.max(), nb.Tensor)
+    assert x.max().item() == np.float32(0.9)
+
+
+def test_max_along_a_dim_sends_the_gradient_to_the_returned_index_only() -> None:
+    # PyTorch: max(dim) routes g to its index; amax (and max without dim) share it among ties
+    x = nb.tensor(TIES, requires_grad=True)
+    values, indices = x.max(1)
+    np.testing.assert_array_equal(indices.data, [1, 0])  # the first of equal maxima
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 1, 0], [1, 0, 0]])
+    x.grad = None
+    x.amax(1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5], [0.5, 0.5, 0]])
+    x.grad = None
+    nb.min(x, 1).values.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[1, 0, 0], [0, 0, 1]])
+    x.grad = None
+    nb.amin(x, axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[1, 0, 0], [0, 0, 1]])
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda t: t.max(1).values,
+        lambda t: t.min(0, keepdim=True).values,
+        lambda t: nb.max(t, axis=-1, keepdims=True).values ** 2,
+    ],
+    ids=["max", "min-keepdim", "max-squared"],
+)
+def test_max_along_a_dim_gradients(fn, rng) -> None:  # type: ignore[no-untyped-def]
+    x = nb.tensor(rng.normal(size=(4, 5)), requires_grad=True)
+    assert nb.gradcheck(fn, x)
+    assert nb.gradgradcheck(fn, x)
+
+
+def test_max_along_a_dim_edge_cases() -> None:
+    scalar = nb.tensor(3.0).max(0)  # a 0-d tensor takes dim 0 (and −1), as PyTorch
+    assert scalar.values.item() == 3.0
+    assert scalar.indices.item() == 0
+    empty = nb.zeros((0, 3)).max(1)
+    assert empty.values.shape == empty.indices.shape == (0,)
+    nan = nb.tensor([1.0, np.nan, 2.0]).max(0)  # nan wins, at its index (PyTorch)
+    assert np.isnan(nan.values.item())
+    assert nan.indices.item() == 1
+    with pytest.raises(IndexError, match=r"max: expected reduction dim 1 to have non-zero size"):
+        nb.zeros((3, 0)).max(1)
+    with pytest.raises(TypeError, match="use amax"):
+        nb.max(nb.zeros((2, 2)), axis=(0, 1))
+
+
+def test_max_along_a_dim_in_a_compiled_step() -> None:
+    @nb.compile
+    def predict(x):  # type: ignore[no-untyped-def]
+        return x.max(1).indices
+
+    for batch in ([[0.0, 1.0], [2.0, 0.0]], [[5.0, 1.0], [0.0, 2.0]], [[0.0, 1.0], [0.0, 2.0]]):
+        np.testing.assert_array_equal(predict(np.array(batch)).data, np.argmax(np.array(batch), 1))
+
+
+# ----- logsumexp over an empty axis -----------------------------------------------------------
+def test_logsumexp_over_an_empty_axis_is_minus_inf() -> None:
+    x = nb.zeros((3, 0), requires_grad=True)
+    z = nb.logsumexp(x, axis=1)  # PyTorch: log Σ of nothing = log 0 = −inf, without a warning
+    np.testing.assert_array_equal(z.data, [-np.inf] * 3)
+    z.sum().backward()
+    assert x.grad.shape == (3, 0)
+    assert nb.logsumexp(nb.zeros((0, 3)), axis=1).shape == (0,)
+    assert nb.logsumexp(nb.tensor([-np.inf, -np.inf])).item() == -np.inf
