@@ -302,3 +302,224 @@ def test_loss_modules_are_not_saved_as_architecture() -> None:
     for loss in (CrossEntropyLoss(), NLLLoss(), BCEWithLogitsLoss(), MSELoss(), L1Loss()):
         assert not loss.serializable
         assert list(loss.parameters()) == []
+
+
+# ----- issue 12: PyTorch's behaviour at the edges -----------------------------------------------
+def np_bce(p: np.ndarray, d: np.ndarray, reduction: str = "mean") -> Any:
+    """PyTorch's definition: both logs clamped at −100."""
+    with np.errstate(divide="ignore"):
+        losses = -(d * np.maximum(np.log(p), -100) + (1 - d) * np.maximum(np.log1p(-p), -100))
+    return reduce(losses, reduction, losses.size)
+
+
+def test_bce_on_saturated_probabilities_has_finite_gradients() -> None:
+    # a float32 σ(v) is exactly 1 for v ≥ 17 (and 0 for v ≤ −104); PyTorch divides by
+    # max(p(1 − p), 1e-12), so the chain through the sigmoid stays finite. Values: PyTorch 2.13
+    v = nb.tensor(np.float32([0.0, 10.0, 17.0, 20.0, -20.0, -110.0]), requires_grad=True)
+    d = np.float32([1.0, 0.0, 0.0, 1.0, 1.0, 0.5])
+    loss = F.binary_cross_entropy(nb.sigmoid(v), d)
+    np.testing.assert_allclose(loss.item(), 30.1154556274, rtol=1e-6)
+    loss.backward()
+    expected = [-0.0833333358, 0.1666591018, 0.0, 0.0, -0.1666666716, 0.0]
+    np.testing.assert_allclose(v.grad, expected, rtol=1e-6, atol=1e-12)
+    p = leaf(np.array([1.0, 0.0]))  # the gradient at p itself: large, finite
+    F.binary_cross_entropy(p, [0.25, 0.75], reduction="none").sum().backward()
+    np.testing.assert_allclose(p.grad, [750000002996.852, -750000002996.852], rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_on_probabilities(reduction: str, rng: np.random.Generator) -> None:
+    p, d = rng.uniform(0.05, 0.95, size=(4, 3)), rng.uniform(size=(4, 3))
+    np.testing.assert_allclose(
+        F.binary_cross_entropy(nb.tensor(p), d, reduction=reduction).data,
+        np_bce(p, d, reduction),
+        rtol=1e-12,
+    )
+    w = rng.uniform(0.5, 2.0, size=3)
+    assert nb.gradcheck(lambda t: F.binary_cross_entropy(t, d, w, reduction), leaf(p))
+    assert nb.gradgradcheck(lambda t: F.binary_cross_entropy(t, d, w, reduction), leaf(p))
+    edges = np.array([0.0, 1.0, 0.0, 1.0])
+    np.testing.assert_allclose(
+        F.binary_cross_entropy(nb.tensor(edges), [0.0, 0.0, 1.0, 0.5], reduction="none").data,
+        [0.0, 100.0, 100.0, 50.0],
+    )
+
+
+def test_bce_refuses_values_outside_0_1() -> None:
+    # PyTorch raises "all elements of input should be between 0 and 1" (nan included)
+    for bad in (1.5, -0.1, float("nan")):
+        with pytest.raises(ValueError, match=r"^binary_cross_entropy: all elements of input"):
+            F.binary_cross_entropy(nb.tensor([0.5, bad]), [1.0, 1.0])
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: all elements of target.*1\.5"):
+        F.binary_cross_entropy(nb.tensor([0.5]), [1.5])
+    with pytest.raises(ShapeError, match=r"\(3,\).*\(3, 1\)"):
+        F.binary_cross_entropy(nb.full((3, 1), 0.5), np.ones(3))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits_of_a_scalar_logit(reduction: str) -> None:
+    v = nb.tensor(0.3, requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(v, nb.tensor(1.0), reduction=reduction)
+    assert loss.shape == ()
+    np.testing.assert_allclose(loss.item(), np.logaddexp(0.0, -0.3), rtol=1e-6)
+    loss.backward()
+    np.testing.assert_allclose(v.grad, 1 / (1 + np.exp(-0.3)) - 1, rtol=1e-6)
+    assert nb.gradgradcheck(
+        lambda t: F.binary_cross_entropy_with_logits(t, 1.0, pos_weight=2.0), leaf(0.3)
+    )
+
+
+@pytest.mark.parametrize("weight", [None, WEIGHT], ids=["plain", "w"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_label_smoothing_gradient_with_respect_to_probability_targets(
+    weight: np.ndarray | None, reduction: str, logits: np.ndarray, rng: np.random.Generator
+) -> None:
+    # the target enters as (1 − ε) q + ε/C, so dL/dq = −(1 − ε) w log softmax(x) (/ N for mean)
+    eps, q = 0.2, leaf(rng.dirichlet(np.ones(C), size=N))
+    x = leaf(logits)
+    loss = F.cross_entropy(x, q, weight, reduction=reduction, label_smoothing=eps)
+    loss.sum().backward()
+    w = np.ones(C) if weight is None else weight
+    expected = -(1 - eps) * w * np_log_softmax(logits) / (N if reduction == "mean" else 1)
+    np.testing.assert_allclose(q.grad, expected, rtol=1e-12)
+    assert nb.gradcheck(
+        lambda a, b: F.cross_entropy(a, b, weight, reduction=reduction, label_smoothing=eps),
+        leaf(logits),
+        leaf(q.data),
+    )
+
+
+def test_label_smoothing_second_order_with_a_differentiable_target(
+    logits: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Under create_graph the rule must use the smoothed target: the first gradient equals the
+    plain backward's, and its Hessian-vector product the central differences of that gradient."""
+    eps, q = 0.3, rng.dirichlet(np.ones(C), size=N)
+    u, v = rng.normal(size=(N, C)), rng.normal(size=(N, C))
+
+    def first(x_data: np.ndarray, q_data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, t = leaf(x_data), leaf(q_data)
+        F.cross_entropy(x, t, WEIGHT, label_smoothing=eps).backward()
+        return x.grad, t.grad
+
+    x, t = leaf(logits), leaf(q)
+    gx, gq = nb.grad(F.cross_entropy(x, t, WEIGHT, label_smoothing=eps), [x, t], create_graph=True)
+    for got, want in zip((gx.data, gq.data), first(logits, q)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    hx, hq = nb.grad((gx * nb.tensor(u)).sum() + (gq * nb.tensor(v)).sum(), [x, t])
+    # d/dε ⟨(u, v), ∇L(x + ε dx, q + ε dq)⟩ along each coordinate, by central differences
+    h = 1e-6
+    for analytic, wrt in ((hx.data, 0), (hq.data, 1)):
+        numeric = np.zeros((N, C))
+        for i in np.ndindex(N, C):
+            step = np.zeros((N, C))
+            step[i] = h
+            args_plus = [logits + step, q] if wrt == 0 else [logits, q + step]
+            args_minus = [logits - step, q] if wrt == 0 else [logits, q - step]
+            plus, minus = first(*args_plus), first(*args_minus)
+            numeric[i] = ((plus[0] - minus[0]) * u + (plus[1] - minus[1]) * v).sum() / (2 * h)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"weight": WEIGHT}, {"label_smoothing": 0.1}],
+    ids=["plain", "w", "ls"],
+)
+def test_an_all_ignored_batch_has_a_zero_gradient(
+    options: dict[str, Any], reduction: str, logits: np.ndarray
+) -> None:
+    # PyTorch: the mean is 0/0 = nan, but the gradient is zeros (sum and none: 0 and zeros)
+    padding = np.full(N, -100)
+    for loss_fn in (
+        lambda x: F.cross_entropy(x, padding, reduction=reduction, **options),
+        lambda x: F.nll_loss(
+            nb.log_softmax(x, axis=1), padding, options.get("weight"), reduction=reduction
+        ),
+    ):
+        x = leaf(logits)
+        loss = loss_fn(x)
+        if reduction == "mean":
+            assert np.isnan(loss.item())
+        else:
+            np.testing.assert_array_equal(loss.data, 0.0)
+        loss.sum().backward()
+        np.testing.assert_array_equal(x.grad, 0.0)
+        x = leaf(logits)
+        (g,) = nb.grad(loss_fn(x).sum(), x, create_graph=True)
+        np.testing.assert_array_equal(g.data, 0.0)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_an_all_padding_batch_does_not_poison_the_weights(
+    compiled: bool, rng: np.random.Generator
+) -> None:
+    model = nb.nn.Linear(3, 4)
+    opt = nb.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x: Any, y: Any) -> nb.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = nb.compile(step) if compiled else step
+    x = rng.normal(size=(5, 3)).astype(np.float32)
+    for target in ([0, 1, 2, 3, 0], [-100] * 5, [0, 1, 2, 3, -100], [-100] * 5):
+        loss = run(x, np.array(target))
+        assert np.isnan(loss.item()) == (target == [-100] * 5)
+        for p in model.parameters():
+            assert np.isfinite(p.data).all()
+
+
+def test_zero_total_weight_gives_nan_gradients_as_pytorch(logits: np.ndarray) -> None:
+    # rows that count but weigh 0 in total: PyTorch's −w·g/Σw = −0·g/0 = nan; ignored rows 0
+    weight = np.array([0.0, 1.0, 1.0, 1.0])
+    target = np.array([0, 0, -100, 0, 0, 0])
+    counted = [0, 1, 3, 4, 5]
+    x = leaf(logits)
+    F.cross_entropy(x, target, weight).backward()
+    assert np.isnan(x.grad[counted]).all()
+    np.testing.assert_array_equal(x.grad[2], 0.0)
+    x = leaf(logits)
+    F.nll_loss(x, target, weight).backward()  # nan at the targets' entries only
+    assert np.isnan(x.grad[counted, 0]).all()
+    np.testing.assert_array_equal(x.grad[:, 1:], 0.0)
+    np.testing.assert_array_equal(x.grad[2], 0.0)
+
+
+def test_nll_loss_refuses_out_of_range_targets(logits: np.ndarray) -> None:
+    log_p = nb.tensor(np_log_softmax(logits))
+    with pytest.raises(IndexError, match=r"^nll_loss: target -1 is out of bounds for 4 classes$"):
+        F.nll_loss(log_p, np.array([0, 1, -1, 2, 3, 0]))
+    with pytest.raises(IndexError, match=r"^nll_loss: target 4 is out of bounds for 4 classes$"):
+        NLLLoss()(log_p, np.array([0, 1, 4, 2, 3, 0]))
+    with pytest.raises(IndexError, match=r"cross_entropy: target -1 is out of bounds"):
+        F.cross_entropy(nb.tensor(logits), np.array([0, 1, -1, 2, 3, 0]))
+    # −1 as the ignore_index is fine (PyTorch)
+    loss = F.nll_loss(log_p, np.array([0, 1, -1, 2, 3, 0]), ignore_index=-1)
+    assert np.isfinite(loss.item())
+
+
+def test_nll_loss_of_one_sample_and_bad_targets(logits: np.ndarray) -> None:
+    log_p = np_log_softmax(logits)
+    loss = F.nll_loss(nb.tensor(log_p[0]), np.array(2))
+    np.testing.assert_allclose(loss.item(), -log_p[0, 2], rtol=1e-12)
+    with pytest.raises(nb.DTypeError, match="nll_loss: targets must be class indices"):
+        F.nll_loss(nb.tensor(log_p), np.zeros(N))
+    with pytest.raises(ShapeError, match=r"nll_loss: .*\(6,\)"):
+        F.nll_loss(nb.tensor(log_p), np.zeros((N, 1), np.int64))
+
+
+@pytest.mark.parametrize(
+    "loss_fn", [F.mse_loss, F.l1_loss, MSELoss(), L1Loss()], ids=["mse", "l1", "MSE", "L1"]
+)
+def test_regression_losses_warn_when_the_target_broadcasts(loss_fn: Any) -> None:
+    # PyTorch warns: (N, 1) against (N,) silently gives N × N terms
+    x = nb.zeros((3, 1), requires_grad=True)
+    with pytest.warns(UserWarning, match=r"target size \(3,\) .* input size \(3, 1\)") as record:
+        loss_fn(x, np.ones(3))
+    assert record[0].filename == __file__  # attributed to the caller's line
+    loss_fn(x, np.ones((3, 1)))  # same shapes: no warning (warnings are errors here)

@@ -13,8 +13,9 @@ import numpy as np
 
 from nabla import functional as fn
 from nabla.errors import DTypeError, ShapeError
-from nabla.ops.loss import BCEWithLogits, CrossEntropy
+from nabla.ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, NLLLoss
 from nabla.ops.random import Dropout as DropoutOp
+from nabla.ops.reduction import warn_at_caller
 from nabla.tensor import Tensor, _wrap
 
 relu = fn.relu
@@ -145,26 +146,45 @@ def cross_entropy(
 def nll_loss(
     input: Any, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"
 ) -> Tensor:
-    """Negative log-likelihood of class indices given log-probabilities (PyTorch's ``nll_loss``)."""
+    """Negative log-likelihood of class indices given log-probabilities (PyTorch's ``nll_loss``).
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C) or (C,)
+        Log-probabilities.
+    target : Tensor or array of shape (N,) (or () for a single sample) with class indices in
+        [0, C), or ``ignore_index`` for rows that count neither in the loss nor the gradient
+    weight : array-like of shape (C,), optional
+        Per-class weights; the mean divides by the total weight of the counted targets.
+    reduction : {"mean", "sum", "none"}
+    """
     _check_reduction(reduction, "nll_loss")
     log_p = _t(input)
-    y = np.asarray(target.data if isinstance(target, Tensor) else target).reshape(-1)
-    n = log_p.shape[0]
-    valid = y != ignore_index
-    rows = np.flatnonzero(valid)
-    w = (
-        np.ones(log_p.shape[1], log_p.dtype)
-        if weight is None
-        else np.asarray(getattr(weight, "data", weight), dtype=log_p.dtype)
-    )
-    coef = np.zeros(n, dtype=log_p.dtype)
-    coef[rows] = w[y[rows]]
-    picked = fn.getitem(log_p, (np.arange(n), np.where(valid, y, 0)))
-    losses = -picked * _wrap(coef)
-    if reduction == "none":
-        return losses
-    total = fn.sum(losses)
-    return total / float(coef.sum()) if reduction == "mean" else total
+    shape, single = log_p.shape, log_p.ndim == 1
+    if single:
+        log_p = fn.unsqueeze(log_p, 0)
+    if log_p.ndim != 2:
+        raise ShapeError(f"nll_loss: input must have shape (N, C) or (C,), got {log_p.shape}")
+    n, c = log_p.shape
+    target_t = target if isinstance(target, Tensor) else _wrap(np.asarray(target))
+    if target_t.dtype.kind not in "iu":
+        raise DTypeError(
+            f"nll_loss: targets must be class indices (integers), got dtype {target_t.dtype}"
+        )
+    if target_t.shape != ((n,) if not single else ()):
+        raise ShapeError(
+            f"nll_loss: input has shape {shape}, so targets must have shape "
+            f"{(n,) if not single else ()}, got {target_t.shape}"
+        )
+    if single:
+        target_t = fn.reshape(target_t, (1,))
+    w = None if weight is None else np.asarray(getattr(weight, "data", weight), dtype=log_p.dtype)
+    if w is not None and w.shape != (c,):
+        raise ShapeError(f"nll_loss: weight must have shape ({c},), got {w.shape}")
+    loss = NLLLoss.apply(log_p, target_t, weight=w, ignore_index=ignore_index, reduction=reduction)
+    if single and reduction == "none":
+        return fn.reshape(loss, ())
+    return loss
 
 
 def binary_cross_entropy_with_logits(
@@ -211,16 +231,24 @@ def binary_cross_entropy_with_logits(
 def binary_cross_entropy(
     input: Any, target: Any, weight: Any = None, reduction: str = "mean"
 ) -> Tensor:
-    """BCE on probabilities (PyTorch clamps log at −100); prefer the logits version."""
+    """BCE on probabilities, logs clamped at −100 (PyTorch's); prefer the logits version.
+
+    Probabilities outside [0, 1] raise ValueError. The gradient divides by max(p (1 − p), 1e−12)
+    (PyTorch), so saturated probabilities (a float32 σ(v) is exactly 1 for v ≥ 17) give finite
+    gradients.
+    """
     _check_reduction(reduction, "binary_cross_entropy")
     p = _t(input)
-    d = _t(np.asarray(getattr(target, "data", target), dtype=p.dtype))
-    log_p = fn.clip(fn.log(p), min=-100.0)
-    log_q = fn.clip(fn.log(1 - p), min=-100.0)
-    losses = -(d * log_p + (1 - d) * log_q)
-    if weight is not None:
-        losses = losses * _t(np.asarray(getattr(weight, "data", weight), dtype=p.dtype))
-    return _reduce(losses, reduction)
+    d = target if isinstance(target, Tensor) else _wrap(np.asarray(target))
+    if d.shape != p.shape:
+        raise ShapeError(
+            f"binary_cross_entropy: target has shape {d.shape} but input has shape {p.shape}; "
+            "they must be the same"
+        )
+    if d.dtype != p.dtype:
+        d = fn.cast(d, p.dtype)
+    w = None if weight is None else np.asarray(getattr(weight, "data", weight), dtype=p.dtype)
+    return BinaryCrossEntropy.apply(p, d, weight=w, reduction=reduction)
 
 
 def _reduce(losses: Tensor, reduction: str) -> Tensor:
@@ -231,15 +259,31 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
     return losses
 
 
+def _check_target_size(op: str, x: Tensor, target: Any) -> None:
+    """PyTorch's warning for a target whose shape differs from the input's: the loss broadcasts
+    them ((N, 1) against (N,) gives N × N terms), which is rarely what was meant."""
+    shape = target.shape if isinstance(target, Tensor) else np.shape(target)
+    if tuple(shape) != x.shape:
+        warn_at_caller(
+            f"{op}: using a target size {tuple(shape)} that is different to the input size "
+            f"{x.shape}; this will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size."
+        )
+
+
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Mean squared error (x − y)², with broadcasting as PyTorch."""
+    """Mean squared error (x − y)², with broadcasting as PyTorch (which warns when the shapes
+    differ)."""
     _check_reduction(reduction, "mse_loss")
     x = _t(input)
+    _check_target_size("mse_loss", x, target)
     diff = x - target
     return _reduce(diff * diff, reduction)
 
 
 def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Mean absolute error |x − y|."""
+    """Mean absolute error |x − y| (a warning when the shapes differ, as PyTorch)."""
     _check_reduction(reduction, "l1_loss")
-    return _reduce(fn.abs(_t(input) - target), reduction)
+    x = _t(input)
+    _check_target_size("l1_loss", x, target)
+    return _reduce(fn.abs(x - target), reduction)

@@ -1,4 +1,6 @@
-"""Fused losses: softmax + cross-entropy and sigmoid + binary cross-entropy, on logits.
+"""Losses as single ops: the fused softmax + cross-entropy and sigmoid + binary cross-entropy
+on logits, and the losses on (log-)probabilities, negative log-likelihood and binary
+cross-entropy.
 
 Fusing gives the notes' short gradients (ŷ − y and σ(v) − d) and keeps the loss finite for any
 logits: the log-probabilities are computed with log-sum-exp, never as log(softmax).
@@ -35,7 +37,8 @@ class CrossEntropy(Function):
 
     The target is the second input: class indices of shape (N,) (one-hot rows Y; rows equal to
     ``ignore_index`` count nowhere) or probabilities Y of shape (N, C) (differentiable). With
-    class indices, N is the number of counted rows, or their total weight when weighted.
+    class indices, N is the number of counted rows, or their total weight when weighted; when
+    that is 0 (every row ignored) the mean is nan and the gradient 0, as PyTorch's.
     """
 
     name = "cross_entropy"
@@ -54,21 +57,16 @@ class CrossEntropy(Function):
     ) -> Array:
         n, c = x.shape
         self.weight, self.reduction = weight, reduction
-        self.index = self.coef = None
+        self.smoothing, self.n_classes = label_smoothing, c
+        self.index = self.coef = self.valid = None
         self.log_p = log_p = _c_order(log_softmax_array(x, axis=1))
         y = target
         if y.dtype.kind in "iub":  # class indices
             if _all_counted(y, c, ignore_index):  # the common case
                 valid, all_valid = None, True
             else:
-                valid = y != ignore_index
+                valid = check_class_indices(self.name, y, c, ignore_index)
                 all_valid = bool(valid.all())
-                counted = y if all_valid else y[valid]
-                if counted.size and (counted.min() < 0 or counted.max() >= c):
-                    bad = counted[(counted < 0) | (counted >= c)][0]
-                    raise IndexError(
-                        f"cross_entropy: target {int(bad)} is out of bounds for {c} classes"
-                    )
             if valid is None:
                 valid = np.ones(n, dtype=bool) if (weight is not None or label_smoothing) else None
             index = y if all_valid else np.where(valid, y, 0)
@@ -80,6 +78,7 @@ class CrossEntropy(Function):
             else:
                 coef = None
             self.denominator = float(coef.sum()) if coef is not None else float(n)
+            self.valid = valid
             if not label_smoothing:
                 self.index, self.coef = index, coef
                 # each row's target as a flat index: one take, and one subtract in backward
@@ -103,21 +102,32 @@ class CrossEntropy(Function):
         return _reduce(-(wy * log_p).sum(axis=1), reduction, _nonzero(self.denominator))
 
     def _scale(self, g: Any) -> Any:
+        """g's factor for each row: (N, 1) for reduction="none", else a scalar."""
         if self.reduction == "none":
             return g.reshape((-1, 1))
-        return g / _nonzero(self.denominator) if self.reduction == "mean" else g
+        if self.reduction == "sum":
+            return g
+        if self.denominator:
+            return g / self.denominator
+        # the weights of the counted rows add up to 0 (every row ignored: PyTorch's loss is
+        # 0/0 = nan): ignored rows get a zero gradient, counted rows (of weight 0) nan
+        valid = self.valid if self.valid is not None else np.ones(len(self.log_p), bool)
+        return g * np.where(valid, np.nan, 0).astype(self.log_p.dtype).reshape((-1, 1))
 
     def backward(self, g: Any, F: Any, x: Any, target: Any) -> tuple[Any, Any]:
         scale = self._scale(g)
         if self.index is not None:
+            row_scale = scale if self.coef is None else scale * self.coef.reshape((-1, 1))
             if F.graph:
                 one_hot = np.zeros(self.log_p.shape, dtype=self.log_p.dtype)
                 one_hot.reshape(-1)[self.flat] = 1
-                row_scale = scale if self.coef is None else scale * self.coef.reshape((-1, 1))
                 return (F.softmax(x, axis=1) - one_hot) * row_scale, None
-            row_scale = scale if self.coef is None else scale * self.coef.reshape((-1, 1))
             return _softmax_minus_targets(self.log_p, self.flat, row_scale), None
-        y = target if (F.graph and self.needs_grad[1]) else self.probs
+        y = self.probs
+        if F.graph and self.needs_grad[1]:  # the smoothed target, in the graph
+            y = target
+            if self.smoothing:
+                y = y * (1 - self.smoothing) + self.smoothing / self.n_classes
         grad_x = grad_y = None
         if self.needs_grad[0]:
             wy = y if self.weight is None else y * self.weight
@@ -126,6 +136,8 @@ class CrossEntropy(Function):
         if self.needs_grad[1]:
             log_p = F.log_softmax(x, axis=1) if F.graph else self.log_p
             grad_y = -(log_p if self.weight is None else log_p * self.weight) * scale
+            if self.smoothing:  # y enters the loss as (1 − ε) y + ε/C
+                grad_y = grad_y * (1 - self.smoothing)
         return grad_x, grad_y
 
     @classmethod
@@ -242,15 +254,125 @@ class BCEWithLogits(Function):
         if weight is not None:
             losses = losses * weight
         self.count = losses.size
-        return _reduce(losses, reduction, losses.size)
+        return _reduce(losses, reduction, _nonzero(losses.size))
 
     def backward(self, g: Any, F: Any, v: Any, d: Any) -> tuple[Any, None]:
-        s = F.sigmoid(v)
+        # a 0-d logit goes through the sigmoid as shape (1,): the in-place array kernel
+        # needs an array, and NumPy turns 0-d results into scalars
+        s = F.sigmoid(v) if v.ndim else F.sigmoid(v.reshape((1,))).reshape(())
         if self.log_weight is None:
             grad = s - self.d
         else:
             grad = (1 - self.d) - self.log_weight * (1 - s)
         if self.weight is not None:
             grad = grad * self.weight
-        scale = g if self.reduction != "mean" else g / self.count
+        scale = g if self.reduction != "mean" else g / _nonzero(self.count)
+        return grad * scale, None  # the target d is a constant
+
+
+def check_class_indices(op: str, y: Array, c: int, ignore_index: int) -> Array:
+    """The rows whose target counts (is not ``ignore_index``); IndexError naming the first target
+    outside [0, c)."""
+    valid = y != ignore_index
+    counted = y[valid]
+    if counted.size and (counted.min() < 0 or counted.max() >= c):
+        bad = counted[(counted < 0) | (counted >= c)][0]
+        raise IndexError(f"{op}: target {int(bad)} is out of bounds for {c} classes")
+    return valid
+
+
+class NLLLoss(Function):
+    """Negative log-likelihood of class indices y given log-probabilities X of shape (N, C).
+
+    Forward:  ℓᵢ = −w_yᵢ Xᵢ,yᵢ (0 where yᵢ = ignore_index),  L = Σᵢ ℓᵢ / Σᵢ w_yᵢ  (mean)
+    Backward: ∇Xᵢ,yᵢ = −w_yᵢ g / Σᵢ w_yᵢ,  0 elsewhere   (the targets get none)
+    """
+
+    name = "nll_loss"
+    constant_params = ("weight",)
+    latex = r"\nabla_{X_{i y_i}} = -w_{y_i} g / \textstyle\sum_i w_{y_i}"
+
+    def forward(
+        self,
+        x: Array,
+        target: Array,
+        weight: Array | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+    ) -> Array:
+        n, c = x.shape
+        self.reduction = reduction
+        self.valid = valid = check_class_indices(self.name, target, c, ignore_index)
+        self.rows, self.index = np.arange(n), np.where(valid, target, 0)
+        if weight is None:
+            self.coef = valid.astype(x.dtype)
+        else:
+            self.coef = np.where(valid, weight[self.index], 0).astype(x.dtype)
+        self.denominator = float(self.coef.sum())
+        losses = np.zeros(n, dtype=x.dtype)  # ignored rows: 0, even where X is −inf
+        losses[valid] = -(x[self.rows[valid], self.index[valid]] * self.coef[valid])
+        return _reduce(losses, reduction, _nonzero(self.denominator))
+
+    def backward(self, g: Any, F: Any, x: Any, target: Any) -> tuple[Any, None]:
+        if self.reduction != "mean":
+            scale = g
+        elif self.denominator:
+            scale = g / self.denominator
+        else:  # all weights 0 (PyTorch: 0/0): ignored rows get 0, counted ones (weight 0) nan
+            scale = g * np.where(self.valid, np.nan, 0).astype(self.coef.dtype)
+        picked = -(scale * self.coef)
+        if F.graph:
+            return F.index_add(picked, F.data(x).shape, (self.rows, self.index)), None
+        grad = np.zeros(x.shape, dtype=x.dtype)
+        grad[self.rows, self.index] = picked
+        return grad, None
+
+
+class BinaryCrossEntropy(Function):
+    """Binary cross-entropy on probabilities p in [0, 1], logs clamped at −100 (PyTorch's).
+
+    Forward:  ℓ = −w (d max(log p, −100) + (1 − d) max(log(1 − p), −100)),  L = mean ℓ
+    Backward: ∇p = w (p − d) / max(p (1 − p), 1e−12) ⊙ g / N   (finite at p = 0 and p = 1)
+
+    The target d is the second input, a constant (it receives no gradient).
+    """
+
+    name = "binary_cross_entropy"
+    constant_params = ("weight",)
+    latex = r"\nabla_p = w (p - d) / \max(p (1 - p), \epsilon) \odot g / N"
+    #: PyTorch's floor of p (1 − p) in the gradient: a saturated σ(v) = 1 gives a large but
+    #: finite gradient, which the sigmoid's own factor σ(1 − σ) = 0 then cancels. PyTorch keeps
+    #: 1e-12 as a float32 constant (9.99999996e-13), also for float64 inputs: the same here
+    eps = float(np.float32(1e-12))
+
+    def forward(
+        self, p: Array, d: Array, weight: Array | None = None, reduction: str = "mean"
+    ) -> Array:
+        for what, a in (("input", p), ("target", d)):
+            inside = (a >= 0) & (a <= 1)
+            if not inside.all():
+                bad = a[~inside].reshape(-1)[0]
+                raise ValueError(
+                    f"binary_cross_entropy: all elements of {what} should be between 0 and 1, "
+                    f"got {bad}"
+                )
+        self.d, self.weight, self.reduction = d, weight, reduction
+        with np.errstate(divide="ignore"):  # log 0 = −inf, clamped to −100 (PyTorch)
+            log_p = np.maximum(np.log(p), -100)
+            log_q = np.maximum(np.log1p(-p), -100)
+        losses = (d - 1) * log_q - d * log_p
+        if weight is not None:
+            losses = losses * weight
+        self.count = losses.size
+        return _reduce(losses, reduction, _nonzero(losses.size))
+
+    def backward(self, g: Any, F: Any, p: Any, d: Any) -> tuple[Any, None]:
+        q = (1 - p) * p
+        small = F.data(q) < self.eps
+        if small.any():
+            q = F.where(small, self.eps, q)
+        grad = (p - self.d) / q
+        if self.weight is not None:
+            grad = grad * self.weight
+        scale = g if self.reduction != "mean" else g / _nonzero(self.count)
         return grad * scale, None  # the target d is a constant
