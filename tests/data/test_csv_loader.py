@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nabla.data import load_csv
+from nabla.data import load_csv, load_csv_features
 from nabla.errors import DataError
 
 IRIS_LIKE = """sepal_length,sepal_width,species
@@ -250,3 +250,24 @@ def test_long_bad_cell_is_quoted_short(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"'7x7x.*'\.\.\. \(10000 chars\)$") as info:
         load_csv(path)
     assert len(str(info.value)) < 200
+
+
+def test_features_are_read_by_name_never_by_position(tmp_path: Path) -> None:
+    names = ["a", "b", "c"]
+    path = write(tmp_path, "c,label,a,b\n3,x,1,2\n6,y,4,5\n")
+    np.testing.assert_array_equal(load_csv_features(path, names), [[1, 2, 3], [4, 5, 6]])
+    # as many columns as the model has features, but one name differs: no positional fallback
+    path = write(tmp_path, "a,b,z\n1,2,3\n4,5,6\n")
+    message = f"{path}: its columns do not match the model's: missing column(s) 'c'; unknown"
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_csv_features(path, names)
+    # without a header, the columns are the model's, in order
+    path = write(tmp_path, "1,2,3\n4,5,6\n")
+    np.testing.assert_array_equal(load_csv_features(path, names), [[1, 2, 3], [4, 5, 6]])
+
+
+def test_generated_target_name_on_a_file_without_header(tmp_path: Path) -> None:
+    path = write(tmp_path, "0,1,2\n0,5,3\n1,7,2\n")
+    data = load_csv(path, target="col0")  # the name load_csv gave that column
+    assert data.target_name == "col0"
+    assert data.feature_names == ["col1", "col2"]

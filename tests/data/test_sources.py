@@ -18,7 +18,7 @@ from nabla.data import (
     load_data,
     load_npz,
 )
-from nabla.data.tabular import encode_target
+from nabla.data.tabular import encode_target, match_features
 from nabla.errors import DataError
 
 
@@ -221,3 +221,16 @@ def test_npz_fortran_order_and_big_endian(tmp_path: Path) -> None:
     X = np.asfortranarray(np.arange(6, dtype=">f8").reshape(3, 2))
     path = write_npz(tmp_path, X=X, y=np.array([0, 1, 0]))
     np.testing.assert_array_equal(load_npz(path).X, X)
+
+
+def test_match_features_by_name() -> None:
+    assert match_features(["b", "y", "a"], ["a", "b"], source="f.csv") == [2, 0]
+    # placeholders on either side (a file without a header): in order, counts equal
+    assert match_features(["col0", "col1"], ["a", "b"], source="f.csv") == [0, 1]
+    assert match_features(["a", "b"], ["col0", "col2"], source="f.csv") == [0, 1]
+    with pytest.raises(DataError, match=r"f.csv: has 1 features, but the model was trained on 2$"):
+        match_features(["col0"], ["a", "b"], source="f.csv")
+    with pytest.raises(DataError, match=r"missing column\(s\) 'b'; unknown column\(s\) 'B'$"):
+        match_features(["a", "B"], ["a", "b"], source="f.csv")
+    with pytest.raises(DataError, match=r"column\(s\) 'a' appear more than once"):
+        match_features(["a", "a", "b"], ["a", "b"], source="f.csv")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import nabla as nb
 from nabla.cli.output import plot_confusion, write_json
 from nabla.cli.train import load_classification_data
 from nabla.data import StandardScaler, split_dataset
+from nabla.data.builtin import builtin_key
+from nabla.data.tabular import match_features
 from nabla.errors import DataError
 from nabla.training import classification_report
 
@@ -25,16 +28,74 @@ def load_model_and_metadata(path: str) -> tuple[Any, dict[str, Any]]:
 
 
 def prepare_features(
-    X: np.ndarray[Any, Any], metadata: dict[str, Any], source: str
+    X: np.ndarray[Any, Any],
+    metadata: dict[str, Any],
+    source: str,
+    names: Sequence[str] | None = None,
 ) -> np.ndarray[Any, Any]:
-    """Check the feature count against the model's and apply its training standardisation."""
-    expected = len(metadata.get("feature_names", [])) or None
+    """The model's feature columns of `X`, with its training standardisation applied.
+
+    With `names` (the columns of `X`), the model's features are picked by name, in its order
+    (:func:`~nabla.data.tabular.match_features`); without, `X` must have the model's columns.
+    """
+    model_names = metadata.get("feature_names") or []
+    if names is not None and model_names:
+        X = X[:, match_features(names, model_names, source=source)]
+    expected = len(model_names) or None
     if expected is not None and X.shape[1] != expected:
         raise DataError(
             f"{source}: has {X.shape[1]} features, but the model was trained on {expected}"
         )
     scaler = metadata.get("scaler")
     return StandardScaler.from_dict(scaler).transform(X) if scaler else X
+
+
+def data_target(spec: str, target: str | None, metadata: dict[str, Any]) -> str | None:
+    """--target, else the target the model was trained on when `spec` is the same kind of file.
+
+    A CSV or .npz target is a column or array name; the model file stores the one it was
+    trained on (``target_name``), which names nothing in a built-in set or another kind of file.
+    """
+    if target is not None:
+        return target
+    kind = Path(spec).suffix.lower()
+    trained_on = Path(str(metadata.get("data", ""))).suffix.lower()
+    stored = metadata.get("target_name")
+    return stored if kind in (".csv", ".npz") and kind == trained_on and stored else None
+
+
+def same_data(spec: str, metadata: dict[str, Any]) -> bool:
+    """Whether `spec` is the model's training data: the same file, wherever it is run from."""
+    stored = metadata.get("data_path")
+    if stored is not None:
+        return Path(spec).exists() and Path(spec).resolve() == Path(stored)
+    return metadata.get("data") == spec  # a built-in set (or a model file from before data_path)
+
+
+def training_data(model_path: str, metadata: dict[str, Any]) -> str:
+    """The model's training data, found without trusting the folder this command runs in.
+
+    ``nabla train`` stores the path as typed (relative to where training ran) and its absolute
+    form (``data_path``); a file moved away, or an older model file whose relative path is not
+    beside the model file, is refused with a hint to pass --data.
+    """
+    data = str(metadata.get("data") or "digits")
+    stored = metadata.get("data_path")
+    if stored is not None:
+        if not Path(stored).exists():
+            raise DataError(
+                f"{model_path}: its training data {stored} no longer exists; pass --data"
+            )
+        return str(stored)
+    if builtin_key(data) is not None or Path(data).is_absolute():
+        return data
+    beside = Path(model_path).parent / data
+    if beside.exists():
+        return str(beside)
+    raise DataError(
+        f"{model_path}: its training data {data!r} is a path relative to where training ran, "
+        f"and {beside} does not exist; pass --data"
+    )
 
 
 def map_labels(
@@ -55,11 +116,12 @@ def map_labels(
 
 def run_evaluate(args: argparse.Namespace) -> int:
     model, metadata = load_model_and_metadata(args.model)
-    data = load_classification_data(args.data, args.target)
+    target = data_target(args.data, args.target, metadata)
+    data = load_classification_data(args.data, target, by_name=args.target is None)
     class_names = metadata.get("class_names") or [str(i) for i in range(data.n_classes)]
     split = args.split
     if split == "auto":
-        split = "test" if metadata.get("data") == args.data else "all"
+        split = "test" if same_data(args.data, metadata) else "all"
     X, y = data.X, data.y
     if split != "all":
         if "seed" not in metadata:
@@ -77,7 +139,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             X, y = getattr(parts, f"X_{split}"), getattr(parts, f"y_{split}")
     if len(X) == 0:
         raise DataError(f"{args.data}: the {split} split is empty")
-    X = prepare_features(X, metadata, str(data.source))
+    X = prepare_features(X, metadata, str(data.source), names=data.feature_names)
     y = map_labels(y, data.class_names, class_names, str(data.source))
     proba = model.predict_proba(nb.tensor(X.astype(model.dtype)))
     report = classification_report(y, proba.argmax(axis=1), class_names)

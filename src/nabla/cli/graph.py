@@ -54,11 +54,19 @@ def _batch_and_model(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
     n = args.batch_size
     if args.model is not None:
-        from nabla.cli.evaluate import load_model_and_metadata, map_labels, prepare_features
+        from nabla.cli.evaluate import (
+            data_target,
+            load_model_and_metadata,
+            map_labels,
+            prepare_features,
+            training_data,
+        )
 
         model, metadata = load_model_and_metadata(args.model)
-        data = load_classification_data(args.data or metadata.get("data") or "digits", args.target)
-        X = prepare_features(data.X[:n], metadata, str(data.source))
+        spec = args.data or training_data(args.model, metadata)
+        target = data_target(spec, args.target, metadata)
+        data = load_classification_data(spec, target, by_name=args.target is None)
+        X = prepare_features(data.X[:n], metadata, str(data.source), names=data.feature_names)
         y = data.y[:n]
         if metadata.get("class_names"):
             y = map_labels(y, data.class_names, metadata["class_names"], str(data.source))

@@ -61,9 +61,10 @@ def validate(args: argparse.Namespace) -> None:
         raise CLIError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
 
 
-def load_classification_data(spec: str, target: str | None) -> TabularData:
+def load_classification_data(spec: str, target: str | None, by_name: bool = False) -> TabularData:
+    """Load `spec` and require class labels; a `target` of digits is an index unless `by_name`."""
     target_arg: str | int | None = target
-    if target is not None and target.lstrip("-").isdigit():
+    if target is not None and target.lstrip("-").isdigit() and not by_name:
         target_arg = int(target)
     data = load_data(spec, target_arg)
     if not data.is_classification:
@@ -210,6 +211,8 @@ def run_train(args: argparse.Namespace) -> int:
     metadata = {
         "created_by": "nabla train",
         "data": args.data,
+        # where the data is whatever folder a later command runs in (None for built-in sets)
+        "data_path": str(Path(args.data).resolve()) if Path(args.data).exists() else None,
         "source": str(data.source),
         "target_name": data.target_name,
         "feature_names": list(data.feature_names),

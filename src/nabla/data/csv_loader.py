@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from nabla._typing import Array
-from nabla.data.tabular import TASKS, TabularData, Task, encode_target
+from nabla.data.tabular import TASKS, TabularData, Task, encode_target, match_features
 from nabla.errors import DataError
 
 HEADER_SAMPLE_ROWS = 20  # rows after the first that header detection looks at
@@ -72,6 +73,9 @@ def _resolve_target(
     n_columns = len(names)
     if target is None:
         return n_columns - 1
+    generated = re.fullmatch(r"col(\d+)", target) if isinstance(target, str) else None
+    if generated and not has_header:  # the name load_csv gives column j of such a file
+        target = int(generated.group(1))
     if isinstance(target, str):
         if not has_header:
             raise DataError(
@@ -285,14 +289,16 @@ def load_csv_features(
     """Load the feature columns a trained model expects (for prediction), as float32.
 
     With a header row, the columns named in `feature_names` are taken in that order (other
-    columns, such as a target, are ignored). Without one, the file must have exactly
-    ``len(feature_names)`` columns, in the model's order.
+    columns, such as a target, are ignored); a header that lacks any of them is an error, never
+    read by position (see :func:`~nabla.data.tabular.match_features`). Without one, the file must
+    have exactly ``len(feature_names)`` columns, in the model's order.
 
     Raises
     ------
     DataError
-        For a missing or empty file, missing columns (named), a different number of columns
-        than the model has features, or a non-numeric, empty or non-finite cell (row, column).
+        For a missing or empty file, missing columns (named, with the file's unknown ones), a
+        different number of columns than the model has features, or a non-numeric, empty or
+        non-finite cell (row, column).
     """
     file = Path(path)
     rows, lines = _read_rows(file, delimiter)
@@ -309,16 +315,7 @@ def load_csv_features(
         rows, lines = rows[1:], lines[1:]
         if not rows:
             raise DataError(f"{file}: has a header row but no data rows")
-        missing = [name for name in feature_names if name not in names]
-        if not missing:
-            columns = [names.index(name) for name in feature_names]
-        elif n_columns == n_features:
-            columns = list(range(n_columns))  # unnamed-to-model columns, taken in order
-        else:
-            raise DataError(
-                f"{file}: the model expects {n_features} features; missing column(s) "
-                f"{', '.join(repr(m) for m in missing[:5])}{' ...' if len(missing) > 5 else ''}"
-            )
+        columns = match_features(names, feature_names, source=str(file))
     else:
         if n_columns != n_features:
             raise DataError(

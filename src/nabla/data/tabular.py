@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -12,6 +15,9 @@ from nabla.errors import DataError
 
 Task = Literal["auto", "classification", "regression"]
 TASKS = ("auto", "classification", "regression")
+#: the names loaders give columns that have none: ``col3`` (a CSV without a header), ``x3`` (an
+#: .npz archive without ``feature_names``)
+PLACEHOLDER = re.compile(r"(col|x)\d+")
 
 
 @dataclass
@@ -151,3 +157,60 @@ def encode_target(
     check_classification_target(raw, source=source)
     classes, ids = np.unique(raw, return_inverse=True)
     return ids.astype(np.int64), [_label_name(c) for c in classes.tolist()]
+
+
+def _listed(names: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(name) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def match_features(found: Sequence[str], expected: Sequence[str], *, source: str) -> list[int]:
+    """Positions in `found` of the `expected` feature names: columns are matched by name.
+
+    Columns of `found` that the model does not use (a target, an id) are left out. Only when
+    one side has placeholder names alone (``col0``, ``x1``...: a file without a header, a model
+    trained on one) are the columns taken in order, and then their counts must be equal.
+
+    Raises
+    ------
+    DataError
+        One line naming the missing and the unknown columns, or the two counts.
+
+    Examples
+    --------
+    >>> match_features(["b", "target", "a"], ["a", "b"], source="new.csv")
+    [2, 0]
+    >>> match_features(["a", "c"], ["a", "b"], source="new.csv")
+    Traceback (most recent call last):
+    ...
+    nabla.errors.DataError: new.csv: its columns do not match the model's: missing \
+column(s) 'b'; unknown column(s) 'c'
+    """
+    found, expected = list(found), list(expected)
+    position = {name: j for j, name in enumerate(found)}
+    times = Counter(found)
+    repeated = sorted({name for name in expected if times[name] > 1})
+    if repeated:
+        raise DataError(
+            f"{source}: column(s) {_listed(repeated)} appear more than once; cannot tell "
+            "which one the model's feature is"
+        )
+    missing = [name for name in expected if name not in position]
+    if not missing:
+        return [position[name] for name in expected]
+    counts = f"has {len(found)} features, but the model was trained on {len(expected)}"
+    unnamed = all(PLACEHOLDER.fullmatch(name) for name in found) or all(
+        PLACEHOLDER.fullmatch(name) for name in expected
+    )
+    if unnamed:
+        if len(found) == len(expected):
+            return list(range(len(found)))
+        raise DataError(f"{source}: {counts}")
+    known = set(expected)
+    unknown = [name for name in found if name not in known]
+    # more columns than features is fine (a target, an id); fewer is worth saying first
+    problem = counts if len(found) < len(expected) else "its columns do not match the model's"
+    detail = f"missing column(s) {_listed(missing)}"
+    if unknown:
+        detail += f"; unknown column(s) {_listed(unknown)}"
+    raise DataError(f"{source}: {problem}: {detail}")
