@@ -285,12 +285,12 @@ class NLLLoss(Function):
     """Negative log-likelihood of class indices y given log-probabilities X of shape (N, C).
 
     Forward:  ℓᵢ = −w_yᵢ Xᵢ,yᵢ (0 where yᵢ = ignore_index),  L = Σᵢ ℓᵢ / Σᵢ w_yᵢ  (mean)
-    Backward: ∇Xᵢ,yᵢ = −w_yᵢ g / Σᵢ w_yᵢ,  0 elsewhere   (the targets get none)
+    Backward: ∇X = −w_y g / Σᵢ w_yᵢ at each row's target, 0 elsewhere   (the targets get none)
     """
 
     name = "nll_loss"
     constant_params = ("weight",)
-    latex = r"\nabla_{X_{i y_i}} = -w_{y_i} g / \textstyle\sum_i w_{y_i}"
+    latex = r"\nabla_{X} = -w_{y} g / \textstyle\sum_i w_{y_i} \text{ at the targets}"
 
     def forward(
         self,
