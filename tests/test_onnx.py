@@ -158,3 +158,24 @@ def test_import_nabla_imports_neither_onnx_nor_sklearn() -> None:
         "assert nabla.onnx.export is sys.modules['nabla.onnx'].export\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("last", "n_out", "to_proba"),
+    [
+        (nb.nn.Softmax(-1), 3, lambda out: out),
+        (nb.nn.LogSoftmax(dim=1), 3, np.exp),
+        (nb.nn.Sigmoid(), 1, lambda p: np.concatenate([1 - p, p], axis=1)),
+    ],
+    ids=["softmax", "log-softmax", "sigmoid"],
+)
+def test_probabilities_of_a_model_that_ends_in_them(
+    tmp_path: Path, rng: np.random.Generator, last: nb.nn.Module, n_out: int, to_proba: Any
+) -> None:
+    # the same steps as the NumPy predictor: the head replaces the model's own last layer
+    model = nb.nn.Sequential(nb.nn.Linear(4, 6), nb.nn.Tanh(), nb.nn.Linear(6, n_out), last)
+    proto = nb.onnx.export(model, tmp_path / "m.onnx", probabilities=True)
+    assert [o.name for o in proto.graph.output] == ["probabilities"]
+    x = rng.normal(size=(5, 4)).astype(np.float32)
+    expected = to_proba(model(nb.tensor(x)).data)
+    np.testing.assert_allclose(_run(tmp_path / "m.onnx", x), expected, rtol=0, atol=TOL)

@@ -124,7 +124,10 @@ def head_for(model: Any, probabilities: bool | None) -> tuple[Module, str | None
 
     A fitted ``nabla.sklearn`` estimator exports what ``predict_proba`` (classifiers) or
     ``predict`` (regressors) return unless ``probabilities=False``; a module exports its
-    forward pass, plus softmax (or [1 − p, p] for one logit) when ``probabilities=True``.
+    forward pass, plus softmax (or [1 − p, p] for one logit) when ``probabilities=True``. A
+    module that already ends in ``Softmax``/``LogSoftmax`` over its last axis (or ``Sigmoid``
+    on one output) gets the head in that layer's place, so probabilities are never squashed
+    twice.
     """
     network = getattr(model, "model_", None)
     if isinstance(network, Module) and hasattr(model, "out_activation_"):
@@ -194,20 +197,32 @@ def lower(
                 steps.append(step)
     finally:
         network.train(was_training)
-    out_shape = tuple(t.shape)
+    out_shape = head_in = tuple(t.shape)
     if head == "classifier":
         head = "binary" if out_shape[-1] == 1 else "softmax"
+        if _ends_in(steps, head, len(out_shape)):
+            # the model already ends in softmax/log-softmax over the classes (or a sigmoid on
+            # its one logit): the head takes that layer's place instead of being applied twice
+            head_in = steps.pop().in_shape
     if head is not None:
         attrs = {"axis": len(out_shape) - 1} if head == "softmax" else {}
         if head == "binary":
             out_shape = (*out_shape[:-1], 2)
-        steps.append(
-            Step(head, "<output>", attrs=attrs, in_shape=tuple(t.shape), out_shape=out_shape)
-        )
+        steps.append(Step(head, "<output>", attrs=attrs, in_shape=head_in, out_shape=out_shape))
     for step in steps[:1]:
         if step.op == "standardize":
             step.in_shape = step.out_shape = in_shape
     return Lowered(steps, np.dtype(dtype), in_shape, out_shape)
+
+
+def _ends_in(steps: list[Step], head: str, rank: int) -> bool:
+    """Whether the last step already computes `head`'s probabilities (up to a log)."""
+    if not steps or steps[-1].path == "scaler":
+        return False
+    last = steps[-1]
+    if head == "binary":
+        return last.op == "sigmoid"
+    return last.op in ("softmax", "log_softmax") and last.attrs["axis"] == rank - 1
 
 
 def _scaler_arrays(scaler: Any, dtype: np.dtype[Any]) -> tuple[Any, Any]:
