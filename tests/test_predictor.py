@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -104,3 +106,96 @@ def test_command_line_reads_csv_by_feature_name(
     proba = np.array([[float(v) for v in line.split(",")[2:]] for line in out[1:]])
     np.testing.assert_allclose(proba, model.predict_proba(x), atol=1e-5)  # printed with 6 digits
     assert [line.split(",")[1] for line in out[1:]] == [["no", "yes"][i] for i in model.predict(x)]
+
+
+@pytest.mark.parametrize(
+    ("layers", "to_proba"),
+    [
+        ([nb.nn.Linear(8, 3), nb.nn.Softmax(-1)], lambda out: out),
+        ([nb.nn.Linear(8, 3), nb.nn.LogSoftmax(dim=1)], np.exp),
+        ([nb.nn.Linear(8, 1), nb.nn.Sigmoid()], lambda p: np.concatenate([1 - p, p], axis=1)),
+    ],
+    ids=["softmax", "log-softmax", "sigmoid"],
+)
+def test_a_model_that_ends_in_probabilities_is_not_squashed_twice(
+    tmp_path: Path,
+    rng: np.random.Generator,
+    numpy_only_python: Callable[..., Any],
+    layers: list[nb.nn.Module],
+    to_proba: Callable[[np.ndarray], np.ndarray],
+) -> None:
+    nb.manual_seed(0)
+    model = nb.nn.Sequential(nb.nn.Linear(4, 8), nb.nn.Tanh(), *layers)
+    path = write_predictor(model, tmp_path / "predictor.py")
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    np.save(tmp_path / "X.npy", x)
+    numpy_only_python("-c", DRIVER, str(path))
+    expected = to_proba(model(nb.tensor(x)).data)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=0, atol=TOL)
+
+
+# run the predictor's command line on each CSV named after it, in one process
+CHECK = """
+import contextlib, importlib.util, io, json, sys
+spec = importlib.util.spec_from_file_location("predictor", sys.argv[1])
+predictor = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(predictor)
+results = []
+for path in sys.argv[2:]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = predictor.main([path])
+    results.append([status, out.getvalue(), err.getvalue()])
+print(json.dumps(results))
+"""
+
+BAD_CSVS = {
+    # another data set's file: more columns than the model has, none of its names
+    "other-data": ("w1,w2,w3,w4,w5\n1,2,3,4,5\n", ["missing column(s) 'a', 'b', 'c'", "unknown"]),
+    "renamed": ("a,b,z\n1,2,3\n", ["missing column(s) 'c'; unknown column(s) 'z'"]),
+    "too-wide": ("1,2,3,4,5\n", ["has 5 columns, but the model expects 3 features"]),
+    "nan": ("a,b,c\n1,2,3\n4,nan,6\n", ["row 3, column 'b'", "'nan' is not finite"]),
+    "inf": ("a,b,c\n1,2,-inf\n", ["row 2, column 'c'", "'-inf' is not finite"]),
+    "empty-cell": ("a,b,c\n1,,3\n", ["row 2, column 'b'", "empty cell"]),
+    "text": ("a,b,c\n1,two,3\n", ["row 2, column 'b'", "non-numeric value 'two'"]),
+    "ragged": ("a,b,c\n1,2\n", ["row 2 has 2 cells, but row 1 has 3"]),
+    "header-only": ("a,b,c\n", ["has a header row but no data rows"]),
+    "empty-file": ("", ["file is empty"]),
+    "absent": (None, ["cannot read the file"]),
+}
+
+
+def test_command_line_validates_like_nabla_predict(
+    tmp_path: Path, numpy_only_python: Callable[..., Any]
+) -> None:
+    path = write_predictor(nb.nn.MLP([3, 4, 2]), tmp_path / "p.py", feature_names=["a", "b", "c"])
+    for name, (text, _) in BAD_CSVS.items():
+        if text is not None:
+            (tmp_path / f"{name}.csv").write_text(text)
+    files = [f"{name}.csv" for name in BAD_CSVS]
+    results = json.loads(numpy_only_python("-c", CHECK, str(path), *files).stdout)
+    for (name, (_, fragments)), (status, out, err) in zip(BAD_CSVS.items(), results):
+        assert status == 1 and out == "", name
+        assert err.startswith(f"p.py: error: {name}.csv: ") and len(err.splitlines()) == 1, err
+        for fragment in fragments:
+            assert fragment in err, err
+
+
+def test_command_line_exits_1_without_traceback(
+    tmp_path: Path, numpy_only_python: Callable[..., Any]
+) -> None:
+    path = write_predictor(nb.nn.MLP([3, 2]), tmp_path / "p.py", feature_names=["a", "b", "c"])
+    (tmp_path / "wine.csv").write_text("alcohol,malic_acid,ash,magnesium\n13.2,1.8,2.1,100\n")
+    with pytest.raises(subprocess.CalledProcessError) as info:  # the harness checks the status
+        numpy_only_python(str(path), "wine.csv")
+    assert info.value.returncode == 1 and info.value.stdout == ""
+    assert info.value.stderr.startswith("p.py: error: wine.csv: its columns do not match")
+    assert "Traceback" not in info.value.stderr
+
+
+def test_forward_refuses_non_finite_rows(tmp_path: Path) -> None:
+    import runpy
+
+    predictor = runpy.run_path(str(write_predictor(nb.nn.MLP([3, 2]), tmp_path / "p.py")))
+    with pytest.raises(ValueError, match=r"X\[1, 2\] = nan is not finite"):
+        predictor["predict_proba"](np.array([[1.0, 2.0, 3.0], [1.0, 2.0, np.nan]]))

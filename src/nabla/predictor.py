@@ -25,6 +25,7 @@ _IMPORTS = """
 import base64
 import csv
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -51,10 +52,13 @@ def _sigmoid(x):
 def forward(X):
     """The exported network's output for rows X of shape (n_samples, ...)."""
     x = np.asarray(X, dtype=DTYPE)
-    if x.shape[1:] != tuple(INPUT_SHAPE):
+    if x.ndim < 1 or x.shape[1:] != tuple(INPUT_SHAPE):
         raise ValueError(
             f"expected rows of shape {tuple(INPUT_SHAPE)}, got an array of shape {x.shape}"
         )
+    if not np.isfinite(x).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+        raise ValueError(f"X{list(where)} = {x[where]} is not finite (NaN and inf are refused)")
     for i, (op, attrs) in enumerate(STEPS):
         w = lambda key: _W[f"{i}.{key}"]  # noqa: E731
         if op == "standardize":
@@ -110,23 +114,111 @@ def predict(X):
     return [CLASS_NAMES[i] for i in np.argmax(out, axis=1)]
 
 
+class InputError(ValueError):
+    """A CSV file this predictor cannot read; the message names the file, row and column."""
+
+
+_PLACEHOLDER = re.compile(r"(col|x)[0-9]+")  # the names nabla gives columns that have none
+
+
+def _number(cell):
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _quote(value, limit=40):
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} chars)"
+
+
+def _listed(names, limit=5):
+    shown = ", ".join(repr(name) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _columns(path, names, n_features):
+    """Positions of the model's features in a header: by name, as ``nabla predict`` does."""
+    expected = FEATURE_NAMES or [f"col{j}" for j in range(n_features)]
+    repeated = sorted({name for name in expected if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"{path}: column(s) {_listed(repeated)} appear more than once")
+    missing = [name for name in expected if name not in names]
+    if not missing:
+        return [names.index(name) for name in expected]
+    counts = f"has {len(names)} features, but the model was trained on {len(expected)}"
+    placeholders = all(_PLACEHOLDER.fullmatch(name) for name in expected)
+    if placeholders or all(_PLACEHOLDER.fullmatch(name) for name in names):
+        if len(names) == len(expected):
+            return list(range(len(names)))
+        raise InputError(f"{path}: {counts}")
+    unknown = [name for name in names if name not in expected]
+    problem = counts if len(names) < len(expected) else "its columns do not match the model's"
+    detail = f"missing column(s) {_listed(missing)}"
+    if unknown:
+        detail += f"; unknown column(s) {_listed(unknown)}"
+    raise InputError(f"{path}: {problem}: {detail}")
+
+
 def _read_rows(path):
-    with open(path, newline="") as f:
-        rows = [row for row in csv.reader(f) if row]
+    """The model's feature columns of a CSV file as an array, checked as ``nabla predict`` does.
+
+    A header row is matched by name (other columns are ignored); without one the file must have
+    exactly the model's number of columns. Empty, non-numeric and non-finite cells are errors.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, skipinitialspace=True)
+            rows, lines, start = [], [], 1
+            for row in reader:
+                if row and not (len(row) == 1 and not row[0].strip()):
+                    rows.append(row)
+                    lines.append(start)
+                start = reader.line_num + 1
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 text ({error.reason})") from None
+    except csv.Error as error:
+        raise InputError(f"{path}: malformed CSV near row {start}: {error}") from None
     if not rows:
-        raise ValueError(f"{path}: no rows")
-    header, width = rows[0], int(np.prod(INPUT_SHAPE))
-    if FEATURE_NAMES and set(FEATURE_NAMES) <= set(header):
-        columns = [header.index(name) for name in FEATURE_NAMES]
-        rows = rows[1:]
+        raise InputError(f"{path}: file is empty")
+    width, n_features = len(rows[0]), int(np.prod(INPUT_SHAPE))
+    for row, line in zip(rows, lines):
+        if len(row) != width:
+            raise InputError(
+                f"{path}: row {line} has {len(row)} cells, but row {lines[0]} has {width}"
+            )
+    names = None
+    if any(_number(cell) is None for cell in rows[0]):  # a header row
+        names = [cell.strip() for cell in rows[0]]
+        rows, lines = rows[1:], lines[1:]
+        if not rows:
+            raise InputError(f"{path}: has a header row but no data rows")
+        columns = _columns(path, names, n_features)
+    elif width != n_features:
+        raise InputError(
+            f"{path}: has {width} columns, but the model expects {n_features} features"
+        )
     else:
-        try:
-            [float(v) for v in header]
-        except ValueError:
-            rows = rows[1:]
         columns = list(range(width))
-    X = np.array([[float(row[j]) for j in columns] for row in rows], dtype=DTYPE)
-    return X.reshape((len(X),) + tuple(INPUT_SHAPE))
+    X = np.empty((len(rows), len(columns)))
+    for i, (row, line) in enumerate(zip(rows, lines)):
+        for k, j in enumerate(columns):
+            where = f"{path}: row {line}, column " + (repr(names[j]) if names else str(j))
+            cell = row[j].strip()
+            value = _number(cell)
+            if not cell:
+                raise InputError(f"{where}: empty cell (missing values are not supported)")
+            if value is None:
+                raise InputError(f"{where}: non-numeric value {_quote(cell)}")
+            if not np.isfinite(value):
+                raise InputError(f"{where}: value {_quote(cell)} is not finite (NaN and inf "
+                                 "are not supported)")
+            if abs(value) > np.finfo(DTYPE).max:
+                raise InputError(f"{where}: value {_quote(cell)} overflows {DTYPE}")
+            X[i, k] = value
+    return X.astype(DTYPE).reshape((len(X),) + tuple(INPUT_SHAPE))
 
 
 def main(argv=None):
@@ -134,7 +226,11 @@ def main(argv=None):
     if len(args) != 1 or args[0] in ("-h", "--help"):
         print("usage: python predictor.py ROWS.csv  (a header row with the feature names)")
         return 2
-    out = forward(_read_rows(args[0]))
+    try:
+        out = forward(_read_rows(args[0]))
+    except InputError as error:
+        print(f"{Path(__file__).name}: error: {error}", file=sys.stderr)
+        return 1
     writer = csv.writer(sys.stdout, lineterminator="\\n")
     if CLASS_NAMES is not None:
         writer.writerow(["row", "predicted", *[f"p_{name}" for name in CLASS_NAMES]])
