@@ -1,0 +1,251 @@
+"""The op table, part 3: the losses of ``nabla.nn.functional`` and integer operands
+(registered into ``optable.OPS``).
+
+Targets, class weights and integer operands are constants in the node's parameters; a
+probability target of ``cross_entropy`` and the target of ``mse_loss``/``l1_loss`` may also be
+values of the program (PyTorch differentiates them too).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as TF
+
+import nabla as nb
+import nabla.nn.functional as F
+
+from .optable import first, nconst, op, tconst, tidx
+from .programs import Builder, away, inside
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _opt(p: dict[str, Any], key: str, conv: Any) -> Any:
+    return None if p.get(key) is None else conv(p[key], p)
+
+
+def _ce_nabla(a: list[Any], p: dict[str, Any]) -> Any:
+    target = a[1] if len(a) > 1 else p["target"]
+    if len(a) == 1 and p["style"] == 1:
+        target = nb.Tensor(p["target"]) if target.dtype.kind in "iu" else target
+    if len(a) == 1 and target.dtype.kind == "f":
+        target = nconst(target, p)
+    kwargs: dict[str, Any] = {"reduction": p["reduction"]}
+    if p.get("weight") is not None:
+        kwargs["weight"] = nconst(p["weight"], p)
+    if p.get("ignore_index") is not None:
+        kwargs["ignore_index"] = p["ignore_index"]
+    if p["smoothing"]:
+        kwargs["label_smoothing"] = p["smoothing"]
+    return F.cross_entropy(a[0], target, **kwargs)
+
+
+def _ce_torch(a: list[Any], p: dict[str, Any]) -> Any:
+    if len(a) > 1:
+        target = a[1]
+    elif p["target"].dtype.kind in "iu":
+        target = tidx(p["target"])
+    else:
+        target = tconst(p["target"], p)
+    ignore = -100 if p.get("ignore_index") is None else p["ignore_index"]
+    return TF.cross_entropy(
+        a[0],
+        target,
+        weight=_opt(p, "weight", tconst),
+        ignore_index=ignore,
+        reduction=p["reduction"],
+        label_smoothing=p["smoothing"],
+    )
+
+
+@op("cross_entropy", (_ce_nabla, _ce_nabla), _ce_torch, weight=1.5)
+def _cross_entropy(b: Builder) -> bool:
+    x = first(b, lambda v: v.ndim in (1, 2) and v.shape[-1] > 0, shape=(4, 3))
+    shape = tuple(b.vals[x].shape)
+    if len(shape) not in (1, 2) or shape[-1] == 0:
+        return False
+    n, c = (shape[0] if len(shape) == 2 else None), shape[-1]
+    params: dict[str, Any] = {
+        "reduction": b.choice(REDUCTIONS),
+        "smoothing": b.choice([0.0, 0.0, 0.1, 0.3]),
+        "weight": b.rng.uniform(0.2, 2.0, c) if b.chance(0.4) else None,
+    }
+    args = [x]
+    if b.chance(0.6):  # class indices, some of them ignored
+        target = b.rng.integers(0, c, () if n is None else (n,))
+        if b.chance(0.4):
+            params["ignore_index"] = b.choice([-100, -1, 0, c - 1])
+            dropped = b.rng.random(target.shape) < 0.3
+            target = np.where(dropped, params["ignore_index"], target)
+            if (target == params["ignore_index"]).all():
+                return False  # every row ignored: 0/0 in both libraries
+        params["target"] = target
+    elif b.chance(0.5):  # probabilities, constant
+        params["target"] = b.rng.dirichlet(np.ones(c), n if n is not None else None)
+    else:  # a differentiable target: any value of the logits' shape
+        args.append(b.operand(shape, low=0.0, high=1.0))
+    return b.push("cross_entropy", args, params)
+
+
+@op(
+    "nll_loss",
+    (
+        lambda a, p: F.nll_loss(
+            a[0],
+            p["target"],
+            weight=_opt(p, "weight", nconst),
+            ignore_index=p["ignore_index"],
+            reduction=p["reduction"],
+        ),
+    ),
+    lambda a, p: TF.nll_loss(
+        a[0],
+        tidx(p["target"]),
+        weight=_opt(p, "weight", tconst),
+        ignore_index=p["ignore_index"],
+        reduction=p["reduction"],
+    ),
+)
+def _nll_loss(b: Builder) -> bool:
+    x = first(b, lambda v: v.ndim == 2 and v.shape[0] > 0 and v.shape[1] > 0, shape=(3, 4))
+    shape = tuple(b.vals[x].shape)
+    if len(shape) != 2 or 0 in shape:
+        return False
+    n, c = shape
+    target = b.rng.integers(0, c, n)
+    ignore = b.choice([-100, 0, c - 1])
+    if b.chance(0.3):
+        target = np.where(b.rng.random(n) < 0.3, ignore, target)
+    if (target == ignore).all():
+        return False
+    params = {
+        "target": target,
+        "ignore_index": ignore,
+        "reduction": b.choice(REDUCTIONS),
+        "weight": b.rng.uniform(0.2, 2.0, c) if b.chance(0.4) else None,
+    }
+    return b.push("nll_loss", [x], params)
+
+
+def _pairwise(name: str) -> None:
+    nfn, tfn = getattr(F, name), getattr(TF, name)
+
+    def target(a: list[Any], p: dict[str, Any], conv: Any) -> Any:
+        return a[1] if len(a) > 1 else conv(p["target"], p)
+
+    def propose(b: Builder) -> bool:
+        x = first(b)
+        shape = tuple(b.vals[x].shape)
+        if b.chance(0.5):
+            y = b.operand(shape)
+            ok = name != "l1_loss" or away(b.vals[x] - b.vals[y])
+            return ok and b.push(name, [x, y], {"reduction": b.choice(REDUCTIONS)})
+        t = b.rng.uniform(-2, 2, shape)
+        if name == "l1_loss" and not away(b.vals[x] - torch.from_numpy(t)):
+            return False
+        return b.push(name, [x], {"reduction": b.choice(REDUCTIONS), "target": t})
+
+    op(
+        name,
+        (lambda a, p: nfn(a[0], target(a, p, nconst), reduction=p["reduction"]),),
+        lambda a, p: tfn(a[0], target(a, p, tconst), reduction=p["reduction"]),
+    )(propose)
+
+
+_pairwise("mse_loss")
+_pairwise("l1_loss")
+
+
+def _bce_params(b: Builder, shape: tuple[int, ...], logits: bool) -> dict[str, Any]:
+    soft = b.chance(0.5)
+    target = b.rng.uniform(0, 1, shape) if soft else (b.rng.random(shape) < 0.5).astype(float)
+    params: dict[str, Any] = {"target": target, "reduction": b.choice(REDUCTIONS)}
+    params["weight"] = b.rng.uniform(0.2, 2, b.broadcastable(shape)) if b.chance(0.3) else None
+    if logits and shape and b.chance(0.3):
+        params["pos_weight"] = b.rng.uniform(0.2, 3, shape[-1:])
+    return params
+
+
+@op(
+    "binary_cross_entropy",
+    (
+        lambda a, p: F.binary_cross_entropy(
+            a[0], nconst(p["target"], p), _opt(p, "weight", nconst), p["reduction"]
+        ),
+    ),
+    lambda a, p: TF.binary_cross_entropy(
+        a[0], tconst(p["target"], p), _opt(p, "weight", tconst), reduction=p["reduction"]
+    ),
+)
+def _bce(b: Builder) -> bool:
+    x = first(b, lambda v: inside(v, 0.02, 0.98), low=0.05, high=0.95)
+    if not inside(b.vals[x], 0.02, 0.98) and b.vals[x].numel():
+        return False
+    shape = tuple(b.vals[x].shape)
+    return b.push("binary_cross_entropy", [x], _bce_params(b, shape, False))
+
+
+@op(
+    "bce_with_logits",
+    (
+        lambda a, p: F.binary_cross_entropy_with_logits(
+            a[0],
+            nconst(p["target"], p),
+            weight=_opt(p, "weight", nconst),
+            reduction=p["reduction"],
+            pos_weight=_opt(p, "pos_weight", nconst),
+        ),
+    ),
+    lambda a, p: TF.binary_cross_entropy_with_logits(
+        a[0],
+        tconst(p["target"], p),
+        weight=_opt(p, "weight", tconst),
+        reduction=p["reduction"],
+        pos_weight=_opt(p, "pos_weight", tconst),
+    ),
+)
+def _bce_logits(b: Builder) -> bool:
+    x = first(b)
+    shape = tuple(b.vals[x].shape)
+    return b.push("bce_with_logits", [x], _bce_params(b, shape, True))
+
+
+# ----- integer operands: PyTorch's promotion (int with float stays float, of the float's
+# dtype; int with a Python float or int / int gives the default float32) -------------------
+_INT_MIX = {
+    "+": lambda x, k: x + k,
+    "*": lambda x, k: x * k,
+    "r-": lambda x, k: k - x,
+}
+
+
+@op(
+    "int_mix",
+    (
+        lambda a, p: _INT_MIX[p["op"]](a[0], nb.Tensor(p["ints"])),
+        lambda a, p: _INT_MIX[p["op"]](a[0], nb.tensor(p["ints"])),
+    ),
+    lambda a, p: _INT_MIX[p["op"]](a[0], tidx(p["ints"])),
+    weight=0.5,
+)
+def _int_mix(b: Builder) -> bool:
+    x = first(b)
+    ints = b.rng.integers(-3, 4, b.broadcastable(tuple(b.vals[x].shape)))
+    return b.push("int_mix", [x], {"ints": ints, "op": b.choice(list(_INT_MIX))})
+
+
+@op(
+    "int_to_float",
+    (
+        lambda a, p: nb.Tensor(p["ints"]) * p["s"] if p["s"] else nb.Tensor(p["ints"]) / 2,
+        lambda a, p: nb.tensor(p["ints"]) * p["s"] if p["s"] else nb.tensor(p["ints"]) / 2,
+    ),
+    lambda a, p: tidx(p["ints"]) * p["s"] if p["s"] else tidx(p["ints"]) / 2,
+    weight=0.3,
+)
+def _int_to_float(b: Builder) -> bool:
+    ints = b.rng.integers(-3, 4, b.shape(2, zero=0.0))
+    return b.push("int_to_float", [], {"ints": ints, "s": b.choice([1.5, -0.5, 0])})
