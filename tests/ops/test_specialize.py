@@ -157,3 +157,54 @@ def test_cross_entropy_on_fortran_ordered_logits(rng) -> None:  # type: ignore[n
     _, saved = special.forward(logits, y)
     (grad, _) = special.backward(np.ones(()), saved)
     np.testing.assert_array_equal(grad, x.grad)
+
+
+@pytest.mark.parametrize("shape", [(3,), (40, 40)])  # np.where below 1024 elements, bits above
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_specialized_masks_select(shape, dtype, rng) -> None:  # type: ignore[no-untyped-def]
+    # an inf or nan g where x ≤ 0 gives 0 (PyTorch), not inf · 0 = nan; a nan x passes g
+    x = rng.standard_normal(shape).astype(dtype)
+    x.reshape(-1)[:3] = [-1.0, 0.0, np.nan]
+    special = Relu.specialize(Spec({}, (shape,), (x.dtype,), (True,)))
+    _, saved = special.forward(x.copy())
+    g = rng.standard_normal(shape).astype(dtype)
+    g.reshape(-1)[:3] = [np.inf, np.nan, 5.0]
+    g[x.reshape(g.shape) < 0] = np.inf
+    expected = np.where(x <= 0, 0, g)
+    (grad,) = special.backward(g.copy(), saved)
+    np.testing.assert_array_equal(grad, expected)
+    (grad,) = special.backward_in_place(g, saved)
+    assert grad is g
+    np.testing.assert_array_equal(grad, expected)
+
+
+def test_compiled_sqrt_of_relu_equals_eager_and_pytorch() -> None:
+    data = np.linspace(-2, 2, 41 * 40).reshape(41, 40)  # ≥ 1024 elements, with an exact 0
+    grads = []
+    for compiled in (False, True):
+        w = nb.tensor(data.copy(), requires_grad=True)
+
+        def step(w: Any) -> Any:
+            loss = nb.sqrt(nb.relu(w)).sum()
+            loss.backward()
+            return loss
+
+        run = nb.compile(step) if compiled else step
+        for _ in range(3):  # trace, then replay
+            w.grad = None
+            with np.errstate(divide="ignore"):  # sqrt'(0) = inf, which relu's mask selects away
+                run(w)
+        grads.append(w.grad)
+        if compiled:
+            (plan,) = run.plans.values()
+            assert plan is not None and "SB" in plan.source  # replayed, relu specialized
+    np.testing.assert_array_equal(grads[0], grads[1])
+    positive = data > 0
+    np.testing.assert_allclose(grads[1][positive], 0.5 / np.sqrt(data[positive]))
+    assert (grads[1][~positive] == 0).all()
+
+
+@pytest.mark.parametrize("cls", [Relu, Tanh, Sigmoid])
+def test_activations_specialize_declines_0d(cls) -> None:  # type: ignore[no-untyped-def]
+    # the ufuncs return NumPy scalars for 0-d arrays: the general path (which wraps) runs
+    assert cls.specialize(Spec({}, ((),), (np.dtype(np.float32),), (True,))) is None

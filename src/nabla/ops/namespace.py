@@ -15,6 +15,8 @@ import numpy as np
 
 from nabla._typing import Array, Shape
 from nabla.ops.elementwise import (
+    mask_array,
+    relu_backward_array,
     sigmoid_backward_array,
     stable_sigmoid,
     tanh_backward_array,
@@ -36,12 +38,6 @@ def _array_where(condition: Array, x: Any, y: Any) -> Array:
     return np.where(condition, x, y)
 
 
-def _array_mask(g: Array, keep: Array) -> Array:
-    # a multiply by the boolean mask is ~6x faster than np.where with a scalar 0; it differs
-    # only for masked-out non-finite gradients (nan instead of 0)
-    return g * keep
-
-
 ARRAY_OPS = SimpleNamespace(
     graph=False,
     data=lambda x: x,
@@ -51,7 +47,9 @@ ARRAY_OPS = SimpleNamespace(
     sign=np.sign,
     sigmoid=stable_sigmoid,
     where=_array_where,
-    mask=_array_mask,
+    mask=mask_array,
+    zeros_like=np.zeros_like,
+    relu_backward=relu_backward_array,
     tanh_backward=tanh_backward_array,
     sigmoid_backward=sigmoid_backward_array,
     broadcast_to=np.broadcast_to,
@@ -64,6 +62,7 @@ ARRAY_OPS = SimpleNamespace(
 
 def _make_tensor_ops() -> SimpleNamespace:
     from nabla import functional as fn
+    from nabla.creation import zeros_like
 
     def index_add(g: Any, shape: Shape, index: Any) -> Any:
         return IndexAdd.apply(g, shape=shape, index=index)
@@ -78,6 +77,8 @@ def _make_tensor_ops() -> SimpleNamespace:
         sigmoid=fn.sigmoid,
         where=fn.where,
         mask=lambda g, keep: fn.where(keep, g, 0),
+        zeros_like=zeros_like,
+        relu_backward=lambda g, x: fn.where(x <= 0, 0, g),
         tanh_backward=lambda g, h: g * (1 - h * h),
         sigmoid_backward=lambda g, z: g * (z * (1 - z)),
         broadcast_to=fn.broadcast_to,
