@@ -73,8 +73,8 @@ def test_scalars_and_ndarrays_on_either_side() -> None:
     assert (a @ nb.tensor(np.ones((2, 2), dtype=np.float32))).shape == (2,)
 
 
-def test_int_tensor_with_float_scalar_follows_numpy_promotion() -> None:
-    assert (nb.tensor([1, 2]) * 1.5).dtype == (np.array([1, 2]) * 1.5).dtype
+def test_int_tensor_with_float_scalar_follows_pytorch_promotion() -> None:
+    assert (nb.tensor([1, 2]) * 1.5).dtype == np.float32  # NumPy: float64
     assert (nb.tensor([1, 2]) * 2).dtype == np.int64
 
 
@@ -153,8 +153,70 @@ def test_python_scalars_keep_sign_and_dtype_when_reused() -> None:
         assert np.signbit((x32 * -0.0).data) and not np.signbit((x32 * 0.0).data)
         assert (x32 * 2.0).dtype == np.float32 and (x64 * 2.0).dtype == np.float64
         assert (x32 * 2).dtype == np.float32 and (x32 * True).data == 3.0
-        assert (nb.tensor(np.int64(3)) * 2.5).dtype == np.float64
+        assert (nb.tensor(np.int64(3)) * 2.5).dtype == np.float32  # as PyTorch
     w = nb.tensor(np.float32(2.0), requires_grad=True)
     (w * 1.5).backward()
     assert w.grad == np.float32(1.5)
     assert (x32 * 1.5).grad_fn is None  # the shared constant never requires grad
+
+
+# ----- dtypes of a tensor with a Python or NumPy scalar (PyTorch 2.13's, weak scalars) ------------
+_TENSOR_DTYPES = [
+    np.float32,
+    np.float64,
+    np.float16,
+    np.int64,
+    np.int32,
+    np.int8,
+    np.uint8,
+    np.bool_,
+]
+_SCALARS = [2, 2.5, True, np.int64(2), np.int32(2), np.uint8(2), np.float64(2.5), np.float32(2.5)]
+
+
+def _pytorch_dtype(tensor_dtype: object, scalar: object, op: str) -> np.dtype:
+    """PyTorch's result dtype (checked against torch 2.13 for every pair here): a scalar is
+    weak, so it never widens within its category; a float scalar with an integer or bool
+    tensor gives float32, its default dtype, as does true division of integers."""
+    t = np.dtype(tensor_dtype)
+    if t.kind == "f":
+        return t
+    if op == "div" or isinstance(scalar, (float, np.floating)):
+        return np.dtype(np.float32)
+    if t.kind == "b" and not isinstance(scalar, (bool, np.bool_)):
+        return np.dtype(np.int64)
+    return t
+
+
+@pytest.mark.parametrize("scalar", _SCALARS, ids=lambda s: f"{type(s).__name__}")
+@pytest.mark.parametrize("tensor_dtype", _TENSOR_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_scalar_operand_dtypes_follow_pytorch(tensor_dtype: object, scalar: object) -> None:
+    x = nb.tensor(np.array([1, 2, 3], dtype=tensor_dtype))
+    ops = {
+        "add": [lambda: x + scalar, lambda: scalar + x],
+        "mul": [lambda: x * scalar, lambda: scalar * x],
+        "div": [lambda: x / scalar, lambda: scalar / x],
+    }
+    if np.dtype(tensor_dtype).kind != "b" and not isinstance(scalar, (bool, np.bool_)):
+        ops["sub"] = [lambda: x - scalar, lambda: scalar - x]  # (PyTorch refuses bool −)
+    for op, makes in ops.items():
+        expected = _pytorch_dtype(tensor_dtype, scalar, op)
+        for make in makes:
+            assert make().dtype == expected, (op, tensor_dtype, type(scalar))
+
+
+def test_numpy_scalars_are_weak_and_keep_values_and_signs() -> None:
+    x32 = nb.tensor([1.0, -2.0])
+    for zero in (np.float32(-0.0), np.float64(-0.0), -0.0):
+        for _ in range(2):  # the second time through any cache
+            assert np.signbit((x32 * zero).data).tolist() == [True, False]
+    assert (x32 * np.int64(3)).dtype == np.float32  # NumPy 2 alone: float64
+    np.testing.assert_array_equal((x32 * np.float64(0.1)).data, x32.data * np.float32(0.1))
+    i = nb.tensor([1, 2, 3])
+    np.testing.assert_array_equal((i * 2.5).data, np.array([2.5, 5.0, 7.5], dtype=np.float32))
+    assert (i + np.int8(1)).dtype == np.int64
+    # a NumPy bool is a bool, as Python's (PyTorch 2.13 reads it as a float: float32 here)
+    assert (i + np.bool_(True)).data.tolist() == [2, 3, 4]
+    w = nb.tensor([1.0, 2.0], requires_grad=True)
+    (w * np.float64(3.0)).sum().backward()
+    assert w.grad.dtype == np.float32 and w.grad.tolist() == [3.0, 3.0]

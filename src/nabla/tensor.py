@@ -49,24 +49,26 @@ def as_array(data: Any, dtype: Any = None, copy: bool = False) -> Array:
 def _lift(other: Any, like: Tensor) -> Tensor:
     """Turn the other operand of a binary operator into a Tensor.
 
-    A Python number is a "weak" scalar (as in PyTorch and NumPy 2): it takes the tensor's dtype,
-    so float32 stays float32; a float meeting an integer tensor follows NumPy (float64).
+    A Python number, or a NumPy scalar (``np.int64(2)``, ``np.float64(0.5)``), is a "weak"
+    scalar as in PyTorch: it takes the tensor's dtype, so float32 stays float32. A float
+    meeting an integer or bool tensor makes float32, PyTorch's default dtype (the op then
+    casts the tensor: ``nabla.ops.arithmetic.promote``); an int meeting a bool tensor, int64.
+    (PyTorch reads a NumPy bool as a float; here it is a bool, as Python's.)
     """
     if isinstance(other, Tensor):
         return other
-    if isinstance(other, (bool, int, float)):
+    if isinstance(other, _SCALAR_TYPES):
         like_dtype = like.data.dtype
         key = (type(other), other, like_dtype)
         cached = _SCALARS.get(key)
         if cached is not None:
             return cached
         kind = like_dtype.kind
-        if kind in "fc":
+        is_float = isinstance(other, (float, np.floating))
+        if kind in "fc" or isinstance(other, (bool, np.bool_)):
             dtype = like_dtype
-        elif isinstance(other, float):
-            dtype = np.dtype(np.float64)
-        elif isinstance(other, bool):
-            dtype = like_dtype
+        elif is_float:
+            dtype = DEFAULT_FLOAT
         else:
             dtype = like_dtype if kind in "iu" else np.dtype(np.int64)
         value = np.asarray(other, dtype=dtype)
@@ -74,7 +76,7 @@ def _lift(other: Any, like: Tensor) -> Tensor:
         scalar = _wrap(value)
         # 0.0 == -0.0 would share one entry (the sign matters), and nan != nan never finds
         # its entry again: neither is cached
-        if (other or type(other) is not float) and not math.isnan(other):
+        if (other or not is_float) and not math.isnan(other):
             if len(_SCALARS) >= 512:
                 _SCALARS.clear()
             _SCALARS[key] = scalar
@@ -85,6 +87,8 @@ def _lift(other: Any, like: Tensor) -> Tensor:
 #: Python-number operands as constant tensors, by (type, value, dtype of the other operand):
 #: a loop like ``y = y * 1.0001`` makes its constant once (read-only, never requires grad)
 _SCALARS: dict[tuple[Any, Any, Any], Tensor] = {}
+#: the operands ``_lift`` treats as weak scalars
+_SCALAR_TYPES = (bool, int, float, np.bool_, np.integer, np.floating)
 
 
 def _wrap(data: Array) -> Tensor:
