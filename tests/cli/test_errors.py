@@ -205,3 +205,34 @@ def test_lying_npz_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
         archive.writestr("X.npy", header.getvalue() + bytes(16))
         archive.writestr("y.npy", header.getvalue() + bytes(16))
     _fails(_train(path, tmp_path / "out"), capsys, "lie.npz", "claims shape (10000000, 10000000)")
+
+
+def _integer_target_csv(path: Path, targets: list[int]) -> Path:
+    rng = np.random.default_rng(0)
+    rows = [
+        f"{a:.3f},{b:.3f},{t}" for (a, b), t in zip(rng.normal(size=(len(targets), 2)), targets)
+    ]
+    path.write_text("a,b,score\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("targets", "fragment"),
+    [
+        ([100 + i % 60 for i in range(200)], "has 60 distinct integer values in 200 rows"),
+        ([i % 30 for i in range(40)], "has 30 distinct integer values in 40 rows"),
+    ],
+    ids=["many-values", "most-rows-their-own-class"],
+)
+def test_integer_regression_target_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], targets: list[int], fragment: str
+) -> None:
+    path = _integer_target_csv(tmp_path / "scores.csv", targets)
+    _fails(_train(path, tmp_path / "out"), capsys, "'score'", fragment, "classification target")
+    assert not (tmp_path / "out").exists()
+
+
+def test_many_class_ids_still_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _integer_target_csv(tmp_path / "ids.csv", [i % 60 for i in range(120)])  # ids 0..59
+    assert main([*_train(path, tmp_path / "out", "--no-plots", "--test-split", "0")]) == 0
+    assert "60 classes" in capsys.readouterr().out

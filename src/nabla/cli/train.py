@@ -25,6 +25,8 @@ from nabla.errors import DataError
 from nabla.training import LayerMonitor, Trainer, evaluate_loss_accuracy
 
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 0.01}
+#: most distinct values of an integer target read as class labels, unless they are 0..K-1
+MAX_INTEGER_CLASSES = 50
 
 
 def parse_hidden(text: str) -> list[int]:
@@ -74,6 +76,33 @@ def load_classification_data(spec: str, target: str | None, by_name: bool = Fals
         )
     check_classification_target(data.y, source=str(data.source))
     return data
+
+
+def check_class_labels(data: TabularData) -> None:
+    """Refuse an integer target that looks like a regression target, before training on it.
+
+    An integer-valued target is read as class labels, so a count or a score (a regression
+    target) would train as a classifier with a class per value. It is refused when it has more
+    than :data:`MAX_INTEGER_CLASSES` distinct values that are not the class ids 0..K-1, or
+    more than 10 distinct values that number over half the rows (most classes would have one
+    row). Text labels are always classes.
+    """
+    names = data.class_names or []
+    if not all(name.lstrip("-").isdigit() for name in names):
+        return
+    n_classes = len(names)
+    n_rows = data.n_samples + (0 if data.X_test is None else len(data.X_test))
+    class_ids = sorted(int(name) for name in names) == list(range(n_classes))
+    if (n_classes > MAX_INTEGER_CLASSES and not class_ids) or (
+        n_classes > 10 and n_classes > n_rows / 2
+    ):
+        raise DataError(
+            f"{data.source}: target {data.target_name!r} has {n_classes} distinct integer "
+            f"values in {n_rows} rows, which looks like a regression target; nabla train "
+            f"trains classifiers: use a classification target (class labels as text, at most "
+            f"{MAX_INTEGER_CLASSES} integer values or the ids 0..K-1, and fewer than half as "
+            "many as rows)"
+        )
 
 
 def build_model(args: argparse.Namespace, n_features: int, n_classes: int) -> nb.nn.Module:
@@ -129,6 +158,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume and not checkpoint.exists():
         raise CLIError(f"--resume: no checkpoint at {checkpoint} (train with --out {out} first)")
     data = load_classification_data(args.data, args.target)
+    check_class_labels(data)
     if data.X_test is not None and data.y_test is not None:  # an MNIST folder has its own test
         split = split_dataset(
             data.X, data.y, val_split=args.val_split, test_split=0.0, seed=args.seed
