@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,59 @@ def test_target_that_is_a_directory_fails_cleanly(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         atomic_write_bytes(tmp_path / "d", b"x")
     assert os.listdir(tmp_path) == ["d"]
+
+
+def _leftover(path: Path, age: float) -> Path:
+    """A temporary file as a killed save leaves it, last modified `age` seconds ago."""
+    path.write_bytes(b"half a model")
+    stamp = time.time() - age
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def _dead_pid() -> int:
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(child.stdout)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process ids are checked on POSIX")
+def test_a_successful_save_removes_stale_leftovers_of_its_target(tmp_path: Path) -> None:
+    dead = _dead_pid()
+    stale = [
+        _leftover(tmp_path / ".m.bin.0123456789ab.tmp", 120),  # older nabla: no process id
+        _leftover(tmp_path / f".m.bin.{dead}.0123456789ab.tmp", 120),  # its writer is gone
+    ]
+    kept = [
+        _leftover(tmp_path / f".m.bin.{os.getpid()}.0123456789ab.tmp", 120),  # writer alive
+        _leftover(tmp_path / f".m.bin.{dead}.abcdef012345.tmp", 5),  # written seconds ago
+        _leftover(tmp_path / ".m.bin2.0123456789ab.tmp", 120),  # another target's
+        _leftover(tmp_path / ".m.bin.notes.tmp", 120),  # not a name nabla writes
+    ]
+    atomic_write_bytes(tmp_path / "m.bin", b"model")
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in kept)
+    assert (tmp_path / "m.bin").read_bytes() == b"model"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_a_killed_save_leaves_a_file_the_next_save_removes(tmp_path: Path) -> None:
+    # the save is SIGKILLed between writing its temporary file and renaming it
+    code = (
+        "import os, sys\n"
+        "from nabla.io import atomic\n"
+        "os.replace = lambda *args: os.kill(os.getpid(), 9)\n"
+        "atomic.atomic_write_bytes(sys.argv[1], b'new model')\n"
+    )
+    target = tmp_path / "model.safetensors"
+    subprocess.run([sys.executable, "-c", code, str(target)], check=False, timeout=60)
+    (leftover,) = tmp_path.iterdir()
+    assert leftover.name.startswith(".model.safetensors.")
+    stamp = time.time() - 120
+    os.utime(leftover, (stamp, stamp))
+    atomic_write_bytes(target, b"model")
+    assert os.listdir(tmp_path) == ["model.safetensors"]

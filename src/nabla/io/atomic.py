@@ -3,19 +3,27 @@
 The bytes go to a temporary file in the target's directory (same filesystem, so the rename is
 atomic), are flushed and fsynced, then ``os.replace`` swaps the file in and the directory is
 fsynced so the rename itself survives a power cut. A crash or SIGKILL at any point leaves the
-previous file intact (at worst a stray ``.<name>.*.tmp`` file remains).
+previous file intact (at worst a stray ``.<name>.<pid>.<hex>.tmp`` file remains); the next
+successful save of the same target removes such leftovers once they are stale (see
+:func:`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
+import time
 from pathlib import Path
 
 from nabla.errors import ModelFileError
 
-__all__ = ["atomic_write_bytes"]
+__all__ = ["atomic_write_bytes", "remove_stale_temporaries"]
+
+#: a leftover temporary file untouched for this many seconds may be removed (a live save keeps
+#: writing to its file, so its modification time stays recent)
+STALE_SECONDS = 60.0
 
 # O_EXCL: never reuse an existing file; O_BINARY: no newline translation on Windows
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -63,6 +71,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_directory(directory)
+    remove_stale_temporaries(directory, target.name)
 
 
 def _create_temp(directory: Path, name: str) -> tuple[int, Path]:
@@ -71,13 +80,63 @@ def _create_temp(directory: Path, name: str) -> tuple[int, Path]:
     ``os.open`` with mode 0o666 lets the umask decide the permissions, as for a plain ``open``
     (``mkstemp`` would force 0o600 onto the final file).
     """
-    for _ in range(100):
-        tmp = directory / f".{name}.{secrets.token_hex(6)}.tmp"
+    for _ in range(100):  # the writer's process id, so a later save can tell whether it is alive
+        tmp = directory / f".{name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
         try:
             return os.open(tmp, _FLAGS, 0o666), tmp
         except FileExistsError:
             continue
     raise FileExistsError(f"cannot create a temporary file for {name} in {directory}")
+
+
+def remove_stale_temporaries(
+    directory: str | os.PathLike[str], name: str, older_than: float = STALE_SECONDS
+) -> list[Path]:
+    """Remove the temporary files that killed saves of ``directory/name`` left behind.
+
+    Only files named as :func:`atomic_write_bytes` names them for this target are considered
+    (``.<name>.<pid>.<12 hex digits>.tmp``, or ``.<name>.<12 hex>.tmp`` from older versions),
+    and one is removed only when it has not been modified for ``older_than`` seconds and the
+    process that wrote it is gone, so a save that is still writing keeps its file. (Windows
+    cannot delete a file another process holds open, which protects a live save there.)
+    Failures are ignored: cleaning up must never fail a save that succeeded.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    pattern = re.compile(rf"\.{re.escape(name)}\.(?:([0-9]+)\.)?[0-9a-f]{{12}}\.tmp")
+    now, removed = time.time(), []
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            match = pattern.fullmatch(entry.name)
+            if match is None:
+                continue
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                if not entry.is_file(follow_symlinks=False) or now - info.st_mtime < older_than:
+                    continue
+                if match.group(1) is not None and _alive(int(match.group(1))):
+                    continue
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (POSIX; elsewhere see the caller)."""
+    if os.name != "posix":
+        return False  # Windows refuses to delete a file that a live save holds open
+    if pid == os.getpid():
+        return True  # another thread of this process may be saving the same target
+    try:
+        os.kill(pid, 0)  # signal 0: an existence check that delivers nothing
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # PermissionError: it exists, and belongs to another user
+        return True
+    return True
 
 
 def _fsync_directory(directory: Path) -> None:
