@@ -233,6 +233,20 @@ def test_unary_ops_on_0d_tensors_match_1_element_ones(fn, dtype) -> None:  # typ
             np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("fn", _UNARY.values(), ids=_UNARY.keys())
+def test_unary_ops_on_0d_tensors_read_twice(fn) -> None:  # type: ignore[no-untyped-def]
+    # the engine sums the two gradients of y into a NumPy scalar (0-d + 0-d), which the
+    # in-place kernels (backward_into) must take as well as an array
+    expected = []
+    for shape in ((), (1,)):
+        x = nb.tensor(np.full(shape, 0.5), requires_grad=True)
+        y = fn(x)
+        (y * 2.0 + y * 3.0).sum().backward()
+        assert type(x.grad) is np.ndarray and x.grad.shape == shape
+        expected.append(x.grad.reshape(-1))
+    np.testing.assert_array_equal(*expected)
+
+
 def test_tanh_of_a_0d_tensor_backward() -> None:
     x = nb.tensor(0.5, requires_grad=True)
     nb.tanh(x).backward()

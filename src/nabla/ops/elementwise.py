@@ -63,7 +63,7 @@ def _select_bits(g: Array, bits: Array, into_g: bool) -> Array:
 
 def _select_where(g: Array, drop: Array, into_g: bool) -> Array:
     """0 where ``drop``, else g, with NumPy's select (an array also for 0-d g)."""
-    if into_g:
+    if into_g and type(g) is np.ndarray:  # (a 0-d sum of gradients may be a NumPy scalar)
         np.copyto(g, 0, where=drop)
         return g
     return np.where(drop, 0, g)
@@ -95,7 +95,7 @@ def tanh_backward_array(g: Array, h: Array, into_g: bool = False) -> Array:
     if type(t) is not np.ndarray:  # 0-d h: a NumPy scalar, which out= refuses
         t = np.asarray(t)
     np.subtract(1, t, out=t)
-    if into_g:
+    if into_g and type(g) is np.ndarray:  # (a 0-d sum of gradients may be a NumPy scalar)
         g *= t
         return g
     t *= g
@@ -109,7 +109,7 @@ def sigmoid_backward_array(g: Array, z: Array, into_g: bool = False) -> Array:
     if type(t) is not np.ndarray:  # 0-d z: a NumPy scalar, which would stay one
         t = np.asarray(t)
     t *= z
-    if into_g:
+    if into_g and type(g) is np.ndarray:  # (a 0-d sum of gradients may be a NumPy scalar)
         g *= t
         return g
     t *= g
