@@ -174,7 +174,7 @@ def run_nabla(prog: Program, dtype: Any, path: str = "backward") -> Outcome:
     return out
 
 
-def _close(a: Any, ref: Any, ref64: Any) -> tuple[bool, str]:
+def _close(a: Any, ref: Any, ref64: Any, mixed: bool = False) -> tuple[bool, str]:
     a = np.zeros_like(ref) if a is None and ref is not None else a
     ref = np.zeros_like(a) if ref is None and a is not None else ref
     if a is None:
@@ -185,7 +185,8 @@ def _close(a: Any, ref: Any, ref64: Any) -> tuple[bool, str]:
         return bool(np.array_equal(a, ref)), f"nabla {a.tolist()} vs PyTorch {ref.tolist()}"
     if a.size == 0:
         return True, ""
-    low = ref.dtype == np.float32  # float32 values (a float64 program may hold some)
+    # float32 values, or float64 ones computed from float32 values (``mixed``)
+    low = ref.dtype == np.float32 or mixed
     a, ref = a.astype(np.float64), ref.astype(np.float64)
     truth = ref if ref64 is None or ref64.shape != ref.shape else ref64.astype(np.float64)
     scale = max(1.0, float(np.abs(truth[np.isfinite(truth)]).max(initial=0.0)))
@@ -227,12 +228,13 @@ def compare(
     if nab.error is not None:
         add("mutated" if nab.error.startswith("mutated") else "error", "run", nab.error)
         return found
+    mixed = any(r is not None and r.dtype == np.float32 for r in ref.values)
     for i, (a, r) in enumerate(zip(nab.values, ref.values)):
         where = f"v{i} ({producer(prog, i)})"
         if a is not None and r is not None and a.dtype != r.dtype:
             add("dtype", where, f"nabla {a.dtype} vs PyTorch {r.dtype}")
             return found
-        ok, why = _close(a, r, ref64.values[i] if ref64 else None)
+        ok, why = _close(a, r, ref64.values[i] if ref64 else None, mixed)
         if not ok:
             add("value", where, why)
             return found
@@ -243,7 +245,7 @@ def compare(
         if mine is None:
             continue
         for k, (a, r) in enumerate(zip(mine, theirs or [])):
-            ok, why = _close(a, r, theirs64[k] if theirs64 else None)
+            ok, why = _close(a, r, theirs64[k] if theirs64 else None, mixed)
             if not ok:
                 add(kind, f"leaf {k}", why)
                 return found

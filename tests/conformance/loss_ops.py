@@ -17,10 +17,35 @@ import torch.nn.functional as TF
 import nabla as nb
 import nabla.nn.functional as F
 
-from .optable import first, nconst, op, tconst, tidx
+from .optable import Fn, first, nconst, tconst, tidx
+from .optable import op as register
 from .programs import Builder, away, inside
 
 REDUCTIONS = ("mean", "sum", "none")
+
+
+def _in_input_dtype(fn: Fn) -> Fn:
+    """Float constants (targets, weights) in the dtype of the op's first input, as a user
+    passes them (a float32 constant of a float64 program would otherwise promote)."""
+
+    def run(a: list[Any], p: dict[str, Any]) -> Any:
+        if not a:
+            return fn(a, p)
+        dtype = a[0].dtype
+        return fn(a, {**p, "dtype": _np_dtype(dtype)})
+
+    return run
+
+
+def _np_dtype(dtype: Any) -> Any:
+    if isinstance(dtype, torch.dtype):
+        return np.dtype(str(dtype).removeprefix("torch."))
+    return dtype
+
+
+def op(name: str, nabla: tuple[Fn, ...], torch_fn: Fn, weight: float = 1.0) -> Any:
+    """``optable.op`` with constants in the first input's dtype."""
+    return register(name, tuple(_in_input_dtype(f) for f in nabla), _in_input_dtype(torch_fn), weight)
 
 
 def _opt(p: dict[str, Any], key: str, conv: Any) -> Any:
@@ -181,9 +206,24 @@ def _bce_params(b: Builder, shape: tuple[int, ...], logits: bool) -> dict[str, A
     ),
 )
 def _bce(b: Builder) -> bool:
+    """Probabilities inside (0.02, 0.98), or exactly 0 or 1 from a clamp (PyTorch clamps the
+    logs at −100 and divides the gradient by max(p(1 − p), 1e-12): both stay finite)."""
+
+    def ok(v: torch.Tensor) -> bool:
+        return bool(((v == 0) | (v == 1) | ((v > 0.02) & (v < 0.98))).all())
+
+    # exact 0 and 1 only from a clamp, whose mask zeroes what flows back through them (PyTorch's
+    # second derivative of BCE at 0 and 1 is not the derivative of its clamped first one)
     x = first(b, lambda v: inside(v, 0.02, 0.98), low=0.05, high=0.95)
-    if not inside(b.vals[x], 0.02, 0.98) and b.vals[x].numel():
-        return False
+    if not inside(b.vals[x], 0.02, 0.98):
+        y = first(b, lambda v: away(v, 0.0) and away(v, 1.0))
+        if not (away(b.vals[y], 0.0) and away(b.vals[y], 1.0)):
+            return False
+        if not b.push("clip", [y], {"lo": 0.0, "hi": 1.0}):
+            return False
+        x = len(b.vals) - 1
+        if not ok(b.vals[x]):
+            return False
     shape = tuple(b.vals[x].shape)
     return b.push("binary_cross_entropy", [x], _bce_params(b, shape, False))
 

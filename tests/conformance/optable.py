@@ -78,6 +78,11 @@ def _positive(v: torch.Tensor) -> bool:
     return inside(v, 0.1, 1e4)
 
 
+def _positive_or_zero(v: torch.Tensor) -> bool:
+    """Positive, or exactly 0 (sqrt'(0) = inf, which a mask after it must select away)."""
+    return bool(((v == 0) | ((v > 0.1) & (v < 1e4))).all())
+
+
 def _nonzero(v: torch.Tensor) -> bool:
     return bool((v.abs() > 0.2).all())
 
@@ -159,7 +164,7 @@ def _pow(b: Builder) -> bool:
     p = b.choice([2, 3, 0.5, -1, 1.5, 0, 1, -2, 2.0, 0.0])
     domain = None
     if p != int(p):
-        domain = _positive
+        domain = _positive_or_zero
     elif p < 0:
         domain = _nonzero
     x = first(b, domain, low=0.3)
@@ -206,7 +211,7 @@ _unary(
     "sqrt",
     (lambda a, p: nb.sqrt(a[0]), lambda a, p: a[0].sqrt()),
     lambda a, p: torch.sqrt(a[0]),
-    _positive,
+    _positive_or_zero,
     0.2,
     3.0,
 )
