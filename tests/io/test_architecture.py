@@ -66,7 +66,7 @@ def test_loading_a_lying_file_allocates_almost_nothing(tmp_path: Path) -> None:
 @pytest.mark.parametrize("depth", [100, 3000])  # past MAX_DEPTH (64); past the stack
 def test_deep_nesting_is_one_clear_error(tmp_path: Path, depth: int) -> None:
     path = _hostile(tmp_path / "m.safetensors", _nested(depth))
-    with pytest.raises(ModelFileError, match="(nested too deeply|more than 64 deep)$"):
+    with pytest.raises(ModelFileError, match=r"(nested too deeply|more than 64 deep)$"):
         load(path)
 
 

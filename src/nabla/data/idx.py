@@ -8,13 +8,13 @@ elements in C order. Images are ``0x00000803`` (n, rows, cols), labels ``0x00000
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import struct
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -33,7 +33,7 @@ CHUNK = 1 << 20  # bytes read from a stream at a time
 PathLike = str | os.PathLike[str]
 
 
-def _read_upto(stream: BinaryIO, n: int) -> bytearray:
+def _read_upto(stream: io.BufferedIOBase, n: int) -> bytearray:
     """At most `n` bytes of `stream`, read in chunks: memory grows only with the data found."""
     data = bytearray()
     while len(data) < n:
@@ -87,7 +87,9 @@ def read_idx(path: PathLike, *, ndim: int | None = None) -> Array:
             raise DataError(f"{file}: corrupt or truncated gzip data ({error})") from error
 
 
-def _parse(stream: BinaryIO, file: Path, ndim: int | None, capacity: int, note: str) -> Array:
+def _parse(
+    stream: io.BufferedIOBase, file: Path, ndim: int | None, capacity: int, note: str
+) -> Array:
     """The array in `stream`, whose content can hold at most `capacity` bytes."""
     head = _read_upto(stream, 4)
     if len(head) < 4:

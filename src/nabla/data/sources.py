@@ -52,10 +52,9 @@ def _read_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file: Path) -> Ar
                     f"{file}: array {name!r} is truncated: {len(data)} of {nbytes} bytes"
                 )
             data += chunk
-    if nbytes == 0:
-        return np.empty(shape, dtype)
-    order = "F" if fortran_order else "C"
-    return np.frombuffer(data, dtype=dtype).reshape(shape, order=order)  # writable: a bytearray
+    array: Array = np.empty(shape, dtype) if nbytes == 0 else np.frombuffer(data, dtype=dtype)
+    # a bytearray's buffer: the array is writable without a copy
+    return array.reshape(shape, order="F" if fortran_order else "C")
 
 
 def _read_npz(file: Path, keys: tuple[str, ...]) -> tuple[dict[str, Array], list[str]]:
@@ -117,8 +116,8 @@ def load_npz(
     if task not in TASKS:
         raise DataError(f"load_npz: task must be one of {', '.join(TASKS)}, got {task!r}")
     wanted = ("X", "x") if x_key is None else (x_key,)
-    arrays, names = _read_npz(file, (*wanted, y_key, "feature_names"))
-    present = ", ".join(repr(key) for key in names) or "none"
+    arrays, keys = _read_npz(file, (*wanted, y_key, "feature_names"))
+    present = ", ".join(repr(key) for key in keys) or "none"
     if x_key is None:
         x_key = next((key for key in ("X", "x") if key in arrays), "X")
     for role, key in (("features", x_key), ("target", y_key)):
