@@ -18,7 +18,7 @@ from nabla.data import (
     load_data,
     load_npz,
 )
-from nabla.data.tabular import encode_target, match_features
+from nabla.data.tabular import encode_target
 from nabla.errors import DataError
 
 
@@ -224,6 +224,8 @@ def test_npz_fortran_order_and_big_endian(tmp_path: Path) -> None:
 
 
 def test_match_features_by_name() -> None:
+    from nabla.data.tabular import match_features
+
     assert match_features(["b", "y", "a"], ["a", "b"], source="f.csv") == [2, 0]
     # placeholders on either side (a file without a header): in order, counts equal
     assert match_features(["col0", "col1"], ["a", "b"], source="f.csv") == [0, 1]
