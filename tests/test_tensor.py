@@ -133,7 +133,7 @@ def test_shape_methods() -> None:
     assert x[:, :1].squeeze(1).shape == (2, 4)
     assert [t.shape for t in x.split(2, axis=2)] == [(2, 3, 2), (2, 3, 2)]
     assert x.sum(axis=(0, 1)).shape == (4,)
-    assert x.max(dim=1, keepdim=True).shape == (2, 1, 4)
+    assert x.max(dim=1, keepdim=True).values.shape == (2, 1, 4)
     assert x.mean().item() == pytest.approx(11.5)
     assert x.argmax(axis=-1).dtype == np.int64
 
