@@ -108,17 +108,23 @@ def run_torch(prog: Program, dtype: Any, second_order: bool = True) -> Outcome:
     return out
 
 
-def build_nabla(prog: Program, dtype: Any) -> tuple[list[Any], list[Any], list[tuple[Any, Any]]]:
+def make_leaves(prog: Program, dtype: Any) -> list[Any]:
+    """The program's leaves as nabla tensors that require grad, in their memory layouts."""
+    return [nb.Tensor(s.array(dtype), requires_grad=True) for s in prog.leaves]
+
+
+def build_nabla(
+    prog: Program, dtype: Any, leaves: list[Any] | None = None
+) -> tuple[list[Any], list[Any], list[tuple[Any, Any]]]:
     """Run the program's forward in nabla: (values, leaf tensors, (leaf array, its copy))."""
+    leaves = make_leaves(prog, dtype) if leaves is None else leaves
     vals: list[Any] = [None] * prog.n_values
-    leaves, arrays = [], []
+    arrays = [(t.data, t.data.copy()) for t in leaves]
+    k = 0
     for step in prog.steps:
         if isinstance(step, Leaf):
-            a = step.array(dtype)
-            t = nb.Tensor(a, requires_grad=True)
-            vals[step.out] = t
-            leaves.append(t)
-            arrays.append((a, a.copy()))
+            vals[step.out] = leaves[k]
+            k += 1
             continue
         spec = OPS[step.op]
         params = {**step.params, "dtype": dtype}

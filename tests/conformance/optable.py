@@ -61,7 +61,9 @@ def tconst(a: np.ndarray, p: dict[str, Any]) -> torch.Tensor:
 
 def tidx(a: Any) -> Any:
     """An integer or boolean index array for PyTorch (other index items pass through)."""
-    return torch.from_numpy(np.array(a, order="C")) if isinstance(a, np.ndarray) else a
+    if isinstance(a, (np.ndarray, np.generic)):
+        return torch.from_numpy(np.array(a, order="C"))
+    return a
 
 
 def first(b: Builder, pred: Callable[[torch.Tensor], bool] | None = None, **leaf: Any) -> int:

@@ -266,7 +266,7 @@ def torch_basic_index(t: torch.Tensor, index: tuple[Any, ...]) -> torch.Tensor:
         elif isinstance(item, int):
             t = t.select(d, item)
         else:
-            positions = np.arange(t.shape[d])[item]
+            positions = np.ascontiguousarray(np.arange(t.shape[d])[item])  # (a copy: step < 0)
             t = t.index_select(d, torch.from_numpy(positions))
             d += 1
     return t
