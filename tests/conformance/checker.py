@@ -18,7 +18,7 @@ import torch
 
 import nabla as nb
 
-from . import loss_ops, shape_ops  # noqa: F401  (they register their ops into OPS)
+from . import loss_ops, reduce_ops, shape_ops  # noqa: F401  (they register their ops in OPS)
 from .optable import OPS
 from .programs import Builder, Defect, Leaf, Node, Program
 
@@ -99,7 +99,11 @@ def run_torch(prog: Program, dtype: Any, second_order: bool = True) -> Outcome:
     grads = torch.autograd.grad(sum(terms), leaves, create_graph=second_order, allow_unused=True)
     out.grads = [_np(g) for g in grads]
     if second_order:
-        dots = [(g * torch.from_numpy(v.astype(dtype))).sum() for g, v in zip(grads, prog.directions) if g is not None]  # fmt: skip
+        dots = [
+            (g * torch.from_numpy(v.astype(dtype))).sum()
+            for g, v in zip(grads, prog.directions)
+            if g is not None
+        ]
         s = sum(dots) if dots else None
         if s is None or not s.requires_grad:
             out.hvps = [None] * len(leaves)
@@ -167,7 +171,11 @@ def run_nabla(prog: Program, dtype: Any, path: str = "backward") -> Outcome:
                 loss = sum(terms[1:], terms[0])
                 grads = nb.grad(loss, leaves, create_graph=True, allow_unused=True)
                 out.grads = [_np(g) for g in grads]
-                dots = [(g * nb.Tensor(v.astype(dtype))).sum() for g, v in zip(grads, prog.directions) if g is not None]  # fmt: skip
+                dots = [
+                    (g * nb.Tensor(v.astype(dtype))).sum()
+                    for g, v in zip(grads, prog.directions)
+                    if g is not None
+                ]
                 s = sum(dots[1:], dots[0]) if dots else None
                 if s is not None and s.requires_grad:
                     out.hvps = [_np(h) for h in nb.grad(s, leaves, allow_unused=True)]
@@ -274,7 +282,9 @@ def localize(prog: Program, dtype: Any) -> str:
         if isinstance(step, Leaf):
             tvals[step.out] = torch.tensor(step.master.astype(dtype), requires_grad=True)
         else:
-            res = OPS[step.op].torch([tvals[i] for i in step.args], {**step.params, "dtype": dtype})
+            res = OPS[step.op].torch(
+                [tvals[i] for i in step.args], {**step.params, "dtype": dtype}
+            )
             for i, v in zip(step.outs, res if isinstance(res, (list, tuple)) else [res]):
                 tvals[i] = v
     tterms = _loss_terms(tvals, prog, dtype, torch.from_numpy)
@@ -282,8 +292,11 @@ def localize(prog: Program, dtype: Any) -> str:
     for i, a, r in reversed(list(zip(live, mine, theirs))):
         ok, why = _close(_np(a), _np(r), None)
         if not ok:
-            readers = [f"{s.op}(v{', v'.join(map(str, s.args))})" for s in prog.nodes if i in s.args]
-            return f"d loss/d v{i} differs ({why}); v{i} is read by {', '.join(readers) or 'the loss'}"
+            readers = [
+                f"{s.op}(v{', v'.join(map(str, s.args))})" for s in prog.nodes if i in s.args
+            ]
+            readers_text = ", ".join(readers) or "the loss"
+            return f"d loss/d v{i} differs ({why}); v{i} is read by {readers_text}"
     return "every value's gradient agrees (the mismatch is in accumulation into .grad)"
 
 

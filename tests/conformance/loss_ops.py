@@ -1,4 +1,4 @@
-"""The op table, part 3: the losses of ``nabla.nn.functional`` and integer operands
+"""The op table, part 4: the losses of ``nabla.nn.functional`` and integer operands
 (registered into ``optable.OPS``).
 
 Targets, class weights and integer operands are constants in the node's parameters; a
@@ -45,7 +45,9 @@ def _np_dtype(dtype: Any) -> Any:
 
 def op(name: str, nabla: tuple[Fn, ...], torch_fn: Fn, weight: float = 1.0) -> Any:
     """``optable.op`` with constants in the first input's dtype."""
-    return register(name, tuple(_in_input_dtype(f) for f in nabla), _in_input_dtype(torch_fn), weight)
+    return register(
+        name, tuple(_in_input_dtype(f) for f in nabla), _in_input_dtype(torch_fn), weight
+    )
 
 
 def _opt(p: dict[str, Any], key: str, conv: Any) -> Any:

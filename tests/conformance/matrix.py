@@ -72,7 +72,11 @@ class Case:
                 master = np.array(np.broadcast_to(small, shape))
             else:
                 master = self._values(rng, shape)
-            steps.append(Leaf(i, master, layout if small is not None or layout != "broadcast" else "c", small))  # fmt: skip
+            steps.append(
+                Leaf(
+                    i, master, layout if small is not None or layout != "broadcast" else "c", small
+                )
+            )
         params = self.params(shapes) if callable(self.params) else dict(self.params)
         params = {"style": self.style, **params}
         args = self.args if self.args is not None else tuple(range(len(shapes)))
@@ -168,7 +172,14 @@ CASES = [
     Case("softmax", "softmax", ((3, 4),), {"axis": -1}, size_0=((0, 4),)),
     Case("log_softmax", "log_softmax", ((3, 4),), {"axis": 0}, size_0=((3, 0),)),
     Case("reshape", "reshape", ((3, 4),), {"shape": (2, 6)}),
-    Case("flatten", "flatten", ((2, 3, 2),), {"start": 0, "end": -1}, zero_d=((),), size_0=((0, 2, 2),)),  # fmt: skip
+    Case(
+        "flatten",
+        "flatten",
+        ((2, 3, 2),),
+        {"start": 0, "end": -1},
+        zero_d=((),),
+        size_0=((0, 2, 2),),
+    ),
     Case("permute", "permute", ((2, 3, 4),), {"axes": (2, 0, 1)}, size_0=((2, 0, 4),)),
     Case("permute-neg", "permute", ((2, 3, 4),), {"axes": (-1, 0, -2)}),
     Case("transpose", "transpose", ((3, 4),), {"d0": 0, "d1": 1}, size_0=((0, 4),), style=1),
@@ -178,24 +189,81 @@ CASES = [
     Case("squeeze", "squeeze", ((3, 1, 4),), {"axis": 1}, size_0=((0, 1, 4),)),
     Case("unsqueeze", "unsqueeze", ((3, 4),), {"axis": -1}, zero_d=((),), size_0=((0, 4),)),
     Case("broadcast_to", "broadcast_to", ((3, 1),), {"shape": (2, 3, 4)}),
-    Case("concatenate", "concatenate", ((2, 3), (2, 1)), {"axis": 1}, args=(0, 1, 0), size_0=((0, 3), (0, 1))),  # fmt: skip
-    Case("stack", "stack", ((2, 3), (2, 3)), {"axis": -1}, zero_d=((), ()), size_0=((0, 3), (0, 3))),  # fmt: skip
+    Case(
+        "concatenate",
+        "concatenate",
+        ((2, 3), (2, 1)),
+        {"axis": 1},
+        args=(0, 1, 0),
+        size_0=((0, 3), (0, 1)),
+    ),
+    Case(
+        "stack", "stack", ((2, 3), (2, 3)), {"axis": -1}, zero_d=((), ()), size_0=((0, 3), (0, 3))
+    ),
     Case("split", "split", ((4, 3),), {"sizes": [1, 3], "axis": 0}, size_0=((4, 0),)),
     Case("split-int", "split", ((3, 5),), {"sizes": 2, "axis": -1}, size_0=((0, 5),)),
-    Case("getitem-slices", "getitem", ((3, 4),), {"kind": "basic", "index": (slice(1, None), slice(None, None, -2))}),  # fmt: skip
+    Case(
+        "getitem-slices",
+        "getitem",
+        ((3, 4),),
+        {"kind": "basic", "index": (slice(1, None), slice(None, None, -2))},
+    ),
     Case("getitem-none", "getitem", ((3, 4),), {"kind": "basic", "index": (Ellipsis, None, 2)}),
-    Case("getitem-ints", "getitem", ((3, 4),), {"kind": "int", "index": (np.array([0, 2, 2, -1]),)}),  # fmt: skip
-    Case("getitem-mask", "getitem", ((3, 4),), {"kind": "mask", "index": (np.array([True, False, True]),)}),  # fmt: skip
-    Case("getitem-pairs", "getitem", ((3, 4),), {"kind": "pairs", "index": (np.array([0, 2, 2]), np.array([1, 3, 1]))}),  # fmt: skip
+    Case(
+        "getitem-ints", "getitem", ((3, 4),), {"kind": "int", "index": (np.array([0, 2, 2, -1]),)}
+    ),
+    Case(
+        "getitem-mask",
+        "getitem",
+        ((3, 4),),
+        {"kind": "mask", "index": (np.array([True, False, True]),)},
+    ),
+    Case(
+        "getitem-pairs",
+        "getitem",
+        ((3, 4),),
+        {"kind": "pairs", "index": (np.array([0, 2, 2]), np.array([1, 3, 1]))},
+    ),
     Case("cross_entropy", "cross_entropy", ((4, 3),), _classes),
     Case("cross_entropy-1d", "cross_entropy", ((3,),), _classes),
-    Case("cross_entropy-options", "cross_entropy", ((4, 3),), lambda s: _classes(s, weight=np.array([0.5, 1.0, 2.0]), ignore_index=1, smoothing=0.2, reduction="sum")),  # fmt: skip
-    Case("cross_entropy-probs", "cross_entropy", ((4, 3), (4, 3)), {"reduction": "mean", "smoothing": 0.1}, low=0.0, high=1.0),  # fmt: skip
-    Case("nll_loss", "nll_loss", ((4, 3),), lambda s: {**_classes(s, weight=np.array([0.5, 1.0, 2.0])), "ignore_index": 0}),  # fmt: skip
+    Case(
+        "cross_entropy-options",
+        "cross_entropy",
+        ((4, 3),),
+        lambda s: _classes(
+            s, weight=np.array([0.5, 1.0, 2.0]), ignore_index=1, smoothing=0.2, reduction="sum"
+        ),
+    ),
+    Case(
+        "cross_entropy-probs",
+        "cross_entropy",
+        ((4, 3), (4, 3)),
+        {"reduction": "mean", "smoothing": 0.1},
+        low=0.0,
+        high=1.0,
+    ),
+    Case(
+        "nll_loss",
+        "nll_loss",
+        ((4, 3),),
+        lambda s: {**_classes(s, weight=np.array([0.5, 1.0, 2.0])), "ignore_index": 0},
+    ),
     Case("mse_loss", "mse_loss", ((3, 4), (3, 4)), {"reduction": "mean"}, zero_d=((), ())),
-    Case("l1_loss", "l1_loss", ((3, 4),), lambda s: {"reduction": "sum", "target": np.full(s[0], 3.0)}, zero_d=((),)),  # fmt: skip
+    Case(
+        "l1_loss",
+        "l1_loss",
+        ((3, 4),),
+        lambda s: {"reduction": "sum", "target": np.full(s[0], 3.0)},
+        zero_d=((),),
+    ),
     Case("bce", "binary_cross_entropy", ((3, 4),), _bce, zero_d=((),), low=0.05, high=0.95),
-    Case("bce_with_logits", "bce_with_logits", ((3, 4),), lambda s: _bce(s, pos_weight=np.full(s[0][-1:], 2.0)), zero_d=((),)),  # fmt: skip
+    Case(
+        "bce_with_logits",
+        "bce_with_logits",
+        ((3, 4),),
+        lambda s: _bce(s, pos_weight=np.full(s[0][-1:], 2.0)),
+        zero_d=((),),
+    ),
     Case("int_mix", "int_mix", ((3, 4),), {"ints": np.array([1, -2, 3, 0]), "op": "*"}),
 ]
 
@@ -210,7 +278,9 @@ def run_compiled(
     weights, and why the compiled step stayed eager (None when it was replayed).
     """
     rng = np.random.default_rng(7)
-    weights = [[rng.standard_normal(w.shape).astype(dtype) for w in prog.weights] for _ in range(calls)]  # fmt: skip
+    weights = [
+        [rng.standard_normal(w.shape).astype(dtype) for w in prog.weights] for _ in range(calls)
+    ]
     results: dict[str, list[Any]] = {}
     reason = None
     for mode in ("eager", "compiled"):
@@ -218,7 +288,9 @@ def run_compiled(
 
         def step(*us: Any, leaves: list[Any] = leaves) -> Any:
             vals, _, _ = build_nabla(prog, dtype, leaves)
-            terms = [(vals[i] * u).sum() for i, u in zip(prog.outputs, us) if vals[i].requires_grad]  # fmt: skip
+            terms = [
+                (vals[i] * u).sum() for i, u in zip(prog.outputs, us) if vals[i].requires_grad
+            ]
             loss = sum(terms[1:], terms[0])
             loss.backward()
             return loss
@@ -229,7 +301,9 @@ def run_compiled(
             for t in leaves:
                 t.grad = None
             loss = fn(*us)
-            runs.append((np.array(loss.data), [None if t.grad is None else t.grad.copy() for t in leaves]))  # fmt: skip
+            runs.append(
+                (np.array(loss.data), [None if t.grad is None else t.grad.copy() for t in leaves])
+            )
         results[mode] = runs
         if mode == "compiled" and not all(p is not None for p in fn.plans.values()):
             reason = "; ".join(fn.eager_reasons.values())

@@ -1,4 +1,4 @@
-"""The op table, part 1: arithmetic, elementwise, linear algebra, reductions, softmax.
+"""The op table, part 1: arithmetic, elementwise and linear algebra.
 
 Each :class:`Op` names the nabla spellings of one op (functions, methods, operators, PyTorch's
 ``dim``/``keepdim`` aliases; a node's ``style`` picks one), its PyTorch equivalent, and how to
@@ -9,7 +9,6 @@ a node, or returns False. Constants travel in the node's parameters as float64 o
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -95,9 +94,18 @@ BINARY = {
     "sub": ((lambda a, p: a[0] - a[1], lambda a, p: nb.sub(*a)), lambda a, p: a[0] - a[1]),
     "mul": ((lambda a, p: a[0] * a[1], lambda a, p: nb.mul(*a)), lambda a, p: a[0] * a[1]),
     "div": ((lambda a, p: a[0] / a[1], lambda a, p: nb.div(*a)), lambda a, p: a[0] / a[1]),
-    "maximum": ((lambda a, p: nb.maximum(*a), lambda a, p: a[0].maximum(a[1])), lambda a, p: torch.maximum(*a)),  # fmt: skip
-    "minimum": ((lambda a, p: nb.minimum(*a), lambda a, p: a[0].minimum(a[1])), lambda a, p: torch.minimum(*a)),  # fmt: skip
-    "pow_tensor": ((lambda a, p: a[0] ** a[1], lambda a, p: nb.pow(*a)), lambda a, p: a[0] ** a[1]),
+    "maximum": (
+        (lambda a, p: nb.maximum(*a), lambda a, p: a[0].maximum(a[1])),
+        lambda a, p: torch.maximum(*a),
+    ),
+    "minimum": (
+        (lambda a, p: nb.minimum(*a), lambda a, p: a[0].minimum(a[1])),
+        lambda a, p: torch.minimum(*a),
+    ),
+    "pow_tensor": (
+        (lambda a, p: a[0] ** a[1], lambda a, p: nb.pow(*a)),
+        lambda a, p: a[0] ** a[1],
+    ),
 }
 
 
@@ -191,8 +199,6 @@ def _unary(
     op(name, nabla, torch_fn)(propose)
 
 
-
-
 _unary("neg", (lambda a, p: -a[0], lambda a, p: nb.neg(a[0])), lambda a, p: -a[0])
 _unary(
     "reciprocal",
@@ -207,8 +213,14 @@ _unary(
     lambda a, p: torch.exp(a[0]),
     lambda v: bool((v < 4).all()),
 )
-_unary("log", (lambda a, p: nb.log(a[0]), lambda a, p: a[0].log()), lambda a, p: torch.log(a[0]),
-       _positive, 0.2, 3.0)  # fmt: skip
+_unary(
+    "log",
+    (lambda a, p: nb.log(a[0]), lambda a, p: a[0].log()),
+    lambda a, p: torch.log(a[0]),
+    _positive,
+    0.2,
+    3.0,
+)
 _unary(
     "sqrt",
     (lambda a, p: nb.sqrt(a[0]), lambda a, p: a[0].sqrt()),
@@ -261,9 +273,11 @@ _unary(
         lambda a, p: nb.cast(nb.cast(a[0], _OTHER[p["dtype"]]), p["dtype"]),
         lambda a, p: a[0].astype(_OTHER[p["dtype"]]).to(p["dtype"]),
     ),
-    lambda a, p: a[0].to(torch.float32).to(torch.float64)
-    if p["dtype"] == np.float64
-    else a[0].to(torch.float64).to(torch.float32),
+    lambda a, p: (
+        a[0].to(torch.float32).to(torch.float64)
+        if p["dtype"] == np.float64
+        else a[0].to(torch.float64).to(torch.float32)
+    ),
 )
 
 
@@ -317,11 +331,17 @@ def _matmul(b: Builder) -> bool:
     k, m = xs[-1], int(b.rng.integers(1, 4))
     if b.chance(0.3) and len(xs) >= 2:  # x on the right: (m, n) @ x
         return b.push("matmul", [b.operand((m, xs[-2])), x], {})
-    options = [(k,), (k, m), (2, k, m)] if len(xs) < 3 else [(k,), (k, m), (xs[0], k, m), (1, k, m)]
+    options = (
+        [(k,), (k, m), (2, k, m)] if len(xs) < 3 else [(k,), (k, m), (xs[0], k, m), (1, k, m)]
+    )
     return b.push("matmul", [x, b.operand(b.choice(options))], {})
 
 
-@op("linear", (lambda a, p: nb.linear(*a), lambda a, p: F.linear(*a)), lambda a, p: torch.nn.functional.linear(*a))  # fmt: skip
+@op(
+    "linear",
+    (lambda a, p: nb.linear(*a), lambda a, p: F.linear(*a)),
+    lambda a, p: torch.nn.functional.linear(*a),
+)
 def _linear(b: Builder) -> bool:
     x = first(b, lambda v: 1 <= v.ndim <= 3)
     xs = tuple(b.vals[x].shape)
@@ -332,168 +352,3 @@ def _linear(b: Builder) -> bool:
     if b.chance(0.6):
         args.append(b.operand((m,)))
     return b.push("linear", args, {})
-
-
-# ----- reductions ----------------------------------------------------------------------------
-def draw_axis(b: Builder, ndim: int, tuples: bool = True) -> Any:
-    """None, an int (maybe negative) or a tuple of distinct axes in random order."""
-    r = b.rng.random()
-    if ndim == 0:
-        return b.choice([None, 0, -1, (0,)])
-    if r < 0.25:
-        return None
-    if tuples and r < 0.5:
-        axes = b.rng.choice(ndim, int(b.rng.integers(1, ndim + 1)), replace=False)
-        return tuple(int(a) - (ndim if b.chance(0.3) else 0) for a in axes)
-    return int(b.rng.integers(-ndim, ndim))
-
-
-def axes_of(axis: Any, ndim: int) -> tuple[int, ...]:
-    if axis is None:
-        return tuple(range(ndim))
-    return tuple(a % max(ndim, 1) for a in ((axis,) if isinstance(axis, int) else axis))
-
-
-def tdim(axis: Any, ndim: int) -> Any:
-    """PyTorch's dim for a NumPy axis (None: every axis)."""
-    return tuple(range(ndim)) if axis is None else axis
-
-
-def _reduction_styles(name: str, **extra: str) -> tuple[Fn, ...]:
-    fn = getattr(nb, name)
-
-    def more(p: dict[str, Any]) -> dict[str, Any]:
-        return {k: p[v] for k, v in extra.items()}
-
-    return (
-        lambda a, p: fn(a[0], axis=p["axis"], keepdims=p["keepdims"], **more(p)),
-        lambda a, p: getattr(a[0], name)(dim=p["axis"], keepdim=p["keepdims"], **more(p)),
-        lambda a, p: fn(a[0], p["axis"], p["keepdims"], **more(p)),
-    )
-
-
-def _count(v: torch.Tensor, axis: Any) -> int:
-    if v.ndim == 0:
-        return 1
-    return int(np.prod([v.shape[a] for a in axes_of(axis, v.ndim)], dtype=np.int64))
-
-
-def _no_near_ties(v: torch.Tensor, axis: Any, sign: float) -> bool:
-    """Within every reduced group, each element equals the extreme or is clearly below it."""
-    if v.numel() == 0:
-        return True
-    d = sign * v
-    top = torch.amax(d, dim=tdim(axis, v.ndim), keepdim=True) if v.ndim else d
-    return away(top - d)
-
-
-def _spread(v: torch.Tensor, axis: Any, correction: int) -> bool:
-    """The variance is clearly positive in every group (std's derivative is finite)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            var = torch.var(v, dim=tdim(axis, v.ndim), correction=correction)
-        except (RuntimeError, Warning):
-            return False
-    return bool((var > 1e-4).all())
-
-
-def _reduction(name: str, torch_fn: Fn, **extra: str) -> None:
-    """A reduction over None, an int or a tuple of axes, with or without keepdims."""
-
-    def propose(b: Builder) -> bool:
-        x = first(b)
-        v = b.vals[x]
-        axis = draw_axis(b, v.ndim)
-        params: dict[str, Any] = {"axis": axis, "keepdims": b.chance(0.4)}
-        if name in ("var", "std"):
-            params["correction"] = b.choice([0, 1])
-            n = _count(v, axis)
-            if n - params["correction"] <= 0:
-                return False
-            if name == "std" and n > 1 and not _spread(v, axis, params["correction"]):
-                return False
-        if name in ("amax", "amin") and not _no_near_ties(v, axis, 1.0 if "max" in name else -1.0):
-            return False
-        return b.push(name, [x], params)
-
-    op(name, _reduction_styles(name, **extra), torch_fn)(propose)
-
-
-_reduction("sum", lambda a, p: torch.sum(a[0], dim=tdim(p["axis"], a[0].ndim), keepdim=p["keepdims"]))  # fmt: skip
-_reduction("mean", lambda a, p: torch.mean(a[0], dim=tdim(p["axis"], a[0].ndim), keepdim=p["keepdims"]))  # fmt: skip
-_reduction(
-    "var",
-    lambda a, p: torch.var(a[0], dim=p["axis"], correction=p["correction"], keepdim=p["keepdims"]),
-    correction="correction",
-)
-_reduction(
-    "std",
-    lambda a, p: torch.std(a[0], dim=p["axis"], correction=p["correction"], keepdim=p["keepdims"]),
-    correction="correction",
-)
-_reduction("logsumexp", lambda a, p: torch.logsumexp(a[0], dim=tdim(p["axis"], a[0].ndim), keepdim=p["keepdims"]))  # fmt: skip
-_reduction("amax", lambda a, p: torch.amax(a[0], dim=tdim(p["axis"], a[0].ndim), keepdim=p["keepdims"]))  # fmt: skip
-_reduction("amin", lambda a, p: torch.amin(a[0], dim=tdim(p["axis"], a[0].ndim), keepdim=p["keepdims"]))  # fmt: skip
-
-
-def _full_extreme(name: str) -> None:
-    """max/min over every element (PyTorch's ``max()``: ties share the gradient evenly)."""
-
-    def propose(b: Builder) -> bool:
-        x = first(b)
-        v = b.vals[x]
-        return _no_near_ties(v, None, 1.0 if name == "max" else -1.0) and b.push(name, [x], {})
-
-    fn = getattr(nb, name)
-    tfn = getattr(torch, name)
-    op(name, (lambda a, p: fn(a[0]), lambda a, p: getattr(a[0], name)()), lambda a, p: tfn(a[0]))(
-        propose
-    )
-
-
-_full_extreme("max")
-_full_extreme("min")
-
-
-def _dim_reduction(name: str, torch_fn: Fn) -> None:
-    def propose(b: Builder) -> bool:
-        x = first(b, lambda v: v.ndim >= 1)
-        v = b.vals[x]
-        if v.ndim == 0:
-            return False
-        axis = int(b.rng.integers(-v.ndim, v.ndim))
-        if not _no_near_ties(v, axis, 1.0 if name == "max_dim" else -1.0):
-            return False
-        return b.push(name, [x], {"axis": axis, "keepdims": b.chance(0.4)})
-
-    op(name, _reduction_styles(name.removesuffix("_dim")), torch_fn)(propose)
-
-
-_dim_reduction("max_dim", lambda a, p: tuple(torch.max(a[0], p["axis"], keepdim=p["keepdims"])))
-_dim_reduction("min_dim", lambda a, p: tuple(torch.min(a[0], p["axis"], keepdim=p["keepdims"])))
-
-
-def _softmax(name: str) -> None:
-    fn = getattr(nb, name)
-    tfn = getattr(torch, name)
-
-    def propose(b: Builder) -> bool:
-        x = first(b)
-        ndim = b.vals[x].ndim
-        axis = int(b.rng.integers(-ndim, ndim)) if ndim else b.choice([0, -1])
-        return b.push(name, [x], {"axis": axis})
-
-    op(
-        name,
-        (
-            lambda a, p: fn(a[0], axis=p["axis"]),
-            lambda a, p: getattr(a[0], name)(dim=p["axis"]),
-            lambda a, p: getattr(F, name)(a[0], p["axis"]),
-        ),
-        lambda a, p: tfn(a[0], dim=p["axis"]),
-    )(propose)
-
-
-_softmax("softmax")
-_softmax("log_softmax")

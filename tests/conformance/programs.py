@@ -183,7 +183,9 @@ class Builder:
         out = []
         for n in shape[lead:]:
             r = self.rng.random()
-            out.append(1 if r < 0.25 else (int(self.rng.integers(2, 4)) if n == 1 and r > 0.8 else n))
+            out.append(
+                1 if r < 0.25 else (int(self.rng.integers(2, 4)) if n == 1 and r > 0.8 else n)
+            )
         if self.chance(0.1) and len(out) < 4:
             out.insert(0, int(self.rng.integers(1, 3)))
         try:
@@ -222,9 +224,7 @@ class Builder:
 
     def pick(self, pred: Callable[[torch.Tensor], bool] | None = None) -> int | None:
         """An earlier float value satisfying ``pred``, recent ones more likely (None if none)."""
-        cands = [
-            i for i, v in enumerate(self.vals) if is_float(v) and (pred is None or pred(v))
-        ]
+        cands = [i for i, v in enumerate(self.vals) if is_float(v) and (pred is None or pred(v))]
         if not cands:
             return None
         p = np.arange(1, len(cands) + 1, dtype=float) ** 2
@@ -285,7 +285,9 @@ class Builder:
             if is_float(self.vals[i]) and (self.uses[i] == 0 or rng.random() < 0.15)
         ]
         weights = [rng.standard_normal(tuple(self.vals[i].shape)) for i in outputs]
-        directions = [rng.standard_normal(s.master.shape) for s in self.steps if isinstance(s, Leaf)]
+        directions = [
+            rng.standard_normal(s.master.shape) for s in self.steps if isinstance(s, Leaf)
+        ]
         return Program(self.steps, len(self.vals), outputs, weights, directions, seed, self.hits)
 
 

@@ -1,4 +1,4 @@
-"""The op table, part 2: shape ops and indexing (registered into ``optable.OPS``).
+"""The op table, part 3: shape ops and indexing (registered into ``optable.OPS``).
 
 PyTorch has no negative-step slices, so a basic NumPy index is translated for it axis by axis:
 an int selects, a slice becomes ``index_select`` with the positions NumPy's slice picks, None
@@ -66,7 +66,10 @@ def _reshape(b: Builder) -> bool:
 
 @op(
     "flatten",
-    (lambda a, p: nb.flatten(a[0], p["start"], p["end"]), lambda a, p: a[0].flatten(p["start"], p["end"])),  # fmt: skip
+    (
+        lambda a, p: nb.flatten(a[0], p["start"], p["end"]),
+        lambda a, p: a[0].flatten(p["start"], p["end"]),
+    ),
     lambda a, p: torch.flatten(a[0], p["start"], p["end"]),
 )
 def _flatten(b: Builder) -> bool:

@@ -17,14 +17,14 @@ import pytest
 
 pytest.importorskip("torch", reason="PyTorch is the conformance oracle (a test-only dependency)")
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra import numpy as hnp  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from .checker import OPS, Mismatch, check, generate  # noqa: E402
-from .conftest import PROFILE  # noqa: E402
-from .defects import DEFECTS  # noqa: E402
-from .programs import Defect, Program  # noqa: E402
+from .checker import OPS, Mismatch, check, generate
+from .conftest import PROFILE
+from .defects import DEFECTS
+from .programs import Defect, Program
 
 N_PROGRAMS = int(os.environ.get("NABLA_FUZZ_EXAMPLES", "10000"))
 BATCH = 25  # programs per hypothesis example: hypothesis draws the seed and the leaf shapes
@@ -96,7 +96,10 @@ def forced(defect: Defect, n: int, start: int = 0) -> list[Program]:
 
 @pytest.mark.parametrize(
     "defect",
-    [pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=d.reason), id=d.name) for d in DEFECTS],  # fmt: skip
+    [
+        pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=d.reason), id=d.name)
+        for d in DEFECTS
+    ],
 )
 def test_known_defect_still_fails(defect: Defect) -> None:
     """Programs containing a known defect's nodes agree with PyTorch (an xfail while the defect
