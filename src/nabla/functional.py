@@ -461,8 +461,9 @@ def _normalize_index(index: Any) -> Any:
     for i in items:
         if isinstance(i, (list, np.ndarray)):
             # a copy: backward scatters through the index saved now, so the caller may
-            # change its own array after the forward pass without moving the gradient
-            i = np.array(i)
+            # change its own array after the forward pass without moving the gradient;
+            # an empty list is an empty integer index (NumPy would make it float)
+            i = np.array(i, dtype=np.intp) if isinstance(i, list) and not i else np.array(i)
             i.flags.writeable = False
         if isinstance(i, np.ndarray) and i.dtype == bool:
             out.extend(np.nonzero(i))  # a mask selects its True positions

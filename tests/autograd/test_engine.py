@@ -355,3 +355,15 @@ def test_float64_gradients_reaching_a_float32_leaf_are_cast_before_they_are_summ
     expected = c.data.astype(np.float32) + (c.data**2).astype(np.float32)
     assert w.grad.dtype == np.float32
     np.testing.assert_array_equal(w.grad, expected)
+
+
+def test_a_0d_tensor_read_twice_gets_an_array_gradient() -> None:
+    # two 0-d gradients add up to a NumPy scalar; the in-place kernels need an array
+    x = nb.tensor(np.float64(0.5), requires_grad=True)
+    h = nb.relu(x)
+    (h * 2 + h * 3).backward()
+    assert type(x.grad) is np.ndarray and x.grad == 5.0
+    t = nb.tanh(x)
+    x.grad = None
+    (t + t).backward()
+    np.testing.assert_allclose(x.grad, 2 * (1 - np.tanh(0.5) ** 2))

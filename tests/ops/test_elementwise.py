@@ -5,6 +5,7 @@ PyTorch 2.13's (float64), written out."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -308,3 +309,13 @@ def test_integer_ops_that_keep_integers() -> None:
     x = nb.tensor([-2, 0, 3])
     for fn in (nb.relu, nb.abs, lambda t: nb.clamp(t, 0, 1), lambda t: nb.maximum(t, 1)):
         assert fn(x).dtype == np.int64
+
+
+def test_sqrt_and_fractional_powers_at_zero_have_an_infinite_gradient_without_warning() -> None:
+    # d√x/dx = 1/(2√x) is inf at 0 in PyTorch too; NumPy's divide warning is not an error
+    for root in (nb.sqrt, lambda t: t**0.5):
+        x = nb.tensor(np.array([0.0, 4.0]), requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            root(x).sum().backward()
+        np.testing.assert_array_equal(x.grad, [np.inf, 0.25])

@@ -7,6 +7,7 @@ The expected values are PyTorch 2.13's where they are not plain arithmetic (note
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -167,3 +168,23 @@ def test_logsumexp_over_an_empty_axis_is_minus_inf() -> None:
     assert x.grad.shape == (3, 0)
     assert nb.logsumexp(nb.zeros((0, 3)), axis=1).shape == (0,)
     assert nb.logsumexp(nb.tensor([-np.inf, -np.inf])).item() == -np.inf
+
+
+@pytest.mark.parametrize("axis", [0, -1, (0,), (-1,)])
+@pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin", "logsumexp"])
+def test_a_0d_tensor_reduces_over_dim_0_or_minus_1_to_itself(op: str, axis: Any) -> None:
+    x = nb.tensor(np.float64(2.5), requires_grad=True)
+    y = getattr(nb, op)(x, axis)
+    assert y.shape == () and y.item() == 2.5
+    y.backward()
+    assert x.grad == 1.0
+    with pytest.raises((IndexError, ValueError)):
+        getattr(nb, op)(x, 1)
+
+
+def test_a_0d_tensor_max_along_dim_0() -> None:
+    x = nb.tensor(np.float64(2.5), requires_grad=True)
+    values, indices = x.max(-1)
+    assert values.item() == 2.5 and indices.item() == 0
+    values.backward()
+    assert x.grad == 1.0

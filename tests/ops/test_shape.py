@@ -135,3 +135,11 @@ def test_a_mask_changed_after_the_forward_pass_does_not_move_the_gradient() -> N
     mask[:] = True
     (y * nb.tensor([1.0, 2.0])).sum().backward()
     np.testing.assert_array_equal(x.grad, [1.0, 0.0, 2.0, 0.0])
+
+
+def test_an_empty_list_is_an_empty_integer_index() -> None:
+    x = nb.tensor(np.arange(3.0), requires_grad=True)
+    y = x[[]]
+    assert y.shape == (0,)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])

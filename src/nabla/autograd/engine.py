@@ -307,7 +307,9 @@ def _accumulate(
         g += entry[0]
         entry[0] = g
     else:
-        entry[0] = entry[0] + g
+        total = entry[0] + g
+        # two 0-d arrays add up to a NumPy scalar: keep gradients arrays (in-place kernels)
+        entry[0] = total if type(total) is np.ndarray else np.asarray(total)
         entry[1] = True
 
 

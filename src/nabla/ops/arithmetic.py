@@ -180,7 +180,8 @@ class PowScalar(Function):
             # zeros, not g · 0 (nan where g is inf); also what makes the second derivative
             # of x**1 (first derivative 1 · x**0) 0 at x = 0
             return (F.zeros_like(g),)
-        return (g * (p * x ** (p - 1)),)
+        with np.errstate(divide="ignore"):  # x**0.5 at 0: an inf derivative, as in PyTorch
+            return (g * (p * x ** (p - 1)),)
 
 
 class Pow(Function):

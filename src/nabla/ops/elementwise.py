@@ -189,7 +189,8 @@ class Sqrt(Function):
         return np.sqrt(as_float(x))
 
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
-        return (g / (2 * z),)
+        with np.errstate(divide="ignore"):  # at x = 0 the derivative is inf, as in PyTorch
+            return (g / (2 * z),)
 
 
 class Abs(Function):

@@ -6,6 +6,7 @@ broadcast batch axes back). Linear is the notes' dense layer in PyTorch's layout
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -134,9 +135,10 @@ class Linear(Function):
         grad_x = matmul_array(g, w) if self.needs_grad[0] else None
         grad_w = grad_b = None
         if self.needs_grad[1] or (b is not None and self.needs_grad[2]):
-            g2 = g.reshape((-1, g.shape[-1])) if g.ndim != 2 else g
+            # rows counted, not -1: a size-0 operand leaves -1 undetermined
+            g2 = g.reshape((math.prod(g.shape[:-1]), g.shape[-1])) if g.ndim != 2 else g
             if self.needs_grad[1]:
-                x2 = x.reshape((-1, x.shape[-1])) if x.ndim != 2 else x
+                x2 = x.reshape((math.prod(x.shape[:-1]), x.shape[-1])) if x.ndim != 2 else x
                 grad_w = matmul_array(g2.swapaxes(0, 1), x2)
             if b is not None and self.needs_grad[2]:
                 grad_b = column_sums(g2) if type(g2) is np.ndarray else g2.sum(axis=0)

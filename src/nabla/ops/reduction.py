@@ -24,9 +24,11 @@ def normalize_axis(axis: int | tuple[int, ...] | list[int] | None, ndim: int) ->
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):
             raise np.exceptions.AxisError(int(a), ndim)
         out.append(int(a) % max(ndim, 1))
+    if ndim == 0:  # PyTorch: a 0-d tensor reduces over dim 0 or -1 to itself
+        return ()
     return tuple(sorted(set(out)))
 
 

@@ -23,6 +23,8 @@ def _empty_along(x: Array, axis: int) -> bool:
 
 def log_softmax_array(x: Array, axis: int) -> Array:
     """log softmax(x) = x − m − log Σ exp(x − m), with m the max along ``axis``."""
+    if x.ndim == 0:  # one element (PyTorch takes dim 0 or -1): computed as a vector of one
+        return log_softmax_array(x.reshape(1), 0).reshape(())
     if _empty_along(x, axis):
         return x.copy()
     # subtract the max so exp never overflows; ufunc.reduce skips np.max's Python wrapper
@@ -33,12 +35,26 @@ def log_softmax_array(x: Array, axis: int) -> Array:
 
 def softmax_array(x: Array, axis: int) -> Array:
     """softmax(x) = exp(x − m) / Σ exp(x − m), with m the max along ``axis``."""
+    if x.ndim == 0:  # one element (PyTorch takes dim 0 or -1): computed as a vector of one
+        return softmax_array(x.reshape(1), 0).reshape(())
     if _empty_along(x, axis):
         return x.copy()
     e = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     np.exp(e, out=e)
     e /= np.add.reduce(e, axis=axis, keepdims=True)
     return e
+
+
+def _checked_axis(op: str, axis: int, ndim: int) -> int | None:
+    """The axis the backward sums over: ``axis`` itself, or None (all) for a 0-d input."""
+    if ndim == 0:
+        if axis not in (0, -1):
+            raise IndexError(
+                f"{op}: dimension out of range (expected to be in range of [-1, 0] for a "
+                f"0-D tensor, but got {axis})"
+            )
+        return None
+    return axis
 
 
 class Softmax(Function):
@@ -52,7 +68,7 @@ class Softmax(Function):
     latex = r"\nabla_x = s \odot (g - \textstyle\sum (g \odot s))"
 
     def forward(self, x: Array, axis: int = -1) -> Array:
-        self.axis = axis
+        self.axis = _checked_axis("softmax", axis, x.ndim)
         return softmax_array(x, axis)
 
     def backward(self, g: Any, F: Any, x: Any, s: Any) -> tuple[Any]:
@@ -70,7 +86,7 @@ class LogSoftmax(Function):
     latex = r"\nabla_x = g - e^{z} \odot \textstyle\sum g"
 
     def forward(self, x: Array, axis: int = -1) -> Array:
-        self.axis = axis
+        self.axis = _checked_axis("log_softmax", axis, x.ndim)
         return log_softmax_array(x, axis)
 
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
