@@ -299,14 +299,23 @@ def logsumexp(
 def argmax(
     x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
 ) -> Tensor:
-    """Indices of the maxima (int64, no gradient)."""
-    return _wrap(np.argmax(_t(x).data, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
+    """Indices of the maxima (int64, no gradient): along one axis, or into the flattened
+    tensor when ``axis`` is None. An op, so a compiled step computes them on every call."""
+    return _indices(rd.ArgMax, x, _axis(axis, dim), keepdims or keepdim)
 
 
 def argmin(
     x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None, keepdim: bool = False
 ) -> Tensor:
-    return _wrap(np.argmin(_t(x).data, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
+    """Indices of the minima (int64, no gradient); see :func:`argmax`."""
+    return _indices(rd.ArgMin, x, _axis(axis, dim), keepdims or keepdim)
+
+
+def _indices(op: Any, x: Any, axis: Any, keepdims: bool) -> Tensor:
+    from nabla.autograd.mode import no_grad
+
+    with no_grad():  # integers: no gradient, and the result never requires grad
+        return op.apply(_t(x), axis=None if axis is None else int(axis), keepdims=keepdims)
 
 
 # ----- softmax ---------------------------------------------------------------------------------

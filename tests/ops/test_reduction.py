@@ -188,3 +188,30 @@ def test_a_0d_tensor_max_along_dim_0() -> None:
     assert values.item() == 2.5 and indices.item() == 0
     values.backward()
     assert x.grad == 1.0
+
+
+def test_argmax_and_argmin_are_recomputed_by_a_compiled_step() -> None:
+    w = nb.tensor(np.eye(3), requires_grad=True)
+
+    def step(x: Any) -> Any:
+        logits = x @ w
+        return logits.argmax(1), logits.argmin(), (logits * logits).sum()
+
+    compiled = nb.compile(step)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = nb.tensor(rng.standard_normal((5, 3)))
+        top, low, _ = compiled(x)
+        np.testing.assert_array_equal(top.data, x.data.argmax(1))
+        assert low.item() == x.data.argmin()
+    assert compiled.plans and all(p is not None for p in compiled.plans.values())
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_argmax_over_all_elements(keepdims: bool) -> None:
+    data = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    x = nb.tensor(data)
+    assert x.argmax(keepdims=keepdims).data.tolist() == ([[3]] if keepdims else 3)
+    assert x.argmin().item() == 4 and x.argmax().dtype == np.int64
+    with pytest.raises(ValueError, match="empty"):
+        nb.zeros((0, 2)).argmax()

@@ -147,7 +147,12 @@ class ArgMax(Function):
 
     select: Any = staticmethod(np.argmax)
 
-    def forward(self, x: Array, axis: int = 0, keepdims: bool = False) -> Array:
+    def forward(self, x: Array, axis: int | None = 0, keepdims: bool = False) -> Array:
+        if axis is None:  # the index into the flattened array
+            if x.size == 0:
+                raise ValueError(f"{self.name}: cannot take the {self.name} of an empty tensor")
+            flat = type(self).select(x.reshape(-1))
+            return np.full((1,) * x.ndim if keepdims else (), flat, dtype=np.int64)
         a = _one_axis(axis, x.ndim)
         if a is None:
             return np.zeros((), dtype=np.int64)
