@@ -523,3 +523,22 @@ def test_regression_losses_warn_when_the_target_broadcasts(loss_fn: Any) -> None
         loss_fn(x, np.ones(3))
     assert record[0].filename == __file__  # attributed to the caller's line
     loss_fn(x, np.ones((3, 1)))  # same shapes: no warning (warnings are errors here)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_gives_the_target_a_gradient(reduction: str) -> None:
+    rng = np.random.default_rng(0)
+    p = nb.tensor(rng.uniform(0.05, 0.95, (3, 4)), requires_grad=True)
+    d = nb.tensor(rng.uniform(0.0, 1.0, (3, 4)), requires_grad=True)
+    w = nb.tensor(rng.uniform(0.5, 2.0, (4,)))
+
+    def loss(p: nb.Tensor, d: nb.Tensor) -> nb.Tensor:
+        return F.binary_cross_entropy(p, d, weight=w, reduction=reduction)
+
+    assert nb.gradcheck(loss, p, d)
+    assert nb.gradgradcheck(loss, p, d)
+    loss(p, d).sum().backward()
+    n = 12 if reduction == "mean" else 1
+    # ∂ℓ/∂d = w (log(1 − p) − log p), PyTorch's rule
+    expected = w.data * (np.log1p(-p.data) - np.log(p.data)) / n
+    np.testing.assert_allclose(d.grad, expected, rtol=1e-12)

@@ -332,14 +332,17 @@ class BinaryCrossEntropy(Function):
     """Binary cross-entropy on probabilities p in [0, 1], logs clamped at −100 (PyTorch's).
 
     Forward:  ℓ = −w (d max(log p, −100) + (1 − d) max(log(1 − p), −100)),  L = mean ℓ
-    Backward: ∇p = w (p − d) / max(p (1 − p), 1e−12) ⊙ g / N   (finite at p = 0 and p = 1)
+    Backward: ∇p = w (p − d) / max(p (1 − p), 1e−12) ⊙ g / N,  ∇d = w (log(1 − p) − log p) ⊙ g / N
 
-    The target d is the second input, a constant (it receives no gradient).
+    ∇p is finite at p = 0 and p = 1; ∇d is PyTorch's (unclamped: ±inf where p is 0 or 1).
     """
 
     name = "binary_cross_entropy"
     constant_params = ("weight",)
-    latex = r"\nabla_p = w (p - d) / \max(p (1 - p), \epsilon) \odot g / N"
+    latex = (
+        r"\nabla_p = w (p - d) / \max(p (1 - p), \epsilon) \odot g / N,\; "
+        r"\nabla_d = w (\log(1 - p) - \log p) \odot g / N"
+    )
     #: PyTorch's floor of p (1 − p) in the gradient: a saturated σ(v) = 1 gives a large but
     #: finite gradient, which the sigmoid's own factor σ(1 − σ) = 0 then cancels. PyTorch keeps
     #: 1e-12 as a float32 constant (9.99999996e-13), also for float64 inputs: the same here
@@ -356,7 +359,7 @@ class BinaryCrossEntropy(Function):
                     f"binary_cross_entropy: all elements of {what} should be between 0 and 1, "
                     f"got {bad}"
                 )
-        self.d, self.weight, self.reduction = d, weight, reduction
+        self.weight, self.reduction = weight, reduction
         with np.errstate(divide="ignore"):  # log 0 = −inf, clamped to −100 (PyTorch)
             log_p = np.maximum(np.log(p), -100)
             log_q = np.maximum(np.log1p(-p), -100)
@@ -366,13 +369,18 @@ class BinaryCrossEntropy(Function):
         self.count = losses.size
         return _reduce(losses, reduction, _nonzero(losses.size))
 
-    def backward(self, g: Any, F: Any, p: Any, d: Any) -> tuple[Any, None]:
-        q = (1 - p) * p
-        small = F.data(q) < self.eps
-        if small.any():
-            q = F.where(small, self.eps, q)
-        grad = (p - self.d) / q
-        if self.weight is not None:
-            grad = grad * self.weight
+    def backward(self, g: Any, F: Any, p: Any, d: Any) -> tuple[Any, Any]:
         scale = g if self.reduction != "mean" else g / _nonzero(self.count)
-        return grad * scale, None  # the target d is a constant
+        if self.weight is not None:
+            scale = scale * self.weight
+        grad_p = grad_d = None
+        if self.needs_grad[0]:
+            q = (1 - p) * p
+            small = F.data(q) < self.eps
+            if small.any():
+                q = F.where(small, self.eps, q)
+            grad_p = (p - d) / q * scale
+        if self.needs_grad[1]:
+            with np.errstate(divide="ignore"):  # ±inf where p is 0 or 1, as PyTorch
+                grad_d = (F.log(1 - p) - F.log(p)) * scale
+        return grad_p, grad_d
