@@ -203,3 +203,32 @@ def test_promote_leaves_one_category_alone() -> None:
     f64 = np.ones(3)
     x, y = promote(f32, f64)
     assert x is f32 and y is f64
+
+
+@pytest.mark.parametrize(
+    ("dims", "zero_d", "expected"),
+    [
+        (np.float32, np.float64, np.float32),  # same category: the operand with dims wins
+        (np.float64, np.float32, np.float64),
+        (np.int32, np.int64, np.int32),
+        (np.int64, np.float64, np.float64),  # a higher category: the 0-d operand's dtype
+        (np.bool_, np.int32, np.int32),
+    ],
+)
+def test_a_0d_operand_gives_way_to_an_operand_with_dims(dims, zero_d, expected) -> None:  # type: ignore[no-untyped-def]
+    # PyTorch's result_type: dimensioned tensors outrank 0-d ones within a category
+    x = nb.tensor(np.ones(3, dtype=dims))
+    y = nb.tensor(np.array(2, dtype=zero_d))
+    for op in (nb.add, nb.sub, nb.mul, nb.maximum):
+        assert op(x, y).dtype == expected, op
+        assert op(y, x).dtype == expected, op
+    assert (nb.tensor(np.ones(0, dtype=dims)) + y).dtype == expected
+
+
+def test_a_0d_float64_operand_keeps_its_gradient_dtype() -> None:
+    x = nb.ones(3, requires_grad=True)
+    y = nb.tensor(np.float64(1.5), requires_grad=True)
+    z = x * y
+    assert z.dtype == np.float32
+    z.sum().backward()
+    assert x.grad.dtype == np.float32 and y.grad.dtype == np.float64 and y.grad == 3.0

@@ -27,15 +27,23 @@ def as_float(x: Array) -> Array:
 
 
 def promote(x: Array, y: Array) -> tuple[Array, Array]:
-    """The operands of a binary op, in one category as PyTorch's promotion puts them: an
-    integer or bool array meeting a floating (or complex) one is cast to that one's dtype.
-    Within a category NumPy and PyTorch agree (int32 with int64 gives int64)."""
+    """The operands of a binary op with PyTorch's result dtype: an integer or bool array
+    meeting a floating (or complex) one is cast to that one's dtype; within one category a
+    0-d operand takes the dtype of an operand with dims (float32 (3,) with a 0-d float64
+    gives float32), and otherwise NumPy and PyTorch agree (int32 with int64 gives int64)."""
     kx, ky = x.dtype.kind, y.dtype.kind
     if kx in "biu" and ky in "fc":
         return x.astype(y.dtype), y
     if ky in "biu" and kx in "fc":
         return x, y.astype(x.dtype)
+    category = _CATEGORY.get(kx)
+    if (x.ndim == 0) != (y.ndim == 0) and category is not None and category == _CATEGORY.get(ky):
+        return (x.astype(y.dtype), y) if x.ndim == 0 else (x, y.astype(x.dtype))
     return x, y
+
+
+#: PyTorch's dtype categories, lowest first: bool < integer < floating < complex
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
 
 
 class Add(Function):
