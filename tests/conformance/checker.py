@@ -68,6 +68,14 @@ def _np(x: Any) -> Any:
     return np.array(x.data, copy=True)
 
 
+def total(terms: list[Any]) -> Any:
+    """t₀ + t₁ + … (``sum`` would start from the int 0)."""
+    out = terms[0]
+    for t in terms[1:]:
+        out = out + t
+    return out
+
+
 def _loss_terms(vals: list[Any], prog: Program, dtype: Any, wrap: Any) -> list[Any]:
     terms = []
     for i, u in zip(prog.outputs, prog.weights):
@@ -96,7 +104,7 @@ def run_torch(prog: Program, dtype: Any, second_order: bool = True) -> Outcome:
     if not terms:
         out.hvps = [None] * len(leaves)
         return out
-    grads = torch.autograd.grad(sum(terms), leaves, create_graph=second_order, allow_unused=True)
+    grads = torch.autograd.grad(total(terms), leaves, create_graph=second_order, allow_unused=True)
     out.grads = [_np(g) for g in grads]
     if second_order:
         dots = [
@@ -104,7 +112,7 @@ def run_torch(prog: Program, dtype: Any, second_order: bool = True) -> Outcome:
             for g, v in zip(grads, prog.directions)
             if g is not None
         ]
-        s = sum(dots) if dots else None
+        s = total(dots) if dots else None
         if s is None or not s.requires_grad:
             out.hvps = [None] * len(leaves)
         else:
@@ -163,12 +171,12 @@ def run_nabla(prog: Program, dtype: Any, path: str = "backward") -> Outcome:
             out.grads = [_np(t.grad) for t in leaves]
         elif path == "backward":
             if terms:
-                sum(terms[1:], terms[0]).backward()
+                total(terms).backward()
             out.grads = [_np(t.grad) for t in leaves]
         else:
             out.grads, out.hvps = [None] * len(leaves), [None] * len(leaves)
             if terms:
-                loss = sum(terms[1:], terms[0])
+                loss = total(terms)
                 grads = nb.grad(loss, leaves, create_graph=True, allow_unused=True)
                 out.grads = [_np(g) for g in grads]
                 dots = [
@@ -176,7 +184,7 @@ def run_nabla(prog: Program, dtype: Any, path: str = "backward") -> Outcome:
                     for g, v in zip(grads, prog.directions)
                     if g is not None
                 ]
-                s = sum(dots[1:], dots[0]) if dots else None
+                s = total(dots) if dots else None
                 if s is not None and s.requires_grad:
                     out.hvps = [_np(h) for h in nb.grad(s, leaves, allow_unused=True)]
         for k, (a, copy) in enumerate(arrays):
@@ -274,7 +282,7 @@ def localize(prog: Program, dtype: Any) -> str:
         vals, _, _ = build_nabla(prog, dtype)
         terms = _loss_terms(vals, prog, dtype, nb.Tensor)
         live = [i for i, v in enumerate(vals) if v is not None and v.requires_grad]
-        mine = nb.grad(sum(terms[1:], terms[0]), [vals[i] for i in live], allow_unused=True)
+        mine = nb.grad(total(terms), [vals[i] for i in live], allow_unused=True)
     except Exception as exc:  # noqa: BLE001
         return f"(localization failed: {type(exc).__name__}: {exc})"
     tvals: list[Any] = [None] * prog.n_values
@@ -288,7 +296,7 @@ def localize(prog: Program, dtype: Any) -> str:
             for i, v in zip(step.outs, res if isinstance(res, (list, tuple)) else [res]):
                 tvals[i] = v
     tterms = _loss_terms(tvals, prog, dtype, torch.from_numpy)
-    theirs = torch.autograd.grad(sum(tterms), [tvals[i] for i in live], allow_unused=True)
+    theirs = torch.autograd.grad(total(tterms), [tvals[i] for i in live], allow_unused=True)
     for i, a, r in reversed(list(zip(live, mine, theirs))):
         ok, why = _close(_np(a), _np(r), None)
         if not ok:

@@ -19,11 +19,26 @@ def _sqrt_at_zero(op: str, args: list[torch.Tensor], p: dict[str, Any]) -> bool:
     return root and bool((args[0] == 0).any())
 
 
+def _mean_of_nothing(op: str, args: list[torch.Tensor], p: dict[str, Any]) -> bool:
+    if op != "mean" or args[0].numel() or not args[0].ndim:
+        return False
+    axis = p["axis"]
+    axes = range(args[0].ndim) if axis is None else ([axis] if isinstance(axis, int) else axis)
+    return any(args[0].shape[a] == 0 for a in axes)
+
+
 DEFECTS = [
     Defect(
         "sqrt-at-zero-warns",
         "the gradient of sqrt(x) and x**0.5 at x = 0 is inf in both libraries, but nabla's "
         "division by 2·sqrt(0) raises RuntimeWarning (an error under the test settings)",
         _sqrt_at_zero,
+    ),
+    Defect(
+        "mean-of-empty-warns",
+        "mean over a size-0 axis of a size-0 array whose result is empty (zeros((0, 0)) over "
+        "axis 1): nabla's np.mean raises RuntimeWarning 'Mean of empty slice'; PyTorch returns "
+        "the empty result",
+        _mean_of_nothing,
     ),
 ]

@@ -17,7 +17,7 @@ import torch
 
 import nabla as nb
 
-from .checker import OPS, build_nabla, make_leaves
+from .checker import OPS, build_nabla, make_leaves, total
 from .programs import Leaf, Node, Program
 
 Shapes = tuple[tuple[int, ...], ...]
@@ -102,7 +102,7 @@ class Case:
 EW: dict[str, Any] = {"zero_d": ((),), "size_0": ((0, 4),)}  # elementwise: 0-d and size-0 forms
 BIN: dict[str, Any] = {"zero_d": ((), ()), "size_0": ((0, 4), (4,))}
 RED: dict[str, Any] = {"zero_d": ((),), "size_0": ((0, 4),)}
-POS = {"low": 0.2, "high": 3.0}
+POS: dict[str, Any] = {"low": 0.2, "high": 3.0}
 
 
 def _cond(shapes: Shapes) -> dict[str, Any]:
@@ -291,7 +291,7 @@ def run_compiled(
             terms = [
                 (vals[i] * u).sum() for i, u in zip(prog.outputs, us) if vals[i].requires_grad
             ]
-            loss = sum(terms[1:], terms[0])
+            loss = total(terms)
             loss.backward()
             return loss
 

@@ -69,7 +69,9 @@ def test_random_programs_match_pytorch(fuzz_stats: dict[str, Any]) -> None:
     @settings(settings.get_profile(PROFILE), max_examples=max(1, math.ceil(N_PROGRAMS / BATCH)))
     @given(
         seed=st.integers(0, 2**40),
-        shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4),
+        shapes=hnp.mutually_broadcastable_shapes(
+            num_shapes=2, min_dims=0, max_dims=3, min_side=0, max_side=4
+        ),
     )
     def batch(seed: int, shapes: Any) -> None:
         seeds = [seed * BATCH + k for k in range(BATCH)]

@@ -43,6 +43,7 @@ def test_fuzzer_catches_a_flipped_tanh(monkeypatch: pytest.MonkeyPatch) -> None:
     kinds = {m.kind for f in found for m in f}
     assert kinds <= {"grad", "hvp"} and "grad" in kinds
     assert {m.path for f in found for m in f} == {"backward", "root", "create_graph"}
+    assert {m.dtype for f in found for m in f} == {"float64", "float32"}
     assert any("tanh" in m.detail for f in found for m in f if m.kind == "grad")
 
 

@@ -130,7 +130,7 @@ def test_every_in_place_kernel_is_in_the_matrix() -> None:
 
 @pytest.mark.parametrize(("cls", "case_name"), IN_PLACE.items(), ids=IN_PLACE.values())
 def test_owned_path_runs_the_in_place_kernel(
-    cls: type, case_name: str, monkeypatch: pytest.MonkeyPatch
+    cls: Any, case_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ``owned`` path of the matrix really runs ``backward_into`` and ``root`` does not."""
     calls: list[str] = []
