@@ -336,6 +336,7 @@ def generate(
     focus: str | None = None,
     ops: Sequence[str] | None = None,
     watch: Sequence[Defect] = (),
+    zero_sides: float = 0.05,
 ) -> Program:
     """A random program: leaves of ``shapes`` (or random ones), then ``n_ops`` ops (1–6) drawn
     by weight (``focus``: the first op is this one), none matching a defect in ``avoid``; the
@@ -343,6 +344,7 @@ def generate(
     rng = np.random.default_rng(seed)
     b = Builder(rng, OPS, avoid)
     b.watch = watch
+    b.zero_sides = zero_sides
     names = list(ops or OPS)
     p = np.array([OPS[n].weight for n in names])
     p /= p.sum()

@@ -33,6 +33,7 @@ DEFECTS = [
         "the gradient of sqrt(x) and x**0.5 at x = 0 is inf in both libraries, but nabla's "
         "division by 2·sqrt(0) raises RuntimeWarning (an error under the test settings)",
         _sqrt_at_zero,
+        op="sqrt",
     ),
     Defect(
         "mean-of-empty-warns",
@@ -40,5 +41,7 @@ DEFECTS = [
         "axis 1): nabla's np.mean raises RuntimeWarning 'Mean of empty slice'; PyTorch returns "
         "the empty result",
         _mean_of_nothing,
+        op="mean",
+        zero=0.5,
     ),
 ]

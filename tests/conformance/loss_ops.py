@@ -186,6 +186,11 @@ _pairwise("mse_loss")
 _pairwise("l1_loss")
 
 
+def _target(a: list[Any], p: dict[str, Any], conv: Any) -> Any:
+    """The target: the op's second input (differentiable) or the constant in ``p``."""
+    return a[1] if len(a) > 1 else conv(p["target"], p)
+
+
 def _bce_params(b: Builder, shape: tuple[int, ...], logits: bool) -> dict[str, Any]:
     soft = b.chance(0.5)
     target = b.rng.uniform(0, 1, shape) if soft else (b.rng.random(shape) < 0.5).astype(float)
@@ -200,11 +205,11 @@ def _bce_params(b: Builder, shape: tuple[int, ...], logits: bool) -> dict[str, A
     "binary_cross_entropy",
     (
         lambda a, p: F.binary_cross_entropy(
-            a[0], nconst(p["target"], p), _opt(p, "weight", nconst), p["reduction"]
+            a[0], _target(a, p, nconst), _opt(p, "weight", nconst), p["reduction"]
         ),
     ),
     lambda a, p: TF.binary_cross_entropy(
-        a[0], tconst(p["target"], p), _opt(p, "weight", tconst), reduction=p["reduction"]
+        a[0], _target(a, p, tconst), _opt(p, "weight", tconst), reduction=p["reduction"]
     ),
 )
 def _bce(b: Builder) -> bool:
@@ -227,7 +232,11 @@ def _bce(b: Builder) -> bool:
         if not ok(b.vals[x]):
             return False
     shape = tuple(b.vals[x].shape)
-    return b.push("binary_cross_entropy", [x], _bce_params(b, shape, False))
+    params = _bce_params(b, shape, False)
+    if b.chance(0.3):  # a differentiable target in [0, 1]
+        del params["target"]
+        return b.push("binary_cross_entropy", [x, b.operand(shape, None, 0.0, 1.0)], params)
+    return b.push("binary_cross_entropy", [x], params)
 
 
 @op(
@@ -291,3 +300,27 @@ def _int_mix(b: Builder) -> bool:
 def _int_to_float(b: Builder) -> bool:
     ints = b.rng.integers(-3, 4, b.shape(2, zero=0.0))
     return b.push("int_to_float", [], {"ints": ints, "s": b.choice([1.5, -0.5, 0])})
+
+
+_OTHER = {np.dtype(np.float64): np.float32, np.dtype(np.float32): np.float64}
+
+
+@op(
+    "float_mix",
+    (
+        lambda a, p: a[0] + nb.Tensor(p["c"].astype(_OTHER[a[0].dtype])),
+        lambda a, p: a[0] * nb.Tensor(p["c"].astype(_OTHER[a[0].dtype])),
+    ),
+    lambda a, p: (
+        a[0] + torch.from_numpy(p["c"].astype(_OTHER[np.dtype(p["dtype"])]))
+        if p["style"] == 0
+        else a[0] * torch.from_numpy(p["c"].astype(_OTHER[np.dtype(p["dtype"])]))
+    ),
+    weight=0.5,
+)
+def _float_mix(b: Builder) -> bool:
+    """A constant of the other float dtype: PyTorch's promotion (a 0-d operand gives way to one
+    with dimensions of the same category; otherwise the wider dtype wins)."""
+    x = first(b)
+    shape = () if b.chance(0.5) else b.broadcastable(tuple(b.vals[x].shape))
+    return b.push("float_mix", [x], {"c": np.asarray(b.rng.uniform(-2, 2, shape))})

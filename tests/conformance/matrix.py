@@ -264,6 +264,15 @@ CASES = [
         lambda s: _bce(s, pos_weight=np.full(s[0][-1:], 2.0)),
         zero_d=((),),
     ),
+    Case(
+        "bce-target",
+        "binary_cross_entropy",
+        ((3, 4), (3, 4)),
+        lambda s: {"reduction": "sum", "weight": None},
+        low=0.05,
+        high=0.95,
+    ),
+    Case("float_mix-0d", "float_mix", ((3, 4),), {"c": np.asarray(0.5)}, zero_d=((),)),
     Case("int_mix", "int_mix", ((3, 4),), {"ints": np.array([1, -2, 3, 0]), "op": "*"}),
 ]
 

@@ -136,6 +136,10 @@ class Defect:
     name: str
     reason: str
     matches: Callable[[str, list[torch.Tensor], dict[str, Any]], bool]
+    #: the op to draw first when forcing the defect into programs
+    op: str | None = None
+    #: how often a side of a drawn shape is 0 when forcing it
+    zero: float = 0.05
 
 
 class Builder:
@@ -158,6 +162,7 @@ class Builder:
         self.ops = ops
         self.avoid = list(avoid)
         self.zeros = zeros
+        self.zero_sides = 0.05  # probability of a size-0 side in drawn shapes
         self.steps: list[Leaf | Node] = []
         self.vals: list[torch.Tensor] = []
         self.uses: list[int] = []
@@ -171,8 +176,10 @@ class Builder:
     def chance(self, p: float) -> bool:
         return bool(self.rng.random() < p)
 
-    def shape(self, max_ndim: int = 3, zero: float = 0.05) -> tuple[int, ...]:
-        """A small random shape; a side is 0 with probability ``zero``."""
+    def shape(self, max_ndim: int = 3, zero: float | None = None) -> tuple[int, ...]:
+        """A small random shape; a side is 0 with probability ``zero`` (default: the builder's
+        ``zero_sides``)."""
+        zero = self.zero_sides if zero is None else zero
         ndim = int(self.rng.integers(0, max_ndim + 1))
         return tuple(0 if self.chance(zero) else int(self.rng.integers(1, 5)) for _ in range(ndim))
 

@@ -89,7 +89,9 @@ def forced(defect: Defect, n: int, start: int = 0) -> list[Program]:
     progs: list[Program] = []
     seed = start
     while len(progs) < n and seed < start + 20_000:
-        prog = generate(seed, avoid=others, watch=[defect], n_ops=3)
+        prog = generate(
+            seed, avoid=others, watch=[defect], n_ops=3, focus=defect.op, zero_sides=defect.zero
+        )
         seed += 1
         if defect.name in prog.hits:
             progs.append(prog)
