@@ -30,8 +30,9 @@ def _mean_of_nothing(op: str, args: list[torch.Tensor], p: dict[str, Any]) -> bo
 DEFECTS = [
     Defect(
         "sqrt-at-zero-warns",
-        "the gradient of sqrt(x) and x**0.5 at x = 0 is inf in both libraries, but nabla's "
-        "division by 2·sqrt(0) raises RuntimeWarning (an error under the test settings)",
+        "the second derivative of sqrt(x) at x = 0 (nb.grad of nb.grad(sqrt(x), x, "
+        "create_graph=True)): PyTorch gives -inf, nabla's Div backward divides by 0 and raises "
+        "RuntimeWarning (an error under the test settings)",
         _sqrt_at_zero,
         op="sqrt",
     ),

@@ -35,10 +35,7 @@ ENGINE_PATH = {"root": "root", "owned": "backward", "create_graph": "create_grap
 
 #: still-failing cells, "case/kind/path/dtype" patterns (fnmatch) → the defect; remove an entry
 #: when its fix lands (the strict xfail then fails the run)
-XFAILS: dict[str, str] = {
-    "std/broadcast/*/float64": "std over a constant slice whose float64 mean is not exactly the "
-    "value (3 copies of 0.1...): variance ~1e-33, gradient O(1) noise; PyTorch's is 0",
-}
+XFAILS: dict[str, str] = {}
 
 
 def _cells() -> Iterator[Any]:
