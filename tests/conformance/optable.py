@@ -155,8 +155,8 @@ def _scalar(b: Builder) -> bool:
     s = b.choice([2.5, -1.5, 0.5, 3, -2, 1, 0.0]) if kind != "rpow" else b.choice([2.0, 0.5, 3])
     if kind == "/" and s == 0:
         s = 4
-    x = first(b, (_nonzero) if kind == "r/" else None, low=0.3)
-    if kind == "r/" and not bool((b.vals[x].abs() > 0.2).all()):
+    x = first(b, _nonzero if kind == "r/" else None, low=0.3)
+    if kind == "r/" and not _nonzero(b.vals[x]):
         return False
     return b.push("scalar", [x], {"op": kind, "s": s})
 
