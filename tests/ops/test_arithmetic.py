@@ -232,3 +232,16 @@ def test_a_0d_float64_operand_keeps_its_gradient_dtype() -> None:
     assert z.dtype == np.float32
     z.sum().backward()
     assert x.grad.dtype == np.float32 and y.grad.dtype == np.float64 and y.grad == 3.0
+
+
+def test_the_second_derivative_of_sqrt_at_zero_is_minus_inf_without_a_warning() -> None:
+    # d²√x/dx² = −1/(4 x^{3/2}): −inf at 0, as PyTorch computes it through g / (2√x)
+    import warnings
+
+    x = nb.tensor(np.array([0.0, 4.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (g,) = nb.grad(nb.sqrt(x).sum(), x, create_graph=True)
+        (h,) = nb.grad(g.sum(), x)
+    np.testing.assert_array_equal(g.data, [np.inf, 0.25])
+    np.testing.assert_array_equal(h.data, [-np.inf, -1 / 32])

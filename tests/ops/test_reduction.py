@@ -215,3 +215,17 @@ def test_argmax_over_all_elements(keepdims: bool) -> None:
     assert x.argmin().item() == 4 and x.argmax().dtype == np.int64
     with pytest.raises(ValueError, match="empty"):
         nb.zeros((0, 2)).argmax()
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis"), [((3, 0), 1), ((0, 0), 1), ((0,), None), ((2, 0), (0, 1))]
+)
+def test_the_mean_of_nothing_is_nan_without_a_warning(shape: tuple[int, ...], axis: Any) -> None:
+    x = nb.zeros(shape, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = x.mean(axis)
+        y.sum().backward()
+    expected = np.sum(np.zeros(shape), axis=axis)
+    assert y.shape == np.shape(expected) and np.isnan(y.data).all()
+    assert x.grad.shape == shape

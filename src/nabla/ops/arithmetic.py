@@ -118,9 +118,12 @@ class Div(Function):
         return x / y
 
     def backward(self, g: Any, F: Any, x: Any, y: Any) -> tuple[Any, Any]:
-        grad_x = g / y if self.needs_grad[0] else None
-        # (x / y) / y, not x / (y * y): y = 1e-200 squares to 0 and the gradient to −inf
-        grad_y = -g * (x / y / y) if self.needs_grad[1] else None
+        # a zero divisor gives ±inf or nan gradients, as in PyTorch, without NumPy's warnings
+        # (the forward pass warned already if it divided by zero itself)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad_x = g / y if self.needs_grad[0] else None
+            # (x / y) / y, not x / (y * y): y = 1e-200 squares to 0 and the gradient to −inf
+            grad_y = -g * (x / y / y) if self.needs_grad[1] else None
         return grad_x, grad_y
 
 

@@ -83,9 +83,14 @@ class Mean(_Reduction):
     def forward(self, x: Array, axis: Any = None, keepdims: bool = False) -> Array:
         axes = self.setup(x, axis, keepdims)
         self.count = int(np.prod([x.shape[a] for a in self.axes], dtype=np.int64))
+        if self.count == 0:  # the mean of nothing is nan, without NumPy's warning (PyTorch)
+            total = np.sum(x, axis=axes, keepdims=keepdims)
+            return np.full(total.shape, np.nan, dtype=np.result_type(total.dtype, np.float16))
         return np.mean(x, axis=axes, keepdims=keepdims)
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        if self.count == 0:  # x is empty: so is its gradient (no division by 0)
+            return (F.broadcast_to(self.expand(g), self.in_shape),)
         return (F.broadcast_to(self.expand(g) / self.count, self.in_shape),)
 
 
