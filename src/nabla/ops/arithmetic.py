@@ -219,7 +219,8 @@ class Pow(Function):
         # divide-by-zero warning, and no nan in a second derivative through them
         if self.needs_grad[0]:
             constant = yd == 0
-            grad_x = F.where(constant, 0, g * y * x ** F.where(constant, 1, y - 1))
+            with np.errstate(divide="ignore"):  # x**0.5 at 0: inf, as in PyTorch
+                grad_x = F.where(constant, 0, g * y * x ** F.where(constant, 1, y - 1))
         if self.needs_grad[1]:
             constant = (xd == 0) & (yd >= 0)
             grad_y = F.where(constant, 0, g * z * F.log(F.where(constant, 1, x)))

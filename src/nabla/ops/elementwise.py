@@ -172,7 +172,8 @@ class Log(Function):
         return np.log(as_float(x))
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
-        return (g / x,)
+        with np.errstate(divide="ignore"):  # at x = 0 the derivative is inf, as in PyTorch
+            return (g / x,)
 
 
 class Sqrt(Function):
