@@ -19,12 +19,8 @@ def _sqrt_at_zero(op: str, args: list[torch.Tensor], p: dict[str, Any]) -> bool:
     return root and bool((args[0] == 0).any())
 
 
-def _mean_of_nothing(op: str, args: list[torch.Tensor], p: dict[str, Any]) -> bool:
-    if op != "mean" or args[0].numel() or not args[0].ndim:
-        return False
-    axis = p["axis"]
-    axes = range(args[0].ndim) if axis is None else ([axis] if isinstance(axis, int) else axis)
-    return any(args[0].shape[a] == 0 for a in axes)
+def _ce_wider_target(op: str, args: list[torch.Tensor], p: dict[str, Any]) -> bool:
+    return op == "cross_entropy" and len(args) == 2 and args[0].dtype != args[1].dtype
 
 
 DEFECTS = [
@@ -37,12 +33,11 @@ DEFECTS = [
         op="sqrt",
     ),
     Defect(
-        "mean-of-empty-warns",
-        "mean over a size-0 axis of a size-0 array whose result is empty (zeros((0, 0)) over "
-        "axis 1): nabla's np.mean raises RuntimeWarning 'Mean of empty slice'; PyTorch returns "
-        "the empty result",
-        _mean_of_nothing,
-        op="mean",
-        zero=0.5,
+        "cross-entropy-wider-target",
+        "cross_entropy(float32 logits, float64 probability target): PyTorch computes in the "
+        "promoted dtype and returns float64; nabla casts the target to float32",
+        _ce_wider_target,
+        op="cross_entropy",
+        examples=((18944640172, ((0, 0), (0, 1))),),
     ),
 ]

@@ -140,6 +140,8 @@ class Defect:
     op: str | None = None
     #: how often a side of a drawn shape is 0 when forcing it
     zero: float = 0.05
+    #: (seed, leaf shapes) of programs known to hit it, for defects that random draws rarely hit
+    examples: tuple[tuple[int, tuple[tuple[int, ...], ...]], ...] = ()
 
 
 class Builder:

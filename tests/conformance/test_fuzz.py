@@ -86,9 +86,9 @@ def test_random_programs_match_pytorch(fuzz_stats: dict[str, Any]) -> None:
 def forced(defect: Defect, n: int, start: int = 0) -> list[Program]:
     """``n`` programs that each contain a node matching ``defect`` (and no other defect)."""
     others = [d for d in DEFECTS if d is not defect]
-    progs: list[Program] = []
+    progs = [generate(seed, shapes=shapes, avoid=others) for seed, shapes in defect.examples]
     seed = start
-    while len(progs) < n and seed < start + 20_000:
+    while len(progs) < n and seed < start + 3000:
         prog = generate(
             seed, avoid=others, watch=[defect], n_ops=3, focus=defect.op, zero_sides=defect.zero
         )
