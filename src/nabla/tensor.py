@@ -142,9 +142,9 @@ class Tensor:
     requires_grad: bool
     _fn: Function | None
     name: str | None
-    #: how many times nabla changed the values in place, shared with views of the same memory
-    #: (None until the first change or view): backward compares it with the count each op
-    #: recorded when it saved the tensor
+    #: [how many times nabla changed the values in place, the op sequence number at the last
+    #: change], shared with views of the same memory (None until the first change or view).
+    #: Backward refuses an op whose inputs changed after it was recorded (a later stamp)
     _version_counter: list[int] | None
 
     def __init__(
@@ -260,17 +260,19 @@ class Tensor:
     def _shared_version_counter(self) -> list[int]:
         counter = self._version_counter
         if counter is None:
-            counter = self._version_counter = [0]
+            counter = self._version_counter = [0, 0]
         return counter
 
     def _bump_version(self) -> None:
         """Record an in-place change: a backward through an op that saved these values
         before the change raises instead of using the new ones."""
         counter = self._version_counter
+        stamp = next(_function._SEQUENCE)  # later than every op recorded so far
         if counter is None:
-            self._version_counter = [1]
+            self._version_counter = [1, stamp]
         else:
             counter[0] += 1
+            counter[1] = stamp
 
     def _check_in_place(self, op: str) -> None:
         if self.requires_grad and self._fn is None and _function.MODE.grad_enabled:
@@ -429,7 +431,9 @@ class Tensor:
         self._bump_version()
         before = _wrap(self.data)
         before._fn, before.requires_grad = self._fn, self.requires_grad
-        before._version_counter = [self._version]  # its own count: it is not a view of self
+        # its own counter (it is not a view of self), changed now: an op that saved these
+        # values, or made them as its output, refuses to backward
+        before._version_counter = list(self._shared_version_counter())
         written = fn.setitem(before, fn._normalize_index(index), value_tensor)
         self._fn, self.requires_grad = written._fn, True
 

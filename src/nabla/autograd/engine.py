@@ -240,25 +240,28 @@ def _propagate_into_leaves(
 
 
 def _check_versions(fn: Any, inputs: Sequence[Tensor], output: Tensor) -> None:
-    """Refuse to run ``fn``'s backward on values changed in place after it saved them
-    (PyTorch's "modified by an inplace operation")."""
-    for i, (inp, saved) in enumerate(zip(inputs, fn.versions)):
+    """Refuse to run ``fn``'s backward on values changed in place after it was recorded
+    (PyTorch's "modified by an inplace operation"): a change stamps the tensor's version
+    counter with a sequence number later than every op recorded before it."""
+    seq = fn.seq
+    for i, inp in enumerate(inputs):
         counter = inp._version_counter
-        if counter is not None and counter[0] != saved:
-            raise _modified_error(fn, f"input {i}", inp, counter[0], saved)
-    if fn.needs_output:  # an output is made fresh, at version 0
+        if counter is not None and counter[1] > seq:
+            raise _modified_error(fn, f"input {i}", inp, counter[0])
+    if fn.needs_output:
         counter = output._version_counter
-        if counter is not None and counter[0] != 0:
-            raise _modified_error(fn, "the output", output, counter[0], 0)
+        if counter is not None and counter[1] > seq:
+            raise _modified_error(fn, "the output", output, counter[0])
 
 
-def _modified_error(fn: Any, which: str, t: Tensor, version: int, saved: int) -> GraphError:
+def _modified_error(fn: Any, which: str, t: Tensor, version: int) -> GraphError:
     name = f" {t.name!r}" if t.name else ""
     return GraphError(
         f"one of the tensors needed for gradient computation has been modified by an inplace "
         f"operation: {which} of {fn.name}, a tensor{name} of shape {t.shape} and dtype "
-        f"{t.dtype}, is at version {version}; expected version {saved} (an optimizer step, "
-        "x[i] = v or another in-place change ran between this forward and backward)"
+        f"{t.dtype}, was changed after {fn.name} saved it (it is now at version {version}): an "
+        "optimizer step, x[i] = v or another in-place change ran between this forward and "
+        "backward"
     )
 
 

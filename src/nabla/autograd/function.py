@@ -71,8 +71,6 @@ class Function:
 
     inputs: tuple[Tensor, ...] | None
     needs_grad: tuple[bool, ...]
-    #: each input's version count when the op saved it (see ``Tensor._bump_version``)
-    versions: tuple[int, ...] = ()
     #: creation order of recorded ops: an op's number exceeds those of its inputs' ops, so the
     #: engine visits ops by decreasing number (a topological order without a counting pass)
     seq: int = 0
@@ -145,9 +143,6 @@ class Function:
         if True in needs_grad:
             fn.inputs = inputs
             fn.needs_grad = needs_grad
-            fn.versions = tuple(
-                [0 if (c := t._version_counter) is None else c[0] for t in inputs]
-            )
             fn.seq = next(_SEQUENCE)
             result.requires_grad = True
             result._fn = fn
