@@ -345,8 +345,7 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     end = sh.normalize_dim("flatten", end_dim, x.ndim)
     if start > end:
         raise ValueError(
-            f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
-            f"for a {x.ndim}-D tensor"
+            f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a {x.ndim}-D tensor"
         )
     if x.ndim == 0:
         return reshape(x, (1,))

@@ -414,9 +414,7 @@ class Tensor:
 
         self._check_in_place("setitem")
         value_tensor = value if isinstance(value, Tensor) else _lift(value, self)
-        record = _function.MODE.grad_enabled and (
-            self.requires_grad or value_tensor.requires_grad
-        )
+        record = _function.MODE.grad_enabled and (self.requires_grad or value_tensor.requires_grad)
         if not record:
             self.data[_plain_index(index)] = value_tensor.data
             self._bump_version()
