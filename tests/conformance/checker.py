@@ -180,12 +180,15 @@ def run_nabla(prog: Program, dtype: Any, path: str = "backward") -> Outcome:
                 loss = total(terms)
                 grads = nb.grad(loss, leaves, create_graph=True, allow_unused=True)
                 out.grads = [_np(g) for g in grads]
-                dots = [
-                    (g * nb.Tensor(v.astype(dtype))).sum()
-                    for g, v in zip(grads, prog.directions)
-                    if g is not None
-                ]
-                s = total(dots) if dots else None
+                # the harness's own contraction ⟨g, v⟩ is a forward computation: an infinite
+                # gradient (√x at 0) makes inf · v and inf − inf there, which NumPy warns about
+                with np.errstate(invalid="ignore", over="ignore"):
+                    dots = [
+                        (g * nb.Tensor(v.astype(dtype))).sum()
+                        for g, v in zip(grads, prog.directions)
+                        if g is not None
+                    ]
+                    s = total(dots) if dots else None
                 if s is not None and s.requires_grad:
                     out.hvps = [_np(h) for h in nb.grad(s, leaves, allow_unused=True)]
         for k, (a, copy) in enumerate(arrays):

@@ -542,3 +542,18 @@ def test_bce_gives_the_target_a_gradient(reduction: str) -> None:
     # ∂ℓ/∂d = w (log(1 − p) − log p), PyTorch's rule
     expected = w.data * (np.log1p(-p.data) - np.log(p.data)) / n
     np.testing.assert_allclose(d.grad, expected, rtol=1e-12)
+
+
+def test_cross_entropy_with_a_wider_probability_target_computes_in_its_dtype() -> None:
+    # PyTorch promotes float32 logits and a float64 target to float64; the logits' gradient
+    # keeps the logits' dtype
+    rng = np.random.default_rng(0)
+    logits = nb.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    target = nb.tensor(rng.dirichlet(np.ones(4), 3), requires_grad=True)
+    loss = F.cross_entropy(logits, target)
+    assert loss.dtype == np.float64
+    loss.backward()
+    assert logits.grad.dtype == np.float32 and target.grad.dtype == np.float64
+    z = logits.data.astype(np.float64)
+    log_p = z - np.log(np.exp(z).sum(1, keepdims=True))
+    np.testing.assert_allclose(loss.item(), -(target.data * log_p).sum(1).mean(), rtol=1e-12)

@@ -87,7 +87,22 @@ def run_backward(
     With ``targets=None`` gradients accumulate into the ``.grad`` of leaves that require grad;
     otherwise the total gradient of each target is returned (``None`` where unreachable) and no
     ``.grad`` is touched.
+
+    Gradients that come out infinite or nan (the derivative of √x at 0, inf − inf in a sum)
+    are returned as PyTorch returns them, without NumPy's floating-point warnings;
+    ``nb.detect_anomaly()`` names the op that made the first one.
     """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _run_backward(roots, grads, retain_graph, create_graph, targets)
+
+
+def _run_backward(
+    roots: Sequence[Tensor],
+    grads: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    targets: Sequence[Tensor] | None,
+) -> list[Any] | None:
     from nabla.ops.namespace import ARRAY_OPS, TENSOR_OPS
 
     pending: dict[int, list[Any]] = {}  # id(tensor) -> [gradient, owned by the engine]

@@ -128,8 +128,12 @@ def cross_entropy(
                 f"cross_entropy: probability targets must have the logits' shape {logits.shape}, "
                 f"got {target_t.shape}"
             )
-        if target_t.dtype != logits.dtype:
-            target_t = fn.cast(target_t, logits.dtype)
+        if target_t.dtype != logits.dtype:  # computed in the wider dtype, as PyTorch
+            dtype = np.result_type(logits.dtype, target_t.dtype)
+            if dtype.kind != "f":
+                dtype = logits.dtype
+            logits, target_t = fn.cast(logits, dtype), fn.cast(target_t, dtype)
+            w = None if w is None else w.astype(dtype)
     loss = CrossEntropy.apply(
         logits,
         target_t,
