@@ -152,3 +152,16 @@ def test_changes_before_the_forward_pass_or_after_backward_are_fine() -> None:
         opt.step()
     np.testing.assert_allclose(w.data, [0.0, 0.0])  # w ← w − 0.5·2w = 0 after one step
     assert w._version == 3
+
+
+def test_load_state_dict_and_init_count_as_changes() -> None:
+    layer = nb.nn.Linear(3, 2)
+    x = nb.tensor(np.ones((4, 3), dtype=np.float32))
+    loss = (layer(x) ** 2).sum()
+    layer.load_state_dict(layer.state_dict())
+    with pytest.raises(nb.GraphError, match=MODIFIED):
+        loss.backward()
+    loss = (layer(x) ** 2).sum()
+    nb.nn.init.normal_(layer.weight)
+    with pytest.raises(nb.GraphError, match=MODIFIED):
+        loss.backward()

@@ -45,6 +45,7 @@ def fans(tensor: Tensor) -> tuple[int, int]:
 
 def _fill(tensor: Tensor, values: np.ndarray[Any, Any]) -> Tensor:
     tensor.data[...] = values.astype(tensor.dtype)
+    tensor._bump_version()  # changed in place: a graph that saved it refuses backward
     return tensor
 
 
@@ -62,6 +63,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any 
 
 def constant_(tensor: Tensor, value: float) -> Tensor:
     tensor.data[...] = value
+    tensor._bump_version()
     return tensor
 
 

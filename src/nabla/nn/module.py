@@ -258,6 +258,7 @@ class Module:
                 p = module._parameters[name]
                 assert p is not None
                 p.data[...] = value
+                p._bump_version()  # changed in place: a graph that saved p refuses backward
             else:
                 buf = module._buffers[name]
                 assert buf is not None
