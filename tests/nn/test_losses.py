@@ -557,3 +557,19 @@ def test_cross_entropy_with_a_wider_probability_target_computes_in_its_dtype() -
     z = logits.data.astype(np.float64)
     log_p = z - np.log(np.exp(z).sum(1, keepdims=True))
     np.testing.assert_allclose(loss.item(), -(target.data * log_p).sum(1).mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss", "cross_entropy-smoothed"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_ignored_rows_get_zero_even_from_an_infinite_upstream_gradient(
+    loss: str, weighted: bool
+) -> None:
+    # L = √(loss) at loss = 0 sends g = inf; the ignored row must select 0, not inf · 0 = nan
+    x = nb.tensor(np.zeros((3, 4)), requires_grad=True)
+    target = np.array([3, 0, 1])
+    weight = np.array([1.0, 2.0, 0.5, 1.0]) if weighted else None
+    name, _, smoothed = loss.partition("-")
+    kwargs = {"label_smoothing": 0.1} if smoothed else {}
+    value = getattr(F, name)(x, target, weight=weight, ignore_index=0, reduction="sum", **kwargs)
+    value.backward(np.array(np.inf))
+    np.testing.assert_array_equal(x.grad[1], [0.0, 0.0, 0.0, 0.0])

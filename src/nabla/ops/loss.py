@@ -116,8 +116,14 @@ class CrossEntropy(Function):
 
     def backward(self, g: Any, F: Any, x: Any, target: Any) -> tuple[Any, Any]:
         scale = self._scale(g)
+        # rows of ignore_index select 0 (PyTorch), also when g is inf: not inf · 0 = nan
+        ignored = None
+        if self.valid is not None and not self.valid.all():
+            ignored = ~self.valid.reshape((-1, 1))
         if self.index is not None:
             row_scale = scale if self.coef is None else scale * self.coef.reshape((-1, 1))
+            if ignored is not None:
+                row_scale = F.where(ignored, 0, row_scale)
             if F.graph:
                 one_hot = np.zeros(self.log_p.shape, dtype=self.log_p.dtype)
                 one_hot.reshape(-1)[self.flat] = 1
@@ -133,6 +139,8 @@ class CrossEntropy(Function):
             wy = y if self.weight is None else y * self.weight
             p = F.softmax(x, axis=1) if F.graph else np.exp(self.log_p)
             grad_x = (p * wy.sum(axis=1, keepdims=True) - wy) * scale
+            if ignored is not None:
+                grad_x = F.where(ignored, 0, grad_x)
         if self.needs_grad[1]:
             log_p = F.log_softmax(x, axis=1) if F.graph else self.log_p
             grad_y = -(log_p if self.weight is None else log_p * self.weight) * scale
@@ -320,7 +328,8 @@ class NLLLoss(Function):
             scale = g / self.denominator
         else:  # all weights 0 (PyTorch: 0/0): ignored rows get 0, counted ones (weight 0) nan
             scale = g * np.where(self.valid, np.nan, 0).astype(self.coef.dtype)
-        picked = -(scale * self.coef)
+        # select: an ignored row gets 0 even when g is inf (PyTorch), not inf · 0 = nan
+        picked = F.where(self.valid, -(scale * self.coef), 0)
         if F.graph:
             return F.index_add(picked, F.data(x).shape, (self.rows, self.index)), None
         grad = np.zeros(x.shape, dtype=x.dtype)
