@@ -203,7 +203,7 @@ def _extremum(name: str, whole: Any, arg: Any, x: Any, axis: Any, keepdims: bool
 
     x = _t(x)
     if axis is None:
-        return whole.apply(x, keepdims=keepdims)
+        return whole.apply(x, keepdims=keepdims, select=True)
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(
             f"{name}: dim must be one int (the result is values and indices), got {axis!r}; "

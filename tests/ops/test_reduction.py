@@ -229,3 +229,16 @@ def test_the_mean_of_nothing_is_nan_without_a_warning(shape: tuple[int, ...], ax
     expected = np.sum(np.zeros(shape), axis=axis)
     assert y.shape == np.shape(expected) and np.isnan(y.data).all()
     assert x.grad.shape == shape
+
+
+def test_max_of_all_elements_selects_its_winners() -> None:
+    # PyTorch's max() fills g / #winners at the winners (masked_fill): an infinite g (here from
+    # y**1.5's second derivative at y = 0) leaves the other elements at 0, not inf · 0 = nan
+    x = nb.tensor(np.array([0.0, -1.0, 0.0]), requires_grad=True)
+    (g,) = nb.grad(nb.max(x) ** 1.5, x, create_graph=True)
+    (h,) = nb.grad((g * nb.tensor([1.0, 2.0, 3.0])).sum(), x)
+    np.testing.assert_array_equal(h.data, [np.inf, 0.0, np.inf])
+    # a nan maximum is won by the nans
+    x = nb.tensor(np.array([1.0, np.nan, 2.0, np.nan]), requires_grad=True)
+    nb.max(x).backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.5, 0.0, 0.5])

@@ -95,7 +95,8 @@ class Mean(_Reduction):
 
 
 class Max(_Reduction):
-    """Maximum over axes; ties share the gradient evenly (as PyTorch's amax).
+    """Maximum over axes; ties share the gradient evenly (as PyTorch's amax, and its max()
+    of all elements, which selects: a non-finite g leaves the other elements at 0).
 
     Forward:  z = max_axes x
     Backward: ∇x = broadcast(g) ⊙ [x = z] / #ties
@@ -105,15 +106,26 @@ class Max(_Reduction):
     latex = r"\nabla_x = \operatorname{repeat}(g) \odot [x = z] / \#\text{ties}"
     reduce = staticmethod(np.max)
 
-    def forward(self, x: Array, axis: Any = None, keepdims: bool = False) -> Array:
+    def forward(
+        self, x: Array, axis: Any = None, keepdims: bool = False, select: bool = False
+    ) -> Array:
         axes = self.setup(x, axis, keepdims)
+        self.select = select
         return type(self).reduce(x, axis=axes, keepdims=keepdims)
 
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
         z_kept = F.data(z).reshape(kept_shape(self.in_shape, self.axes))
-        winners = F.data(x) == z_kept
-        share = winners / winners.sum(axis=self.axes, keepdims=True)
-        return (self.expand(g) * share.astype(F.data(g).dtype),)
+        xd = F.data(x)
+        winners = xd == z_kept
+        dtype = F.data(g).dtype
+        if not self.select:  # amax: PyTorch multiplies by the share (inf g: nan elsewhere)
+            share = winners / winners.sum(axis=self.axes, keepdims=True)
+            return (self.expand(g) * share.astype(dtype),)
+        # max() of all elements: PyTorch's masked_fill, where a nan maximum is won by the nans
+        if np.isnan(z_kept).any():
+            winners |= np.isnan(xd) & np.isnan(z_kept)
+        count = winners.sum(axis=self.axes, keepdims=True).astype(dtype)
+        return (F.where(winners, self.expand(g) / count, 0),)
 
 
 class Min(Max):
