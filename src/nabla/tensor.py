@@ -227,10 +227,19 @@ class Tensor:
 
     def numpy(self) -> Array:
         """The underlying ndarray (shared, not copied)."""
+        self._note_read()
         return self.data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Array:
+        self._note_read()
         return self.data if dtype is None else self.data.astype(dtype)
+
+    def _note_read(self) -> None:
+        """Inside a step being compiled, values read as an array (to build a mask or a target
+        with NumPy) would be frozen into the plan: such a step stays eager."""
+        tracer = _function.MODE.tracer
+        if tracer is not None:
+            tracer.mark_unsafe("a tensor's values are read as an array inside the step")
 
     def detach(self) -> Tensor:
         """A new leaf sharing the data (and its version counter), cut from the graph."""
@@ -435,10 +444,14 @@ class Tensor:
         written = fn.setitem(before, fn._normalize_index(index), value_tensor)
         self._fn, self.requires_grad = written._fn, True
 
-    # comparisons give boolean tensors that carry no gradient
+    # comparisons give boolean tensors that carry no gradient; they are ops (recorded under
+    # no_grad) so that a compiled step recomputes them on every call
     def _compare(self, other: Any, op: Any) -> Tensor:
-        other_data = other.data if isinstance(other, Tensor) else other
-        return _wrap(np.asarray(op(self.data, other_data)))
+        if not isinstance(other, (Tensor, bool, int, float, np.ndarray, np.generic, list)):
+            return _wrap(np.asarray(op(self.data, other)))  # e.g. x == None: NumPy's answer
+        operand = _lift(other, self)
+        with _mode.no_grad():
+            return _cmp.Compare.apply(self, operand, op=op.__name__)
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -465,7 +478,8 @@ class Tensor:
         return self._compare(other, np.logical_or)
 
     def __invert__(self) -> Tensor:
-        return _wrap(np.logical_not(self.data))
+        with _mode.no_grad():
+            return _cmp.Compare.apply(self, op="logical_not")
 
     # ----- shape ------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
@@ -552,7 +566,9 @@ def _plain_index(index: Any) -> Any:
 _function._register_tensor_class(Tensor)
 
 # imported last: the ops import this module (Tensor must exist first)
+from nabla.autograd import mode as _mode
 from nabla.ops import arithmetic as _ar
+from nabla.ops import compare as _cmp
 from nabla.ops import elementwise as _el
 from nabla.ops import linalg as _la
 from nabla.ops import shape as _sh

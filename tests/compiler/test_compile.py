@@ -460,3 +460,51 @@ def test_compiled_sgd_keeps_tied_weights_tied() -> None:
     compiled_losses, compiled_w = run(True)
     assert compiled_losses == eager_losses
     np.testing.assert_array_equal(compiled_w, eager_w)
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        lambda x: x > 0,
+        lambda x: ~(x <= 0),
+        lambda x: (x >= 0) & (x != 0),
+        lambda x: (x > 0) | (x == 100.0),
+    ],
+)
+def test_a_mask_computed_inside_the_step_is_recomputed_on_every_call(mask: Any) -> None:
+    def run(compiled: bool) -> tuple[list[float], np.ndarray]:
+        w = nb.tensor(np.ones(3, np.float32), requires_grad=True)
+        opt = nb.optim.SGD([w], lr=0.1)
+
+        def step(x: Any) -> Any:
+            loss = nb.where(mask(x), x * w, 0.0).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn: Callable[..., Any] = nb.compile(step) if compiled else step
+        signs = [1.0, -1.0, 1.0, -1.0]
+        losses = [float(fn(nb.tensor(s * np.ones(3, np.float32))).data) for s in signs]
+        if compiled:
+            assert fn.plans and all(p is not None for p in fn.plans.values())
+        return losses, w.data.copy()
+
+    eager_losses, eager_w = run(False)
+    assert eager_losses[1] == 0.0
+    compiled_losses, compiled_w = run(True)
+    assert compiled_losses == eager_losses
+    np.testing.assert_array_equal(compiled_w, eager_w)
+
+
+def test_values_read_as_an_array_inside_the_step_keep_it_eager() -> None:
+    w = nb.tensor(np.ones(3, np.float32), requires_grad=True)
+
+    def step(x: Any) -> Any:
+        keep = nb.tensor(np.asarray(x) > 0)  # NumPy on the values: not an op
+        return nb.where(keep, x * w, 0.0).sum()
+
+    compiled = nb.compile(step)
+    assert float(compiled(nb.tensor(np.ones(3, np.float32))).data) == 3.0
+    assert float(compiled(nb.tensor(-np.ones(3, np.float32))).data) == 0.0
+    assert any("read as an array" in r for r in compiled.eager_reasons.values())
