@@ -508,3 +508,29 @@ def test_values_read_as_an_array_inside_the_step_keep_it_eager() -> None:
     assert float(compiled(nb.tensor(np.ones(3, np.float32))).data) == 3.0
     assert float(compiled(nb.tensor(-np.ones(3, np.float32))).data) == 0.0
     assert any("read as an array" in r for r in compiled.eager_reasons.values())
+
+
+def test_a_weight_used_twice_with_cross_entropy_compiles_and_equals_eager() -> None:
+    # the generated code once put a `del` between an if and its else (SyntaxError)
+    def run(compiled: bool) -> tuple[list[float], np.ndarray]:
+        nb.manual_seed(0)
+        lin = nb.nn.Linear(6, 6, bias=False)
+        opt = nb.optim.SGD(lin.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x: Any, y: Any) -> Any:
+            loss = F.cross_entropy(lin(nb.tanh(lin(x))), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn: Callable[..., Any] = nb.compile(step) if compiled else step
+        losses = [float(fn(nb.tensor(x), y).data) for x, y in _batches(4, 8)]
+        if compiled:
+            assert fn.plans and all(p is not None for p in fn.plans.values()), fn.eager_reasons
+        return losses, lin.weight.data.copy()
+
+    eager_losses, eager_w = run(False)
+    compiled_losses, compiled_w = run(True)
+    assert compiled_losses == eager_losses
+    np.testing.assert_array_equal(compiled_w, eager_w)

@@ -113,7 +113,13 @@ class CompiledFunction:
             self.plans[signature] = None
             self.eager_reasons[signature] = tracer.unsafe
         else:
-            self.plans[signature] = Plan(tracer, refs, tensors)
+            try:
+                self.plans[signature] = Plan(tracer, refs, tensors)
+            except Exception as exc:  # noqa: BLE001 - this call already ran eagerly: stay eager
+                self.plans[signature] = None
+                self.eager_reasons[signature] = (
+                    f"the replay plan could not be built ({type(exc).__name__}: {exc})"
+                )
         return result
 
 

@@ -106,7 +106,8 @@ def _free_after_last_use(lines: list[str]) -> list[str]:
     memory goes back to the allocator while it is still in cache, for the next arrays."""
     head, statements = lines[0], []
     for line in lines[1:]:
-        if line.startswith("    ") and not line.startswith("     "):
+        clause = line.lstrip().startswith(_CONTINUATIONS)  # else/elif: the same statement
+        if line.startswith("    ") and not line.startswith("     ") and not clause:
             statements.append([line])  # a top-level statement of the function body
         else:
             statements[-1].append(line)
@@ -128,6 +129,7 @@ def _free_after_last_use(lines: list[str]) -> list[str]:
 
 
 _NAME = re.compile(r"\b[sgfov]\d+\b")
+_CONTINUATIONS = ("else:", "elif ", "except", "finally:")
 
 
 def _specialized(plan: Plan, k: int) -> Specialized | None:
