@@ -573,3 +573,22 @@ def test_ignored_rows_get_zero_even_from_an_infinite_upstream_gradient(
     value = getattr(F, name)(x, target, weight=weight, ignore_index=0, reduction="sum", **kwargs)
     value.backward(np.array(np.inf))
     np.testing.assert_array_equal(x.grad[1], [0.0, 0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("pos_weight", [None, np.array([0.5, 2.0, 3.0])])
+def test_bce_with_logits_gives_the_target_a_gradient(pos_weight: Any) -> None:
+    rng = np.random.default_rng(0)
+    v = nb.tensor(rng.standard_normal((4, 3)) * 3, requires_grad=True)
+    d = nb.tensor(rng.uniform(0.0, 1.0, (4, 3)), requires_grad=True)
+    w = np.array([1.0, 0.5, 2.0])
+
+    def loss(v: nb.Tensor, d: nb.Tensor) -> nb.Tensor:
+        return F.binary_cross_entropy_with_logits(v, d, weight=w, pos_weight=pos_weight)
+
+    assert nb.gradcheck(loss, v, d)
+    assert nb.gradgradcheck(loss, v, d)
+    loss(v, d).backward()
+    # ∂ℓ/∂d = (p − 1) log(1 + e^(−v)) − v, PyTorch's rule (−v without pos_weight)
+    p = 1.0 if pos_weight is None else pos_weight
+    expected = w * ((p - 1) * np.log1p(np.exp(-v.data)) - v.data) / 12
+    np.testing.assert_allclose(d.grad, expected, rtol=1e-12)

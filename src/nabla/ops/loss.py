@@ -235,14 +235,14 @@ class BCEWithLogits(Function):
     """Sigmoid with binary cross-entropy on logits v (the notes' logistic regression loss).
 
     Forward:  ℓ = (1 − d) v + (1 + (p − 1) d) log(1 + e^(−v)),  L = mean ℓ   (p: pos_weight)
-    Backward: ∇v = ((1 − d) − (1 + (p − 1) d)(1 − σ(v))) ⊙ g / N   (= (σ(v) − d)/N for p = 1)
+    Backward: ∇v = ((1 − d) − (1 + (p − 1) d)(1 − σ(v))) ⊙ g / N,  ∇d = ((p − 1) log(1 + e^(−v)) − v) ⊙ g / N
 
-    The target d is the second input, a constant (it receives no gradient).
+    For p = 1 these are ∇v = (σ(v) − d)/N and ∇d = −v/N (PyTorch's rules).
     """
 
     name = "binary_cross_entropy_with_logits"
     constant_params = ("weight", "pos_weight")
-    latex = r"\nabla_v = (\sigma(v) - d) \odot g / N"
+    latex = r"\nabla_v = (\sigma(v) - d) \odot g / N,\; \nabla_d = -v \odot g / N"
 
     def forward(
         self,
@@ -252,30 +252,36 @@ class BCEWithLogits(Function):
         pos_weight: Array | None = None,
         reduction: str = "mean",
     ) -> Array:
-        self.d, self.weight, self.reduction = d, weight, reduction
-        self.log_weight = None if pos_weight is None else 1 + (pos_weight - 1) * d
+        self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
         # softplus(−v) = log(1 + e^(−v)) = max(−v, 0) + log1p(e^(−|v|)): finite for any v
-        softplus = np.maximum(-v, 0) + np.log1p(np.exp(-np.abs(v)))
-        if self.log_weight is not None:
-            softplus = softplus * self.log_weight
+        self.softplus = softplus = np.maximum(-v, 0) + np.log1p(np.exp(-np.abs(v)))
+        if pos_weight is not None:
+            softplus = softplus * (1 + (pos_weight - 1) * d)
         losses = (1 - d) * v + softplus
         if weight is not None:
             losses = losses * weight
         self.count = losses.size
         return _reduce(losses, reduction, _nonzero(losses.size))
 
-    def backward(self, g: Any, F: Any, v: Any, d: Any) -> tuple[Any, None]:
-        # a 0-d logit goes through the sigmoid as shape (1,): the in-place array kernel
-        # needs an array, and NumPy turns 0-d results into scalars
-        s = F.sigmoid(v) if v.ndim else F.sigmoid(v.reshape((1,))).reshape(())
-        if self.log_weight is None:
-            grad = s - self.d
-        else:
-            grad = (1 - self.d) - self.log_weight * (1 - s)
-        if self.weight is not None:
-            grad = grad * self.weight
+    def backward(self, g: Any, F: Any, v: Any, d: Any) -> tuple[Any, Any]:
         scale = g if self.reduction != "mean" else g / _nonzero(self.count)
-        return grad * scale, None  # the target d is a constant
+        if self.weight is not None:
+            scale = scale * self.weight
+        p = self.pos_weight
+        grad_v = grad_d = None
+        if self.needs_grad[0]:
+            # a 0-d logit goes through the sigmoid as shape (1,): the in-place array kernel
+            # needs an array, and NumPy turns 0-d results into scalars
+            s = F.sigmoid(v) if v.ndim else F.sigmoid(v.reshape((1,))).reshape(())
+            grad_v = s - d if p is None else (1 - d) - (1 + (p - 1) * d) * (1 - s)
+            grad_v = grad_v * scale
+        if self.needs_grad[1]:
+            if p is None:
+                grad_d = -v * scale
+            else:  # softplus(−v) = −log σ(v), in the graph for higher order
+                softplus = -F.log(F.sigmoid(v)) if F.graph else self.softplus
+                grad_d = ((p - 1) * softplus - v) * scale
+        return grad_v, grad_d
 
 
 def check_class_indices(op: str, y: Array, c: int, ignore_index: int) -> Array:
