@@ -121,11 +121,23 @@ def minimum(x: Any, y: Any) -> Tensor:
     return el.Minimum.apply(*_pair(x, y))
 
 
-def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:
-    """Clamp into [min, max]; either bound may be None."""
+def clip(x: Any, min: Any = None, max: Any = None) -> Tensor:
+    """Clamp into [min, max]; either bound may be None. Bounds may be numbers, or tensors
+    (broadcast against x, and differentiable: a bound gets the gradient where it is the
+    result, as PyTorch's ``clamp``; where min > max the result is max)."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
-    return el.Clip.apply(_t(x), lo=min, hi=max)
+    x = _t(x)
+    if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
+        y = x
+        if min is not None:
+            lo = _lift(min, x)
+            y = where(x < lo, lo, y)
+        if max is not None:
+            hi = _lift(max, x)
+            y = where(y > hi, hi, y)
+        return y
+    return el.Clip.apply(x, lo=min, hi=max)
 
 
 clamp = clip
@@ -202,6 +214,8 @@ def _extremum(name: str, whole: Any, arg: Any, x: Any, axis: Any, keepdims: bool
     from nabla.autograd.mode import no_grad
 
     x = _t(x)
+    if isinstance(axis, Tensor):  # torch.max(x, other): the elementwise maximum
+        return maximum(x, axis) if name == "max" else minimum(x, axis)
     if axis is None:
         return whole.apply(x, keepdims=keepdims, select=True)
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
@@ -210,7 +224,7 @@ def _extremum(name: str, whole: Any, arg: Any, x: Any, axis: Any, keepdims: bool
             f"use a{name} to reduce several axes"
         )
     axis = int(axis)
-    if x.ndim and x.shape[rd.normalize_axis(axis, x.ndim)[0]] == 0:
+    if x.ndim and x.shape[rd.normalize_axis(axis, x.ndim, name)[0]] == 0:
         raise IndexError(
             f"{name}: expected reduction dim {axis} to have non-zero size, x has shape {x.shape}"
         )
@@ -441,7 +455,9 @@ def split(
 ) -> list[Tensor]:
     """Split into chunks of a given size (int) or of the given sizes (list), as PyTorch."""
     x = _t(x)
-    axis = _axis(axis, dim) % x.ndim
+    axis = sh.normalize_dim("split", _axis(axis, dim), x.ndim)
+    if x.ndim == 0:
+        raise ValueError("split: a 0-d tensor cannot be split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):
         size = int(split_size_or_sections)

@@ -319,3 +319,26 @@ def test_sqrt_and_fractional_powers_at_zero_have_an_infinite_gradient_without_wa
             warnings.simplefilter("error")
             root(x).sum().backward()
         np.testing.assert_array_equal(x.grad, [np.inf, 0.25])
+
+
+@pytest.mark.parametrize("bounds", ["both", "min", "max"])
+def test_clamp_with_tensor_bounds_routes_gradients_to_whichever_is_the_result(
+    bounds: str,
+) -> None:
+    # x gets g where lo ≤ x ≤ hi; a bound gets g where it is the result (PyTorch's clamp)
+    x = nb.tensor(np.array([[-2.0, 0.0, 2.0], [0.5, -0.5, 3.0]]), requires_grad=True)
+    lo = nb.tensor(np.array([-1.0, 0.5, -1.0]), requires_grad=True)
+    hi = nb.tensor(np.array([[1.0], [2.0]]), requires_grad=True)
+    y = nb.clamp(x, min=lo if bounds != "max" else None, max=hi if bounds != "min" else None)
+    low = x.data < lo.data if bounds != "max" else np.zeros(x.shape, bool)
+    clipped = np.maximum(x.data, lo.data) if bounds != "max" else x.data
+    high = clipped > hi.data if bounds != "min" else np.zeros(x.shape, bool)
+    expected = np.where(high, hi.data, np.where(low, lo.data, x.data))
+    np.testing.assert_array_equal(y.data, expected)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, (~low & ~high).astype(float))
+    if bounds != "max":
+        np.testing.assert_array_equal(lo.grad, (low & ~high).sum(0))
+    if bounds != "min":
+        np.testing.assert_array_equal(hi.grad, high.sum(1, keepdims=True))
+    assert nb.tensor([1.0, 5.0]).clamp(min=nb.tensor(2.0)).data.tolist() == [2.0, 5.0]

@@ -242,3 +242,37 @@ def test_max_of_all_elements_selects_its_winners() -> None:
     x = nb.tensor(np.array([1.0, np.nan, 2.0, np.nan]), requires_grad=True)
     nb.max(x).backward()
     np.testing.assert_array_equal(x.grad, [0.0, 0.5, 0.0, 0.5])
+
+
+@pytest.mark.parametrize(
+    ("call", "op"),
+    [
+        (lambda x: x.sum(5), "sum"),
+        (lambda x: x.mean((0, 3)), "mean"),
+        (lambda x: x.max(2), "max"),
+        (lambda x: x.min(-3), "min"),
+        (lambda x: nb.amax(x, 2), "max"),
+        (lambda x: x.argmax(3), "argmax"),
+        (lambda x: x.var(4), "var"),
+        (lambda x: nb.logsumexp(x, 2), "logsumexp"),
+    ],
+)
+def test_reductions_refuse_out_of_range_dims_naming_the_op(call: Any, op: str) -> None:
+    with pytest.raises(IndexError, match=rf"^{op}: dimension out of range .* 2-D tensor"):
+        call(nb.ones((2, 3)))
+
+
+def test_a_maximum_of_nothing_is_refused_and_of_empty_rows_is_empty() -> None:
+    for call in (lambda x: x.max(), lambda x: nb.amax(x, 0), lambda x: x.min(0)):
+        with pytest.raises(IndexError, match="expected reduction dim 0 to have non-zero size"):
+            call(nb.zeros((0, 3)))
+    assert nb.amax(nb.zeros((0, 3)), 1).shape == (0,)
+
+
+def test_max_with_a_tensor_argument_is_the_elementwise_maximum() -> None:
+    x = nb.tensor([1.0, 5.0], requires_grad=True)
+    y = x.max(nb.tensor([3.0, 3.0]))
+    np.testing.assert_array_equal(y.data, [3.0, 5.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0])
+    np.testing.assert_array_equal(x.min(nb.tensor(2.0)).data, [1.0, 2.0])

@@ -143,3 +143,11 @@ def test_an_empty_list_is_an_empty_integer_index() -> None:
     assert y.shape == (0,)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+
+
+def test_split_refuses_out_of_range_dims() -> None:
+    x = nb.ones((2, 3))
+    for dim in (2, 5, -3):
+        with pytest.raises(IndexError, match="split: dimension out of range"):
+            nb.split(x, 1, dim)
+    assert [p.shape for p in nb.split(x, 1, -1)] == [(2, 1)] * 3

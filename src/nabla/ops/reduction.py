@@ -17,16 +17,23 @@ from nabla._typing import Array, Shape
 from nabla.autograd.function import Function
 
 
-def normalize_axis(axis: int | tuple[int, ...] | list[int] | None, ndim: int) -> tuple[int, ...]:
-    """Axes as a sorted tuple of non-negative ints (all axes for ``None``)."""
+def normalize_axis(
+    axis: int | tuple[int, ...] | list[int] | None, ndim: int, op: str = "reduction"
+) -> tuple[int, ...]:
+    """Axes as a sorted tuple of non-negative ints (all axes for ``None``); IndexError naming
+    ``op`` for an axis out of range (PyTorch's "dimension out of range")."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
+    size = max(ndim, 1)
     for a in axes:
-        if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise np.exceptions.AxisError(int(a), ndim)
-        out.append(int(a) % max(ndim, 1))
+        if not -size <= a < size:
+            raise IndexError(
+                f"{op}: dimension out of range (expected to be in range of [{-size}, "
+                f"{size - 1}] for a {ndim}-D tensor, but got {a})"
+            )
+        out.append(int(a) % size)
     if ndim == 0:  # PyTorch: a 0-d tensor reduces over dim 0 or -1 to itself
         return ()
     return tuple(sorted(set(out)))
@@ -45,7 +52,7 @@ def _reduced_shape(shape: Shape, axes: tuple[int, ...]) -> Shape:
 class _Reduction(Function):
     def setup(self, x: Array, axis: Any, keepdims: bool) -> tuple[int, ...] | None:
         self.in_shape = x.shape
-        self.axes = normalize_axis(axis, x.ndim)
+        self.axes = normalize_axis(axis, x.ndim, self.name)
         self.keepdims = keepdims
         return None if axis is None else self.axes
 
@@ -111,6 +118,12 @@ class Max(_Reduction):
     ) -> Array:
         axes = self.setup(x, axis, keepdims)
         self.select = select
+        empty = [a for a in self.axes if x.shape[a] == 0]
+        if empty:  # a maximum of nothing has no value (PyTorch refuses it too)
+            raise IndexError(
+                f"{self.name}: expected reduction dim {empty[0]} to have non-zero size, x has "
+                f"shape {x.shape}"
+            )
         return type(self).reduce(x, axis=axes, keepdims=keepdims)
 
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
@@ -146,13 +159,10 @@ class ValuesIndices(NamedTuple):
     indices: Any
 
 
-def _one_axis(axis: int, ndim: int) -> int | None:
+def _one_axis(axis: int, ndim: int, op: str) -> int | None:
     """The axis as a non-negative int; None for a 0-d array (which takes 0 and −1, as PyTorch)."""
-    if ndim == 0:
-        if axis not in (0, -1):
-            raise np.exceptions.AxisError(int(axis), 0)
-        return None
-    return normalize_axis(axis, ndim)[0]
+    a = normalize_axis(axis, ndim, op)
+    return a[0] if a else None
 
 
 class ArgMax(Function):
@@ -170,7 +180,7 @@ class ArgMax(Function):
                 raise ValueError(f"{self.name}: cannot take the {self.name} of an empty tensor")
             flat = type(self).select(x.reshape(-1))
             return np.full((1,) * x.ndim if keepdims else (), flat, dtype=np.int64)
-        a = _one_axis(axis, x.ndim)
+        a = _one_axis(axis, x.ndim, self.name)
         if a is None:
             return np.zeros((), dtype=np.int64)
         return type(self).select(x, axis=a, keepdims=keepdims).astype(np.int64, copy=False)
@@ -202,7 +212,7 @@ class TakeAlongAxis(Function):
 
     def forward(self, x: Array, index: Array, axis: int = 0, keepdims: bool = False) -> Array:
         self.in_shape, self.keepdims = x.shape, keepdims
-        self.axis = a = _one_axis(axis, x.ndim)
+        self.axis = a = _one_axis(axis, x.ndim, self.name)
         if a is None:
             return x.copy()
         z = np.take_along_axis(x, index if keepdims else np.expand_dims(index, a), axis=a)
