@@ -45,3 +45,10 @@ def test_a_right_rule_passes() -> None:
     x = nb.tensor(np.array([0.3, -0.7]), requires_grad=True)
     assert nb.gradcheck(lambda t: (nb.tanh(t) * t).sum(), x)
     assert nb.gradcheck(lambda t: nb.tanh(t) * t, x)
+
+
+def test_inputs_may_come_as_one_tuple_as_in_pytorch() -> None:
+    x = nb.tensor(np.array([0.3, -0.7]), requires_grad=True)
+    y = nb.tensor(np.array([1.5, 2.0]), requires_grad=True)
+    assert nb.gradcheck(lambda a, b: (a * b).sum(), (x, y))
+    assert nb.gradgradcheck(lambda a, b: (a * a * b).sum(), [x, y])

@@ -26,6 +26,13 @@ def _outputs(result: Any) -> list[Tensor]:
     return [t for t in items if isinstance(t, Tensor) and t.dtype.kind == "f"]
 
 
+def _unpacked(inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+    """PyTorch's spelling ``gradcheck(fn, (x, y))``: one tuple or list of inputs."""
+    if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
+        return tuple(inputs[0])
+    return inputs
+
+
 def _differentiable(inputs: Sequence[Any]) -> list[int]:
     indices = []
     for i, x in enumerate(inputs):
@@ -108,6 +115,7 @@ def gradcheck(
     >>> nb.gradcheck(lambda t: (t * t).sum(), x)
     True
     """
+    inputs = _unpacked(inputs)
     rng = np.random.default_rng(seed)
     wrt = _differentiable(inputs)
     analytic, us = _analytic(fn, inputs, wrt, rng)
@@ -174,6 +182,7 @@ def gradgradcheck(
 
     Parameters are those of :func:`gradcheck`; ``u`` is a fixed random upstream gradient.
     """
+    inputs = _unpacked(inputs)
     rng = np.random.default_rng(seed + 1)
     wrt = _differentiable(inputs)
     outs = _outputs(fn(*inputs))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -115,3 +117,46 @@ def test_a_new_thread_starts_recording_even_inside_no_grad() -> None:
         thread.start()
         thread.join()
     assert seen == [True]
+
+
+def test_no_grad_and_enable_grad_decorate_without_parentheses() -> None:
+    w = nb.ones(2, requires_grad=True)
+
+    @nb.no_grad
+    def frozen() -> nb.Tensor:
+        return w * 2
+
+    @nb.enable_grad
+    def recorded() -> nb.Tensor:
+        return w * 2
+
+    assert not frozen().requires_grad and nb.is_grad_enabled()
+    with nb.no_grad():
+        assert recorded().requires_grad
+    with pytest.raises(TypeError, match="no_grad"):
+        nb.no_grad(3)
+
+
+def test_a_decorated_generator_runs_in_the_mode_and_yields_back_the_callers() -> None:
+    w = nb.ones(2, requires_grad=True)
+
+    @nb.no_grad()
+    def batches() -> Any:
+        for k in range(3):
+            seen.append(nb.is_grad_enabled())
+            received = yield w * k
+            if received is not None:
+                seen.append(received)
+
+    seen: list[Any] = []
+    outputs = []
+    for t in batches():
+        assert nb.is_grad_enabled()  # the caller's mode between items
+        outputs.append(t.requires_grad)
+    assert outputs == [False, False, False] and seen == [False, False, False]
+    seen.clear()
+    gen = batches()
+    next(gen)
+    gen.send("hello")
+    assert seen == [False, "hello", False]
+    gen.close()

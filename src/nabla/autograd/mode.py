@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -58,6 +59,9 @@ class _GradMode:
         return type(self)()
 
     def __call__(self, func: F) -> F:
+        if inspect.isgeneratorfunction(func):
+            return self._wrap_generator(func)
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self._fresh():
@@ -65,8 +69,51 @@ class _GradMode:
 
         return wrapper  # type: ignore[return-value]
 
+    def _wrap_generator(self, func: F) -> F:
+        """A generator runs in the mode each time it resumes, and the caller's mode is back
+        whenever it yields (PyTorch's decorators do the same)."""
 
-class no_grad(_GradMode):
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            generator = func(*args, **kwargs)
+            try:
+                with self._fresh():
+                    item = next(generator)
+                while True:
+                    try:
+                        sent = yield item
+                    except GeneratorExit:
+                        generator.close()
+                        raise
+                    except BaseException as exc:  # noqa: BLE001 - thrown in: pass it on
+                        with self._fresh():
+                            item = generator.throw(exc)
+                    else:
+                        with self._fresh():
+                            item = generator.send(sent)
+            except StopIteration as stop:
+                return stop.value
+
+        return wrapper  # type: ignore[return-value]
+
+
+class _NoArgumentMode(_GradMode):
+    """A mode that also decorates without parentheses: ``@nb.no_grad`` as ``@nb.no_grad()``."""
+
+    def __new__(cls, func: Any = None) -> Any:
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        if not callable(func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, got {func!r}")
+        self.__init__()  # type: ignore[misc]
+        return self(func)
+
+    def __init__(self, func: Any = None) -> None:
+        super().__init__()
+
+
+class no_grad(_NoArgumentMode):
     """Build no graph inside the block (or the decorated function): results do not require
     grad.
 
@@ -83,7 +130,7 @@ class no_grad(_GradMode):
     mode = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_NoArgumentMode):
     """Turn graph recording back on inside a ``no_grad`` block (or decorated function)."""
 
     mode = True
