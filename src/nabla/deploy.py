@@ -199,8 +199,8 @@ def lower(
         network.train(was_training)
     out_shape = head_in = tuple(t.shape)
     if head == "classifier":
-        head = "binary" if out_shape[-1] == 1 else "softmax"
-        if _ends_in(steps, head, len(out_shape)):
+        head, replaces = classifier_head(steps[-1] if steps else None, out_shape)
+        if replaces:
             # the model already ends in softmax/log-softmax over the classes (or a sigmoid on
             # its one logit): the head takes that layer's place instead of being applied twice
             head_in = steps.pop().in_shape
@@ -215,14 +215,79 @@ def lower(
     return Lowered(steps, np.dtype(dtype), in_shape, out_shape)
 
 
-def _ends_in(steps: list[Step], head: str, rank: int) -> bool:
-    """Whether the last step already computes `head`'s probabilities (up to a log)."""
-    if not steps or steps[-1].path == "scaler":
-        return False
-    last = steps[-1]
+def classifier_head(last: Step | None, out_shape: tuple[int, ...]) -> tuple[str, bool]:
+    """The probability head of a module read as a classifier, and whether it replaces `last`.
+
+    The one rule shared by the exporters, ``nabla predict`` and ``nabla evaluate``: one output
+    column is a logit ("binary": [1 − p, p]), more are scores ("softmax" over the last axis).
+    A final ``Softmax``/``LogSoftmax`` over the last axis (or ``Sigmoid`` on one column) is
+    replaced by the head, so probabilities are never squashed twice. A final softmax over
+    another axis (``Softmax(0)``: across the batch) has no reading as class probabilities and
+    is refused.
+    """
+    head = "binary" if out_shape[-1] == 1 else "softmax"
+    if last is None or last.path == "scaler":
+        return head, False
+    if last.op in ("softmax", "log_softmax") and last.attrs["axis"] != len(out_shape) - 1:
+        raise ExportError(
+            f"layer {last.path!r} applies {last.op} over axis {last.attrs['axis']}, not the "
+            f"class axis {len(out_shape) - 1}: the model cannot be read as a classifier"
+        )
     if head == "binary":
-        return last.op == "sigmoid"
-    return last.op in ("softmax", "log_softmax") and last.attrs["axis"] == rank - 1
+        return head, last.op == "sigmoid"
+    return head, last.op in ("softmax", "log_softmax")
+
+
+def class_probabilities(model: Any, x: Any) -> np.ndarray[Any, Any]:
+    """Class probabilities of `model` for the rows `x`, as its exported predictor computes them.
+
+    A model with ``predict_proba`` (MLP, LogisticRegression, a nabla.sklearn classifier) uses
+    it; any other module runs its forward pass in eval mode and gets the head of
+    :func:`classifier_head`, in NumPy. Raises ExportError (one line) for a model that cannot be
+    read as a classifier.
+    """
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(x))
+    if not isinstance(model, Module):
+        raise ExportError(f"a {type(model).__name__} is not a nabla Module")
+    network: Module = model
+    last: Step | None = None
+    last_in: Any = None
+    was_training = network.training
+    network.eval()
+    try:
+        with no_grad():
+            t = Tensor(np.asarray(getattr(x, "data", x), dtype=network.dtype))
+            for path, module in _leaves(network, ""):
+                try:
+                    step = _step(path, module, t.ndim)
+                except ExportError:  # a layer the exporters lack: it ends nothing they know
+                    step = Step("other", path)
+                before = t
+                t = module(t)
+                if step is not None:
+                    last, last_in = step, before
+    finally:
+        network.train(was_training)
+    out = np.asarray(t.data)
+    if out.ndim != 2:
+        raise ExportError(
+            f"the model's output has shape {out.shape}, not (n_samples, n_classes): "
+            "it cannot be read as a classifier"
+        )
+    head, replaces = classifier_head(last, tuple(out.shape))
+    z = np.asarray(last_in.data) if replaces else out
+    if head == "binary":
+        p = _sigmoid(z)
+        return np.concatenate([1 - p, p], axis=-1)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return np.asarray(e / e.sum(axis=-1, keepdims=True))
+
+
+def _sigmoid(z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    e = np.exp(-np.abs(z))  # only exp(-|z|) <= 1 is computed: no overflow
+    return np.asarray(np.where(z >= 0, 1 / (1 + e), e / (1 + e)))
 
 
 def _scaler_arrays(scaler: Any, dtype: np.dtype[Any]) -> tuple[Any, Any]:

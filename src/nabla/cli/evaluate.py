@@ -27,6 +27,30 @@ def load_model_and_metadata(path: str) -> tuple[Any, dict[str, Any]]:
     return model, metadata
 
 
+def input_width(model: Any) -> int | None:
+    """The number of input features of `model`: its first Linear's or BatchNorm1d's width."""
+    from nabla.nn import BatchNorm1d, Linear
+
+    for module in model.modules():
+        if isinstance(module, Linear):
+            return int(module.in_features)
+        if isinstance(module, BatchNorm1d):
+            # only a width backed by stored tensors (a config alone could claim 10**10)
+            stored = module.affine or module.track_running_stats
+            return int(module.num_features) if stored else None
+    return None
+
+
+def model_probabilities(model: Any, X: np.ndarray[Any, Any], source: str) -> np.ndarray[Any, Any]:
+    """Class probabilities of `model` for rows `X`, by the exporters' rule (see deploy.py)."""
+    from nabla.deploy import ExportError, class_probabilities
+
+    try:
+        return class_probabilities(model, nb.tensor(X.astype(model.dtype)))
+    except ExportError as exc:
+        raise DataError(f"{source}: {exc}") from None
+
+
 def prepare_features(
     X: np.ndarray[Any, Any],
     metadata: dict[str, Any],
@@ -141,7 +165,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise DataError(f"{args.data}: the {split} split is empty")
     X = prepare_features(X, metadata, str(data.source), names=data.feature_names)
     y = map_labels(y, data.class_names, class_names, str(data.source))
-    proba = model.predict_proba(nb.tensor(X.astype(model.dtype)))
+    proba = model_probabilities(model, X, args.model)
     report = classification_report(y, proba.argmax(axis=1), class_names)
     print(f"nabla evaluate: {args.model} on {args.data} ({split} split, {len(X)} samples)")
     print(f"accuracy: {report.accuracy:.4f}")

@@ -2,13 +2,15 @@
 
 User mistakes (``NablaError``, missing files) and resource errors (``OSError``, ``MemoryError``,
 ``RecursionError``) print one line and exit with status 1, with no traceback; argparse usage
-errors exit with status 2.
+errors exit with status 2. Any other exception is a bug: it too becomes one line (naming the
+exception type and where it was raised) unless ``NABLA_DEBUG=1``, which re-raises it.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +19,18 @@ from nabla.errors import NablaError
 
 class CLIError(NablaError):
     """A command-line mistake (bad option value, missing checkpoint...)."""
+
+
+#: longest error message printed in full; longer ones keep their start and say how long they were
+MAX_MESSAGE = 500
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
+    """`text` on one line, cut to about `limit` characters (a long value can make a message huge)."""
+    line = re.sub(r"\s*\n\s*", " ", text).strip()
+    if len(line) <= limit:
+        return line
+    return f"{line[:limit]}... ({len(line) - limit} more characters)"
 
 
 def _add_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -174,14 +188,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_predict(args)
     except NablaError as exc:
-        print(f"nabla {args.command}: error: {exc}", file=sys.stderr)
+        print(f"nabla {args.command}: error: {shorten(str(exc))}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `nabla predict ... | head`: the reader left, which is fine
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except OSError as exc:  # a folder that cannot be created, a disk that is full...
-        print(f"nabla {args.command}: error: {exc}", file=sys.stderr)
+        print(f"nabla {args.command}: error: {shorten(str(exc))}", file=sys.stderr)
         return 1
     except MemoryError as exc:  # input too large for this machine: say so, no traceback
         detail = f" ({exc})" if str(exc) else ""
@@ -193,6 +207,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"nabla {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line for the user; NABLA_DEBUG=1 shows the traceback
+        if os.environ.get("NABLA_DEBUG", "") not in ("", "0"):
+            raise
+        where = ""
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None:
+            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+        detail = shorten(str(exc))
+        print(
+            f"nabla {args.command}: internal error: {type(exc).__name__}{where}"
+            f"{': ' + detail if detail else ''} (set NABLA_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

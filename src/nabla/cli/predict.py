@@ -8,21 +8,31 @@ import io
 import sys
 from pathlib import Path
 
-import nabla as nb
-from nabla.cli.evaluate import load_model_and_metadata, prepare_features
+from nabla.cli.evaluate import (
+    input_width,
+    load_model_and_metadata,
+    model_probabilities,
+    prepare_features,
+)
 from nabla.cli.output import atomic_write_text
 from nabla.data import load_csv_features
+from nabla.errors import DataError
 
 
 def run_predict(args: argparse.Namespace) -> int:
     model, metadata = load_model_and_metadata(args.model)
     feature_names = metadata.get("feature_names")
     if not feature_names:
-        n_in = next(iter(model.parameters())).shape[-1]
+        n_in = input_width(model)
+        if n_in is None:
+            raise DataError(
+                f"{args.model}: cannot tell how many features the model takes (it stores no "
+                "feature names and does not start with a Linear or BatchNorm1d layer)"
+            )
         feature_names = [f"col{j}" for j in range(n_in)]
     X = load_csv_features(args.input, feature_names)
     X = prepare_features(X, metadata, args.input)
-    proba = model.predict_proba(nb.tensor(X.astype(model.dtype)))
+    proba = model_probabilities(model, X, args.model)
     class_names = metadata.get("class_names") or [str(i) for i in range(proba.shape[1])]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -102,6 +102,33 @@ def _logistic_layers(config: Mapping[str, Any]) -> list[tuple[int, Shapes]]:
     ]
 
 
+def _integer(kind: str, key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ModelFileError(f"{kind}: {key} must be an integer, got {str(value)[:80]!r}")
+
+
+def _number(kind: str, key: str, value: Any, low: float, high: float) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not low <= value <= high:
+        raise ModelFileError(
+            f"{kind}: {key} must be a number in [{low}, {high}], got {str(value)[:80]!r}"
+        )
+
+
+def _check_stateless(kind: str, config: Mapping[str, Any]) -> None:
+    """Refuse config values of nabla's stateless layers that would only fail when run."""
+    if kind in ("Softmax", "LogSoftmax") and "dim" in config:
+        _integer(kind, "dim", config["dim"])
+    elif kind == "Flatten":
+        for key in ("start_dim", "end_dim"):
+            if key in config:
+                _integer(kind, key, config[key])
+    elif kind == "LeakyReLU" and "negative_slope" in config:
+        _number(kind, "negative_slope", config["negative_slope"], -1e308, 1e308)
+    elif kind == "Dropout" and "p" in config:
+        _number(kind, "p", config["p"], 0.0, 1.0)
+
+
 #: the state-dict shapes of nabla's layers, from their configs: (layer index, shapes) per layer
 _RULES: dict[type, Callable[[Mapping[str, Any]], list[tuple[int, Shapes]]]] = {
     Linear: lambda config: [(-1, _linear(config))],
@@ -158,7 +185,9 @@ def expected_shapes(spec: Any) -> tuple[Shapes, list[str]]:
             for index, layer in _RULES[cls](config):
                 where = prefix if index < 0 else f"{prefix}{index}."
                 shapes.update({f"{where}{key}": shape for key, shape in layer.items()})
-        elif cls not in _STATELESS:
+        elif cls in _STATELESS:
+            _check_stateless(cls.__name__, config)
+        else:
             unchecked.append(prefix)
     return shapes, unchecked
 

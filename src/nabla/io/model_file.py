@@ -260,7 +260,14 @@ def from_spec_in(path: PathLike, spec: Any) -> Module:
     try:
         return from_spec(spec)
     except ModelFileError as exc:
-        raise ModelFileError(f"{path}: {exc}") from None
+        raise ModelFileError(f"{path}: {_middle(str(exc))}") from None
+
+
+def _middle(text: str, keep: int = 200) -> str:
+    """`text` with its middle cut out when long: a config quoted in full can run to megabytes."""
+    if len(text) <= 2 * keep + 40:
+        return text
+    return f"{text[:keep]} ...({len(text) - 2 * keep} characters)... {text[-keep:]}"
 
 
 def _match_dtypes(path: PathLike, model: Module, tensors: Mapping[str, Array]) -> None:
