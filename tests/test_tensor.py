@@ -220,3 +220,56 @@ def test_numpy_scalars_are_weak_and_keep_values_and_signs() -> None:
     w = nb.tensor([1.0, 2.0], requires_grad=True)
     (w * np.float64(3.0)).sum().backward()
     assert w.grad.dtype == np.float32 and w.grad.tolist() == [3.0, 3.0]
+
+
+# ----- in-place arithmetic: the same array, version counters, recorded while grad is on -------
+def test_manual_sgd_with_minus_equals_under_no_grad_keeps_the_leaf() -> None:
+    w = nb.tensor([1.0, 2.0], requires_grad=True)
+    array = w.data
+    for _ in range(3):
+        (w * w).sum().backward()
+        with nb.no_grad():
+            w -= 0.25 * w.grad  # w ← w − 0.25 · 2w = w / 2
+        w.grad = None
+    assert w.is_leaf and w.requires_grad and w.data is array
+    np.testing.assert_array_equal(w.data, [0.125, 0.25])
+    assert w._version == 3
+
+
+def test_in_place_arithmetic_while_recording_is_an_op() -> None:
+    x = nb.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y *= x  # y = 2x²
+    y += 1
+    y /= 2  # y = x² + 1/2
+    y.sub_(x, alpha=2)  # y = x² − 2x + 1/2
+    y.sum().backward()
+    np.testing.assert_allclose(y.data, x.data**2 - 2 * x.data + 0.5)
+    np.testing.assert_allclose(x.grad, 2 * x.data - 2)
+
+
+def test_in_place_methods_and_their_refusals() -> None:
+    a = nb.ones(3)
+    view = a[0:2]
+    a.add_(1).mul_(3)
+    np.testing.assert_array_equal(view.data, [6.0, 6.0])  # the same array
+    a.fill_(0.5)
+    a.copy_(nb.tensor([1.0, 2.0, 3.0]))
+    assert a.data.tolist() == [1.0, 2.0, 3.0]
+    i = nb.tensor([1, 2])
+    with pytest.raises(nb.DTypeError, match="can't be cast"):
+        i += 0.5
+    b = nb.ones((2, 3))
+    with pytest.raises(nb.ShapeError, match="does not fit in place"):
+        b += nb.ones((4, 2, 3))
+    w = nb.ones(2, requires_grad=True)
+    with pytest.raises(nb.GraphError, match="leaf tensor that requires grad"):
+        w += 1
+
+
+def test_copy_of_a_tensor_that_requires_grad_is_recorded() -> None:
+    src = nb.tensor([1.0, 2.0], requires_grad=True)
+    dst = nb.zeros(2, dtype=np.float32)
+    dst.copy_(src * 3)
+    dst.sum().backward()
+    np.testing.assert_array_equal(src.grad, [3.0, 3.0])

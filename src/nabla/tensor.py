@@ -14,7 +14,7 @@ import numpy as np
 
 from nabla._typing import Array, Shape
 from nabla.autograd import function as _function
-from nabla.errors import DTypeError, GraphError
+from nabla.errors import DTypeError, GraphError, ShapeError
 
 if TYPE_CHECKING:
     from nabla.autograd.function import Function
@@ -257,6 +257,80 @@ class Tensor:
         self._check_in_place("zero_")
         self.data[...] = 0
         self._bump_version()
+        return self
+
+    def fill_(self, value: Any) -> Tensor:
+        """Fill with ``value`` in place (``x[...] = value``)."""
+        self[...] = value
+        return self
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in place;
+        while recording, ``src`` receives the gradient (PyTorch's ``copy_``)."""
+        self[...] = src
+        return self
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """``self += alpha · other`` in place (PyTorch's ``add_``)."""
+        return self._in_place("add_", _ar.Add, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """``self -= alpha · other`` in place."""
+        return self._in_place("sub_", _ar.Sub, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        """``self *= other`` in place."""
+        return self._in_place("mul_", _ar.Mul, other)
+
+    def div_(self, other: Any) -> Tensor:
+        """``self /= other`` in place."""
+        return self._in_place("div_", _ar.Div, other)
+
+    def __iadd__(self, other: Any) -> Tensor:  # noqa: PYI034 - returns self
+        return self._in_place("+=", _ar.Add, other)
+
+    def __isub__(self, other: Any) -> Tensor:  # noqa: PYI034 - returns self
+        return self._in_place("-=", _ar.Sub, other)
+
+    def __imul__(self, other: Any) -> Tensor:  # noqa: PYI034 - returns self
+        return self._in_place("*=", _ar.Mul, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:  # noqa: PYI034 - returns self
+        return self._in_place("/=", _ar.Div, other)
+
+    def _in_place(self, op: str, cls: Any, other: Any) -> Tensor:
+        """``self ∘= other`` in the same array (views and ``.data`` holders see it), as PyTorch.
+
+        Under ``no_grad`` (or when nothing requires grad) the values change and the version
+        counter moves: a graph that saved them refuses to backward. While recording, the
+        update is an op: the old values (a copy) take this tensor's place in the graph, and
+        this tensor becomes the op's output (a leaf that requires grad is refused).
+        """
+        self._check_in_place(op)
+        operand = other if isinstance(other, Tensor) else _lift(other, self)
+        record = _function.MODE.grad_enabled and (self.requires_grad or operand.requires_grad)
+        if not record:
+            with _mode.no_grad():
+                result = cls.apply(self, operand).data
+        else:
+            before = _wrap(self.data.copy())
+            before._fn, before.requires_grad = self._fn, self.requires_grad
+            out = cls.apply(before, operand)
+            result = out.data
+        if result.shape != self.shape:
+            raise ShapeError(
+                f"{op}: the result of shape {result.shape} (from {self.shape} and "
+                f"{operand.shape}) does not fit in place in a tensor of shape {self.shape}"
+            )
+        if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
+            raise DTypeError(
+                f"{op}: result type {result.dtype} can't be cast to the tensor's dtype "
+                f"{self.dtype} in place"
+            )
+        self.data[...] = result
+        self._bump_version()
+        if record:
+            self._fn, self.requires_grad = out._fn, True
         return self
 
     # ----- in-place changes and their version counter -----------------------------------------
