@@ -94,20 +94,23 @@ def _dead_pid() -> int:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="process ids are checked on POSIX")
-def test_a_successful_save_removes_stale_leftovers_of_its_target(tmp_path: Path) -> None:
+def test_a_successful_save_removes_stale_leftovers_of_its_folder(tmp_path: Path) -> None:
     dead = _dead_pid()
     stale = [
         _leftover(tmp_path / ".m.bin.0123456789ab.tmp", 120),  # older nabla: no process id
         _leftover(tmp_path / f".m.bin.{dead}.0123456789ab.tmp", 120),  # its writer is gone
+        _leftover(tmp_path / f".m.bin.{dead}.abcdef012345.tmp", 0),  # gone, even if just now
+        _leftover(tmp_path / f".other.npz.{dead}.abcdef012345.tmp", 0),  # another target's
     ]
     kept = [
         _leftover(tmp_path / f".m.bin.{os.getpid()}.0123456789ab.tmp", 120),  # writer alive
-        _leftover(tmp_path / f".m.bin.{dead}.abcdef012345.tmp", 5),  # written seconds ago
-        _leftover(tmp_path / ".m.bin2.0123456789ab.tmp", 120),  # another target's
+        _leftover(tmp_path / f".other.npz.{os.getppid()}.0123456789ab.tmp", 120),  # alive
+        _leftover(tmp_path / ".m.bin.abcdef012345.tmp", 5),  # no pid, written seconds ago
+        _leftover(tmp_path / ".m.bin2.0123456789ab.tmp", 120),  # no pid, another target's
         _leftover(tmp_path / ".m.bin.notes.tmp", 120),  # not a name nabla writes
     ]
     atomic_write_bytes(tmp_path / "m.bin", b"model")
-    assert not any(path.exists() for path in stale)
+    assert [path.name for path in stale if path.exists()] == []
     assert all(path.exists() for path in kept)
     assert (tmp_path / "m.bin").read_bytes() == b"model"
 
@@ -125,7 +128,5 @@ def test_a_killed_save_leaves_a_file_the_next_save_removes(tmp_path: Path) -> No
     subprocess.run([sys.executable, "-c", code, str(target)], check=False, timeout=60)
     (leftover,) = tmp_path.iterdir()
     assert leftover.name.startswith(".model.safetensors.")
-    stamp = time.time() - 120
-    os.utime(leftover, (stamp, stamp))
-    atomic_write_bytes(target, b"model")
+    atomic_write_bytes(target, b"model")  # at once: the writer's pid is dead
     assert os.listdir(tmp_path) == ["model.safetensors"]

@@ -4,7 +4,7 @@ The bytes go to a temporary file in the target's directory (same filesystem, so 
 atomic), are flushed and fsynced, then ``os.replace`` swaps the file in and the directory is
 fsynced so the rename itself survives a power cut. A crash or SIGKILL at any point leaves the
 previous file intact (at worst a stray ``.<name>.<pid>.<hex>.tmp`` file remains); the next
-successful save of the same target removes such leftovers once they are stale (see
+successful save in that folder removes such leftovers once their writer is gone (see
 :func:`remove_stale_temporaries`).
 """
 
@@ -21,8 +21,8 @@ from nabla.errors import ModelFileError
 
 __all__ = ["atomic_write_bytes", "remove_stale_temporaries"]
 
-#: a leftover temporary file untouched for this many seconds may be removed (a live save keeps
-#: writing to its file, so its modification time stays recent)
+#: a leftover temporary file of an older version (no writer pid in its name) untouched for this
+#: many seconds may be removed (a live save keeps writing to its file, so it stays recent)
 STALE_SECONDS = 60.0
 
 # O_EXCL: never reuse an existing file; O_BINARY: no newline translation on Windows
@@ -92,32 +92,41 @@ def _create_temp(directory: Path, name: str) -> tuple[int, Path]:
 def remove_stale_temporaries(
     directory: str | os.PathLike[str], name: str, older_than: float = STALE_SECONDS
 ) -> list[Path]:
-    """Remove the temporary files that killed saves of ``directory/name`` left behind.
+    """Remove the temporary files that killed saves left behind in ``directory``.
 
-    Only files named as :func:`atomic_write_bytes` names them for this target are considered
-    (``.<name>.<pid>.<12 hex digits>.tmp``, or ``.<name>.<12 hex>.tmp`` from older versions),
-    and one is removed only when it has not been modified for ``older_than`` seconds and the
-    process that wrote it is gone, so a save that is still writing keeps its file. (Windows
-    cannot delete a file another process holds open, which protects a live save there.)
-    Failures are ignored: cleaning up must never fail a save that succeeded.
+    Only names :func:`atomic_write_bytes` writes are considered. A ``.<any name>.<pid>.<12 hex
+    digits>.tmp`` file, of this target or another one in the folder, is removed at once when
+    process ``pid`` is gone (POSIX); this process's own files and a live process's are kept,
+    so a save still writing keeps its file. A ``.<name>.<12 hex>.tmp`` file of this target
+    (older versions, which did not record the writer) is removed once it has not been modified
+    for ``older_than`` seconds. Where process ids cannot be checked (Windows, which cannot
+    delete a file another process holds open), the age rule applies to every file of this
+    target. Failures are ignored: cleaning up must never fail a save that succeeded.
 
     Returns
     -------
     list of Path
         The files removed.
     """
-    pattern = re.compile(rf"\.{re.escape(name)}\.(?:([0-9]+)\.)?[0-9a-f]{{12}}\.tmp")
+    own = re.compile(rf"\.{re.escape(name)}\.(?:([0-9]+)\.)?[0-9a-f]{{12}}\.tmp")
+    other = re.compile(r"\..+\.([0-9]+)\.[0-9a-f]{12}\.tmp")
+    posix = os.name == "posix"
     now, removed = time.time(), []
     with contextlib.suppress(OSError), os.scandir(directory) as entries:
         for entry in entries:
-            match = pattern.fullmatch(entry.name)
+            match = own.fullmatch(entry.name)
+            mine = match is not None
+            match = match or (other.fullmatch(entry.name) if posix else None)
             if match is None:
                 continue
+            pid = match.group(1)
             with contextlib.suppress(OSError):
-                info = entry.stat(follow_symlinks=False)
-                if not entry.is_file(follow_symlinks=False) or now - info.st_mtime < older_than:
+                if not entry.is_file(follow_symlinks=False):
                     continue
-                if match.group(1) is not None and _alive(int(match.group(1))):
+                if pid is not None and posix:
+                    if _alive(int(pid)):
+                        continue
+                elif not mine or now - entry.stat(follow_symlinks=False).st_mtime < older_than:
                     continue
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
