@@ -429,12 +429,19 @@ def concatenate(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None
     if len(tensors) == 0:
         raise ValueError("concatenate: need at least one tensor")
     ts = [_t(t) for t in tensors]
-    axis = _axis(axis, dim)
-    try:
-        return sh.Concatenate.apply(*ts, axis=axis)
-    except ValueError as exc:
-        shapes = ", ".join(str(t.shape) for t in ts)
-        raise ShapeError(f"concatenate along axis {axis}: shapes {shapes}: {exc}") from None
+    if ts[0].ndim == 0:
+        raise ShapeError("concatenate: 0-d tensors cannot be concatenated (use stack)")
+    axis = sh.normalize_dim("concatenate", _axis(axis, dim), ts[0].ndim)
+    first = ts[0].shape
+    for t in ts[1:]:
+        if t.ndim != len(first) or any(
+            n != m for i, (n, m) in enumerate(zip(t.shape, first)) if i != axis
+        ):
+            shapes = ", ".join(str(u.shape) for u in ts)
+            raise ShapeError(
+                f"concatenate: sizes must match except along dim {axis}, got shapes {shapes}"
+            )
+    return sh.Concatenate.apply(*ts, axis=axis)
 
 
 cat = concatenate
@@ -447,7 +454,8 @@ def stack(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> T
     if len({t.shape for t in ts}) != 1:
         shapes = ", ".join(str(t.shape) for t in ts)
         raise ShapeError(f"stack: all tensors must have the same shape, got {shapes}")
-    return sh.Stack.apply(*ts, axis=_axis(axis, dim))
+    axis = sh.normalize_dim("stack", _axis(axis, dim), ts[0].ndim, new_axis=True)
+    return sh.Stack.apply(*ts, axis=axis)
 
 
 def split(

@@ -151,3 +151,15 @@ def test_split_refuses_out_of_range_dims() -> None:
         with pytest.raises(IndexError, match="split: dimension out of range"):
             nb.split(x, 1, dim)
     assert [p.shape for p in nb.split(x, 1, -1)] == [(2, 1)] * 3
+
+
+def test_concatenate_and_stack_errors_name_the_op_once() -> None:
+    a, b = nb.ones((2, 3)), nb.ones((2, 4))
+    with pytest.raises(nb.ShapeError, match=r"^concatenate: sizes must match except along dim 0"):
+        nb.cat([a, b], 0)
+    with pytest.raises(IndexError, match=r"^concatenate: dimension out of range"):
+        nb.cat([a, b], 2)
+    assert nb.cat([a, b], -1).shape == (2, 7)
+    with pytest.raises(IndexError, match=r"^stack: dimension out of range"):
+        nb.stack([a, a], 3)
+    assert nb.stack([a, a], -1).shape == (2, 3, 2)
