@@ -138,3 +138,30 @@ def test_unexpected_exception_is_one_line(
     monkeypatch.setenv("NABLA_DEBUG", "1")
     with pytest.raises(AttributeError):
         main(["predict", "m", "x"])
+
+
+def test_export_bad_second_destination_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("onnx")
+    nb.save(nb.nn.Sequential(nb.nn.Linear(4, 3)), tmp_path / "m.safetensors")
+    onnx_file = tmp_path / "a.onnx"
+    args = ["export", str(tmp_path / "m.safetensors"), "--onnx", str(onnx_file)]
+    assert main([*args, "--python", str(tmp_path / "nodir" / "p.py")]) == 1
+    _one_line_error(capsys, "nodir", "does not exist")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+
+
+def test_evaluate_bad_second_destination_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nb.save(nb.nn.Sequential(nb.nn.Linear(2, 2)), tmp_path / "m.safetensors")
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,y\n" + "".join(f"{i},{-i},{i % 2}\n" for i in range(8)))
+    plot = tmp_path / "e.png"
+    args = ["evaluate", str(tmp_path / "m.safetensors"), "--data", str(data), "--plot", str(plot)]
+    assert main([*args, "--json", str(tmp_path / "nodir" / "e.json")]) == 1
+    _one_line_error(capsys, "nodir", "does not exist")
+    assert not plot.exists()
+    assert main([*args, "--json", str(plot)]) == 1
+    _one_line_error(capsys, "two outputs")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 import nabla as nb
-from nabla.cli.output import plot_confusion, write_json
+from nabla.cli.output import check_destinations, plot_confusion, write_json
 from nabla.cli.train import load_classification_data
 from nabla.data import StandardScaler, split_dataset
 from nabla.data.builtin import builtin_key
@@ -139,6 +139,7 @@ def map_labels(
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    check_destinations(args.plot, args.json)
     model, metadata = load_model_and_metadata(args.model)
     target = data_target(args.data, args.target, metadata)
     data = load_classification_data(args.data, target, by_name=args.target is None)

@@ -49,6 +49,10 @@ def run_export(args: argparse.Namespace) -> int:
     if args.npz and not args.python:
         raise CLIError("--npz applies to --python")
     from nabla.cli.evaluate import load_model_and_metadata
+    from nabla.cli.output import check_destinations
+
+    npz = Path(args.python).with_suffix(".npz") if args.python and args.npz else None
+    check_destinations(args.onnx, args.python, npz)
 
     model, metadata = load_model_and_metadata(args.model)
     scaler = metadata.get("scaler") if args.standardize else None

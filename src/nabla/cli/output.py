@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,31 @@ from typing import Any
 import numpy as np
 
 from nabla.errors import NablaError
+
+
+def check_destinations(*paths: Path | str | None) -> None:
+    """Refuse, before anything is written, output files that could not be written.
+
+    A command that writes several files checks them all first, so a bad second destination
+    does not leave the first one behind. Each must be in an existing, writable folder, must not
+    be a folder itself, and must differ from the others.
+    """
+    seen: set[Path] = set()
+    for given in paths:
+        if given is None:
+            continue
+        path = Path(given)
+        where = path.resolve()
+        if where in seen:
+            raise NablaError(f"cannot write {path}: it is named for two outputs")
+        seen.add(where)
+        folder = path.parent
+        if not folder.is_dir():
+            raise NablaError(f"cannot write {path}: directory {folder} does not exist")
+        if path.is_dir():
+            raise NablaError(f"cannot write {path}: it is a directory")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise NablaError(f"cannot write {path}: directory {folder} is not writable")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

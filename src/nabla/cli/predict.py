@@ -14,12 +14,13 @@ from nabla.cli.evaluate import (
     model_probabilities,
     prepare_features,
 )
-from nabla.cli.output import atomic_write_text
+from nabla.cli.output import atomic_write_text, check_destinations
 from nabla.data import load_csv_features
 from nabla.errors import DataError
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    check_destinations(args.output)
     model, metadata = load_model_and_metadata(args.model)
     feature_names = metadata.get("feature_names")
     if not feature_names:
