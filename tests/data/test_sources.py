@@ -236,3 +236,22 @@ def test_match_features_by_name() -> None:
         match_features(["a", "B"], ["a", "b"], source="f.csv")
     with pytest.raises(DataError, match=r"column\(s\) 'a' appear more than once"):
         match_features(["a", "a", "b"], ["a", "b"], source="f.csv")
+
+
+def test_npz_negative_dimension_is_refused(tmp_path: Path) -> None:
+    path = _lying_npz(tmp_path / "neg.npz", (-1, 3))
+    with pytest.raises(DataError, match=r"'X' has shape \(-1, 3\) .* cannot be negative$"):
+        load_npz(path)
+
+
+def test_npz_oversized_header_is_one_line(tmp_path: Path) -> None:
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (2,), " + b" " * 20_000 + b"}"
+    header += b" " * (-(len(header) + 13) % 64) + b"\n"
+    npy = b"\x93NUMPY\x02\x00" + len(header).to_bytes(4, "little") + header + bytes(16)
+    path = tmp_path / "big.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("X.npy", npy)
+    with pytest.raises(DataError, match=r"'X' has an unreadable \.npy header") as info:
+        load_npz(path)
+    assert "\n" not in str(info.value)
+    assert len(str(info.value)) < 300

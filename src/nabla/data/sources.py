@@ -34,7 +34,18 @@ def _read_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, file: Path) -> Ar
         if version not in ((1, 0), (2, 0)):
             raise DataError(f"{file}: array {name!r} has unsupported .npy version {version}")
         read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-        shape, fortran_order, dtype = read_header(stream)
+        try:
+            shape, fortran_order, dtype = read_header(stream)
+        except ValueError as error:  # NumPy's message can run to several sentences and lines
+            first = " ".join(str(error).split()).split(". ")[0].rstrip(".")
+            raise DataError(
+                f"{file}: array {name!r} has an unreadable .npy header ({first})"
+            ) from None
+        if any(n < 0 for n in shape):
+            raise DataError(
+                f"{file}: array {name!r} has shape {shape} in its .npy header; "
+                "dimensions cannot be negative"
+            )
         if dtype.hasobject:
             raise DataError(f"{file}: array {name!r} holds Python objects, which are not read")
         nbytes = math.prod(shape) * dtype.itemsize
