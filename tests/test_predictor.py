@@ -162,6 +162,10 @@ BAD_CSVS = {
     "header-only": ("a,b,c\n", ["has a header row but no data rows"]),
     "empty-file": ("", ["file is empty"]),
     "absent": (None, ["cannot read the file"]),
+    # no warning printed before the error (NumPy's overflow in cast)
+    "overflow": ("a,b,c\n1e39,1,2\n", ["row 2, column 'a'", "'1e39' overflows float32"]),
+    # headerless, an empty first-row cell: data, as nabla predict reads it, not a header
+    "headerless-empty": ("1,,3\n4,5,6\n", ["row 1, column 1", "empty cell"]),
 }
 
 
@@ -199,3 +203,43 @@ def test_forward_refuses_non_finite_rows(tmp_path: Path) -> None:
     predictor = runpy.run_path(str(write_predictor(nb.nn.MLP([3, 2]), tmp_path / "p.py")))
     with pytest.raises(ValueError, match=r"X\[1, 2\] = nan is not finite"):
         predictor["predict_proba"](np.array([[1.0, 2.0, 3.0], [1.0, 2.0, np.nan]]))
+
+
+def test_header_rule_is_nabla_predicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import runpy
+
+    from nabla.cli import main
+
+    model = nb.nn.MLP([3, 2])
+    nb.save(model, tmp_path / "m.safetensors")
+    predictor = runpy.run_path(str(write_predictor(model, tmp_path / "p.py")))
+    for text in ["1,,3\n4,5,6\n", "x,y,z\n4,5,6\n", "1,2,3\n", "col0,col1,col2\n1,2,3\n"]:
+        (tmp_path / "rows.csv").write_text(text)
+        ours = main(["predict", str(tmp_path / "m.safetensors"), str(tmp_path / "rows.csv")])
+        cli = capsys.readouterr()
+        theirs = predictor["main"]([str(tmp_path / "rows.csv")])
+        exported = capsys.readouterr()
+        assert ours == theirs, text
+        assert cli.out == exported.out, text
+        if ours:
+            assert cli.err.split(": error: ")[1] == exported.err.split(": error: ")[1], text
+
+
+def test_command_line_survives_a_closed_pipe(tmp_path: Path) -> None:
+    import sys
+
+    path = write_predictor(nb.nn.MLP([3, 2]), tmp_path / "p.py")
+    (tmp_path / "rows.csv").write_text("1,2,3\n" * 20_000)  # more than a pipe buffer holds
+    child = subprocess.Popen(
+        [sys.executable, str(path), "rows.csv"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline().startswith(b"row,predicted")
+    child.stdout.close()  # `| head -1`
+    with child.stderr:
+        err = child.stderr.read()
+    assert child.wait(timeout=60) == 0, err
+    assert err == b""

@@ -25,6 +25,7 @@ _IMPORTS = """
 import base64
 import csv
 import io
+import os
 import re
 import sys
 from pathlib import Path
@@ -190,7 +191,7 @@ def _read_rows(path):
                 f"{path}: row {line} has {len(row)} cells, but row {lines[0]} has {width}"
             )
     names = None
-    if any(_number(cell) is None for cell in rows[0]):  # a header row
+    if _detect_header(rows):  # nabla's own rule, copied from nabla.data.csv_loader
         names = [cell.strip() for cell in rows[0]]
         rows, lines = rows[1:], lines[1:]
         if not rows:
@@ -215,7 +216,7 @@ def _read_rows(path):
             if not np.isfinite(value):
                 raise InputError(f"{where}: value {_quote(cell)} is not finite (NaN and inf "
                                  "are not supported)")
-            if abs(value) > np.finfo(DTYPE).max:
+            if abs(value) > float(np.finfo(DTYPE).max):  # compared as Python floats: no warning
                 raise InputError(f"{where}: value {_quote(cell)} overflows {DTYPE}")
             X[i, k] = value
     return X.astype(DTYPE).reshape((len(X),) + tuple(INPUT_SHAPE))
@@ -232,15 +233,21 @@ def main(argv=None):
         print(f"{Path(__file__).name}: error: {error}", file=sys.stderr)
         return 1
     writer = csv.writer(sys.stdout, lineterminator="\\n")
-    if CLASS_NAMES is not None:
-        writer.writerow(["row", "predicted", *[f"p_{name}" for name in CLASS_NAMES]])
-        for i, p in enumerate(out):
-            writer.writerow([i + 1, CLASS_NAMES[int(np.argmax(p))], *[f"{v:.6g}" for v in p]])
-    else:
-        flat = out.reshape(len(out), -1)
-        writer.writerow(["row", *[f"output{j}" for j in range(flat.shape[1])]])
-        for i, v in enumerate(flat):
-            writer.writerow([i + 1, *[f"{x:.8g}" for x in v]])
+    try:
+        if CLASS_NAMES is not None:
+            writer.writerow(["row", "predicted", *[f"p_{name}" for name in CLASS_NAMES]])
+            for i, p in enumerate(out):
+                best = CLASS_NAMES[int(np.argmax(p))]
+                writer.writerow([i + 1, best, *[f"{v:.6g}" for v in p]])
+        else:
+            flat = out.reshape(len(out), -1)
+            writer.writerow(["row", *[f"output{j}" for j in range(flat.shape[1])]])
+            for i, v in enumerate(flat):
+                writer.writerow([i + 1, *[f"{x:.8g}" for x in v]])
+        sys.stdout.flush()
+    except BrokenPipeError:  # `python predictor.py rows.csv | head`: the reader left, fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
 
 
@@ -312,7 +319,19 @@ Needs only NumPy. As a module: ``from predictor import predict_proba, predict``;
         constants += (
             f'\n\n# the weights: a base64 .npz archive\n_WEIGHTS_B64 = """\n{wrapped}\n"""'
         )
-    return header + _IMPORTS + constants + "\n" + _RUNTIME, blob
+    return header + _IMPORTS + constants + "\n" + _shared_rules() + _RUNTIME, blob
+
+
+def _shared_rules() -> str:
+    """nabla's CSV header rule, copied as source so the predictor decides as nabla predict."""
+    import inspect
+
+    from nabla.data import csv_loader
+
+    parts = [f"\n\nHEADER_SAMPLE_ROWS = {csv_loader.HEADER_SAMPLE_ROWS}\n"]
+    for function in (csv_loader._is_number, csv_loader._detect_header):
+        parts.append("\n\n" + inspect.getsource(function))
+    return "".join(parts)
 
 
 def _literal(values: Sequence[Any] | None) -> str:
