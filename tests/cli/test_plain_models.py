@@ -165,3 +165,31 @@ def test_evaluate_bad_second_destination_writes_nothing(
     assert not plot.exists()
     assert main([*args, "--json", str(plot)]) == 1
     _one_line_error(capsys, "two outputs")
+
+
+def test_headerless_data_points_to_the_target_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = "".join(f"{i % 3 + 0.1 * i},{i % 2},{'ab'[i % 2]}\n" for i in range(30))
+    (tmp_path / "named.csv").write_text("f1,f2,label\n" + rows)
+    (tmp_path / "bare.csv").write_text(rows)
+    out = tmp_path / "run"
+    train = ["train", "--data", str(tmp_path / "named.csv"), "--out", str(out)]
+    assert main([*train, "--epochs", "1", "--no-progress", "--no-plots"]) == 0
+    capsys.readouterr()
+    model = str(out / "model.safetensors")
+    assert main(["evaluate", model, "--data", str(tmp_path / "bare.csv")]) == 1
+    err = _one_line_error(capsys, "'label' is a column name", "--target 2")
+    assert "header=True" not in err
+    assert main(["evaluate", model, "--data", str(tmp_path / "bare.csv"), "--target", "2"]) == 0
+
+
+def test_long_class_name_is_shortened_in_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nabla.cli.evaluate import display_names
+
+    shown = display_names(["a", "z" * 130_000, "z" * 130_000])
+    assert shown[0] == "a"
+    assert all(len(name) < 60 and "130000 chars" in name for name in shown[1:])
+    assert len(set(shown)) == 3

@@ -138,6 +138,20 @@ def map_labels(
     return lookup[y]
 
 
+#: longest class name printed in full in tables and plots
+MAX_NAME = 40
+
+
+def display_names(names: Sequence[str], limit: int = MAX_NAME) -> list[str]:
+    """Class names for tables and plots: a long one keeps its start and says how long it was."""
+    shown = [
+        name if len(name) <= limit else f"{name[: limit - 16]}...({len(name)} chars)"
+        for name in map(str, names)
+    ]
+    repeated = {name for name in shown if shown.count(name) > 1}
+    return [f"{name} #{i}" if name in repeated else name for i, name in enumerate(shown)]
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     check_destinations(args.plot, args.json)
     model, metadata = load_model_and_metadata(args.model)
@@ -167,14 +181,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     X = prepare_features(X, metadata, str(data.source), names=data.feature_names)
     y = map_labels(y, data.class_names, class_names, str(data.source))
     proba = model_probabilities(model, X, args.model)
-    report = classification_report(y, proba.argmax(axis=1), class_names)
+    predicted = proba.argmax(axis=1)
+    shown = display_names(class_names)
+    report = classification_report(y, predicted, shown)
     print(f"nabla evaluate: {args.model} on {args.data} ({split} split, {len(X)} samples)")
     print(f"accuracy: {report.accuracy:.4f}")
     print(report.to_text())
     if args.plot:
-        plot_confusion(report.confusion, class_names, Path(args.plot))
+        plot_confusion(report.confusion, shown, Path(args.plot))
         print(f"wrote {args.plot}")
     if args.json:
-        write_json(Path(args.json), {"split": split, "samples": len(X), **report.to_dict()})
+        full = classification_report(y, predicted, class_names)  # the JSON keeps whole names
+        write_json(Path(args.json), {"split": split, "samples": len(X), **full.to_dict()})
         print(f"wrote {args.json}")
     return 0

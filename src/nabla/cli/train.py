@@ -21,6 +21,7 @@ from nabla.data import (
     load_data,
     split_dataset,
 )
+from nabla.data.csv_loader import TargetNameError
 from nabla.errors import DataError
 from nabla.training import LayerMonitor, Trainer, evaluate_loss_accuracy
 
@@ -68,7 +69,16 @@ def load_classification_data(spec: str, target: str | None, by_name: bool = Fals
     target_arg: str | int | None = target
     if target is not None and target.lstrip("-").isdigit() and not by_name:
         target_arg = int(target)
-    data = load_data(spec, target_arg)
+    try:
+        data = load_data(spec, target_arg)
+    except TargetNameError as exc:  # the command line names the target with --target
+        last = exc.n_columns - 1
+        raise TargetNameError(
+            exc.path,
+            exc.target,
+            exc.n_columns,
+            f"pass --target with a column index in 0..{last} (e.g. --target {last})",
+        ) from None
     if not data.is_classification:
         raise DataError(
             f"{data.source}: target {data.target_name!r} holds continuous values; nabla train "

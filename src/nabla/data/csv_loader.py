@@ -67,6 +67,18 @@ def _detect_header(rows: list[list[str]]) -> bool:
     return bool(numeric_columns) and not any(_is_number(rows[0][j]) for j in numeric_columns)
 
 
+class TargetNameError(DataError):
+    """A target named by a column name in a file without a header row."""
+
+    def __init__(self, path: Path, target: str, n_columns: int, hint: str = "") -> None:
+        self.path, self.target, self.n_columns = path, target, n_columns
+        hint = hint or f"pass an index in 0..{n_columns - 1} or header=True"
+        super().__init__(
+            f"{path}: target {quote(target)} is a column name, but the file has no header row; "
+            f"{hint}"
+        )
+
+
 def _resolve_target(
     target: str | int | None, names: list[str], has_header: bool, path: Path
 ) -> int:
@@ -78,10 +90,7 @@ def _resolve_target(
         target = int(generated.group(1))
     if isinstance(target, str):
         if not has_header:
-            raise DataError(
-                f"{path}: target {target!r} is a column name, but the file has no "
-                f"header row; pass an index in 0..{n_columns - 1} or header=True"
-            )
+            raise TargetNameError(path, target, n_columns)
         if names.count(target) > 1:
             raise DataError(
                 f"{path}: column name {target!r} appears {names.count(target)} "
