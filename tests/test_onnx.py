@@ -179,3 +179,14 @@ def test_probabilities_of_a_model_that_ends_in_them(
     x = rng.normal(size=(5, 4)).astype(np.float32)
     expected = to_proba(model(nb.tensor(x)).data)
     np.testing.assert_allclose(_run(tmp_path / "m.onnx", x), expected, rtol=0, atol=TOL)
+
+
+def test_softmax_over_the_batch_axis_is_not_read_as_classes(tmp_path: Path) -> None:
+    from nabla.onnx import export
+
+    model = nb.nn.Sequential(nb.nn.Linear(3, 2), nb.nn.Softmax(0))
+    with pytest.raises(ExportError, match=r"softmax over axis 0, not the class axis 1"):
+        export(model, tmp_path / "m.onnx", probabilities=True)
+    assert not (tmp_path / "m.onnx").exists()
+    export(model, tmp_path / "raw.onnx", probabilities=False)  # the forward pass, as it is
+    assert (tmp_path / "raw.onnx").exists()

@@ -44,6 +44,15 @@ def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from nabla.deploy import ExportError
+
+    try:
+        return _export(args)
+    except ExportError as exc:
+        raise ExportError(f"{args.model}: {exc}") from None
+
+
+def _export(args: argparse.Namespace) -> int:
     if not args.onnx and not args.python:
         raise CLIError("nothing to do: pass --onnx OUT.onnx and/or --python OUT.py")
     if args.npz and not args.python:
