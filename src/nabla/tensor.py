@@ -310,8 +310,7 @@ class Tensor:
         operand = other if isinstance(other, Tensor) else _lift(other, self)
         record = _function.MODE.grad_enabled and (self.requires_grad or operand.requires_grad)
         if not record:
-            with _mode.no_grad():
-                result = cls.apply(self, operand).data
+            result = _no_grad_apply(cls, self, operand).data
         else:
             before = _wrap(self.data.copy())
             before._fn, before.requires_grad = self._fn, self.requires_grad
@@ -523,9 +522,7 @@ class Tensor:
     def _compare(self, other: Any, op: Any) -> Tensor:
         if not isinstance(other, (Tensor, bool, int, float, np.ndarray, np.generic, list)):
             return _wrap(np.asarray(op(self.data, other)))  # e.g. x == None: NumPy's answer
-        operand = _lift(other, self)
-        with _mode.no_grad():
-            return _cmp.Compare.apply(self, operand, op=op.__name__)
+        return _no_grad_apply(_cmp.Compare, self, _lift(other, self), op=op.__name__)
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -552,8 +549,7 @@ class Tensor:
         return self._compare(other, np.logical_or)
 
     def __invert__(self) -> Tensor:
-        with _mode.no_grad():
-            return _cmp.Compare.apply(self, op="logical_not")
+        return _no_grad_apply(_cmp.Compare, self, op="logical_not")
 
     # ----- shape ------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
@@ -623,6 +619,18 @@ class Tensor:
         return fn.split(self, split_size_or_sections, axis if dim is None else dim)
 
 
+def _no_grad_apply(cls: Any, *inputs: Tensor, **params: Any) -> Tensor:
+    """``cls.apply`` with recording off (the op's result carries no gradient); the mode is
+    switched directly, without a context object, since comparisons run in every metric."""
+    mode = _function.MODE
+    previous = mode.grad_enabled
+    mode.grad_enabled = False
+    try:
+        return cls.apply(*inputs, **params)  # type: ignore[no-any-return]
+    finally:
+        mode.grad_enabled = previous
+
+
 def _shape_arg(args: Sequence[Any]) -> tuple[int, ...]:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
@@ -640,7 +648,6 @@ def _plain_index(index: Any) -> Any:
 _function._register_tensor_class(Tensor)
 
 # imported last: the ops import this module (Tensor must exist first)
-from nabla.autograd import mode as _mode
 from nabla.ops import arithmetic as _ar
 from nabla.ops import compare as _cmp
 from nabla.ops import elementwise as _el
