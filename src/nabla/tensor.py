@@ -312,6 +312,7 @@ class Tensor:
         if not record:
             result = _no_grad_apply(cls, self, operand).data
         else:
+            self._check_view_write(op)
             before = _wrap(self.data.copy())
             before._fn, before.requires_grad = self._fn, self.requires_grad
             out = cls.apply(before, operand)
@@ -348,6 +349,9 @@ class Tensor:
     def _bump_version(self) -> None:
         """Record an in-place change: a backward through an op that saved these values
         before the change raises instead of using the new ones."""
+        tracer = _function.MODE.tracer
+        if tracer is not None and not tracer.in_call:
+            tracer.mark_unsafe("a tensor is changed in place inside the step (x[i] = v, +=, …)")
         counter = self._version_counter
         stamp = next(_function._SEQUENCE)  # later than every op recorded so far
         if counter is None:
@@ -355,6 +359,20 @@ class Tensor:
         else:
             counter[0] += 1
             counter[1] = stamp
+
+    def _check_view_write(self, op: str) -> None:
+        """Refuse a recorded in-place write into a view of another tensor of the graph (a
+        slice, reshape or transpose): the write changes the base's values, which the base's
+        own history would not record (PyTorch rebases the base's history; nabla does not)."""
+        fn = self._fn
+        if fn is not None and type(fn).shares_memory and fn.inputs is not None:
+            base = fn.inputs[0]
+            if np.may_share_memory(self.data, base.data):
+                raise GraphError(
+                    f"{op}: an in-place change of a view (the output of {fn.name}) of a tensor "
+                    "in the graph is not supported while recording; change the base tensor "
+                    "(y[idx] = v on the base), or compute the new values out of place"
+                )
 
     def _check_in_place(self, op: str) -> None:
         if self.requires_grad and self._fn is None and _function.MODE.grad_enabled:
@@ -506,6 +524,7 @@ class Tensor:
                 f"setitem: cannot write a tensor that requires grad into a tensor of dtype "
                 f"{self.dtype}"
             )
+        self._check_view_write("setitem")
         # the values as they were take over this tensor's place in the graph; this tensor
         # becomes the output of the write
         self._bump_version()

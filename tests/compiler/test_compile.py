@@ -534,3 +534,67 @@ def test_a_weight_used_twice_with_cross_entropy_compiles_and_equals_eager() -> N
     compiled_losses, compiled_w = run(True)
     assert compiled_losses == eager_losses
     np.testing.assert_array_equal(compiled_w, eager_w)
+
+
+def _changes_outside_ops(kind: str, model: Any, opt: Any) -> None:
+    params = list(model.parameters())
+    if kind == "clip-norm":
+        nb.nn.utils.clip_grad_norm_(params, 0.1)
+    elif kind == "clip-value":
+        nb.nn.utils.clip_grad_value_(params, 0.01)
+    elif kind == "scale-grad":
+        for p in params:
+            p.grad *= 0.5
+    elif kind == "data-minus":
+        for p in params:
+            p.data -= 0.01 * p.grad
+    elif kind == "no-grad-minus":
+        with nb.no_grad():
+            for p in params:
+                p -= 0.01 * nb.tensor(p.grad)
+
+
+@pytest.mark.parametrize(
+    "kind", ["clip-norm", "clip-value", "scale-grad", "data-minus", "no-grad-minus"]
+)
+def test_changes_outside_recorded_ops_keep_the_step_eager(kind: str) -> None:
+    # a replay runs recorded ops, backward passes and optimizer calls only: anything else
+    # that changes gradients or values inside the step would be lost, so the step stays eager
+    def run(compiled: bool) -> tuple[list[float], dict[str, np.ndarray], Any]:
+        model, opt = _model("relu-sgd")
+
+        def step(x: Any, y: Any) -> Any:
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            _changes_outside_ops(kind, model, opt)
+            opt.step()
+            return loss
+
+        fn: Any = nb.compile(step) if compiled else step
+        losses = [float(fn(nb.tensor(x), y).data) for x, y in _batches(4, 8)]
+        return losses, model.state_dict(), fn
+
+    eager_losses, eager_state, _ = run(False)
+    compiled_losses, compiled_state, fn = run(True)
+    assert compiled_losses == eager_losses
+    for name, value in eager_state.items():
+        np.testing.assert_array_equal(compiled_state[name], value, err_msg=name)
+    assert fn.eager_reasons and all(p is None for p in fn.plans.values())
+
+
+def test_a_detached_output_keeps_the_step_eager() -> None:
+    model, opt = _model("relu-sgd")
+
+    def step(x: Any, y: Any) -> Any:
+        out = model(x)
+        loss = F.cross_entropy(out, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss, out.detach()
+
+    fn = nb.compile(step)
+    firsts = [fn(nb.tensor(x), y)[1].data[0, 0] for x, y in _batches(3, 8)]
+    assert len(set(firsts)) == 3  # new values on every call, not the first call's
+    assert any("made outside recorded ops" in r for r in fn.eager_reasons.values())

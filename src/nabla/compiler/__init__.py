@@ -106,9 +106,15 @@ class CompiledFunction:
             result = self.fn(*call_args, **call_kwargs)
         finally:
             MODE.tracer = None
+        tracer.check_watched()
         refs = _output_refs(result, tracer)
         if refs is None:
             tracer.mark_unsafe("the step returns values other than tensors (e.g. .item())")
+        elif _returns_made_leaf(refs):
+            tracer.mark_unsafe(
+                "the step returns a tensor made outside recorded ops (detach(), nb.tensor(…)): "
+                "a replay would return its first values"
+            )
         if tracer.unsafe is not None:
             self.plans[signature] = None
             self.eager_reasons[signature] = tracer.unsafe
@@ -144,6 +150,19 @@ def _output_refs(result: Any, tracer: Tracer) -> Any:
         refs_d = {k: _output_refs(v, tracer) for k, v in result.items()}
         return None if any(r is None for r in refs_d.values()) else ("dict", refs_d)
     return None
+
+
+def _returns_made_leaf(refs: Any) -> bool:
+    """Whether an output is a leaf that no replay recomputes and that is not a parameter (a
+    parameter requires grad, and its array is updated in place)."""
+    kind = refs[0]
+    if kind == "leaf":
+        return not refs[1].requires_grad
+    if kind == "seq":
+        return any(_returns_made_leaf(r) for r in refs[2])
+    if kind == "dict":
+        return any(_returns_made_leaf(r) for r in refs[1].values())
+    return False
 
 
 def _rebuild(refs: Any, values: dict[int, Any]) -> Any:

@@ -64,10 +64,38 @@ class Tracer:
     modules: list[Any] = field(default_factory=list)  # modules whose forward ran
     unsafe: str | None = None
     in_call: int = 0
+    #: id → (leaf, its data, a copy, its grad, a copy): see ``watch``
+    watched: dict[int, tuple[Any, ...]] = field(default_factory=dict)
 
     def mark_unsafe(self, reason: str) -> None:
         if self.unsafe is None:
             self.unsafe = reason
+
+    # A replay runs the recorded ops, backward passes and replayable calls, nothing else: a
+    # change to a leaf's values or gradient made between them by plain NumPy (p.grad *= 0.5,
+    # p.data -= …, p.grad = None) would be lost. Each leaf's arrays are copied when the trace
+    # first meets it and compared at every backward, replayable call and the end of the trace.
+    def watch(self, tensor: Any) -> None:
+        if id(tensor) not in self.watched:
+            self.watched[id(tensor)] = (tensor, *_snapshot(tensor))
+
+    def check_watched(self) -> None:
+        for tensor, data, data_copy, grad, grad_copy in self.watched.values():
+            if (
+                tensor.data is not data
+                or tensor.grad is not grad
+                or not _equal(tensor.data, data_copy)
+                or (grad is not None and not _equal(grad, grad_copy))
+            ):
+                self.mark_unsafe(
+                    "a tensor's values or gradient were changed outside recorded ops "
+                    "(p.grad *= …, p.data -= …, p.grad = None, clipping by hand)"
+                )
+                return
+
+    def resnapshot(self) -> None:
+        for key, (tensor, *_) in list(self.watched.items()):
+            self.watched[key] = (tensor, *_snapshot(tensor))
 
     def ref(self, tensor: Any) -> tuple[str, Any]:
         slot = self.slot_of.get(id(tensor))
@@ -88,6 +116,9 @@ class Tracer:
                     f"{cls.__name__} received the array argument {name!r}, which may depend on "
                     "the step's data; pass data as tensors"
                 )
+        for t in inputs:
+            if id(t) not in self.slot_of:
+                self.watch(t)
         slot = self.n_slots
         self.n_slots += 1
         self.slot_of[id(out)] = slot
@@ -113,6 +144,7 @@ class Tracer:
     def on_backward(self, roots: Any, order: list[Any], retain_graph: bool, targets: Any) -> None:
         if self.in_call:
             return
+        self.resnapshot()  # backward set the gradients: what a replay reproduces
         if targets is not None:
             self.mark_unsafe("nb.grad inside a compiled step")
             return
@@ -130,6 +162,15 @@ class Tracer:
                 self.mark_unsafe("backward through a graph built outside the compiled step")
                 return
         self.events.append(("backward", BackwardRecord(self.ref(roots[0]), visited, retain_graph)))
+
+
+def _snapshot(tensor: Any) -> tuple[Any, Any, Any, Any]:
+    grad = tensor.grad
+    return tensor.data, tensor.data.copy(), grad, None if grad is None else np.copy(grad)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
 def _holds_array(value: Any) -> bool:
@@ -159,11 +200,14 @@ def replayable(method: F) -> F:
                     "change from call to call"
                 )
             tracer.events.append(("call", CallRecord(self, method.__name__, args, kwargs)))
+            tracer.check_watched()
         tracer.in_call += 1
         try:
             return method(self, *args, **kwargs)
         finally:
             tracer.in_call -= 1
+            if not tracer.in_call:
+                tracer.resnapshot()  # the call's own changes are replayed with it
 
     wrapper.__wrapped_replayable__ = method  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

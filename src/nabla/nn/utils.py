@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
+from nabla.compiler.tracer import note_unreplayable
 from nabla.errors import NablaError
 
 __all__ = ["NonFiniteNormError", "clip_grad_norm_", "clip_grad_value_"]
@@ -61,6 +62,7 @@ def clip_grad_norm_(
     >>> np.round(w.grad, 6)
     array([0.6, 0.8])
     """
+    note_unreplayable("nn.utils.clip_grad_norm_ changes gradients outside recorded ops")
     grads = _gradients(parameters)
     p = float(norm_type)
     if not p > 0:
@@ -98,6 +100,7 @@ def clip_grad_value_(parameters: Iterable[Any] | Any, clip_value: float) -> None
     >>> w.grad
     array([-1. ,  0.5,  1. ])
     """
+    note_unreplayable("nn.utils.clip_grad_value_ changes gradients outside recorded ops")
     limit = float(clip_value)
     for grad in _gradients(parameters):
         np.clip(grad, -limit, limit, out=grad)
