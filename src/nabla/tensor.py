@@ -94,7 +94,7 @@ _SCALAR_TYPES = (bool, int, float, np.bool_, np.integer, np.floating)
 def _wrap(data: Array) -> Tensor:
     t = Tensor.__new__(Tensor)
     t.data = data
-    t.grad = None
+    t._grad = None
     t.requires_grad = False
     t._fn = None
     t.name = None
@@ -133,12 +133,20 @@ class Tensor:
     array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("__weakref__", "_fn", "_version_counter", "data", "grad", "name", "requires_grad")
+    __slots__ = (
+        "__weakref__",
+        "_fn",
+        "_grad",
+        "_version_counter",
+        "data",
+        "name",
+        "requires_grad",
+    )
     __array_ufunc__ = None  # ndarray ⊕ Tensor defers to Tensor's reflected operators
     __array_priority__ = 1000
 
     data: Array
-    grad: Array | None
+    _grad: Array | None
     requires_grad: bool
     _fn: Function | None
     name: str | None
@@ -151,7 +159,7 @@ class Tensor:
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
     ) -> None:
         self.data = as_array(data, dtype)
-        self.grad = None
+        self._grad = None
         self._fn = None
         self.name = name
         self._version_counter = None
@@ -160,6 +168,18 @@ class Tensor:
             self.requires_grad_(True)
 
     # ----- flags and metadata -------------------------------------------------------------
+    @property
+    def grad(self) -> Array | None:
+        """The accumulated gradient (an ndarray of the tensor's shape and dtype), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Array | None) -> None:
+        tracer = _function.MODE.tracer
+        if tracer is not None and not tracer.in_call:  # a replay would not set it again
+            tracer.mark_unsafe("a gradient is set by hand inside the step (p.grad = …)")
+        self._grad = value
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (floating point tensors only); returns self."""
         if requires_grad and self.data.dtype.kind not in "fc":

@@ -552,10 +552,13 @@ def _changes_outside_ops(kind: str, model: Any, opt: Any) -> None:
         with nb.no_grad():
             for p in params:
                 p -= 0.01 * nb.tensor(p.grad)
+    elif kind == "halve-lr":
+        opt.param_groups[0]["lr"] *= 0.5
 
 
 @pytest.mark.parametrize(
-    "kind", ["clip-norm", "clip-value", "scale-grad", "data-minus", "no-grad-minus"]
+    "kind",
+    ["clip-norm", "clip-value", "scale-grad", "data-minus", "no-grad-minus", "halve-lr"],
 )
 def test_changes_outside_recorded_ops_keep_the_step_eager(kind: str) -> None:
     # a replay runs recorded ops, backward passes and optimizer calls only: anything else
@@ -598,3 +601,24 @@ def test_a_detached_output_keeps_the_step_eager() -> None:
     firsts = [fn(nb.tensor(x), y)[1].data[0, 0] for x, y in _batches(3, 8)]
     assert len(set(firsts)) == 3  # new values on every call, not the first call's
     assert any("made outside recorded ops" in r for r in fn.eager_reasons.values())
+
+
+def test_gradients_reset_by_hand_keep_the_step_eager() -> None:
+    def run(compiled: bool) -> tuple[list[float], Any]:
+        model, opt = _model("relu-sgd")
+
+        def step(x: Any, y: Any) -> Any:
+            for p in model.parameters():
+                p.grad = None  # instead of opt.zero_grad(): a replay would not repeat it
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn: Any = nb.compile(step) if compiled else step
+        return [float(fn(nb.tensor(x), y).data) for x, y in _batches(4, 8)], fn
+
+    eager, _ = run(False)
+    compiled, fn = run(True)
+    assert compiled == eager
+    assert any("set by hand" in r for r in fn.eager_reasons.values())

@@ -203,10 +203,10 @@ def _propagate_into_leaves(
         fn = t._fn
         g, owned = pending.pop(key)
         if fn is None:  # a leaf: _accumulate_leaf, inlined
-            if t.grad is None:
-                t.grad = g if owned else np.array(g)
+            if t._grad is None:
+                t._grad = g if owned else np.array(g)
             else:
-                t.grad += g
+                t._grad += g
             continue
         inputs = fn.inputs
         if inputs is None:
@@ -240,12 +240,12 @@ def _propagate_into_leaves(
             inp_fn = inp._fn
             if inp_fn is not None:
                 heappush(heap, (-inp_fn.seq, key, inp))
-            elif inp.grad is None:  # a leaf's first gradient: straight to .grad
-                inp.grad = gi if owned else np.array(gi)
+            elif inp._grad is None:  # a leaf's first gradient: straight to .grad
+                inp._grad = gi if owned else np.array(gi)
                 assigned.add(key)
                 continue
             elif key in assigned:  # a later one, added as pending would have added it
-                inp.grad += gi
+                inp._grad += gi
                 continue
             else:  # a leaf that held a .grad before: sum this pass's gradients first
                 heappush(heap, (1, key, inp))
@@ -337,10 +337,10 @@ def _accumulate_leaf(t: Tensor, g: Any, owned: bool) -> None:
     if isinstance(g, Tensor):
         g = g.data
         owned = False
-    if t.grad is None:
-        t.grad = g if owned else np.array(g)
+    if t._grad is None:
+        t._grad = g if owned else np.array(g)
     else:
-        t.grad += g
+        t._grad += g
 
 
 def _check_backward(fn: Any, index: int, g: Any) -> None:

@@ -134,7 +134,7 @@ class Function:
             out = np.asarray(out)
         result = _TENSOR_NEW(_Tensor)  # nabla.tensor._wrap, inlined: this runs for every op
         result.data = out
-        result.grad = None
+        result._grad = None
         result.name = None
         result._version_counter = None
         if cls.shares_memory and np.may_share_memory(out, arrays[0]):

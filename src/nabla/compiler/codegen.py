@@ -211,9 +211,9 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
                 depth = 2
             owned = f"g{slot}" if slot in fresh else f"g{slot} if o{slot} else _np.array(g{slot})"
             w.emit(depth, f"if {target}.grad is None:")
-            w.emit(depth + 1, f"{target}.grad = {owned}")
+            w.emit(depth + 1, f"{target}._grad = {owned}")
             w.emit(depth, "else:")
-            w.emit(depth + 1, f"{target}.grad += g{slot}")
+            w.emit(depth + 1, f"{target}._grad += g{slot}")
             continue
         k = step[1]
         cls, _, ins, out, _, needs_grad, shapes = plan.forward_ops[k]

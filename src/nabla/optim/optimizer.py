@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 
 from nabla._typing import Array
+from nabla.autograd.mode import MODE
 from nabla.compiler.tracer import replayable
 from nabla.errors import DTypeError, NablaError, ShapeError
 
@@ -219,7 +220,7 @@ class Optimizer:
         params = list(params)
         for position, param in enumerate(params):
             _check_parameter(name, position, param)
-        group = {"params": params}
+        group = ParamGroup({"params": params})
         group.update((key, value) for key, value in param_group.items() if key != "params")
         for key, value in self.defaults.items():
             group.setdefault(key, value)
@@ -291,7 +292,7 @@ class Optimizer:
                     f"{len(group['params'])} in the optimizer"
                 )
             param_at.update(zip((int(i) for i in saved["params"]), group["params"]))
-            new_group = {"params": group["params"]}
+            new_group = ParamGroup({"params": group["params"]})
             new_group.update((key, value) for key, value in saved.items() if key != "params")
             for key, value in self.defaults.items():
                 new_group.setdefault(key, value)
@@ -340,6 +341,20 @@ _SET_MESSAGE = (
     "{name}: parameters must be given in an ordered collection (a list), not a set: the order "
     "of a set changes between runs and state_dict numbers parameters by position"
 )
+
+
+class ParamGroup(dict):  # type: ignore[type-arg]
+    """One parameter group (a dict, as PyTorch's): its parameters and hyperparameters.
+
+    Setting a hyperparameter inside a step being compiled (``group["lr"] *= 0.5``) keeps the
+    step eager: a replay would not repeat the change. Schedulers set them inside their own
+    replayed ``step``."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        tracer = MODE.tracer
+        if tracer is not None and not tracer.in_call:
+            tracer.mark_unsafe(f"an optimizer's {key!r} is changed inside the step")
+        super().__setitem__(key, value)
 
 
 def _is_parameter(value: Any) -> bool:
