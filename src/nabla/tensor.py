@@ -390,8 +390,8 @@ class Tensor:
             if np.may_share_memory(self.data, base.data):
                 raise GraphError(
                     f"{op}: an in-place change of a view (the output of {fn.name}) of a tensor "
-                    "in the graph is not supported while recording; change the base tensor "
-                    "(y[idx] = v on the base), or compute the new values out of place"
+                    "in the graph is not supported while recording; write into a copy "
+                    "(z = y.clone(); z[idx] = new values) or build the result out of place"
                 )
 
     def _check_in_place(self, op: str) -> None:
