@@ -20,7 +20,7 @@ from nabla.ops import linalg as la
 from nabla.ops import reduction as rd
 from nabla.ops import shape as sh
 from nabla.ops import softmax as sm
-from nabla.tensor import Tensor, _lift, _plain_index, _wrap
+from nabla.tensor import Tensor, _lift, _no_grad_apply, _plain_index, _wrap
 
 
 def _t(x: Any) -> Tensor:
@@ -211,8 +211,6 @@ def min(
 
 
 def _extremum(name: str, whole: Any, arg: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    from nabla.autograd.mode import no_grad
-
     x = _t(x)
     if isinstance(axis, Tensor):  # torch.max(x, other): the elementwise maximum
         return maximum(x, axis) if name == "max" else minimum(x, axis)
@@ -228,8 +226,8 @@ def _extremum(name: str, whole: Any, arg: Any, x: Any, axis: Any, keepdims: bool
         raise IndexError(
             f"{name}: expected reduction dim {axis} to have non-zero size, x has shape {x.shape}"
         )
-    with no_grad():  # the indices are integers: they carry no gradient (nor requires_grad)
-        indices = arg.apply(x, axis=axis, keepdims=keepdims)
+    # the indices are integers: they carry no gradient (nor requires_grad)
+    indices = _no_grad_apply(arg, x, axis=axis, keepdims=keepdims)
     values = rd.TakeAlongAxis.apply(x, indices, axis=axis, keepdims=keepdims)
     return rd.ValuesIndices(values, indices)
 
@@ -326,10 +324,8 @@ def argmin(
 
 
 def _indices(op: Any, x: Any, axis: Any, keepdims: bool) -> Tensor:
-    from nabla.autograd.mode import no_grad
-
-    with no_grad():  # integers: no gradient, and the result never requires grad
-        return op.apply(_t(x), axis=None if axis is None else int(axis), keepdims=keepdims)
+    # integers: no gradient, and the result never requires grad
+    return _no_grad_apply(op, _t(x), axis=None if axis is None else int(axis), keepdims=keepdims)
 
 
 # ----- softmax ---------------------------------------------------------------------------------

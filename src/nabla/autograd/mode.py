@@ -103,10 +103,10 @@ class _NoArgumentMode(_GradMode):
     def __new__(cls, func: Any = None) -> Any:
         self = super().__new__(cls)
         if func is None:
-            return self
+            return self  # Python runs __init__ next
         if not callable(func):
             raise TypeError(f"{cls.__name__}() takes no arguments, got {func!r}")
-        self.__init__()  # type: ignore[misc]
+        _GradMode.__init__(self)  # not returned as an instance: Python runs no __init__
         return self(func)
 
     def __init__(self, func: Any = None) -> None:

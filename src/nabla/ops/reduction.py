@@ -183,6 +183,10 @@ class ArgMax(Function):
         a = _one_axis(axis, x.ndim, self.name)
         if a is None:
             return np.zeros((), dtype=np.int64)
+        if x.shape[a] == 0:  # no element to point at (PyTorch refuses it too)
+            raise IndexError(
+                f"{self.name}: expected reduction dim {axis} to have non-zero size, x has shape {x.shape}"
+            )
         return type(self).select(x, axis=a, keepdims=keepdims).astype(np.int64, copy=False)
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[None]:
