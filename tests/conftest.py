@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -62,3 +64,27 @@ def numpy_only_python(tmp_path: Path) -> Callable[..., subprocess.CompletedProce
         )
 
     return run
+
+
+class PeakMemory:
+    """The largest amount of Python-allocated memory (NumPy arrays included) seen in a block."""
+
+    bytes: int = 0
+
+
+@pytest.fixture
+def peak_memory() -> Callable[[], contextlib.AbstractContextManager[PeakMemory]]:
+    """``with peak_memory() as peak: ...`` then ``peak.bytes``; the peak is read even when the
+    block raises (a hostile file must be refused without allocating much first)."""
+
+    @contextlib.contextmanager
+    def measure() -> Iterator[PeakMemory]:
+        peak = PeakMemory()
+        tracemalloc.start()
+        try:
+            yield peak
+        finally:
+            peak.bytes = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+
+    return measure

@@ -3,8 +3,8 @@
 import gzip
 import re
 import struct
-import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -193,18 +193,16 @@ def _gzip_bomb(path: Path, header: bytes, zeros: int) -> Path:
     return path
 
 
-def test_gzip_is_read_only_as_far_as_the_header_says(tmp_path: Path) -> None:
+def test_gzip_is_read_only_as_far_as_the_header_says(tmp_path: Path, peak_memory: Any) -> None:
     # 64 KB that inflate to 64 MB behind a header announcing 4 labels
     path = _gzip_bomb(tmp_path / "labels.gz", bytes([0, 0, 8, 1, 0, 0, 0, 4]), 64 << 20)
     assert path.stat().st_size < 200_000
-    tracemalloc.start()
-    try:
-        with pytest.raises(DataError, match=r"has trailing bytes: .* needs 12 bytes, found more"):
-            read_idx(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 8 << 20
+    with (
+        peak_memory() as peak,
+        pytest.raises(DataError, match=r"has trailing bytes: .* needs 12 bytes, found more"),
+    ):
+        read_idx(path)
+    assert peak.bytes < 8 << 20
 
 
 def test_gzip_header_claiming_more_than_the_file_can_hold(tmp_path: Path) -> None:
