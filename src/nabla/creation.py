@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from nabla.compiler.tracer import note_unreplayable
+from nabla.autograd.hooks import note_unreplayable
 from nabla.tensor import DEFAULT_FLOAT, Tensor, as_array
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from nabla._typing import Array, Shape
 from nabla.autograd import function as _function
+from nabla.autograd.hooks import note_unreplayable
 from nabla.errors import DTypeError, GraphError, ShapeError
 
 if TYPE_CHECKING:
@@ -175,9 +176,8 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Array | None) -> None:
-        tracer = _function.MODE.tracer
-        if tracer is not None and not tracer.in_call:  # a replay would not set it again
-            tracer.mark_unsafe("a gradient is set by hand inside the step (p.grad = …)")
+        # a replay would not set it again
+        note_unreplayable("a gradient is set by hand inside the step (p.grad = …)")
         self._grad = value
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -229,10 +229,10 @@ class Tensor:
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
-        if _function.MODE.tracer is not None:
-            _function.MODE.tracer.mark_unsafe(
-                "a tensor's value is read inside the step (.item(), float(), bool()...)"
-            )
+        note_unreplayable(
+            "a tensor's value is read inside the step (.item(), float(), bool()...)",
+            inside_calls=True,
+        )
         if self.data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted, this one has shape "
@@ -241,8 +241,7 @@ class Tensor:
         return self.data.item()
 
     def tolist(self) -> Any:
-        if _function.MODE.tracer is not None:
-            _function.MODE.tracer.mark_unsafe("a tensor's values are read inside the step")
+        note_unreplayable("a tensor's values are read inside the step", inside_calls=True)
         return self.data.tolist()
 
     def numpy(self) -> Array:
@@ -257,9 +256,9 @@ class Tensor:
     def _note_read(self) -> None:
         """Inside a step being compiled, values read as an array (to build a mask or a target
         with NumPy) would be frozen into the plan: such a step stays eager."""
-        tracer = _function.MODE.tracer
-        if tracer is not None:
-            tracer.mark_unsafe("a tensor's values are read as an array inside the step")
+        note_unreplayable(
+            "a tensor's values are read as an array inside the step", inside_calls=True
+        )
 
     def detach(self) -> Tensor:
         """A new leaf sharing the data (and its version counter), cut from the graph."""
@@ -369,9 +368,7 @@ class Tensor:
     def _bump_version(self) -> None:
         """Record an in-place change: a backward through an op that saved these values
         before the change raises instead of using the new ones."""
-        tracer = _function.MODE.tracer
-        if tracer is not None and not tracer.in_call:
-            tracer.mark_unsafe("a tensor is changed in place inside the step (x[i] = v, +=, …)")
+        note_unreplayable("a tensor is changed in place inside the step (x[i] = v, +=, …)")
         counter = self._version_counter
         stamp = next(_function._SEQUENCE)  # later than every op recorded so far
         if counter is None:

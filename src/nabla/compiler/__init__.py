@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from nabla.autograd.hooks import note_unreplayable, replayable
 from nabla.autograd.mode import MODE
 from nabla.compiler.plan import Plan
-from nabla.compiler.tracer import Tracer, note_unreplayable, replayable
+from nabla.compiler.tracer import Tracer
 from nabla.tensor import Tensor, _wrap
 
 __all__ = ["CompiledFunction", "compile", "note_unreplayable", "replayable"]

@@ -85,8 +85,8 @@ def generate(plan: Plan) -> tuple[Callable[..., tuple[Any, ...]], str]:
         else:
             method = getattr(item.obj, item.method)
             # the method itself, not its tracing wrapper: a replay is never traced
-            method = getattr(method, "__wrapped_replayable__", None)
-            method = method.__get__(item.obj) if method else getattr(item.obj, item.method)
+            if getattr(method, "__replayable__", False):
+                method = method.__wrapped__.__get__(item.obj)
             bound = functools.partial(method, *item.args, **item.kwargs)
             call = w.const(f"CALL{index}", bound)
             w.emit(1, f"{call}()")

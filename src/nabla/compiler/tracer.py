@@ -1,24 +1,19 @@
 """Recording one eager call of a step: ops, backward passes and replayable method calls.
 
-While a :class:`Tracer` is installed (``MODE.tracer``), ``Function.apply`` reports every op,
-the engine reports the order in which ``backward`` visited the graph, and methods marked with
-:func:`replayable` (optimizer and scheduler steps, ``zero_grad``) report their calls. What cannot
+A :class:`Tracer` implements the core's hook interface (:mod:`nabla.autograd.hooks`): while it
+is installed (``MODE.tracer``), ``Function.apply`` reports every op, the engine reports the order
+in which ``backward`` visited the graph, and methods marked ``replayable`` (optimizer and
+scheduler steps, ``zero_grad``) report their calls. What cannot
 be replayed faithfully (random numbers drawn outside an op, ``nb.grad``, ``create_graph``,
 indexing with arrays) marks the trace unsafe, and the compiled function stays eager.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
-
-from nabla.autograd.mode import MODE
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
@@ -141,6 +136,28 @@ class Tracer:
         )
         self.events.append(("op", len(self.ops) - 1))
 
+    def on_module_call(self, module: Any) -> None:
+        self.modules.append(module)  # the plan depends on its train()/eval() mode
+
+    def enter_call(
+        self, obj: Any, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        if not self.in_call:
+            values = list(args) + list(kwargs.values())
+            if any(not (v is None or isinstance(v, (bool, str))) for v in values):
+                self.mark_unsafe(
+                    f"{type(obj).__name__}.{method} was called with a value that may change "
+                    "from call to call"
+                )
+            self.events.append(("call", CallRecord(obj, method, args, kwargs)))
+            self.check_watched()
+        self.in_call += 1
+
+    def exit_call(self) -> None:
+        self.in_call -= 1
+        if not self.in_call:
+            self.resnapshot()  # the call's own changes are replayed with it
+
     def on_backward(self, roots: Any, order: list[Any], retain_graph: bool, targets: Any) -> None:
         if self.in_call:
             return
@@ -179,42 +196,3 @@ def _holds_array(value: Any) -> bool:
     if isinstance(value, (tuple, list)):
         return any(_holds_array(v) for v in value)
     return False
-
-
-def replayable(method: F) -> F:
-    """Mark a method whose call a compiled step replays (optimizer steps, ``zero_grad``).
-
-    Its arguments are recorded as they were during tracing, so they must be constants.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        tracer = MODE.tracer
-        if tracer is None:
-            return method(self, *args, **kwargs)
-        if not tracer.in_call:
-            values = list(args) + list(kwargs.values())
-            if any(not (v is None or isinstance(v, (bool, str))) for v in values):
-                tracer.mark_unsafe(
-                    f"{type(self).__name__}.{method.__name__} was called with a value that may "
-                    "change from call to call"
-                )
-            tracer.events.append(("call", CallRecord(self, method.__name__, args, kwargs)))
-            tracer.check_watched()
-        tracer.in_call += 1
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            tracer.in_call -= 1
-            if not tracer.in_call:
-                tracer.resnapshot()  # the call's own changes are replayed with it
-
-    wrapper.__wrapped_replayable__ = method  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
-
-
-def note_unreplayable(reason: str) -> None:
-    """Called by operations that a compiled step cannot replay (random tensor factories...)."""
-    tracer = MODE.tracer
-    if tracer is not None and not tracer.in_call:
-        tracer.mark_unsafe(reason)

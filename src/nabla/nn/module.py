@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nabla.autograd.mode import MODE
-from nabla.compiler.tracer import replayable
+from nabla.autograd.hooks import replayable
 from nabla.errors import ModelFileError, StateDictError
 from nabla.tensor import Tensor, as_array
 
@@ -286,7 +286,7 @@ class Module:
         scope = MODE.scope  # ops created inside forward record this module as their layer
         scope.append(self)
         if MODE.tracer is not None:  # a compiled step's plan depends on train()/eval()
-            MODE.tracer.modules.append(self)
+            MODE.tracer.on_module_call(self)
         try:
             return self.forward(*args, **kwargs)
         finally:

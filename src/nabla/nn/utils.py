@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
-from nabla.compiler.tracer import note_unreplayable
+from nabla.autograd.hooks import note_unreplayable
 from nabla.errors import NablaError
 
 __all__ = ["NonFiniteNormError", "clip_grad_norm_", "clip_grad_value_"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, SupportsFloat
 
-from nabla.compiler.tracer import replayable
+from nabla.autograd.hooks import replayable
 from nabla.optim.optimizer import Optimizer, OptimizerError
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "ReduceLROnPlateau", "StepLR"]

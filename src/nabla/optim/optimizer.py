@@ -20,8 +20,7 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 
 from nabla._typing import Array
-from nabla.autograd.mode import MODE
-from nabla.compiler.tracer import replayable
+from nabla.autograd.hooks import note_unreplayable, replayable
 from nabla.errors import DTypeError, NablaError, ShapeError
 
 
@@ -351,9 +350,7 @@ class ParamGroup(dict):  # type: ignore[type-arg]
     replayed ``step``."""
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        tracer = MODE.tracer
-        if tracer is not None and not tracer.in_call:
-            tracer.mark_unsafe(f"an optimizer's {key!r} is changed inside the step")
+        note_unreplayable(f"an optimizer's {key!r} is changed inside the step")
         super().__setitem__(key, value)
 
 
