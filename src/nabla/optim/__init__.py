@@ -24,10 +24,12 @@ from nabla.optim.lr_scheduler import (
     StepLR,
 )
 from nabla.optim.optimizer import Optimizer, OptimizerError
+from nabla.optim.registry import OPTIMIZERS, OptimizerEntry, build_optimizer
 from nabla.optim.rmsprop import RMSprop
 from nabla.optim.sgd import SGD
 
 __all__ = [
+    "OPTIMIZERS",
     "SGD",
     "Adagrad",
     "Adam",
@@ -36,9 +38,11 @@ __all__ = [
     "ExponentialLR",
     "LRScheduler",
     "Optimizer",
+    "OptimizerEntry",
     "OptimizerError",
     "RMSprop",
     "ReduceLROnPlateau",
     "StepLR",
+    "build_optimizer",
     "lr_scheduler",
 ]
