@@ -61,20 +61,35 @@ def freeze_gc() -> None:
 
 
 class Worker:
-    """A ``benchmarks.worker`` process running one framework."""
+    """A ``benchmarks.worker`` process running one framework.
 
-    def __init__(self, name: str) -> None:
+    ``label`` names its results (default: ``name``); ``src`` is a folder put first on the
+    worker's PYTHONPATH, so ``import nabla`` there loads that source tree (the A/B mode runs
+    an old commit's ``src/`` beside the current one, under the same harness).
+    """
+
+    def __init__(self, name: str, label: str | None = None, src: Path | None = None) -> None:
         self.name = name
+        self.label = label or name
+        env = None
+        if src is not None:
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(src), os.environ.get("PYTHONPATH", "")) if p
+            )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.worker", name],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             cwd=ROOT,
+            env=env,
         )
         hello = self._read()
         self.error = hello.get("error")
         self.rss_mb = hello.get("rss_mb")
+        #: the ``nabla/__init__.py`` the worker imported (None for other frameworks)
+        self.nabla_file: str | None = hello.get("nabla")
 
     def _read(self) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -105,6 +120,9 @@ class Worker:
             with contextlib.suppress(BrokenPipeError, ValueError):
                 self.ask(cmd="quit")
         self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 @contextlib.contextmanager
@@ -156,10 +174,13 @@ def products_only_step(cfg: Config) -> Callable[[], None]:
 
 
 def time_products(cfg: Config, workers: Sequence[Worker], seconds: float) -> float:
-    """Samples/s of ``products_only_step`` in this process, with every worker stopped."""
+    """Samples/s of ``products_only_step`` in this process, with every worker stopped, after
+    the same untimed warm-up as a worker's run (a fraction ``WARMUP`` of its time)."""
     step = products_only_step(cfg)
     with alone(None, workers):  # no worker is the measured one: all of them stop
-        step()
+        start = time.perf_counter()
+        while time.perf_counter() - start < WARMUP * seconds:
+            step()
         count, elapsed = 0, 0.0
         start = time.perf_counter()
         while elapsed < seconds:
@@ -169,31 +190,67 @@ def time_products(cfg: Config, workers: Sequence[Worker], seconds: float) -> flo
     return cfg.batch * count / elapsed
 
 
+def _cpu_ticks(pid: int) -> tuple[int, int] | None:
+    """Busy clock ticks of the whole machine (every state but idle and iowait; steal counts:
+    another VM had the core) and of process ``pid`` with its threads; None off Linux."""
+    try:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        # fields after "(comm)": state is field 3, utime and stime are fields 14 and 15
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError):
+        return None
+    return sum(ticks) - ticks[3] - ticks[4], int(fields[11]) + int(fields[12])
+
+
+def timed_run(w: Worker) -> tuple[dict[str, Any], float]:
+    """One ``run`` of ``w`` and the share of the machine's cores that other processes used
+    meanwhile (0: it ran alone; 0.5 on 2 cores: something else kept one core busy)."""
+    before, start = _cpu_ticks(w.process.pid), time.perf_counter()
+    reply = w.ask(cmd="run", warmup=WARMUP)
+    after, wall = _cpu_ticks(w.process.pid), time.perf_counter() - start
+    if before is None or after is None:
+        return reply, float("nan")
+    others = (after[0] - before[0]) - (after[1] - before[1])
+    capacity = wall * (os.cpu_count() or 1) * os.sysconf("SC_CLK_TCK")
+    return reply, max(0.0, others / capacity)
+
+
+def rotate(r: int, live: list[Worker]) -> list[Worker]:
+    """Round ``r``'s order: who goes first moves along by one each round."""
+    return live[r % len(live) :] + live[: r % len(live)] if live else []
+
+
 def measure_config(
-    cfg: Config, workers: Sequence[Worker], rounds: int, seconds: float, skipped: dict[str, str]
+    cfg: Config,
+    workers: Sequence[Worker],
+    rounds: int,
+    seconds: float,
+    skipped: dict[str, str],
+    order: Callable[[int, list[Worker]], list[Worker]] = rotate,
 ) -> dict[str, Any]:
-    """Median samples/s per framework over ``rounds`` rounds, frameworks interleaved, and of
-    the step's matrix products alone (the ceiling for the fraction of the GEMM rate)."""
+    """Median samples/s per worker (by label) over ``rounds`` rounds, workers interleaved in
+    ``order``, and of the step's matrix products alone (the NumPy ceiling of the step)."""
     live = []
     extra_skipped = dict(skipped)
     for w in workers:
         with alone(w, workers):
             reply = w.ask(cmd="build", config=cfg.name, seconds=seconds)
         if "error" in reply:
-            extra_skipped[w.name] = reply["error"]
+            extra_skipped[w.label] = reply["error"]
         else:
             live.append(w)
-    rates: dict[str, list[float]] = {w.name: [] for w in live}
-    faults: dict[str, list[float]] = {w.name: [] for w in live}
+    rates: dict[str, list[float]] = {w.label: [] for w in live}
+    faults: dict[str, list[float]] = {w.label: [] for w in live}
+    others: dict[str, list[float]] = {w.label: [] for w in live}
     products: list[float] = []
     load = []
     for r in range(rounds):
-        order = live[r % len(live) :] + live[: r % len(live)] if live else []
-        for w in order:  # rotate who goes first each round
+        for w in order(r, live):
             with alone(w, live):
-                reply = w.ask(cmd="run", warmup=WARMUP)
-            rates[w.name].append(cfg.batch * reply["count"] / reply["seconds"])
-            faults[w.name].append(reply.get("faults_per_step", float("nan")))
+                reply, contention = timed_run(w)
+            rates[w.label].append(cfg.batch * reply["count"] / reply["seconds"])
+            faults[w.label].append(reply.get("faults_per_step", float("nan")))
+            others[w.label].append(contention)
         products.append(time_products(cfg, live, seconds))
         load.append(os.getloadavg()[0])
     return {
@@ -202,8 +259,11 @@ def measure_config(
         "flops_per_step": cfg.flops,
         "samples_per_s": {name: statistics.median(v) for name, v in rates.items()},
         "products_only_samples_per_s": statistics.median(products) if products else None,
+        "products_only_rounds": products,
         "rounds": rates,
         "page_faults_per_step": {name: statistics.median(v) for name, v in faults.items()},
+        #: per round, the share of the cores other processes used during each timed run
+        "others_cpu": others,
         "skipped": extra_skipped,
         "load_average": max(load) if load else os.getloadavg()[0],
     }

@@ -51,6 +51,78 @@ def _faults_cell(name: str, c: dict[str, Any]) -> str:
     return "–" if value is None or math.isnan(value) else f"{value:.1f}"
 
 
+def ceiling_fraction(rate: float | None, c: dict[str, Any]) -> float | None:
+    """The step's matrix products alone, time over the whole step's time (rates invert)."""
+    ceiling = c.get("products_only_samples_per_s")
+    return rate / ceiling if rate and ceiling else None
+
+
+def _ceiling_cell(name: str, c: dict[str, Any]) -> str:
+    fraction = ceiling_fraction(c["samples_per_s"].get(name), c)
+    return "–" if fraction is None else f"{fraction:.2f}"
+
+
+def _products_cell(c: dict[str, Any], gemm_gflops: float) -> str:
+    """The ceiling's own rate, in samples/s and GFLOP/s (its share of the 1024³ GEMM rate)."""
+    rate = c.get("products_only_samples_per_s")
+    if not rate:
+        return "–"
+    gflops = c["flops_per_step"] * rate / c["batch"] / 1e9
+    return f"{_k(rate)}, {gflops:.0f} ({gflops / gemm_gflops:.2f} of 1024³)"
+
+
+def _overhead_lines(results: dict[str, Any]) -> list[str]:
+    if not results.get("overhead_us"):
+        return []
+    lines = [
+        "",
+        "Per-op autodiff overhead, chain of 1,000 scalar multiplies, forward + backward (µs/op):",
+        "",
+        "| framework | µs/op |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {us:.2f} |" for name, us in results["overhead_us"].items()]
+    return lines
+
+
+def _memory_lines(results: dict[str, Any]) -> list[str]:
+    if not results.get("memory"):
+        return []
+    config = results["memory"][0].get("config", "")
+    lines = [
+        "",
+        f"Peak RSS of 30 training steps, one process per framework ({config}):",
+        "",
+        "| framework | peak RSS (MB) | after setup (MB) |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {m['framework']} | {m['peak_rss_mb']:.0f} | {m['after_setup_mb']:.0f} |"
+        for m in results["memory"]
+        if "peak_rss_mb" in m
+    ]
+    return lines
+
+
+def _relative_lines(ours: str, configs: list[dict[str, Any]], frameworks: list[str]) -> list[str]:
+    """``ours`` over each peer, config by config (nothing when ``ours`` was not measured)."""
+    if not any(ours in c["samples_per_s"] for c in configs):
+        return []
+
+    def ratio(peer: str, c: dict[str, Any]) -> str:
+        a, b = c["samples_per_s"].get(ours), c["samples_per_s"].get(peer)
+        return f"{a / b:.2f}x" if a and b else "–"
+
+    peers = [peer for peer in frameworks if peer != ours]
+    return _table(
+        f"{ours} relative to each peer (>1: {ours} is faster):",
+        configs,
+        peers,
+        ratio,
+        first_column="peer",
+    )
+
+
 def markdown(results: dict[str, Any]) -> str:
     machine = results["machine"]
     lines = [
@@ -86,36 +158,20 @@ def markdown(results: dict[str, Any]) -> str:
             _best_round_cell,
         )
     for ours in ("nabla eager", "nabla compiled"):
-        if not any(ours in c["samples_per_s"] for c in configs):
-            continue
-
-        def ratio(peer: str, c: dict[str, Any], ours: str = ours) -> str:
-            a, b = c["samples_per_s"].get(ours), c["samples_per_s"].get(peer)
-            return f"{a / b:.2f}x" if a and b else "–"
-
-        peers = [peer for peer in frameworks if peer != ours]
-        lines += _table(
-            f"{ours} relative to each peer (>1: {ours} is faster):",
-            configs,
-            peers,
-            ratio,
-            first_column="peer",
-        )
-    gemm = machine["gemm_gflops"] * 1e9
-
-    def gemm_fraction(rate: float | None, c: dict[str, Any]) -> str:
-        return f"{c['flops_per_step'] * rate / c['batch'] / gemm:.2f}" if rate else "–"
-
-    lines += _table(
-        "Fraction of the 1024³ float32 GEMM rate reached over the whole step:",
-        configs,
-        frameworks,
-        lambda name, c: gemm_fraction(c["samples_per_s"].get(name), c),
-    )
+        lines += _relative_lines(ours, configs, frameworks)
     if any(c.get("products_only_samples_per_s") for c in configs):
-        # the ceiling: the same matrix products with nothing around them (NumPy's BLAS)
-        cells = [gemm_fraction(c.get("products_only_samples_per_s"), c) for c in configs]
-        lines.append("| *the step's matrix products alone* | " + " | ".join(cells) + " |")
+        lines += _table(
+            "Fraction of the NumPy ceiling: the step's matrix products alone (the same shapes "
+            "and dtype, plain NumPy `@`, timed in the same rounds) over the whole step, time "
+            "against time (1.00: the step costs no more than its matrix products):",
+            configs,
+            frameworks,
+            _ceiling_cell,
+        )
+        cells = [_products_cell(c, machine["gemm_gflops"]) for c in configs]
+        lines.append(
+            "| *the matrix products alone: samples/s, GFLOP/s* | " + " | ".join(cells) + " |"
+        )
     if any(c.get("page_faults_per_step") for c in configs):
         lines += _table(
             "Page faults per training step, median over the rounds (memory the process gave "
@@ -125,35 +181,7 @@ def markdown(results: dict[str, Any]) -> str:
             frameworks,
             _faults_cell,
         )
-    if results.get("overhead_us"):
-        lines += [
-            "",
-            (
-                "Per-op autodiff overhead, chain of 1,000 scalar multiplies, forward + "
-                "backward (µs/op):"
-            ),
-            "",
-        ]
-        lines.append("| framework | µs/op |")
-        lines.append("|---|---:|")
-        for name, us in results["overhead_us"].items():
-            lines.append(f"| {name} | {us:.2f} |")
-    if results.get("memory"):
-        lines += [
-            "",
-            (
-                f"Peak RSS of 30 training steps, one process per framework "
-                f"({results['memory'][0].get('config', '')}):"
-            ),
-            "",
-        ]
-        lines.append("| framework | peak RSS (MB) | after setup (MB) |")
-        lines.append("|---|---:|---:|")
-        for m in results["memory"]:
-            if "peak_rss_mb" in m:
-                lines.append(
-                    f"| {m['framework']} | {m['peak_rss_mb']:.0f} | {m['after_setup_mb']:.0f} |"
-                )
+    lines += _overhead_lines(results) + _memory_lines(results)
     skipped = {n: why for c in configs for n, why in c["skipped"].items()}
     if skipped:
         lines += ["", "Skipped: " + "; ".join(f"{n}: {w}" for n, w in skipped.items())]

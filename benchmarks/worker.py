@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.configs import MAIN, SWEEP
+from benchmarks.configs import MAIN, SWEEP, Config
 from benchmarks.harness import LR, chain_overhead, freeze_gc, make_problem
 from benchmarks.peers import PEERS
 
@@ -31,6 +31,21 @@ def status_mb(field: str) -> float:
     return float("nan")
 
 
+def build(builder: Callable[..., Any], cfg: Config, seconds: float) -> tuple[Any, int]:
+    """The config's step, warmed up, and how many steps take about ``seconds``."""
+    step = builder(cfg, *make_problem(cfg), LR)
+    for _ in range(3):  # warm-up: JIT compilation, traces, caches
+        step()
+    elapsed, count = 0.0, 1
+    while elapsed < seconds / 4:
+        count *= 2
+        start = time.perf_counter()
+        for _ in range(count):
+            step()
+        elapsed = time.perf_counter() - start
+    return step, max(1, int(count * seconds / max(elapsed, 1e-9)))
+
+
 def main() -> None:
     name = sys.argv[1]
     configs = {c.name: c for c in MAIN + SWEEP}
@@ -40,30 +55,28 @@ def main() -> None:
     except ImportError as exc:
         print(json.dumps({"error": f"not installed ({exc})"}), flush=True)
         return
+    except Exception as exc:  # noqa: BLE001 - e.g. an old nabla (A/B) lacks an API: report it
+        print(json.dumps({"error": f"cannot build: {type(exc).__name__}: {exc}"}), flush=True)
+        return
     freeze_gc()
     baseline = status_mb("VmRSS")
     step: Callable[[], Any] | None = None
     count = 1
-    print(json.dumps({"ready": True, "rss_mb": baseline}), flush=True)
+    hello: dict[str, Any] = {"ready": True, "rss_mb": baseline}
+    if "nabla" in sys.modules:  # which source tree answered `import nabla` (A/B mode)
+        hello["nabla"] = sys.modules["nabla"].__file__
+    print(json.dumps(hello), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
         cmd = request["cmd"]
         if cmd == "quit":
             break
         if cmd == "build":
-            cfg = configs[request["config"]]
-            step = builder(cfg, *make_problem(cfg), LR)
-            for _ in range(3):  # warm-up: JIT compilation, traces, caches
-                step()
-            elapsed, count = 0.0, 1
-            while elapsed < request["seconds"] / 4:
-                count *= 2
-                start = time.perf_counter()
-                for _ in range(count):
-                    step()
-                elapsed = time.perf_counter() - start
-            count = max(1, int(count * request["seconds"] / max(elapsed, 1e-9)))
-            reply: dict[str, Any] = {"count": count}
+            try:
+                step, count = build(builder, configs[request["config"]], request["seconds"])
+                reply: dict[str, Any] = {"count": count}
+            except Exception as exc:  # noqa: BLE001 - the harness skips this config, says why
+                step, reply = None, {"error": f"cannot build: {type(exc).__name__}: {exc}"}
         elif cmd == "run":
             assert step is not None
             # warm-up, untimed: after the harness's pause the vCPU starts cold (on this VM the

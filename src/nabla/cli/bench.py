@@ -16,7 +16,9 @@ def add_bench_parser(sub: Any) -> None:
         "bench",
         help="benchmark nabla against PyTorch, JAX, scikit-learn... (source checkout)",
         description="Run benchmarks/ (python -m benchmarks); options are passed through, e.g. "
-        "nabla bench --quick --frameworks 'nabla eager,PyTorch eager'.",
+        "nabla bench --quick --frameworks 'nabla eager,PyTorch eager'. A full run writes "
+        "benchmarks/results/; --quick, --ab REF (nabla at commit REF against this checkout, "
+        "interleaved) and partial runs write a new temporary folder, named at the end.",
     )
     p.add_argument("args", nargs=argparse.REMAINDER, help="options for python -m benchmarks")
     p.set_defaults(command_fn="bench")
