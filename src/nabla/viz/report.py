@@ -133,22 +133,7 @@ def histogram_chart(
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     x0, x1 = (min(epochs) - 0.5, max(epochs) + 0.5) if len(epochs) else (0.0, 1.0)
     for ax, name in zip(axes, names):
-        values = finite[name]
-        if log:
-            assert shared is not None
-            lo, hi = shared
-            values = [np.log10(v) for v in values]
-        else:
-            pooled = np.concatenate(values or [np.zeros(1)])
-            pooled = pooled if pooled.size else np.zeros(1)
-            lo, hi = float(pooled.min()), float(pooled.max())
-        if hi <= lo:
-            lo, hi = lo - 0.5, hi + 0.5
-        edges = np.linspace(lo, hi, bins + 1)
-        grid = np.zeros((bins, max(len(values), 1)))
-        for j, v in enumerate(values):
-            counts, _ = np.histogram(v, bins=edges)
-            grid[:, j] = counts / max(counts.sum(), 1)
+        grid, lo, hi = _histogram_grid(finite[name], shared, bins)
         ax.imshow(
             grid,
             origin="lower",
@@ -166,6 +151,28 @@ def histogram_chart(
         ax.set_axis_off()
     fig.suptitle(title, fontsize=10)
     return _png(fig)
+
+
+def _histogram_grid(
+    values: list[np.ndarray[Any, Any]], shared: tuple[float, float] | None, bins: int
+) -> tuple[np.ndarray[Any, Any], float, float]:
+    """The columns of one layer's heatmap (the fraction of each epoch's values per bin) and
+    the value range: ``shared`` (log10 bounds, every layer alike) or the layer's own range."""
+    if shared is not None:
+        lo, hi = shared
+        values = [np.log10(v) for v in values]
+    else:
+        pooled = np.concatenate(values or [np.zeros(1)])
+        pooled = pooled if pooled.size else np.zeros(1)
+        lo, hi = float(pooled.min()), float(pooled.max())
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, bins + 1)
+    grid = np.zeros((bins, max(len(values), 1)))
+    for j, v in enumerate(values):
+        counts, _ = np.histogram(v, bins=edges)
+        grid[:, j] = counts / max(counts.sum(), 1)
+    return grid, lo, hi
 
 
 def _table(rows: Sequence[Sequence[Any]], header: Sequence[str] | None = None) -> str:
