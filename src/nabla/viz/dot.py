@@ -17,15 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from nabla.errors import GraphError, NablaError
+from nabla.autograd.graph import node_key
+from nabla.errors import NablaError
 from nabla.tensor import Tensor
-from nabla.viz.graph import Graph, collect, format_shape, node_gradients
+from nabla.viz.graph import Graph, Node, collect, format_shape, node_gradients
 
 FORMATS = ("svg", "png", "pdf", "dot", "gv")
 INSTALL_HINT = (
     "install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install "
     "graphviz; conda: conda install -c conda-forge graphviz; Windows: winget install graphviz)"
 )
+#: the tooltip of a node whose gradient a backward pass did not keep (non-leaves)
+FREED_GRAD = "grad: freed by backward (draw before backward, or backward(retain_graph=True))"
 _FILL = {"op": "#fff2cc", "param": "#dae8fc", "const": "#eeeeee", "root": "#f8cecc"}
 
 
@@ -60,16 +63,19 @@ def to_dot(
 
     One node per op (name, output shape, dtype) and one per leaf (the parameter path such as
     ``0.weight`` or ``fc1.weight``, else the tensor's ``name``), edges in the forward direction.
+    Works before and after ``backward()``: backward frees the values the graph saved, not its
+    topology.
 
     Parameters
     ----------
     tensor : Tensor
-        Usually a loss; its graph must not have been freed by ``backward()`` (draw first, or
-        call ``backward(retain_graph=True)``).
+        Usually a loss.
     grads : bool
-        Also show each node's gradient d(tensor)/d(node): shape and norm. They are computed by
-        an extra backward pass that keeps the graph and touches no ``.grad``, so this works
-        before or after ``loss.backward(retain_graph=True)``; ``tensor`` must be a scalar.
+        Also show gradients (shape and norm). While the graph is intact, each node's gradient
+        d(tensor)/d(node), computed by an extra backward pass that keeps the graph and touches
+        no ``.grad`` (``tensor`` must be a scalar). After a ``backward()`` that freed the graph,
+        each parameter's ``.grad`` as stored (the sum over every backward so far); the other
+        nodes kept no gradient and show none (their tooltip says so).
     cluster : bool
         Group the nodes of each module in a box labelled with its path ("0: Linear").
     max_nodes : int, optional
@@ -96,7 +102,7 @@ def to_dot(
     graph = collect(tensor, params)
     shown = graph.nodes if max_nodes is None else graph.nodes[:max_nodes]
     hidden = len(graph.nodes) - len(shown)
-    gradients = node_gradients(tensor, [n.tensor for n in shown]) if grads else {}
+    notes = _grad_notes(tensor, graph, shown) if grads else {}
 
     lines = [
         "digraph nabla {",
@@ -106,35 +112,68 @@ def to_dot(
     ]
     statements: dict[str | None, list[str]] = {}
     for node in shown:
-        t = node.tensor
-        label = f"{node.name}\n{format_shape(t.shape)} {t.dtype}"
-        if grads and (node.kind != "const" or id(t) in gradients):
-            label += "\n" + _grad_line(gradients.get(id(t)))
-        fill = _FILL["root"] if node.index == 0 else _FILL[node.kind]
-        attrs = [f"label={_quote(label)}", f'fillcolor="{fill}"']
-        if node.kind == "const":
-            attrs.append('shape=note, style="filled", color="#999999"')
-        if node.index == 0:
-            attrs.append("penwidth=2")
         layer = node.layer if cluster else None
-        statements.setdefault(layer, []).append(f"  n{node.index} [{', '.join(attrs)}];")
+        statements.setdefault(layer, []).append(_node_statement(node, notes))
     lines.extend(statements.pop(None, []))
     if statements:
         lines.extend(_clusters(graph, statements))
     if hidden:
         lines.append(f'  more [label="… {hidden} more nodes", shape=box, style="dashed,rounded"];')
+    lines.extend(_edge_statements(graph, len(shown)))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _grad_notes(root: Tensor, graph: Graph, shown: list[Node]) -> dict[int, str | None]:
+    """The gradient line of each shown node that gets one, by index; None for a node whose
+    gradient a backward pass did not keep. Live graph: d(root)/d(node) for every node that
+    requires grad; freed graph: each parameter's ``.grad`` as stored, None for the ops."""
+    if graph.freed:  # the values are gone: only what backward stored is left
+        return {
+            n.index: _grad_line(n.tensor.grad) if n.kind == "param" else None
+            for n in shown
+            if n.kind != "const"
+        }
+    gradients = node_gradients(root, [n.tensor for n in shown])
+    return {
+        n.index: _grad_line(gradients.get(node_key(n.tensor)))
+        for n in shown
+        if n.kind != "const" or node_key(n.tensor) in gradients
+    }
+
+
+def _node_statement(node: Node, notes: dict[int, str | None]) -> str:
+    t = node.tensor
+    label = f"{node.name}\n{format_shape(t.shape)} {t.dtype}"
+    fill = _FILL["root"] if node.index == 0 else _FILL[node.kind]
+    tooltip: list[str] = []
+    if node.index in notes:
+        note = notes[node.index]
+        if note is None:
+            tooltip.append(f"tooltip={_quote(FREED_GRAD)}")
+        else:
+            label += "\n" + note
+    attrs = [f"label={_quote(label)}", f'fillcolor="{fill}"', *tooltip]
+    if node.kind == "const":
+        attrs.append('shape=note, style="filled", color="#999999"')
+    if node.index == 0:
+        attrs.append("penwidth=2")
+    return f"  n{node.index} [{', '.join(attrs)}];"
+
+
+def _edge_statements(graph: Graph, n_shown: int) -> list[str]:
+    """One edge per (input, op) pair among the shown nodes; inputs beyond them come from
+    the collapsed ``more`` node."""
     edges: list[str] = []
     seen: set[str] = set()
     for src, dst in graph.edges():
-        if dst >= len(shown):
+        if dst >= n_shown:
             continue
-        edge = f"  n{src} -> n{dst};" if src < len(shown) else f"  more -> n{dst};"
+        edge = f"  n{src} -> n{dst};" if src < n_shown else f"  more -> n{dst};"
         if edge not in seen:
             seen.add(edge)
             edges.append(edge)
-    lines.extend(edges)
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return edges
 
 
 def _clusters(graph: Graph, statements: dict[str | None, list[str]]) -> list[str]:
@@ -275,13 +314,12 @@ def draw(
 def repr_svg(tensor: Tensor, max_nodes: int = 60) -> str | None:
     """SVG of the tensor's graph for Jupyter (``Tensor._repr_svg_``), or None without one.
 
-    None when the tensor has no recorded graph, its graph was freed, or Graphviz is missing,
-    so notebooks fall back to the text ``repr``.
+    None when the tensor has no recorded graph or Graphviz is missing, so notebooks fall back
+    to the text ``repr``. A graph that ``backward()`` freed is drawn too (its topology stays).
     """
-    fn = tensor._fn
-    if fn is None or fn.inputs is None:
+    if tensor._fn is None:
         return None
     try:
         return render(to_dot(tensor, max_nodes=max_nodes), "svg").decode("utf-8")
-    except (GraphvizUnavailable, GraphError):
+    except GraphvizUnavailable:
         return None

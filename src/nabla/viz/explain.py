@@ -2,8 +2,10 @@
 
 Each rule is read from the op class itself: the ``Backward:`` line of its docstring (plain text)
 or its ``latex`` attribute, the same place the code's backward rule is documented, so the trace
-and the rules cannot drift apart. Nothing is run: shapes come from the recorded graph (the
-gradient of a tensor has the tensor's shape).
+and the rules cannot drift apart. The steps come in the engine's own order
+(:func:`nabla.autograd.graph.backward_order`, the key its heap pops by), so the trace and the
+engine cannot drift apart either. Nothing is run: shapes come from the recorded graph (the
+gradient of a tensor has the tensor's shape), which outlives ``backward()``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nabla.autograd.graph import backward_order, inputs_of, node_key
 from nabla.tensor import Tensor
-from nabla.viz.graph import backward_order, collect, format_shape
+from nabla.viz.graph import Node, collect, format_shape
 
 #: ops whose rule multiplies operands of different shapes: the trace substitutes each symbol's
 #: shape (``∇W = Gᵀ X   (10×128) = (64×10)ᵀ (64×128)``); other rules show the result's shape
@@ -202,6 +205,42 @@ def _shapes(
     return result, result_tex
 
 
+def _terms(fn: Any, out_shape: tuple[int, ...], info: dict[int, Node]) -> tuple[Term, ...]:
+    """The rule of op ``fn`` applied to each of its inputs that needs a gradient."""
+    rule = rule_of(type(fn))
+    inputs = inputs_of(fn)
+    operands: dict[str, Any] = {"g": out_shape, "G": out_shape}
+    if rule.output:
+        operands[rule.output] = out_shape
+    # one term for every input (concatenate's ∇xᵢ), or one per input symbol
+    variadic = len(rule.terms) == 1 and len(inputs) > 1 and "ᵢ" in rule.terms[0]
+    if not variadic:
+        operands.update((symbol, inp.shape) for symbol, inp in zip(rule.symbols, inputs) if symbol)
+    terms = []
+    for k, inp in enumerate(inputs):
+        if not inp.requires_grad:
+            continue
+        j = 0 if variadic else k
+        documented = j < len(rule.terms)
+        node = info[node_key(inp)]
+        text, tex = _shapes(fn, rule, j, inp.shape, operands)
+        terms.append(
+            Term(
+                input_index=k,
+                symbol=rule.symbols[j] if documented else f"input {k}",
+                rule=rule.terms[j] if documented else f"∇(input {k})",
+                latex=rule.latex[j] if j < len(rule.latex) else "",
+                note=rule.notes[j] if documented else "",
+                grad_shape=inp.shape,
+                shapes=text,
+                shapes_latex=tex,
+                operands=dict(operands),
+                target=node.name if node.kind == "param" else None,
+            )
+        )
+    return tuple(terms)
+
+
 def explain(
     tensor: Tensor,
     fmt: str = "text",
@@ -210,15 +249,17 @@ def explain(
 ) -> Explanation:
     """The backward pass of ``tensor``, step by step, with each rule and the real shapes.
 
-    Nothing is computed and the graph is left intact: each step is an op in the order the
-    engine's ``backward`` runs it, with the layer that created it (the module path), its
-    rule for each input that needs a gradient (from the op's docstring, or its LaTeX), and the
-    shapes: e.g. ``2  linear  ∇W = Gᵀ X  (10×128) = (64×10)ᵀ (64×128)  → 2.weight.grad``.
+    Nothing is computed and the graph is left intact: each step is an op, in the order the
+    engine's ``backward`` runs it (:func:`nabla.autograd.graph.backward_order`), with the
+    layer that created it (the module path), its rule for each input that needs a gradient
+    (from the op's docstring, or its LaTeX), and the shapes: e.g.
+    ``2  linear  ∇W = Gᵀ X  (10×128) = (64×10)ᵀ (64×128)  → 2.weight.grad``.
 
     Parameters
     ----------
     tensor : Tensor
-        Usually the loss, before ``backward()`` (or after ``backward(retain_graph=True)``).
+        Usually the loss, before or after ``backward()`` (backward frees the values the graph
+        saved, not its topology, and the trace needs only the topology and the shapes).
     fmt : {"text", "latex"}
         Plain text, or Markdown with LaTeX formulas (a table).
     show : bool
@@ -243,46 +284,14 @@ def explain(
     if fmt not in ("text", "latex"):
         raise ValueError(f"explain: fmt must be 'text' or 'latex', got {fmt!r}")
     graph = collect(tensor, params)
-    info = {id(n.tensor): n for n in graph.nodes}
+    info = {node_key(n.tensor): n for n in graph.nodes}
     steps: list[Step] = []
     for t in backward_order(tensor):
         fn = t._fn
-        if fn is None:
+        if fn is None:  # the leaves come last; they only receive their gradients
             continue
-        rule = rule_of(type(fn))
-        inputs = fn.inputs or ()
-        operands: dict[str, Any] = {"g": t.shape, "G": t.shape}
-        if rule.output:
-            operands[rule.output] = t.shape
-        variadic = len(rule.terms) == 1 and len(inputs) > 1 and "ᵢ" in rule.terms[0]
-        for k, inp in enumerate(inputs):
-            symbol = rule.symbols[k] if k < len(rule.symbols) else ""
-            if symbol and not variadic:
-                operands[symbol] = inp.shape
-        terms = []
-        for k, inp in enumerate(inputs):
-            if not inp.requires_grad:
-                continue
-            j = 0 if variadic else k
-            documented = j < len(rule.terms)
-            node = info[id(inp)]
-            text, tex = _shapes(fn, rule, j, inp.shape, operands)
-            terms.append(
-                Term(
-                    input_index=k,
-                    symbol=rule.symbols[j] if documented else f"input {k}",
-                    rule=rule.terms[j] if documented else f"∇(input {k})",
-                    latex=rule.latex[j] if j < len(rule.latex) else "",
-                    note=rule.notes[j] if documented else "",
-                    grad_shape=inp.shape,
-                    shapes=text,
-                    shapes_latex=tex,
-                    operands=dict(operands),
-                    target=node.name if node.kind == "param" else None,
-                )
-            )
-        layer = info[id(t)].layer or ""
-        steps.append(Step(len(steps) + 1, layer, fn.name, t.shape, tuple(terms)))
+        layer = info[node_key(t)].layer or ""
+        steps.append(Step(len(steps) + 1, layer, fn.name, t.shape, _terms(fn, t.shape, info)))
     root_op = tensor._fn.name if tensor._fn is not None else "a leaf"
     result = Explanation(root_op, tensor.shape, steps, fmt)
     if show:

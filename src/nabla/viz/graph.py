@@ -1,8 +1,11 @@
 """Read a recorded graph without running it: nodes, edges, names and the layer of each op.
 
-Shared by the drawings (``to_dot``) and the backward trace (``explain``). Nothing here touches
-the engine: the graph is walked through ``tensor._fn.inputs``, and names come from the model
-each op recorded (``fn.root.named_parameters()``/``named_modules()``).
+Shared by the drawings (``to_dot``) and the backward trace (``explain``). The graph is walked
+with the engine's own functions (:mod:`nabla.autograd.graph`): ``inputs_of`` gives an op's
+inputs before and after a backward pass freed its saved values (a freed non-leaf input is a
+``FreedTensor``: its shape, dtype and name, no values), and ``node_key`` identifies a node
+either way. Names come from the model each op recorded (``fn.root.named_parameters()``/
+``named_modules()``).
 """
 
 from __future__ import annotations
@@ -13,21 +16,21 @@ from typing import Any
 
 import numpy as np
 
+from nabla.autograd.graph import inputs_of, is_freed, node_key
 from nabla.errors import GraphError
 from nabla.tensor import Tensor
-
-FREED = (
-    "the graph behind this tensor was freed by backward(): draw or explain it before calling "
-    "backward, or call loss.backward(retain_graph=True) to keep it"
-)
 
 
 @dataclass
 class Node:
-    """One tensor of the graph: an op's output (``fn`` set) or a leaf."""
+    """One tensor of the graph: an op's output (``fn`` set) or a leaf.
+
+    ``tensor`` is the Tensor, or for an op output that a backward pass freed (and nobody
+    holds), its :class:`~nabla.autograd.graph.FreedTensor` record (``data`` is None).
+    """
 
     index: int
-    tensor: Tensor
+    tensor: Any
     fn: Any
     name: str
     kind: str  # "op", "param" (a leaf that requires grad), "const" (a leaf that does not)
@@ -46,6 +49,11 @@ class Graph:
         """(input node, op node) pairs, in the forward direction."""
         return [(i, node.index) for node in self.nodes for i in node.inputs]
 
+    @property
+    def freed(self) -> bool:
+        """Whether a backward pass freed any op of the graph (its values are partly gone)."""
+        return any(node.fn is not None and is_freed(node.fn) for node in self.nodes)
+
 
 def format_shape(shape: tuple[int, ...], parens: bool = False) -> str:
     """(64, 10) → '64×10' (or '(64×10)'); a 0-d shape is 'scalar'."""
@@ -62,8 +70,12 @@ def _named(params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> dict
     return {id(p): str(name) for name, p in items}
 
 
-def _scalar_label(t: Tensor) -> str:
-    value = t.data.reshape(()).item() if t.data.size == 1 else None
+def _scalar_label(t: Any) -> str:
+    """A one-element leaf's value ('0.5'); 'tensor' when it has no values to show."""
+    data = t.data
+    if data is None or data.size != 1:
+        return "tensor"
+    value = data.reshape(()).item()
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
@@ -78,114 +90,93 @@ def op_layer(fn: Any, module_paths: dict[int, str]) -> str | None:
     return path or type(module).__name__
 
 
+def _walk(root: Tensor) -> tuple[list[Any], dict[int, int]]:
+    """Every tensor behind ``root``, breadth-first (nodes near the output come first), and
+    each one's position by :func:`node_key`."""
+    order: list[Any] = [root]
+    index = {node_key(root): 0}
+    head = 0
+    while head < len(order):
+        fn = order[head]._fn
+        head += 1
+        if fn is None:
+            continue
+        for inp in inputs_of(fn):
+            key = node_key(inp)
+            if key not in index:
+                index[key] = len(order)
+                order.append(inp)
+    return order, index
+
+
+@dataclass
+class _Names:
+    """What the models that recorded the graph call its parameters and modules."""
+
+    params: dict[int, str] = field(default_factory=dict)  # id(parameter) → "0.weight"
+    modules: dict[int, str] = field(default_factory=dict)  # id(module) → "0"
+    layers: dict[str, str] = field(default_factory=dict)  # "0" → "0: Linear"
+
+
+def _model_names(order: list[Any], given: dict[int, str]) -> _Names:
+    roots: dict[int, Any] = {}
+    for t in order:
+        model = getattr(t._fn, "root", None) if t._fn is not None else None
+        if model is not None:
+            roots.setdefault(id(model), model)
+    names = _Names()
+    for model in roots.values():
+        for name, p in model.named_parameters():
+            names.params.setdefault(id(p), name)
+        for path, module in model.named_modules():
+            names.modules.setdefault(id(module), path)
+            if path:
+                names.layers.setdefault(path, f"{path}: {type(module).__name__}")
+    names.params.update(given)
+    return names
+
+
+def _node(i: int, t: Any, index: dict[int, int], names: _Names) -> Node:
+    fn = t._fn
+    if fn is not None:
+        inputs = [index[node_key(inp)] for inp in inputs_of(fn)]
+        return Node(i, t, fn, fn.name, "op", op_layer(fn, names.modules), inputs)
+    pname = names.params.get(id(t))
+    name = pname or t.name or _scalar_label(t)
+    owner = pname.rpartition(".")[0] if pname else ""
+    layer = owner if owner in names.layers else None
+    return Node(i, t, None, name, "param" if t.requires_grad else "const", layer)
+
+
 def collect(
     root: Tensor,
     params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
 ) -> Graph:
     """Walk the graph that produced ``root`` (every input, not only those that require grad).
 
+    Works before and after ``backward()``: a backward pass frees the values an op saved but
+    keeps the graph's topology (ops, links, shapes, dtypes, names, modules).
+
     Raises
     ------
-    GraphError
-        If ``root`` is not a Tensor, or a backward pass already freed the graph.
+    TypeError
+        If ``root`` is not a Tensor.
     """
     if not isinstance(root, Tensor):
         raise TypeError(f"expected a Tensor, got {type(root).__name__}")
-    given = _named(params)
-    order: list[Tensor] = []
-    index: dict[int, int] = {}
-    queue = [root]
-    index[id(root)] = 0
-    head = 0
-    while head < len(queue):  # breadth-first: nodes near the output come first
-        t = queue[head]
-        head += 1
-        order.append(t)
-        fn = t._fn
-        if fn is None:
-            continue
-        if fn.inputs is None:
-            raise GraphError(f"{fn.name}: {FREED}")
-        for inp in fn.inputs:
-            if id(inp) not in index:
-                index[id(inp)] = len(queue)
-                queue.append(inp)
-
-    roots: dict[int, Any] = {}
-    for t in order:
-        model = getattr(t._fn, "root", None) if t._fn is not None else None
-        if model is not None:
-            roots.setdefault(id(model), model)
-    param_names: dict[int, str] = {}
-    module_paths: dict[int, str] = {}
-    layer_labels: dict[str, str] = {}
-    for model in roots.values():
-        for name, p in model.named_parameters():
-            param_names.setdefault(id(p), name)
-        for path, module in model.named_modules():
-            module_paths.setdefault(id(module), path)
-            if path:
-                layer_labels.setdefault(path, f"{path}: {type(module).__name__}")
-    param_names.update(given)
-
-    nodes: list[Node] = []
-    for i, t in enumerate(order):
-        fn = t._fn
-        if fn is not None:
-            name = fn.name
-            kind, layer = "op", op_layer(fn, module_paths)
-            inputs = [index[id(inp)] for inp in fn.inputs or ()]
-        else:
-            inputs = []
-            pname = param_names.get(id(t))
-            name = pname or t.name or (_scalar_label(t) if t.data.size == 1 else "tensor")
-            kind = "param" if t.requires_grad else "const"
-            owner = pname.rpartition(".")[0] if pname else ""
-            layer = owner if owner in layer_labels else None
-        nodes.append(Node(i, t, fn, name, kind, layer, inputs))
-    return Graph(nodes, layer_labels)
+    order, index = _walk(root)
+    names = _model_names(order, _named(params))
+    nodes = [_node(i, t, index, names) for i, t in enumerate(order)]
+    return Graph(nodes, names.layers)
 
 
-def backward_order(root: Tensor) -> list[Tensor]:
-    """Tensors in the order the engine's backward visits them (root first).
-
-    The engine's Kahn order: a tensor is processed once every consumer that requires grad has
-    handed it its gradient; ready tensors are taken last-in first-out.
-    """
-    deps: dict[int, int] = {id(root): 0}
-    stack = [root]
-    while stack:
-        fn = stack.pop()._fn
-        if fn is None:
-            continue
-        inputs = fn.inputs
-        if inputs is None:
-            raise GraphError(f"{fn.name}: {FREED}")
-        for inp in inputs:
-            if inp.requires_grad:
-                if id(inp) in deps:
-                    deps[id(inp)] += 1
-                else:
-                    deps[id(inp)] = 1
-                    stack.append(inp)
-    order: list[Tensor] = []
-    ready = [root]
-    while ready:
-        t = ready.pop()
-        order.append(t)
-        for inp in t._fn.inputs or () if t._fn is not None else ():
-            if inp.requires_grad:
-                deps[id(inp)] -= 1
-                if deps[id(inp)] == 0:
-                    ready.append(inp)
-    return order
-
-
-def node_gradients(root: Tensor, tensors: list[Tensor]) -> dict[int, np.ndarray[Any, Any]]:
-    """d(root)/d(t) for every ``t`` that requires grad, by one extra backward pass.
+def node_gradients(root: Tensor, tensors: list[Any]) -> dict[int, np.ndarray[Any, Any]]:
+    """d(root)/d(t) for every ``t`` that requires grad, by one extra backward pass, keyed by
+    :func:`node_key`.
 
     The graph is kept (``retain_graph=True``) and no ``.grad`` is touched, so this can run
-    before or after the user's own ``backward(retain_graph=True)``.
+    before or after the user's own ``backward(retain_graph=True)``; the graph must be live
+    (not freed by a backward pass).
     """
     from nabla.autograd.engine import grad
 
@@ -197,4 +188,4 @@ def node_gradients(root: Tensor, tensors: list[Tensor]) -> dict[int, np.ndarray[
     if not wanted or not root.requires_grad:
         return {}
     grads = grad(root, wanted, retain_graph=True, allow_unused=True)
-    return {id(t): g.data for t, g in zip(wanted, grads) if g is not None}
+    return {node_key(t): g.data for t, g in zip(wanted, grads) if g is not None}
