@@ -11,15 +11,26 @@ successful save in that folder removes such leftovers once their writer is gone 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
+import json
 import os
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from nabla.errors import ModelFileError
 
-__all__ = ["atomic_write_bytes", "remove_stale_temporaries"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "remove_stale_temporaries",
+    "write_csv",
+    "write_json",
+]
 
 #: a leftover temporary file of an older version (no writer pid in its name) untouched for this
 #: many seconds may be removed (a live save keeps writing to its file, so it stays recent)
@@ -72,6 +83,27 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         raise
     _fsync_directory(directory)
     remove_stale_temporaries(directory, target.name)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` atomically, as UTF-8 (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_csv(
+    path: str | os.PathLike[str], header: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Write a header row and ``rows`` as CSV (``\\n`` line ends), atomically."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
 
 
 def _create_temp(directory: Path, name: str) -> tuple[int, Path]:

@@ -106,27 +106,30 @@ def _encode(obj: Any, where: str, tensors: dict[str, Array]) -> Any:
     if isinstance(obj, float):
         return float(obj)
     if isinstance(obj, Mapping):
-        pairs = []
-        for key, value in obj.items():
-            if isinstance(key, np.generic) or not isinstance(key, _KEY_TYPES):
-                raise TypeError(
-                    f"save_checkpoint: dict key {key!r} at {where or 'the top level'} is a "
-                    f"{type(key).__name__}; keys must be str, int, float, bool or None"
-                )
-            pairs.append([key, _encode(value, f"{where}/{key}" if where else str(key), tensors)])
-        return {"dict": pairs}
+        return {"dict": [_encode_pair(key, value, where, tensors) for key, value in obj.items()]}
     if isinstance(obj, (list, tuple)):
         tag = "list" if isinstance(obj, list) else "tuple"
-        return {
-            tag: [
-                _encode(v, f"{where}/{i}" if where else str(i), tensors) for i, v in enumerate(obj)
-            ]
-        }
+        return {tag: [_encode(v, _child(where, i), tensors) for i, v in enumerate(obj)]}
     raise TypeError(
         f"save_checkpoint: cannot store a {type(obj).__name__} at {where or 'the top level'}; "
         "leaves must be arrays, NumPy scalars, int, float, bool, None or str "
         "(use .data for a Tensor, .state_dict() for a module or optimizer)"
     )
+
+
+def _encode_pair(key: Any, value: Any, where: str, tensors: dict[str, Array]) -> list[Any]:
+    """A dict entry as ``[key, encoded value]``; the key keeps its JSON type."""
+    if isinstance(key, np.generic) or not isinstance(key, _KEY_TYPES):
+        raise TypeError(
+            f"save_checkpoint: dict key {key!r} at {where or 'the top level'} is a "
+            f"{type(key).__name__}; keys must be str, int, float, bool or None"
+        )
+    return [key, _encode(value, _child(where, key), tensors)]
+
+
+def _child(where: str, key: Any) -> str:
+    """The tensor-name path of entry ``key`` under ``where`` ("optimizer/state/0")."""
+    return f"{where}/{key}" if where else str(key)
 
 
 def _candidates(name: str) -> Iterator[str]:
