@@ -1,0 +1,345 @@
+"""The settings of a training run, defined once: ``nabla train``'s options and the resume check.
+
+:class:`TrainConfig` holds every setting of ``nabla train`` as a typed field whose metadata
+carries its help text, its command-line flags, its choices, its ``--help`` group and whether a
+resumed run may change it. The CLI generates its options from these fields
+(:func:`nabla.cli.train.add_config_arguments`), and :meth:`TrainConfig.fingerprint` derives the
+settings a checkpoint must share with the run that resumes it, so a new setting is one field
+here: it becomes an option and joins the fingerprint with no list to update.
+
+Examples
+--------
+>>> config = TrainConfig(data="iris", epochs=5, optimizer="adam")
+>>> config.learning_rate()
+0.001
+>>> config.fingerprint()["optimizer"], "out" in config.fingerprint()
+('adam', False)
+>>> TrainConfig.from_dict(config.to_dict()) == config
+True
+>>> TrainConfig(epochs=0)
+Traceback (most recent call last):
+...
+nabla.training.config.ConfigError: --epochs must be positive, got 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import numbers
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nabla.errors import NablaError
+from nabla.optim.registry import OPTIMIZERS
+
+__all__ = ["ConfigError", "TrainConfig", "parse_hidden", "setting"]
+
+#: an activation MLP(activation=...) accepts by name
+ACTIVATION_CHOICES = ("tanh", "sigmoid", "relu", "leaky_relu")
+SCHEDULER_CHOICES = ("cosine", "step", "exponential", "plateau", "none")
+
+
+class ConfigError(NablaError, ValueError):
+    """A training setting with a bad value; the message names the setting.
+
+    A value out of range names its command-line flag (``--epochs must be positive``), as both
+    the CLI and Python reach that check; a wrong type or choice names the field
+    (``TrainConfig.epochs``), as only Python can pass one.
+    """
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    group: str | None = None,
+    flags: tuple[str, ...] | None = None,
+    choices: tuple[Any, ...] | None = None,
+    resume: str | Callable[[Any], bool] = "fingerprint",
+) -> Any:
+    """A :class:`TrainConfig` field: its default and what the CLI and resume check need.
+
+    Parameters
+    ----------
+    default : value
+        The field's default (immutable: the config is frozen and hashable).
+    help : str
+        The ``--help`` text.
+    group : str, optional
+        The ``--help`` section ("data", "model", "optimisation", "output").
+    flags : tuple of str, optional
+        Command-line spellings; default ``--name-with-dashes`` (``--no-name`` for a boolean
+        that defaults to True).
+    choices : tuple, optional
+        The only values allowed.
+    resume : "fingerprint", "free" or callable
+        "fingerprint": a resumed run must keep the value (the checkpoint records it); "free":
+        it may change (output paths, verbosity); a callable ``f(config) -> bool`` says whether
+        it belongs to this config's fingerprint.
+    """
+    if resume not in ("fingerprint", "free") and not callable(resume):
+        raise ValueError(f"setting: resume must be 'fingerprint', 'free' or callable: {resume!r}")
+    metadata = {"help": help, "group": group, "flags": flags, "choices": choices}
+    return dataclasses.field(default=default, metadata={**metadata, "resume": resume})
+
+
+def parse_hidden(text: str) -> list[int]:
+    """'128,64' → [128, 64]; '' or 'none' → no hidden layer."""
+    if text.strip().lower() in ("", "none", "0"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ConfigError(
+            f"--hidden: expected comma-separated widths such as 128,64, got {text!r}"
+        ) from None
+    if any(s <= 0 for s in sizes):
+        raise ConfigError(f"--hidden: widths must be positive, got {text!r}")
+    return sizes
+
+
+def _cosine_schedule(config: Any) -> bool:
+    # the cosine schedule's length is the number of epochs, and a resumed scheduler keeps the
+    # length it was saved with: more epochs would rise past the end of the cosine
+    return bool(config.scheduler == "cosine")
+
+
+def _lr_help() -> str:
+    defaults = ", ".join(f"{name} {entry.lr:g}" for name, entry in OPTIMIZERS.items())
+    return f"learning rate (default per optimizer: {defaults})"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a ``nabla train`` run; each field is one command-line option.
+
+    Field metadata (see :func:`setting`) holds the help text, flags, choices and resume rule.
+    Constructing a config validates it: a bad value raises :class:`ConfigError` naming it.
+    """
+
+    data: str = setting(
+        "digits",
+        "digits, iris, wine, breast_cancer, a .csv or .npz file, or an MNIST IDX folder "
+        "(default: digits)",
+        group="data",
+    )
+    target: str | None = setting(
+        None, "target column of a CSV (name or index; default: last)", group="data"
+    )
+    val_split: float = setting(0.1, "validation fraction (0.1)", group="data")
+    test_split: float = setting(0.2, "test fraction (0.2)", group="data")
+    standardize: bool = setting(
+        True,
+        "do not standardise features (default: fit mean/std on the training split)",
+        group="data",
+    )
+    model: str = setting(
+        "mlp",
+        "mlp or logistic regression (default mlp)",
+        group="model",
+        choices=("mlp", "logistic"),
+    )
+    hidden: str = setting("128", "hidden widths, e.g. 128,64 (default 128)", group="model")
+    activation: str = setting(
+        "tanh", "hidden-layer activation (default tanh)", group="model", choices=ACTIVATION_CHOICES
+    )
+    dropout: float = setting(0.0, "dropout after hidden layers", group="model")
+    batch_norm: bool = setting(False, "BatchNorm1d after hidden layers", group="model")
+    epochs: int = setting(
+        60, "epochs to train (default 60)", group="optimisation", resume=_cosine_schedule
+    )
+    batch_size: int = setting(32, "mini-batch size (default 32)", group="optimisation")
+    optimizer: str = setting(
+        "sgd", "optimizer (default sgd)", group="optimisation", choices=tuple(OPTIMIZERS)
+    )
+    lr: float | None = setting(None, _lr_help(), group="optimisation")
+    momentum: float | None = setting(
+        None, "momentum of sgd (default 0.9) or rmsprop (default 0)", group="optimisation"
+    )
+    weight_decay: float = setting(1e-3, "L2 weight decay (1e-3)", group="optimisation")
+    scheduler: str = setting(
+        "cosine",
+        "learning-rate schedule (default: cosine annealing over the epochs)",
+        group="optimisation",
+        choices=SCHEDULER_CHOICES,
+    )
+    seed: int = setting(1, "seed for split, init and batches (1)", group="optimisation")
+    out: str = setting(
+        "runs/train", "output folder (default runs/train)", group="output", resume="free"
+    )
+    checkpoint_every: int = setting(
+        0, "checkpoint every N epochs (0: at the end)", group="output", resume="free"
+    )
+    resume: bool = setting(
+        False, "continue from --out's checkpoint", group="output", resume="free"
+    )
+    progress: bool = setting(True, "no progress bar", group="output", resume="free")
+    plots: bool = setting(True, "skip the PNG curves", group="output", resume="free")
+    report: bool = setting(
+        False,
+        "also write report.html: curves, the model graph, per-layer gradient and weight "
+        "histograms over epochs, settings (one self-contained file)",
+        group="output",
+        resume="free",
+    )
+    verbose: bool = setting(
+        False,
+        "print one line per epoch",
+        group="output",
+        flags=("-v", "--verbose"),
+        resume="free",
+    )
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            _check_field(self, field)
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        _require(self.epochs > 0, f"--epochs must be positive, got {self.epochs}")
+        _require(self.batch_size > 0, f"--batch-size must be positive, got {self.batch_size}")
+        for name in ("val_split", "test_split"):
+            value = getattr(self, name)
+            _require(0 <= value < 1, f"{flag_of(name)} must be in [0, 1), got {value}")
+        _require(
+            self.val_split + self.test_split < 1,
+            "--val-split and --test-split leave no training data",
+        )
+        _require(self.lr is None or self.lr > 0, f"--lr must be positive, got {self.lr}")
+        _require(0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}")
+        _require(
+            self.checkpoint_every >= 0,
+            f"--checkpoint-every must be >= 0, got {self.checkpoint_every}",
+        )
+        self.hidden_sizes()  # a bad --hidden fails here, before any data is read
+        if self.momentum is not None:
+            takers = [n for n, e in OPTIMIZERS.items() if "momentum" in e.hyperparameters()]
+            _require(
+                self.optimizer in takers,
+                f"--momentum applies to {' and '.join(takers)}, not {self.optimizer}",
+            )
+
+    # ----- derived values ---------------------------------------------------------------------
+    def hidden_sizes(self) -> list[int]:
+        """The hidden widths ``hidden`` spells ("128,64" → [128, 64])."""
+        return parse_hidden(self.hidden)
+
+    def learning_rate(self) -> float:
+        """``lr``, or the optimizer's registered default when it is None."""
+        return OPTIMIZERS[self.optimizer].lr if self.lr is None else self.lr
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings a resumed run must share with its checkpoint, by field name.
+
+        Every field belongs to it unless its metadata says ``resume="free"`` (or its predicate
+        says no for this config), so a new setting is checked on resume without being listed.
+        """
+        return {
+            field.name: getattr(self, field.name)
+            for field in dataclasses.fields(self)
+            if _in_fingerprint(field, self)
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field by name: JSON-ready (str, int, float, bool or None values)."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
+        """A config from :meth:`to_dict`'s form; missing keys take their defaults."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = [key for key in values if key not in names]
+        if unknown:
+            raise ConfigError(
+                f"{cls.__name__}: unknown setting {unknown[0]!r}; known: {', '.join(names)}"
+            )
+        return cls(**values)
+
+
+def flag_of(name: str, cls: type = TrainConfig) -> str:
+    """The long command-line flag of field ``name`` (``"val_split"`` → ``"--val-split"``)."""
+    field = {f.name: f for f in dataclasses.fields(cls)}[name]
+    return flags_of(field, cls)[-1]
+
+
+def flags_of(field: dataclasses.Field[Any], cls: type = TrainConfig) -> tuple[str, ...]:
+    """The command-line spellings of ``field``: its metadata's, else derived from its name."""
+    given: tuple[str, ...] | None = field.metadata.get("flags")
+    if given:
+        return given
+    dashed = field.name.replace("_", "-")
+    if field_type(cls, field.name) is bool and field.default is True:
+        return (f"--no-{dashed}",)
+    return (f"--{dashed}",)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def field_type(cls: type, name: str) -> type:
+    """The value type of field ``name`` (``float`` for ``float | None``)."""
+    hint = _hints(cls)[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if _is_union(hint) and len(args) == 1:
+        hint = args[0]
+    if hint not in (bool, int, float, str):
+        raise TypeError(f"{cls.__name__}.{name}: settings are bool, int, float or str: {hint}")
+    return typing.cast(type, hint)
+
+
+def optional(cls: type, name: str) -> bool:
+    """Whether field ``name`` may be None."""
+    hint = _hints(cls)[name]
+    return _is_union(hint) and type(None) in typing.get_args(hint)
+
+
+def _is_union(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType)
+
+
+#: what each field type accepts (then converts): NumPy integers for int, any real for float
+_ACCEPTS: dict[type, type | tuple[type, ...]] = {
+    bool: bool,
+    int: numbers.Integral,
+    float: numbers.Real,
+    str: str,
+}
+
+
+def _check_field(config: Any, field: dataclasses.Field[Any]) -> None:
+    """Refuse a value of the wrong type or outside the field's choices, naming the field.
+
+    The command line cannot produce either (argparse converts and checks choices), so these
+    errors name the field as Python spells it: ``TrainConfig.epochs``.
+    """
+    cls, value = type(config), getattr(config, field.name)
+    if value is None and optional(cls, field.name):
+        return
+    kind, name = field_type(cls, field.name), f"{cls.__name__}.{field.name}"
+    if not isinstance(value, _ACCEPTS[kind]) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{name} must be {kind.__name__}, got {value!r}")
+    if type(value) is not kind:
+        object.__setattr__(config, field.name, kind(value))  # np.int64(5) → 5, 1 → 1.0
+    choices = field.metadata.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(
+            f"{name}: invalid choice {value!r} (choose from {', '.join(map(str, choices))})"
+        )
+
+
+def _in_fingerprint(field: dataclasses.Field[Any], config: Any) -> bool:
+    rule = field.metadata.get("resume", "fingerprint")
+    if callable(rule):
+        return bool(rule(config))
+    return bool(rule == "fingerprint")
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
