@@ -185,12 +185,13 @@ def test_resource_errors_are_one_line(
     error: BaseException,
     fragment: str,
 ) -> None:
-    import nabla.cli.train
+    import nabla.training.recipe
 
     def exhausted(*args: object) -> None:
         raise error
 
-    monkeypatch.setattr(nabla.cli.train, "load_classification_data", exhausted)
+    # the recipe loads the data (nabla train only parses and prints)
+    monkeypatch.setattr(nabla.training.recipe, "load_classification_data", exhausted)
     _fails(_train("iris", tmp_path / "out"), capsys, "nabla train: error:", fragment)
 
 

@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 
 import nabla as nb
-from nabla.cli.output import check_destinations, plot_confusion, write_json
-from nabla.cli.train import load_classification_data
+from nabla.cli.output import check_destinations, plot_confusion
 from nabla.data import StandardScaler, split_dataset
 from nabla.data.builtin import builtin_key
 from nabla.data.tabular import match_features
 from nabla.errors import DataError
+from nabla.io.atomic import write_json
 from nabla.training import classification_report
+from nabla.training.recipe import load_classification_data
 
 
 def load_model_and_metadata(path: str) -> tuple[Any, dict[str, Any]]:
@@ -165,7 +166,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if split != "all":
         if "seed" not in metadata:
             raise DataError(f"{args.model}: has no record of its training split; use --split all")
-        if data.X_test is not None and split == "test":
+        if data.X_test is not None and data.y_test is not None and split == "test":
             X, y = data.X_test, data.y_test
         else:
             parts = split_dataset(

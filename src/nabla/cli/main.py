@@ -9,6 +9,7 @@ exception type and where it was raised) unless ``NABLA_DEBUG=1``, which re-raise
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import sys
@@ -21,6 +22,16 @@ class CLIError(NablaError):
     """A command-line mistake (bad option value, missing checkpoint...)."""
 
 
+#: command → (module, function) that runs it; the module is imported when the command runs
+COMMANDS = {
+    "train": ("nabla.cli.train", "run_train"),
+    "evaluate": ("nabla.cli.evaluate", "run_evaluate"),
+    "predict": ("nabla.cli.predict", "run_predict"),
+    "graph": ("nabla.cli.graph", "run_graph"),
+    "bench": ("nabla.cli.bench", "run_bench"),
+    "export": ("nabla.cli.export", "run_export"),
+}
+
 #: longest error message printed in full; longer ones keep their start and say how long they were
 MAX_MESSAGE = 500
 
@@ -31,70 +42,6 @@ def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
     if len(line) <= limit:
         return line
     return f"{line[:limit]}... ({len(line) - limit} more characters)"
-
-
-def _add_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "train",
-        help="train a classifier (default: the notes' tanh + softmax network on digits)",
-        description="Train a classifier and write the model, metrics and curves to --out.",
-    )
-    data = p.add_argument_group("data")
-    data.add_argument(
-        "--data",
-        default="digits",
-        help="digits, iris, wine, breast_cancer, a .csv or .npz file, or an MNIST IDX folder "
-        "(default: digits)",
-    )
-    data.add_argument("--target", help="target column of a CSV (name or index; default: last)")
-    data.add_argument("--val-split", type=float, default=0.1, help="validation fraction (0.1)")
-    data.add_argument("--test-split", type=float, default=0.2, help="test fraction (0.2)")
-    data.add_argument(
-        "--no-standardize",
-        dest="standardize",
-        action="store_false",
-        help="do not standardise features (default: fit mean/std on the training split)",
-    )
-    model = p.add_argument_group("model")
-    model.add_argument("--model", choices=["mlp", "logistic"], default="mlp")
-    model.add_argument("--hidden", default="128", help="hidden widths, e.g. 128,64 (default 128)")
-    model.add_argument(
-        "--activation", choices=["tanh", "sigmoid", "relu", "leaky_relu"], default="tanh"
-    )
-    model.add_argument("--dropout", type=float, default=0.0, help="dropout after hidden layers")
-    model.add_argument("--batch-norm", action="store_true", help="BatchNorm1d after hidden layers")
-    opt = p.add_argument_group("optimisation")
-    opt.add_argument("--epochs", type=int, default=60)
-    opt.add_argument("--batch-size", type=int, default=32)
-    opt.add_argument(
-        "--optimizer", choices=["sgd", "adam", "adamw", "rmsprop", "adagrad"], default="sgd"
-    )
-    opt.add_argument("--lr", type=float, help="learning rate (sgd 0.05, adagrad 0.01, else 1e-3)")
-    opt.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
-    opt.add_argument("--weight-decay", type=float, default=1e-3, help="L2 weight decay (1e-3)")
-    opt.add_argument(
-        "--scheduler",
-        choices=["cosine", "step", "exponential", "plateau", "none"],
-        default="cosine",
-        help="learning-rate schedule (default: cosine annealing over the epochs)",
-    )
-    opt.add_argument("--seed", type=int, default=1, help="seed for split, init and batches (1)")
-    run = p.add_argument_group("output")
-    run.add_argument("--out", default="runs/train", help="output folder (default runs/train)")
-    run.add_argument(
-        "--checkpoint-every", type=int, default=0, help="checkpoint every N epochs (0: at the end)"
-    )
-    run.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
-    run.add_argument("--no-progress", dest="progress", action="store_false")
-    run.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG curves")
-    run.add_argument(
-        "--report",
-        action="store_true",
-        help="also write report.html: curves, the model graph, per-layer gradient and weight "
-        "histograms over epochs, settings (one self-contained file)",
-    )
-    run.add_argument("-v", "--verbose", action="store_true", help="print one line per epoch")
-    p.set_defaults(command_fn="train")
 
 
 def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -139,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nabla {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    _add_train(sub)
+    from nabla.cli.train import add_train_parser
+
+    add_train_parser(sub)
     _add_evaluate(sub)
     _add_predict(sub)
     from nabla.cli.graph import add_graph_parser
@@ -164,29 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["bench", "--", *argv[1:]]
     args = parser.parse_args(argv)
     try:
-        if args.command_fn == "train":
-            from nabla.cli.train import run_train
-
-            return run_train(args)
-        if args.command_fn == "bench":
-            from nabla.cli.bench import run_bench
-
-            return run_bench(args)
-        if args.command_fn == "graph":
-            from nabla.cli.graph import run_graph
-
-            return run_graph(args)
-        if args.command_fn == "export":
-            from nabla.cli.export import run_export
-
-            return run_export(args)
-        if args.command_fn == "evaluate":
-            from nabla.cli.evaluate import run_evaluate
-
-            return run_evaluate(args)
-        from nabla.cli.predict import run_predict
-
-        return run_predict(args)
+        module, function = COMMANDS[args.command_fn]
+        return int(getattr(importlib.import_module(module), function)(args))
     except NablaError as exc:
         print(f"nabla {args.command}: error: {shorten(str(exc))}", file=sys.stderr)
         return 1
@@ -210,19 +138,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line for the user; NABLA_DEBUG=1 shows the traceback
         if os.environ.get("NABLA_DEBUG", "") not in ("", "0"):
             raise
-        where = ""
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb is not None:
-            where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
-        detail = shorten(str(exc))
-        print(
-            f"nabla {args.command}: internal error: {type(exc).__name__}{where}"
-            f"{': ' + detail if detail else ''} (set NABLA_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
+        print(f"nabla {args.command}: {internal_error(exc)}", file=sys.stderr)
         return 1
+
+
+def internal_error(exc: BaseException) -> str:
+    """One line for an unexpected exception: its type, where it was raised, its message."""
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+    detail = shorten(str(exc))
+    return (
+        f"internal error: {type(exc).__name__}{where}"
+        f"{': ' + detail if detail else ''} (set NABLA_DEBUG=1 for the traceback)"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

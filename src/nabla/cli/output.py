@@ -1,10 +1,11 @@
-"""What the CLI writes: metric files, PNG plots (matplotlib, Agg) and text tables, atomically."""
+"""What the CLI checks and draws: output destinations, the confusion-matrix plot, text tables.
+
+The atomic file writers are in :mod:`nabla.io.atomic`, the PNG helpers and a training run's
+files in :mod:`nabla.training.outputs`.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from nabla.errors import NablaError
+from nabla.training.outputs import pyplot, save_figure
 
 
 def check_destinations(*paths: Path | str | None) -> None:
@@ -40,66 +42,8 @@ def check_destinations(*paths: Path | str | None) -> None:
             raise NablaError(f"cannot write {path}: directory {folder} is not writable")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    from nabla.io import atomic_write_bytes
-
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
-
-
-def write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise NablaError(
-            "plots need matplotlib: pip install 'nabla[plot]' (or pass --no-plots)"
-        ) from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig: Any, path: Path) -> None:
-    plt = _pyplot()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    from nabla.io import atomic_write_bytes
-
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def plot_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
-    """Loss and accuracy per epoch, training and validation, side by side."""
-    plt = _pyplot()
-    epochs = [h["epoch"] for h in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, title in ((ax_loss, "loss", "loss"), (ax_acc, "accuracy", "accuracy")):
-        ax.plot(epochs, [h[f"train_{key}"] for h in history], label="train")
-        val = [h[f"val_{key}"] for h in history]
-        if any(v is not None for v in val):
-            ax.plot(epochs, [np.nan if v is None else v for v in val], label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    save_figure(fig, path)
-
-
 def plot_confusion(matrix: np.ndarray[Any, Any], class_names: Sequence[str], path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     n = len(class_names)
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
     image = ax.imshow(matrix, cmap="Blues")

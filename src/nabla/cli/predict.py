@@ -14,9 +14,10 @@ from nabla.cli.evaluate import (
     model_probabilities,
     prepare_features,
 )
-from nabla.cli.output import atomic_write_text, check_destinations
+from nabla.cli.output import check_destinations
 from nabla.data import load_csv_features
 from nabla.errors import DataError
+from nabla.io.atomic import atomic_write_text
 
 
 def run_predict(args: argparse.Namespace) -> int:

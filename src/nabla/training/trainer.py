@@ -120,7 +120,9 @@ class Trainer:
     ) -> None:
         self.model, self.optimizer, self.loader = model, optimizer, loader
         self.scheduler, self.val_data = scheduler, val_data
-        self.loss_fn = loss_fn or getattr(model, "loss", classification_loss)
+        # a model's own loss (LogisticRegression's) unless one is given
+        default_loss: Callable[[Tensor, Any], Tensor] = getattr(model, "loss", classification_loss)
+        self.loss_fn = loss_fn or default_loss
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
         self.checkpoint_every = int(checkpoint_every)
         self.fingerprint = fingerprint or {}

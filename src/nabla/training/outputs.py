@@ -1,0 +1,135 @@
+"""The files a training run writes into its output folder, and the PNG figures they use.
+
+``model.safetensors`` (the model, with the run's data description in its metadata so that
+``nabla evaluate``/``predict``/``export`` can read new data the same way), ``metrics.csv`` and
+``metrics.json`` (per-epoch history, final results, settings), ``curves.png`` and
+``report.html`` when asked for. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nabla.errors import NablaError
+from nabla.io.atomic import atomic_write_bytes, write_csv, write_json
+
+if TYPE_CHECKING:
+    from nabla.training.recipe import TrainRun
+
+__all__ = ["model_metadata", "plot_curves", "pyplot", "save_figure", "write_run_files"]
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, or a one-line error naming the missing package."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise NablaError(
+            "plots need matplotlib: pip install 'nabla[plot]' (or pass --no-plots)"
+        ) from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """Write ``fig`` as a PNG atomically, and close it."""
+    plt = pyplot()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def plot_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
+    """Loss and accuracy per epoch, training and validation, side by side."""
+    plt = pyplot()
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, title in ((ax_loss, "loss", "loss"), (ax_acc, "accuracy", "accuracy")):
+        ax.plot(epochs, [h[f"train_{key}"] for h in history], label="train")
+        val = [h[f"val_{key}"] for h in history]
+        if any(v is not None for v in val):
+            ax.plot(epochs, [np.nan if v is None else v for v in val], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    save_figure(fig, path)
+
+
+def model_metadata(run: TrainRun) -> dict[str, Any]:
+    """What the model file records about its run: data, features, classes, scaler, split."""
+    config, data = run.config, run.data
+    scaler = run.splits.scaler
+    return {
+        "created_by": "nabla train",
+        "data": config.data,
+        # where the data is whatever folder a later command runs in (None for built-in sets)
+        "data_path": str(Path(config.data).resolve()) if Path(config.data).exists() else None,
+        "source": str(data.source),
+        "target_name": data.target_name,
+        "feature_names": list(data.feature_names),
+        "class_names": [str(c) for c in (data.class_names or range(run.n_classes))],
+        "scaler": None if scaler is None else scaler.to_dict(),
+        "seed": config.seed,
+        "val_split": config.val_split,
+        "test_split": config.test_split,
+        "results": run.results,
+    }
+
+
+def write_run_files(run: TrainRun) -> list[str]:
+    """Write the run's files into ``run.out``; returns their names."""
+    from nabla.io import save
+
+    out, history, trainer = run.out, run.history, run.trainer
+    save(run.model, out / "model.safetensors", metadata=model_metadata(run))
+    write_csv(out / "metrics.csv", list(history[0]), [list(h.values()) for h in history])
+    settings = run.config.fingerprint()
+    write_json(
+        out / "metrics.json",
+        {
+            "epochs": history,
+            "final": run.results,
+            "train_seconds": trainer.train_seconds,
+            "samples_per_second": run.samples_per_second,
+            "settings": settings,
+        },
+    )
+    if run.monitor is not None:
+        _write_report(run, settings)
+    if run.config.plots:
+        plot_curves(history, out / "curves.png")
+    files = ["model.safetensors", "metrics.csv", "metrics.json"]
+    if run.config.plots:
+        files.append("curves.png")
+    if run.monitor is not None:
+        files.append("report.html")
+    return files
+
+
+def _write_report(run: TrainRun, settings: dict[str, Any]) -> None:
+    from nabla.viz.report import write_training_report
+
+    config, data, splits = run.config, run.data, run.splits
+    assert run.monitor is not None
+    write_training_report(
+        run.out / "report.html",
+        model=run.model,
+        loss_fn=run.trainer.loss_fn,
+        batch=(splits.X_train[: config.batch_size], splits.y_train[: config.batch_size]),
+        history=run.history,
+        results=run.results,
+        settings={**settings, "epochs": config.epochs, "out": str(run.out)},
+        monitor=run.monitor,
+        title=f"nabla train: {config.model} on {config.data}",
+        subtitle=f"{data.n_samples} samples, {data.n_features} features, {run.n_classes} "
+        f"classes; {run.trainer.train_seconds:.2f} s training",
+    )

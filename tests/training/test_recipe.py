@@ -1,0 +1,85 @@
+"""The training recipe from Python: the same run as ``nabla train``, results that hold up."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nabla as nb
+from nabla.cli import main
+from nabla.training.config import ConfigError, TrainConfig
+from nabla.training.recipe import train
+
+pytest.importorskip("safetensors")
+
+
+def _weights(path: Path) -> dict[str, np.ndarray]:
+    return dict(nb.load(path).state_dict())
+
+
+def test_recipe_equals_the_cli_bitwise(tmp_path: Path) -> None:
+    flags = ["--data", "iris", "--epochs", "4", "--optimizer", "adam", "--dropout", "0.1"]
+    assert main(["train", *flags, "--out", str(tmp_path / "cli"), "--no-progress"]) == 0
+    config = TrainConfig(
+        data="iris",
+        epochs=4,
+        optimizer="adam",
+        dropout=0.1,
+        out=str(tmp_path / "py"),
+        progress=False,
+    )
+    run = train(config, log=lambda line: None)
+    assert run.files == ["model.safetensors", "metrics.csv", "metrics.json", "curves.png"]
+    for name in run.files:
+        assert (tmp_path / "py" / name).stat().st_size > 0
+    a, b = (
+        _weights(tmp_path / "cli" / "model.safetensors"),
+        _weights(run.out / "model.safetensors"),
+    )
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_results_are_the_saved_models_scores(tmp_path: Path) -> None:
+    run = train(
+        TrainConfig(data="wine", epochs=10, out=str(tmp_path), plots=False, progress=False)
+    )
+    model = nb.load(tmp_path / "model.safetensors").eval()
+    for name, X, y in run.splits.named():
+        with nb.no_grad():
+            predicted = model(nb.tensor(X)).data.argmax(axis=1)
+        assert run.results[name]["accuracy"] == pytest.approx(np.mean(predicted == y)), name
+        assert run.results[name]["samples"] == len(y)
+    # 178 rows: 10 % validation, 20 % test, as the config says (stratified: per-class rounding)
+    n_train, n_val, n_test = (len(y) for _, _, y in run.splits.named())
+    assert n_train + n_val + n_test == 178
+    assert abs(n_val - 17.8) <= 2 and abs(n_test - 35.6) <= 2
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["final"] == run.results
+    assert metrics["settings"] == run.config.fingerprint()
+    assert len(metrics["epochs"]) == 10 == len(run.history)
+
+
+def test_log_receives_epochs_and_the_resume_note(tmp_path: Path) -> None:
+    lines: list[str] = []
+    config = TrainConfig(
+        data="iris", epochs=2, scheduler="none", out=str(tmp_path), plots=False, progress=False
+    )
+    train(TrainConfig.from_dict({**config.to_dict(), "verbose": True}), log=lines.append)
+    assert [line.split()[:2] for line in lines] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    lines.clear()
+    train(
+        TrainConfig.from_dict({**config.to_dict(), "epochs": 3, "resume": True}), log=lines.append
+    )
+    assert lines == [f"resuming from {tmp_path / 'checkpoint.safetensors'} after epoch 2"]
+
+
+def test_resume_without_checkpoint_is_refused_before_reading_data(tmp_path: Path) -> None:
+    config = TrainConfig(data=str(tmp_path / "missing.csv"), resume=True, out=str(tmp_path / "o"))
+    with pytest.raises(ConfigError, match="--resume: no checkpoint at"):
+        train(config)
+    assert not (tmp_path / "o").exists()
