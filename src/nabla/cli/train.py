@@ -13,7 +13,7 @@ import dataclasses
 from typing import Any
 
 from nabla.cli.output import table
-from nabla.training.config import TrainConfig, field_type, flags_of, parse_hidden
+from nabla.training.config import TrainConfig, choices_of, field_type, flags_of, parse_hidden
 from nabla.training.recipe import TrainRun, load_classification_data, train
 
 # load_classification_data and parse_hidden are re-exported for `nabla graph`
@@ -69,7 +69,7 @@ def _option(cls: type[TrainConfig], field: dataclasses.Field[Any]) -> dict[str, 
         option["required"] = True
     else:
         option["default"] = field.default
-    choices = field.metadata.get("choices")
+    choices = choices_of(field)  # read now: a registry may have grown since import
     if choices is not None:
         option["choices"] = list(choices)
     return option

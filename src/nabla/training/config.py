@@ -38,8 +38,6 @@ from nabla.optim.registry import OPTIMIZERS
 
 __all__ = ["ConfigError", "TrainConfig", "parse_hidden", "setting"]
 
-#: an activation MLP(activation=...) accepts by name
-ACTIVATION_CHOICES = ("tanh", "sigmoid", "relu", "leaky_relu")
 SCHEDULER_CHOICES = ("cosine", "step", "exponential", "plateau", "none")
 
 
@@ -58,7 +56,7 @@ def setting(
     *,
     group: str | None = None,
     flags: tuple[str, ...] | None = None,
-    choices: tuple[Any, ...] | None = None,
+    choices: tuple[Any, ...] | Callable[[], tuple[Any, ...]] | None = None,
     resume: str | Callable[[Any], bool] = "fingerprint",
 ) -> Any:
     """A :class:`TrainConfig` field: its default and what the CLI and resume check need.
@@ -74,8 +72,9 @@ def setting(
     flags : tuple of str, optional
         Command-line spellings; default ``--name-with-dashes`` (``--no-name`` for a boolean
         that defaults to True).
-    choices : tuple, optional
-        The only values allowed.
+    choices : tuple or callable, optional
+        The only values allowed, or a function returning them when asked (for a registry that
+        grows at run time, such as the activations).
     resume : "fingerprint", "free" or callable
         "fingerprint": a resumed run must keep the value (the checkpoint records it); "free":
         it may change (output paths, verbosity); a callable ``f(config) -> bool`` says whether
@@ -100,6 +99,17 @@ def parse_hidden(text: str) -> list[int]:
     if any(s <= 0 for s in sizes):
         raise ConfigError(f"--hidden: widths must be positive, got {text!r}")
     return sizes
+
+
+def activation_names() -> tuple[str, ...]:
+    """The activations MLP(activation=...) accepts by name."""
+    return ("tanh", "sigmoid", "relu", "leaky_relu")
+
+
+def choices_of(field: dataclasses.Field[Any]) -> tuple[Any, ...] | None:
+    """The values ``field`` allows now (its metadata's tuple, or what its function returns)."""
+    choices = field.metadata.get("choices")
+    return tuple(choices()) if callable(choices) else choices
 
 
 def _cosine_schedule(config: Any) -> bool:
@@ -145,7 +155,7 @@ class TrainConfig:
     )
     hidden: str = setting("128", "hidden widths, e.g. 128,64 (default 128)", group="model")
     activation: str = setting(
-        "tanh", "hidden-layer activation (default tanh)", group="model", choices=ACTIVATION_CHOICES
+        "tanh", "hidden-layer activation (default tanh)", group="model", choices=activation_names
     )
     dropout: float = setting(0.0, "dropout after hidden layers", group="model")
     batch_norm: bool = setting(False, "BatchNorm1d after hidden layers", group="model")
@@ -326,7 +336,7 @@ def _check_field(config: Any, field: dataclasses.Field[Any]) -> None:
         raise ConfigError(f"{name} must be {kind.__name__}, got {value!r}")
     if type(value) is not kind:
         object.__setattr__(config, field.name, kind(value))  # np.int64(5) → 5, 1 → 1.0
-    choices = field.metadata.get("choices")
+    choices = choices_of(field)
     if choices is not None and value not in choices:
         raise ConfigError(
             f"{name}: invalid choice {value!r} (choose from {', '.join(map(str, choices))})"
