@@ -1,8 +1,9 @@
 """``nb.profile()``: time per op type (forward and backward) for a user's own step.
 
-While the block runs, ``Function.apply`` and every primitive's ``backward`` (and
-``backward_into``) are wrapped with a timer (and restored afterwards), so profiling costs
-nothing when it is off.
+While the block runs, ``Function.apply``, every primitive's ``backward`` and the backward
+kernels of the kernel registry are wrapped with a timer (and restored afterwards), so profiling
+costs nothing when it is off. Steps compiled with ``nb.compile`` run a timed version of their
+replay (the same NumPy calls with a clock read around each op), so their ops are reported too.
 
 >>> import nabla as nb
 >>> x = nb.randn(64, 32, requires_grad=True)
@@ -14,12 +15,15 @@ nothing when it is off.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections import defaultdict
 from typing import Any
 
 from nabla.autograd.function import Function
+from nabla.autograd.kernels import KERNELS
+from nabla.autograd.mode import MODE
 
 
 def _all_functions() -> list[type[Function]]:
@@ -51,6 +55,7 @@ class profile:
         self.stats: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
         self.wall = 0.0
         self._patched: list[tuple[type, str, Any]] = []
+        self._kernels: list[tuple[type, Any]] = []
 
     def __enter__(self) -> profile:  # noqa: PYI034
         if profile._active:
@@ -71,33 +76,51 @@ class profile:
         Function.apply = classmethod(timed_apply)  # type: ignore[assignment,method-assign]
         self._patched.append((Function, "apply", original_apply))
         for cls in _all_functions():
-            # backward_into is backward writing into the upstream gradient: timed as backward
-            for method in ("backward", "backward_into"):
-                original = cls.__dict__.get(method)
-                if original is None:
-                    continue
-
-                def timed_backward(
-                    fn: Any, *args: Any, _original: Any = original, _name: str = cls.name
-                ) -> Any:
-                    start = time.perf_counter()
-                    try:
-                        return _original(fn, *args)
-                    finally:
-                        entry = stats[(_name, "backward")]
-                        entry[0] += 1
-                        entry[1] += time.perf_counter() - start
-
-                setattr(cls, method, timed_backward)
-                self._patched.append((cls, method, original))
+            original = cls.__dict__.get("backward")
+            if original is not None:
+                cls.backward = self._timed(original, cls.name, "backward")
+                self._patched.append((cls, "backward", original))
+        for op, kernels in list(KERNELS.items()):
+            # a backward kernel (in place or not) is the op's backward: timed as backward
+            timed = {
+                field: self._timed(kernel, op.name, "backward")
+                for field in ("backward", "backward_into")
+                if (kernel := getattr(kernels, field)) is not None
+            }
+            KERNELS[op] = dataclasses.replace(kernels, **timed)
+            self._kernels.append((op, kernels))
+        MODE.profiler = self  # compiled steps replay with their timed plans
         self._start = time.perf_counter()
         return self
 
+    def _timed(self, method: Any, name: str, phase: str) -> Any:
+        record = self.record
+
+        def timed(*args: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(*args)
+            finally:
+                record(name, phase, time.perf_counter() - start)
+
+        return timed
+
+    def record(self, op: str, phase: str, seconds: float) -> None:
+        """Count one call of ``op``'s ``phase`` that took ``seconds`` (compiled steps report
+        their ops through this)."""
+        entry = self.stats[(op, phase)]
+        entry[0] += 1
+        entry[1] += seconds
+
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self._start
+        MODE.profiler = None
         for cls, name, original in reversed(self._patched):
             setattr(cls, name, original)
         self._patched.clear()
+        for op, kernels in reversed(self._kernels):
+            KERNELS[op] = kernels
+        self._kernels.clear()
         profile._active = False
         if not self.quiet:
             print(self.table(), file=self.file or sys.stderr)

@@ -11,9 +11,12 @@ import pytest
 
 pytest.importorskip("torch", reason="PyTorch is the conformance oracle (a test-only dependency)")
 
-from nabla.autograd.function import Specialized
+import dataclasses
+
+from nabla.autograd.kernels import KERNELS, Specialized
 from nabla.ops import arithmetic as ar
 from nabla.ops import elementwise as el
+from nabla.ops import kernels as kn
 
 from . import test_paths as paths
 from .checker import check, generate
@@ -21,12 +24,16 @@ from .matrix import CASES
 
 
 def _flip_tanh(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tanh's gradient with the wrong sign, on the general, in-place and compiled paths."""
-    monkeypatch.setattr(el.Tanh, "backward", lambda self, g, F, x, h: (-F.tanh_backward(g, h),))
-    monkeypatch.setattr(
-        el.Tanh, "backward_into", lambda self, g, x, h: (-el.tanh_backward_array(g, h),)
+    """Tanh's gradient with the wrong sign, in its rule and its kernels (array, in-place and
+    compiled paths)."""
+    monkeypatch.setattr(el.Tanh, "backward", lambda self, g, F, x, h: (-(g * (1 - h * h)),))
+    flipped = dataclasses.replace(
+        KERNELS[el.Tanh],
+        backward=lambda fn, g, x, h: (-kn.tanh_backward_array(g, h),),
+        backward_into=lambda fn, g, x, h: (-kn.tanh_backward_array(g, h),),
+        specialize=lambda spec: None,
     )
-    monkeypatch.setattr(el.Tanh, "specialize", classmethod(lambda cls, spec: None))
+    monkeypatch.setitem(KERNELS, el.Tanh, flipped)
 
 
 def _focused(op: str, n: int) -> list[Any]:
@@ -75,7 +82,7 @@ def test_fuzzer_catches_a_wrong_second_derivative(monkeypatch: pytest.MonkeyPatc
     def detached(self: Any, g: Any, F: Any, x: Any, h: Any) -> Any:
         if F.graph:
             return (g * (1 - F.data(h) ** 2),)
-        return (F.tanh_backward(g, h),)
+        return (g * (1 - h * h),)
 
     monkeypatch.setattr(el.Tanh, "backward", detached)
     found = [m for p in _focused("tanh", 12) for m in check(p, paths=("create_graph",))]
@@ -103,16 +110,18 @@ def test_matrix_catches_a_compiled_kernel_that_differs_from_its_rule(
     """A specialized (compiled) tanh backward that differs from the eager rule in the last bit
     fails the bitwise compile check, though it is within any tolerance of PyTorch."""
 
-    def specialize(cls: Any, spec: Any) -> Any:
+    def specialize(spec: Any) -> Any:
         def forward(x: Any) -> Any:
             h = np.tanh(x)
             return h, h
 
         def backward(g: Any, h: Any) -> Any:
-            return (np.nextafter(el.tanh_backward_array(g, h), np.inf),)
+            return (np.nextafter(kn.tanh_backward_array(g, h), np.inf),)
 
         return Specialized(forward, backward)
 
-    monkeypatch.setattr(el.Tanh, "specialize", classmethod(specialize))
+    monkeypatch.setitem(
+        KERNELS, el.Tanh, dataclasses.replace(KERNELS[el.Tanh], specialize=specialize)
+    )
     with pytest.raises(AssertionError, match="bitwise"):
         paths.test_op_on_path(TANH, "contiguous", "compile", "float64")

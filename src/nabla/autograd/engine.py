@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nabla.autograd.graph import backward_priority, release
+from nabla.autograd.kernels import KERNELS
 from nabla.autograd.mode import MODE, no_grad
 from nabla.errors import AnomalyError, DTypeError, GraphError, ShapeError
 
@@ -86,172 +88,187 @@ def run_backward(
 
     With ``targets=None`` gradients accumulate into the ``.grad`` of leaves that require grad;
     otherwise the total gradient of each target is returned (``None`` where unreachable) and no
-    ``.grad`` is touched.
+    ``.grad`` is touched. Without ``retain_graph`` each op's saved values are freed once its
+    backward ran, and its topology is kept (:func:`nabla.autograd.graph.release`).
 
     Gradients that come out infinite or nan (the derivative of √x at 0, inf − inf in a sum)
     are returned as PyTorch returns them, without NumPy's floating-point warnings;
     ``nb.detect_anomaly()`` names the op that made the first one.
     """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return _run_backward(roots, grads, retain_graph, create_graph, targets)
-
-
-def _run_backward(
-    roots: Sequence[Tensor],
-    grads: Sequence[Any],
-    retain_graph: bool,
-    create_graph: bool,
-    targets: Sequence[Tensor] | None,
-) -> list[Any] | None:
-    from nabla.ops.namespace import ARRAY_OPS, TENSOR_OPS
-
     pending: dict[int, list[Any]] = {}  # id(tensor) -> [gradient, owned by the engine]
     # the tensors that hold a gradient and wait for their turn, newest op first (see below)
     heap: list[tuple[int, int, Tensor]] = []
     for root, g in zip(roots, grads):
         key = id(root)
         if key not in pending:
-            heappush(heap, (_priority(root), key, root))
+            heappush(heap, (backward_priority(root), key, root))
         _accumulate(pending, key, g, root.data.dtype, create_graph, upstream=g)
-    captured: dict[int, Any] = {}
-    target_ids = {id(t) for t in targets} if targets is not None else None
-    F = TENSOR_OPS if create_graph else ARRAY_OPS
-    anomaly = MODE.anomaly
-
-    tracer = MODE.tracer
-    if not (create_graph or anomaly or target_ids is not None or tracer is not None):
-        previous_mode = MODE.grad_enabled
-        MODE.grad_enabled = False
-        try:
-            _propagate_into_leaves(heap, pending, retain_graph, ARRAY_OPS)
-        finally:
-            MODE.grad_enabled = previous_mode
-        return None
-    visited: list[Tensor] | None = [] if tracer is not None else None
+    recorder = MODE.tracer
+    visited: list[Tensor] | None = [] if recorder is not None else None
+    captured: dict[int, Any] | None = {} if targets is not None else None
+    target_ids = frozenset(id(t) for t in targets) if targets is not None else frozenset()
     previous_mode = MODE.grad_enabled
     MODE.grad_enabled = create_graph  # record the backward pass only for create_graph
     try:
-        # Topological order without counting dependencies first: every op has a sequence
-        # number larger than those of the ops that made its inputs, so popping the largest
-        # pending number first visits a tensor only after all its consumers reachable from the
-        # roots (each of them has a larger number and is pending before the tensor is popped).
-        # Leaves come last. One pass over the graph instead of two.
-        while heap:
-            _, key, t = heappop(heap)
-            if visited is not None:
-                visited.append(t)
-            fn = t._fn
-            g, owned = pending.pop(key)
-            if target_ids is not None and key in target_ids:
-                captured[key] = g if (owned or create_graph) else g.copy()
-            if fn is None:
-                if target_ids is None:
-                    _accumulate_leaf(t, g, owned)
-                continue
-            inputs = fn.inputs
-            if inputs is None:
-                raise _freed_graph_error(fn)
-            _check_versions(fn, inputs, t)
-            if create_graph:
-                args: list[Any] = list(inputs)
-                if fn.needs_output:
-                    args.append(t)
-            else:
-                args = [inp.data for inp in inputs]
-                if fn.needs_output:
-                    args.append(t.data)
-            input_grads = fn.backward(g, F, *args)
-            for i, (inp, gi) in enumerate(zip(inputs, input_grads)):
-                if gi is None or not inp.requires_grad:
-                    continue
-                key = id(inp)
-                shape = inp.data.shape
-                if gi.shape != shape:
-                    gi = unbroadcast(gi, shape)
-                    if gi.shape != shape:
-                        raise _returned_shape_error(fn, i, gi.shape, shape)
-                if anomaly:
-                    _check_backward(fn, i, gi)
-                if key not in pending:
-                    heappush(heap, (_priority(inp), key, inp))
-                _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
-            if not retain_graph:
-                fn.inputs = None  # free the saved values: a second backward raises GraphError
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            _propagate(heap, pending, retain_graph, create_graph, target_ids, captured, visited)
     finally:
         MODE.grad_enabled = previous_mode
-    if tracer is not None and visited is not None:
-        tracer.on_backward(roots, visited, retain_graph or create_graph, targets)
+    if recorder is not None and visited is not None:
+        recorder.on_backward(roots, visited, retain_graph or create_graph, targets)
         if create_graph:
-            tracer.mark_unsafe("create_graph inside a compiled step")
-    if targets is None:
+            recorder.mark_unsafe("create_graph inside a compiled step")
+    if targets is None or captured is None:
         return None
     return [captured.get(id(t)) for t in targets]
 
 
-def _propagate_into_leaves(
-    heap: list[Any], pending: dict[int, list[Any]], retain_graph: bool, F: Any
+def _propagate(
+    heap: list[Any],
+    pending: dict[int, list[Any]],
+    retain_graph: bool,
+    create_graph: bool,
+    target_ids: frozenset[int],
+    captured: dict[int, Any] | None,
+    visited: list[Any] | None,
 ) -> None:
-    """``run_backward``'s loop for the common case (``.backward()`` on arrays: no higher order,
-    no anomaly checks, no targets, no tracer), with the same order and accumulation.
+    """The backward loop: pop the pending tensor of the newest op, run its op's rule, route
+    each input's gradient (summing it back over broadcast axes), free what the op saved.
 
-    A leaf whose ``.grad`` is None when its first gradient arrives takes that gradient at once
-    instead of waiting in the heap, and later ones are added into it in place: the same sums
-    in the same order (g₁ + g₂ + …), without a heap entry per parameter."""
-    assigned: set[int] = set()  # leaves whose .grad this pass set
+    Topological order without counting dependencies first: every op has a sequence number
+    larger than those of the ops that made its inputs, so popping the largest pending number
+    first visits a tensor only after all its consumers reachable from the roots (each of them
+    has a larger number and is pending before the tensor is popped). Leaves come last.
+
+    The common case — ``.backward()`` into leaves, no recorder watching the order — lets a leaf
+    take its gradient as soon as it arrives (the same sums in the same order, g₁ + g₂ + …, as
+    waiting in the heap, without a heap entry per parameter).
+    """
+    from nabla.ops.namespace import ARRAY_OPS, TENSOR_OPS
+
+    F = TENSOR_OPS if create_graph else ARRAY_OPS
+    anomaly = MODE.anomaly
+    direct = not create_graph and captured is None and visited is None
+    kernels = KERNELS if not create_graph else {}
+    assigned: set[int] = set()  # leaves whose .grad this pass set directly
     while heap:
         _, key, t = heappop(heap)
-        fn = t._fn
         g, owned = pending.pop(key)
-        if fn is None:  # a leaf: _accumulate_leaf, inlined
-            if t._grad is None:
-                t._grad = g if owned else np.array(g)
-            else:
-                t._grad += g
+        if not direct:
+            owned = _observe(t, g, owned, create_graph, visited, captured, target_ids)
+        fn = t._fn
+        if fn is None:
+            if captured is None:
+                _accumulate_leaf(t, g, owned)
             continue
         inputs = fn.inputs
-        if inputs is None:
-            raise _freed_graph_error(fn)
-        _check_versions(fn, inputs, t)
-        arrays = [inp.data for inp in inputs]
-        if fn.needs_output:
-            arrays.append(t.data)
-        if owned and fn.backward_into is not None:
-            # g is ours alone: the rule may write its input's gradient into it
-            input_grads = fn.backward_into(g, *arrays)
-            g = None  # (so the ownership test below keeps a gradient written into g owned)
-        else:
-            input_grads = fn.backward(g, F, *arrays)
+        input_grads, g = _apply_rule(fn, g, owned, inputs, t, kernels, F)
         for i, (inp, gi) in enumerate(zip(inputs, input_grads)):
             if gi is None or not inp.requires_grad:
                 continue
-            data = inp.data
-            if gi.shape != data.shape:
-                gi = unbroadcast(gi, data.shape)
-                if gi.shape != data.shape:
-                    raise _returned_shape_error(fn, i, gi.shape, data.shape)
+            shape = inp.data.shape
+            if gi.shape != shape or anomaly:
+                gi = _checked(fn, i, gi, shape, anomaly)
             key = id(inp)
-            if key in pending:
-                _accumulate(pending, key, gi, data.dtype, False, g)
+            if direct and inp._fn is None and key not in pending:
+                _give_leaf(inp, gi, g, assigned, heap, pending)
                 continue
-            if gi.dtype != data.dtype:
-                gi, owned = gi.astype(data.dtype), True
-            else:  # fresh from the rule: neither g itself, a view nor read-only
-                owned = gi is not g and gi.base is None and gi.flags.writeable
-            inp_fn = inp._fn
-            if inp_fn is not None:
-                heappush(heap, (-inp_fn.seq, key, inp))
-            elif inp._grad is None:  # a leaf's first gradient: straight to .grad
-                inp._grad = gi if owned else np.array(gi)
-                assigned.add(key)
-                continue
-            elif key in assigned:  # a later one, added as pending would have added it
-                inp._grad += gi
-                continue
-            else:  # a leaf that held a .grad before: sum this pass's gradients first
-                heappush(heap, (1, key, inp))
-            pending[key] = [gi, owned]
+            if key not in pending:
+                heappush(heap, (backward_priority(inp), key, inp))
+            _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
         if not retain_graph:
-            fn.inputs = None
+            release(fn, inputs, t)
+
+
+def _observe(
+    t: Tensor,
+    g: Any,
+    owned: bool,
+    create_graph: bool,
+    visited: list[Any] | None,
+    captured: dict[int, Any] | None,
+    target_ids: frozenset[int],
+) -> bool:
+    """Note a visit for a recorder and keep a target's total gradient (``nb.grad``); returns
+    whether the engine still owns ``g`` (a kept gradient belongs to the caller: no kernel may
+    write into it)."""
+    if visited is not None:
+        visited.append(t)
+    if captured is not None and id(t) in target_ids:
+        captured[id(t)] = g if (owned or create_graph) else g.copy()
+        return False
+    return owned
+
+
+def _checked(fn: Any, index: int, g: Any, shape: Shape, anomaly: bool) -> Any:
+    """A rule's gradient summed back to its input's shape (the engine's one un-broadcast),
+    and under ``nb.detect_anomaly()`` checked for nan/inf."""
+    if g.shape != shape:
+        summed = unbroadcast(g, shape)
+        if summed.shape != shape:
+            raise GraphError(
+                f"{type(fn).__name__}.backward returned shape {g.shape} for input {index} of "
+                f"shape {shape}"
+            )
+        g = summed
+    if anomaly:
+        _check_backward(fn, index, g)
+    return g
+
+
+def _apply_rule(
+    fn: Any, g: Any, owned: bool, inputs: Any, t: Tensor, kernels: Any, F: Any
+) -> tuple[Any, Any]:
+    """Run op ``fn``'s backward on ``g``: its gradients, and the upstream gradient they may
+    alias (None when a kernel wrote into g, which the engine owned)."""
+    if inputs is None:
+        raise _freed_graph_error(fn)
+    _check_versions(fn, inputs, t)
+    kernel = kernels.get(type(fn))
+    if kernel is not None:
+        if owned and kernel.backward_into is not None:
+            # g is ours alone: the kernel may write its input's gradient into it
+            return kernel.backward_into(fn, g, *_arrays(fn, inputs, t)), None
+        if kernel.backward is not None:
+            return kernel.backward(fn, g, *_arrays(fn, inputs, t)), g
+    if F.graph:
+        args = list(inputs)
+        if fn.needs_output:
+            args.append(t)
+        return fn.backward(g, F, *args), g
+    return fn.backward(g, F, *_arrays(fn, inputs, t)), g
+
+
+def _arrays(fn: Any, inputs: Sequence[Tensor], output: Tensor) -> list[Any]:
+    """The arrays an op's rule reads: its inputs', then its output's when it needs it."""
+    arrays = [inp.data for inp in inputs]
+    if fn.needs_output:
+        arrays.append(output.data)
+    return arrays
+
+
+def _give_leaf(
+    leaf: Tensor,
+    g: Any,
+    upstream: Any,
+    assigned: set[int],
+    heap: list[Any],
+    pending: dict[int, list[Any]],
+) -> None:
+    """A leaf's gradient in the common case: its first one becomes ``.grad`` at once, later
+    ones of this pass are added into it in place, as pending would have added them. A leaf
+    that held a ``.grad`` before the pass sums this pass's gradients first (in the heap)."""
+    key = id(leaf)
+    if leaf._grad is not None and key not in assigned:
+        heappush(heap, (1, key, leaf))
+        _accumulate(pending, key, g, leaf.data.dtype, False, upstream)
+        return
+    g, owned = _as_owned(g, leaf.data.dtype, upstream)
+    if leaf._grad is None:
+        leaf._grad = g if owned else np.array(g)
+        assigned.add(key)
+    else:
+        leaf._grad += g
 
 
 def _check_versions(fn: Any, inputs: Sequence[Tensor], output: Tensor) -> None:
@@ -288,47 +305,54 @@ def _freed_graph_error(fn: Any) -> GraphError:
     )
 
 
-def _returned_shape_error(fn: Any, index: int, returned: Any, shape: Any) -> GraphError:
-    return GraphError(
-        f"{type(fn).__name__}.backward returned shape {returned} for input {index} of shape {shape}"
-    )
+def may_add_in_place(g: Any, upstream: Any) -> bool:
+    """The one rule for adding into a gradient in place: the engine (and a compiled replay) may
+    overwrite a gradient when a rule made it fresh — not the upstream gradient itself, not a
+    view (``base is None``), writeable. Rules return fresh arrays or views of ``g``, never
+    saved forward values, so a fresh array is read by nothing else."""
+    return g is not upstream and g.base is None and g.flags.writeable
 
 
-def _priority(t: Tensor) -> int:
-    """Heap key of a tensor: minus its op's sequence number (newest first), leaves last."""
-    fn = t._fn
-    return -fn.seq if fn is not None else 1
+def add_gradients(total: Any, total_owned: bool, g: Any, g_owned: bool) -> tuple[Any, bool]:
+    """``total + g`` for two gradients of one tensor, written into whichever is owned (see
+    :func:`may_add_in_place`); returns the sum and whether the engine owns it."""
+    if total_owned:
+        total += g
+        return total, True
+    if g_owned:
+        g += total
+        return g, True
+    total = total + g
+    # two 0-d arrays add up to a NumPy scalar: keep gradients arrays (in-place kernels)
+    return (total if type(total) is np.ndarray else np.asarray(total)), True
+
+
+def _as_owned(g: Any, dtype: Any, upstream: Any) -> tuple[Any, bool]:
+    """``g`` in the tensor's dtype, and whether the engine may add into it."""
+    if g.dtype != dtype:
+        return g.astype(dtype), True
+    return g, may_add_in_place(g, upstream)
 
 
 def _accumulate(
     pending: dict[int, list[Any]], key: int, g: Any, dtype: Any, graph: bool, upstream: Any = None
 ) -> None:
-    """Add ``g`` to the gradient pending for tensor ``key``.
-
-    A gradient is "owned" (the engine may add into it in place) when a rule made it fresh: not
-    the upstream gradient itself, not a view (``base is None``) and writeable. Rules return
-    fresh arrays or views of ``g``, never saved forward values, so this is safe.
-    """
-    if g.dtype != dtype:
-        g = g.astype(dtype)
-        owned = True
-    else:
-        owned = not graph and g is not upstream and g.base is None and g.flags.writeable
+    """Add ``g`` to the gradient pending for tensor ``key`` (under ``graph``, as Tensors)."""
+    if graph:
+        if g.dtype != dtype:
+            g = g.astype(dtype)
+        entry = pending.get(key)
+        if entry is None:
+            pending[key] = [g, False]
+        else:
+            entry[0] = entry[0] + g
+        return
+    g, owned = _as_owned(g, dtype, upstream)
     entry = pending.get(key)
     if entry is None:
         pending[key] = [g, owned]
-    elif graph:
-        entry[0] = entry[0] + g
-    elif entry[1]:
-        entry[0] += g
-    elif owned:
-        g += entry[0]
-        entry[0] = g
     else:
-        total = entry[0] + g
-        # two 0-d arrays add up to a NumPy scalar: keep gradients arrays (in-place kernels)
-        entry[0] = total if type(total) is np.ndarray else np.asarray(total)
-        entry[1] = True
+        entry[0], entry[1] = add_gradients(entry[0], entry[1], g, owned)
 
 
 def _accumulate_leaf(t: Tensor, g: Any, owned: bool) -> None:

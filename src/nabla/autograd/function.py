@@ -12,9 +12,9 @@ A subclass implements
   It returns one entry per input, ``None`` where no gradient is needed (``self.needs_grad``).
   Rules ignore broadcasting: the engine sums every gradient back to its input's shape.
 
-A subclass may also implement ``specialize`` (see there): the same arithmetic as plain functions
-fixed to one signature of shapes and dtypes, which ``nb.compile`` calls without the checks and
-bookkeeping that the general ``forward``/``backward`` repeat on every call.
+Nothing else: fast versions of a rule (in place, fixed to one signature of shapes and dtypes,
+fused) live beside the op in :mod:`nabla.ops.kernels`, registered by the op's class with
+:mod:`nabla.autograd.kernels`.
 
 The docstring of every subclass has a ``Forward:`` and a ``Backward:`` line (``nb.explain`` reads
 them and a test checks they are there).
@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import itertools
 import traceback
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -40,25 +39,6 @@ if TYPE_CHECKING:
 _SEQUENCE = itertools.count(1)
 
 
-class Spec(NamedTuple):
-    """One call signature of an op: what ``Function.specialize`` may rely on."""
-
-    params: dict[str, Any]
-    shapes: tuple[tuple[int, ...], ...]
-    dtypes: tuple[Any, ...]
-    needs_grad: tuple[bool, ...]
-
-
-class Specialized(NamedTuple):
-    """An op's forward and backward fixed to one :class:`Spec`."""
-
-    forward: Callable[..., tuple[Any, Any]]
-    backward: Callable[[Any, Any], tuple[Any, ...]]
-    #: the same as ``backward``, but it may overwrite ``g`` and return it as a gradient (used
-    #: when nothing else reads ``g``: no pass into new memory)
-    backward_in_place: Callable[[Any, Any], tuple[Any, ...]] | None = None
-
-
 class Function:
     """Base class of every differentiable primitive."""
 
@@ -68,6 +48,9 @@ class Function:
     shares_memory: ClassVar[bool] = False
     #: the op's name in error messages and graph drawings (defaults to the class name, lowered)
     name: ClassVar[str] = ""
+    #: attributes holding arrays that ``forward`` kept for backward: backward frees them with
+    #: the inputs (the op itself stays, as part of the graph's topology)
+    saved: ClassVar[tuple[str, ...]] = ()
 
     inputs: tuple[Tensor, ...] | None
     needs_grad: tuple[bool, ...]
@@ -89,20 +72,6 @@ class Function:
 
     def backward(self, g: Any, F: Any, *args: Any) -> tuple[Any, ...]:
         raise NotImplementedError
-
-    #: optional ``backward_into(self, g, *args) -> tuple``: ``backward`` on arrays, allowed to
-    #: write a gradient into ``g`` (the engine calls it when nothing else holds ``g``)
-    backward_into: ClassVar[Callable[..., tuple[Any, ...]] | None] = None
-
-    @classmethod
-    def specialize(cls, spec: Spec) -> Specialized | None:
-        """Forward and backward fixed to one signature (``spec``), or None to use the general
-        methods. A compiled step calls ``forward(*arrays) -> (output, saved)`` and
-        ``backward(g, saved) -> grads``. They must compute exactly what ``forward`` and
-        ``backward`` compute for arrays of that signature, and return each needed gradient
-        fresh (a new array, aliasing neither ``g``, an input nor another gradient) with its
-        input's shape and dtype."""
-        return None
 
     def shape_error(self, arrays: tuple[Array, ...], exc: Exception) -> ShapeError:
         """The error raised when NumPy rejects the operands' shapes."""

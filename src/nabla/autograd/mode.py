@@ -26,6 +26,8 @@ class _Mode(threading.local):
         self.scope: list[Any] = []
         #: the nb.compile tracer recording the current call, if any
         self.tracer: Any = None
+        #: the running ``nb.profile()`` block, if any: compiled steps report their ops to it
+        self.profiler: Any = None
 
 
 MODE = _Mode()

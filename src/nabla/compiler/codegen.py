@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nabla.autograd.engine import unbroadcast
-from nabla.autograd.function import Spec, Specialized
-from nabla.ops.constants import max_operand
-from nabla.ops.elementwise import Relu, Tanh
+from nabla.autograd.engine import add_gradients, may_add_in_place, unbroadcast
+from nabla.autograd.kernels import Spec, Specialized, kernels_of
+from nabla.autograd.mode import MODE
 from nabla.ops.namespace import ARRAY_OPS
 
 if TYPE_CHECKING:
@@ -27,16 +27,17 @@ if TYPE_CHECKING:
 
     from nabla.compiler.plan import Plan
 
-#: a dense layer's fresh output activated in place: the same values as the eager op ({zero}:
-#: the zero operand ``relu_array`` would use, see ``max_operand``)
-IN_PLACE_ACTIVATIONS = {
-    Relu: "_np.maximum({z}, {zero}, out={z})",
-    Tanh: "_np.tanh({z}, out={z})",
-}
+
+def _record_time(op: str, phase: str, seconds: float) -> None:
+    profiler = MODE.profiler
+    if profiler is not None:
+        profiler.record(op, phase, seconds)
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, timed: bool = False) -> None:
+        #: time each op for nb.profile() (``_t0 = _clock()`` before it, ``_time(...)`` after)
+        self.timed = timed
         self.lines: list[str] = []
         #: op index -> its Specialized forward/backward, or None (see Function.specialize)
         self.specials: list[Specialized | None] = []
@@ -45,7 +46,11 @@ class _Writer:
             "_ndarray": np.ndarray,
             "_asarray": np.asarray,
             "_unbroadcast": unbroadcast,
+            "_may_add_in_place": may_add_in_place,
+            "_add": add_gradients,
             "_AO": ARRAY_OPS,
+            "_clock": time.perf_counter,
+            "_time": _record_time,
         }
 
     def const(self, name: str, value: Any) -> str:
@@ -55,15 +60,24 @@ class _Writer:
     def emit(self, depth: int, line: str) -> None:
         self.lines.append("    " * depth + line)
 
+    def start_timer(self) -> None:
+        if self.timed:
+            self.emit(1, "_t0 = _clock()")
 
-def generate(plan: Plan) -> tuple[Callable[..., tuple[Any, ...]], str]:
+    def stop_timer(self, op: str, phase: str) -> None:
+        if self.timed:
+            self.emit(1, f"_time({op!r}, {phase!r}, _clock() - _t0)")
+
+
+def generate(plan: Plan, timed: bool = False) -> tuple[Callable[..., tuple[Any, ...]], str]:
     """Return ``replay(arrays, args)`` and its source.
 
     ``arrays[i]`` is the array of argument ``i`` (None for non-tensor arguments), ``args[i]``
     the argument itself (an argument tensor that requires grad receives ``.grad``). ``replay``
-    returns the arrays of ``plan.output_slots`` in that order.
+    returns the arrays of ``plan.output_slots`` in that order. ``timed``: report each op's
+    forward and backward time to the running ``nb.profile()``.
     """
-    w = _Writer()
+    w = _Writer(timed)
     w.specials = [_specialized(plan, k) for k in range(len(plan.forward_ops))]
     w.emit(0, "def replay(arrays, args):")
     for i in range(plan.n_args):
@@ -79,7 +93,9 @@ def generate(plan: Plan) -> tuple[Callable[..., tuple[Any, ...]], str]:
 
     for index, (kind, item) in enumerate(plan.program):
         if kind == 0:
+            w.start_timer()
             _forward(w, plan, item, load_leaves)
+            w.stop_timer(plan.forward_ops[item][0].name, "forward")
         elif kind == 1:
             _backward(w, plan, item, index, load_leaves)
         else:
@@ -136,7 +152,8 @@ def _specialized(plan: Plan, k: int) -> Specialized | None:
     """The op's forward and backward fixed to its traced shapes and dtypes, if it offers them."""
     cls, params, ins, _, _, needs_grad, shapes = plan.forward_ops[k]
     dtypes = tuple(plan.dtype_of[s] for s in ins)
-    return cls.specialize(Spec(params, shapes, dtypes, needs_grad))
+    specialize = kernels_of(cls).specialize
+    return specialize(Spec(params, shapes, dtypes, needs_grad)) if specialize else None
 
 
 def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
@@ -148,9 +165,7 @@ def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
         w.emit(1, f"f{k} = {w.const(f'C{k}', cls)}.__new__(C{k})")
     if fused is not None:
         z = f"s{ins[0]}"
-        operand = max_operand(plan.shape_of[out], plan.dtype_of[out])
-        zero = "0" if isinstance(operand, int) else w.const(f"ZEROS{k}", operand)
-        w.emit(1, IN_PLACE_ACTIVATIONS[fused].format(z=z, zero=zero))
+        w.emit(1, f"{w.const(f'FIP{k}', fused)}({z})")  # the activation written over z
         w.emit(1, f"s{out} = {z}")
         if requires_grad and special is not None:
             w.emit(1, f"v{k} = {z}")  # input and output are one array: what backward keeps
@@ -175,21 +190,8 @@ def _forward(w: _Writer, plan: Plan, k: int, load_leaves: Any) -> None:
 
 def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any) -> None:
     root, steps = program
-    # how many gradients reach each slot: one needs no ownership bookkeeping unless a leaf
-    incoming: dict[int, int] = {root: 1}
-    leaf_slots: set[int] = set()
-    for step in steps:
-        if step[0] == 0:
-            leaf_slots.add(step[1])
-            continue
-        _, _, ins, out, _, needs_grad, _ = plan.forward_ops[step[1]]
-        incoming.setdefault(out, 0)
-        for s, need in zip(ins, needs_grad):
-            if need:
-                incoming[s] = incoming.get(s, 0) + 1
-    # slots that may receive several gradients keep the engine's ownership flag
-    tracked = {s for s, n in incoming.items() if n > 1}
-    for s in sorted(set(incoming) | leaf_slots):
+    slots, tracked, leaf_slots = _gradient_slots(plan, root, steps)
+    for s in sorted(slots | leaf_slots):
         w.emit(1, f"g{s} = None")
         if s in tracked or s in leaf_slots:
             w.emit(1, f"o{s} = False")
@@ -201,71 +203,103 @@ def _backward(w: _Writer, plan: Plan, program: Any, index: int, load_leaves: Any
     seed.flags.writeable = False  # shared by every call; never owned, so never written
     w.emit(1, f"g{root} = {w.const(f'SEED{index}', seed)}")
     for step in steps:
-        if step[0] == 0:  # a leaf: add into its .grad, as the engine does
-            _, slot, leaf = step
-            target = w.const(f"L{slot}", leaf) if leaf is not None else f"args[{slot}]"
-            # _accumulate_leaf, inlined: keep an owned gradient, copy a borrowed one
-            depth = 1
-            if slot not in assigned:
-                w.emit(1, f"if g{slot} is not None:")
-                depth = 2
-            owned = f"g{slot}" if slot in fresh else f"g{slot} if o{slot} else _np.array(g{slot})"
-            w.emit(depth, f"if {target}.grad is None:")
-            w.emit(depth + 1, f"{target}._grad = {owned}")
-            w.emit(depth, "else:")
-            w.emit(depth + 1, f"{target}._grad += g{slot}")
+        if step[0] == 0:
+            _leaf_step(w, step, fresh, assigned)
             continue
         k = step[1]
-        cls, _, ins, out, _, needs_grad, shapes = plan.forward_ops[k]
+        cls, _, ins, out, _, needs_grad, _ = plan.forward_ops[k]
         special = w.specials[k]
-        if special is not None:
-            # a gradient that one specialized op made fresh and only this op reads may be
-            # overwritten: the op's in-place backward then spares a pass into new memory
-            in_place = special.backward_in_place is not None and out in fresh
-            backward = w.const(
-                f"SB{k}", special.backward_in_place if in_place else special.backward
-            )
-            certain = out in assigned
-            _specialized_backward(
-                w, backward, k, ins, out, needs_grad, tracked, leaf_slots, certain
-            )
-            fresh.update(s for s, need in zip(ins, needs_grad) if need and s not in tracked)
-            if certain:
-                assigned.update(s for s, need in zip(ins, needs_grad) if need)
+        w.start_timer()
+        if special is None:
+            load_leaves(ins)
+            _general_backward(w, plan, k, tracked, leaf_slots)
+            w.stop_timer(cls.name, "backward")
             continue
-        load_leaves(ins)
-        arrays = [f"s{s}" for s in ins] + ([f"s{out}"] if cls.needs_output else [])
-        w.emit(1, f"if g{out} is not None:")
-        w.emit(2, f"r = f{k}.backward(g{out}, _AO, {', '.join(arrays)})")
-        for i, (s, need, shape) in enumerate(zip(ins, needs_grad, shapes)):
-            if not need:
-                continue
-            dtype = plan.dtype_of[s]
-            w.emit(2, f"t = r[{i}]")
-            w.emit(2, "if t is not None:")
-            w.emit(3, f"if t.shape != {w.const(f'SH{s}', tuple(shape))}:")
-            w.emit(4, f"t = _unbroadcast(t, SH{s})")
-            dt = w.const(f"DT{s}", dtype)
-            if s not in tracked and s not in leaf_slots:  # only its consumer reads it
-                w.emit(3, f"g{s} = t if t.dtype == {dt} else t.astype({dt})")
-                continue
-            w.emit(3, f"if t.dtype != {dt}:")
-            w.emit(4, f"t, fresh = t.astype({dt}), True")
-            w.emit(3, "else:")
-            w.emit(4, f"fresh = t is not g{out} and t.base is None and t.flags.writeable")
-            if s not in tracked:  # its only gradient: the leaf takes it as it is
-                w.emit(3, f"g{s}, o{s} = t, fresh")
-                continue
-            # the engine's _accumulate, with local variables for its dictionary entries
-            w.emit(3, f"if g{s} is None:")
-            w.emit(4, f"g{s}, o{s} = t, fresh")
-            w.emit(3, f"elif o{s}:")
-            w.emit(4, f"g{s} += t")
-            w.emit(3, "elif fresh:")
-            w.emit(4, f"t += g{s}")
-            w.emit(4, f"g{s}, o{s} = t, True")
-            w.emit(3, "else:")
-            w.emit(4, f"g{s}, o{s} = g{s} + t, True")
+        # a gradient that one specialized op made fresh and only this op reads may be
+        # overwritten: the op's in-place backward then spares a pass into new memory
+        in_place = special.backward_in_place is not None and out in fresh
+        backward = w.const(f"SB{k}", special.backward_in_place if in_place else special.backward)
+        certain = out in assigned
+        _specialized_backward(w, backward, k, ins, out, needs_grad, tracked, leaf_slots, certain)
+        w.stop_timer(cls.name, "backward")
+        fresh.update(s for s, need in zip(ins, needs_grad) if need and s not in tracked)
+        if certain:
+            assigned.update(s for s, need in zip(ins, needs_grad) if need)
+
+
+def _gradient_slots(
+    plan: Plan, root: int, steps: list[Any]
+) -> tuple[set[int], set[int], set[int]]:
+    """The slots that receive a gradient, those that may receive several (they keep the
+    engine's ownership flag) and the slots of leaves (their gradient goes to a ``.grad``)."""
+    incoming: dict[int, int] = {root: 1}
+    leaf_slots: set[int] = set()
+    for step in steps:
+        if step[0] == 0:
+            leaf_slots.add(step[1])
+            continue
+        _, _, ins, out, _, needs_grad, _ = plan.forward_ops[step[1]]
+        incoming.setdefault(out, 0)
+        for s, need in zip(ins, needs_grad):
+            if need:
+                incoming[s] = incoming.get(s, 0) + 1
+    tracked = {s for s, n in incoming.items() if n > 1}
+    return set(incoming), tracked, leaf_slots
+
+
+def _leaf_step(w: _Writer, step: Any, fresh: set[int], assigned: set[int]) -> None:
+    """A leaf's gradient into its ``.grad``, as the engine's ``_accumulate_leaf``: the first
+    one is kept when owned (copied when borrowed), later ones are added into it."""
+    _, slot, leaf = step
+    target = w.const(f"L{slot}", leaf) if leaf is not None else f"args[{slot}]"
+    depth = 1
+    if slot not in assigned:
+        w.emit(1, f"if g{slot} is not None:")
+        depth = 2
+    owned = f"g{slot}" if slot in fresh else f"g{slot} if o{slot} else _np.array(g{slot})"
+    w.emit(depth, f"if {target}._grad is None:")
+    w.emit(depth + 1, f"{target}._grad = {owned}")
+    w.emit(depth, "else:")
+    w.emit(depth + 1, f"{target}._grad += g{slot}")
+
+
+def _general_backward(
+    w: _Writer, plan: Plan, k: int, tracked: set[int], leaf_slots: set[int]
+) -> None:
+    """An op's own ``backward`` on arrays, then each gradient summed back to its input's shape
+    and dtype and routed as the engine routes it."""
+    cls, _, ins, out, _, needs_grad, shapes = plan.forward_ops[k]
+    arrays = [f"s{s}" for s in ins] + ([f"s{out}"] if cls.needs_output else [])
+    w.emit(1, f"if g{out} is not None:")
+    w.emit(2, f"r = f{k}.backward(g{out}, _AO, {', '.join(arrays)})")
+    for i, (s, need, shape) in enumerate(zip(ins, needs_grad, shapes)):
+        if not need:
+            continue
+        dt = w.const(f"DT{s}", plan.dtype_of[s])
+        w.emit(2, f"t = r[{i}]")
+        w.emit(2, "if t is not None:")
+        w.emit(3, f"if t.shape != {w.const(f'SH{s}', tuple(shape))}:")
+        w.emit(4, f"t = _unbroadcast(t, SH{s})")
+        if s not in tracked and s not in leaf_slots:  # only its consumer reads it
+            w.emit(3, f"g{s} = t if t.dtype == {dt} else t.astype({dt})")
+            continue
+        w.emit(3, f"if t.dtype != {dt}:")
+        w.emit(4, f"t, fresh = t.astype({dt}), True")
+        w.emit(3, "else:")
+        w.emit(4, f"fresh = _may_add_in_place(t, g{out})")
+        _route(w, 3, s, "fresh", tracked)
+
+
+def _route(w: _Writer, depth: int, s: int, fresh: str, tracked: set[int]) -> None:
+    """Gradient ``t`` into slot ``s``: taken as it is when it is the slot's only one, else
+    added to what the slot holds (the engine's ``add_gradients``)."""
+    if s not in tracked:
+        w.emit(depth, f"g{s}, o{s} = t, {fresh}")
+        return
+    w.emit(depth, f"if g{s} is None:")
+    w.emit(depth + 1, f"g{s}, o{s} = t, {fresh}")
+    w.emit(depth, "else:")
+    w.emit(depth + 1, f"g{s}, o{s} = _add(g{s}, o{s}, t, {fresh})")
 
 
 def _specialized_backward(
@@ -294,10 +328,4 @@ def _specialized_backward(
             w.emit(d, f"g{s}, o{s} = r[{i}], True" if s in leaf_slots else f"g{s} = r[{i}]")
             continue
         w.emit(d, f"t = r[{i}]")
-        w.emit(d, f"if g{s} is None:")
-        w.emit(d + 1, f"g{s}, o{s} = t, True")
-        w.emit(d, f"elif o{s}:")
-        w.emit(d + 1, f"g{s} += t")
-        w.emit(d, "else:")
-        w.emit(d + 1, f"t += g{s}")
-        w.emit(d + 1, f"g{s}, o{s} = t, True")
+        _route(w, d, s, "True", tracked)

@@ -4,17 +4,17 @@ Replaying runs the same NumPy arithmetic as the eager call, in the same order (f
 the engine's visiting order for backward, the same accumulation), so results are bitwise equal.
 What it saves is the eager bookkeeping: no Tensor objects, no graph links, no topological sort,
 no dictionaries (every value has a precomputed slot, a local variable of the generated replay
-function, see :mod:`nabla.compiler.codegen`), and a dense layer followed by ReLU or tanh becomes
-one fused, in-place step.
+function, see :mod:`nabla.compiler.codegen`), and an op with an in-place kernel that follows an
+op with a fresh output (a dense layer and its activation) becomes one fused, in-place step.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nabla.compiler.codegen import IN_PLACE_ACTIVATIONS, generate
+from nabla.autograd.kernels import kernels_of
+from nabla.compiler.codegen import generate
 from nabla.compiler.tracer import BackwardRecord, Tracer
-from nabla.ops.linalg import Linear
 
 
 class Plan:
@@ -68,19 +68,20 @@ class Plan:
                 )
             )
         returned = _slots_in(output_refs)
-        # dense layer + activation: activate the layer's fresh output in place (same values)
+        # an op with an in-place forward kernel right after an op whose output is fresh (a
+        # dense layer and its activation): write the activation over that output (same values)
         fused: dict[int, Any] = {}
         for k in range(1, len(tracer.ops)):
-            act = tracer.ops[k].cls
+            in_place = kernels_of(tracer.ops[k].cls).forward_in_place
             prev = tracer.ops[k - 1]
             if (
-                act in IN_PLACE_ACTIVATIONS
-                and prev.cls is Linear
+                in_place is not None
+                and kernels_of(prev.cls).fresh_output
                 and self.forward_ops[k][2][0] == prev.slot
                 and consumers.get(prev.slot) == 1
                 and prev.slot not in returned
             ):
-                fused[k] = act
+                fused[k] = in_place
         self.program: list[tuple[int, Any]] = []  # (0, op index) | (1, backward) | (2, call)
         for kind, item in tracer.events:
             if kind == "op":
@@ -99,6 +100,7 @@ class Plan:
         ]
         self.module_modes = [(m, m.training) for m in self.modules]
         self.replay, self.source = generate(self)
+        self._timed_replay: Any = None
 
     def _backward_program(self, record: BackwardRecord, slot_of: Any) -> tuple[int, list[Any]]:
         steps: list[Any] = []
@@ -129,6 +131,13 @@ class Plan:
         """Replay with new argument arrays (same shapes and dtypes as when traced); returns the
         arrays of the output slots."""
         return dict(zip(self.output_slots, self.replay(arrays, args)))
+
+    def timed_replay(self) -> Any:
+        """The replay with each op's forward and backward timed for ``nb.profile()`` (made on
+        first use): the same NumPy calls, with a clock read around each op."""
+        if self._timed_replay is None:
+            self._timed_replay, _ = generate(self, timed=True)
+        return self._timed_replay
 
 
 def _slots_in(refs: Any) -> set[int]:

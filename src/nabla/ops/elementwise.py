@@ -16,15 +16,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nabla._typing import Array
-from nabla.autograd.function import Function, Spec, Specialized
+from nabla.autograd.function import Function
 from nabla.ops.arithmetic import as_float, promote
 from nabla.ops.constants import max_operand, relu_array
 
-#: a signed integer type of each float size: a select is a bitwise and (see ``_select_bits``)
-_BITS = {2: np.int16, 4: np.int32, 8: np.int64}
+#: a signed integer type of each float size: a select is a bitwise and (see ``select_bits``)
+BITS = {2: np.int16, 4: np.int32, 8: np.int64}
 #: below this many elements ``np.where`` costs less than the bitwise and; above it, its
 #: branch per element loses to the and (on random signs, ~10x slower at 1024 × 256)
-_SELECT_BITS_FROM = 1024
+SELECT_BITS_FROM = 1024
 
 
 def stable_sigmoid(x: Array) -> Array:
@@ -50,18 +50,18 @@ def stable_sigmoid(x: Array) -> Array:
     return e
 
 
-def _select_bits(g: Array, bits: Array, into_g: bool) -> Array:
+def select_bits(g: Array, bits: Array, into_g: bool) -> Array:
     """g where the int8 ``bits`` are −1, +0 where they are 0: a bitwise and with the mask
     sign-extended to g's item size. It selects (inf or nan masked out gives 0, not the nan of
     a multiply by the mask) without np.where's branch per element. ``into_g``: the result
     overwrites g."""
-    ints = _BITS[g.dtype.itemsize]
+    ints = BITS[g.dtype.itemsize]
     out = g if into_g else np.empty_like(g)
     np.bitwise_and(g.view(ints), bits, out=out.view(ints))
     return out
 
 
-def _select_where(g: Array, drop: Array, into_g: bool) -> Array:
+def select_where(g: Array, drop: Array, into_g: bool) -> Array:
     """0 where ``drop``, else g, with NumPy's select (an array also for 0-d g)."""
     if into_g and type(g) is np.ndarray:  # (a 0-d sum of gradients may be a NumPy scalar)
         np.copyto(g, 0, where=drop)
@@ -72,74 +72,10 @@ def _select_where(g: Array, drop: Array, into_g: bool) -> Array:
 def mask_array(g: Array, keep: Array, into_g: bool = False) -> Array:
     """where(keep, g, 0) for a boolean ``keep`` of g's shape: a select, so a masked-out inf or
     nan gives 0 (PyTorch's masks select; a multiply would give inf · 0 = nan)."""
-    if g.size < _SELECT_BITS_FROM or g.dtype.itemsize not in _BITS:
-        return _select_where(g, ~keep, into_g)
+    if g.size < SELECT_BITS_FROM or g.dtype.itemsize not in BITS:
+        return select_where(g, ~keep, into_g)
     bits = np.negative(keep.view(np.int8))  # True (1) → −1: every bit set
-    return _select_bits(g, bits, into_g)
-
-
-def relu_backward_array(g: Array, x: Array, into_g: bool = False) -> Array:
-    """0 where x ≤ 0, else g: PyTorch's threshold_backward, a select (a masked-out inf or nan
-    gives 0) that lets a nan input pass g. ``into_g``: the result may overwrite g."""
-    if g.size < _SELECT_BITS_FROM or g.dtype.itemsize not in _BITS:
-        return _select_where(g, x <= 0, into_g)
-    bits = np.less_equal(x, 0).view(np.int8)
-    np.subtract(bits, 1, out=bits)  # x ≤ 0 (1) → 0, else (0) → −1: every bit set
-    return _select_bits(g, bits, into_g)
-
-
-def tanh_backward_array(g: Array, h: Array, into_g: bool = False) -> Array:
-    """g ⊙ (1 − h²) in one buffer (the same operations as g * (1 - h * h)), or written into g
-    (``into_g``: (1 − h²) ⊙ g, the same bits)."""
-    t = h * h
-    if type(t) is not np.ndarray:  # 0-d h: a NumPy scalar, which out= refuses
-        t = np.asarray(t)
-    np.subtract(1, t, out=t)
-    if into_g and type(g) is np.ndarray:  # (a 0-d sum of gradients may be a NumPy scalar)
-        g *= t
-        return g
-    t *= g
-    return t
-
-
-def sigmoid_backward_array(g: Array, z: Array, into_g: bool = False) -> Array:
-    """g ⊙ z(1 − z) in one buffer (the same operations as g * (z * (1 - z))), or written into
-    g (``into_g``)."""
-    t = 1 - z
-    if type(t) is not np.ndarray:  # 0-d z: a NumPy scalar, which would stay one
-        t = np.asarray(t)
-    t *= z
-    if into_g and type(g) is np.ndarray:  # (a 0-d sum of gradients may be a NumPy scalar)
-        g *= t
-        return g
-    t *= g
-    return t
-
-
-def _unary_specialized(spec: Spec, forward_array: Any, backward_array: Any, keep: str) -> Any:
-    """A one-input activation on a float array whose gradient has the input's dtype: forward
-    keeps its input or its output for ``backward_array(g, kept, into_g)``."""
-    dtype = np.dtype(spec.dtypes[0])
-    if dtype.kind != "f" or spec.params or not spec.needs_grad[0] or not spec.shapes[0]:
-        return None  # (0-d: the ufuncs would return NumPy scalars; the general path wraps)
-
-    if keep == "input":
-
-        def forward(x: Array) -> tuple[Array, Array]:
-            return forward_array(x), x
-    else:
-
-        def forward(x: Array) -> tuple[Array, Array]:
-            z = forward_array(x)
-            return z, z
-
-    def backward(g: Array, kept: Array) -> tuple[Array]:
-        return (backward_array(g, kept),)
-
-    def backward_in_place(g: Array, kept: Array) -> tuple[Array]:
-        return (backward_array(g, kept, True),)
-
-    return Specialized(forward, backward, backward_in_place)
+    return select_bits(g, bits, into_g)
 
 
 class Exp(Function):
@@ -224,14 +160,7 @@ class Tanh(Function):
         return np.tanh(as_float(x))
 
     def backward(self, g: Any, F: Any, x: Any, h: Any) -> tuple[Any]:
-        return (F.tanh_backward(g, h),)  # g ⊙ (1 − h²), without temporaries on arrays
-
-    def backward_into(self, g: Array, x: Array, h: Array) -> tuple[Array]:
-        return (tanh_backward_array(g, h, True),)
-
-    @classmethod
-    def specialize(cls, spec: Spec) -> Specialized | None:
-        return _unary_specialized(spec, np.tanh, tanh_backward_array, keep="output")
+        return (g * (1 - h * h),)
 
 
 class Sigmoid(Function):
@@ -248,14 +177,7 @@ class Sigmoid(Function):
         return stable_sigmoid(as_float(x))
 
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
-        return (F.sigmoid_backward(g, z),)  # g ⊙ z(1 − z), without temporaries on arrays
-
-    def backward_into(self, g: Array, x: Array, z: Array) -> tuple[Array]:
-        return (sigmoid_backward_array(g, z, True),)
-
-    @classmethod
-    def specialize(cls, spec: Spec) -> Specialized | None:
-        return _unary_specialized(spec, stable_sigmoid, sigmoid_backward_array, keep="output")
+        return (g * (z * (1 - z)),)
 
 
 class Relu(Function):
@@ -272,14 +194,7 @@ class Relu(Function):
         return relu_array(x)
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
-        return (F.relu_backward(g, F.data(x)),)
-
-    def backward_into(self, g: Array, x: Array) -> tuple[Array]:
-        return (relu_backward_array(g, x, True),)
-
-    @classmethod
-    def specialize(cls, spec: Spec) -> Specialized | None:
-        return _unary_specialized(spec, relu_array, relu_backward_array, keep="input")
+        return (F.where(F.data(x) <= 0, 0, g),)  # ≤ 0 drops: a nan input passes g
 
 
 class LeakyRelu(Function):

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
-from nabla.autograd.function import Function, Spec, Specialized
+from nabla.autograd.function import Function
 from nabla.errors import ShapeError
-from nabla.ops.constants import column_sums, ones
+from nabla.ops.constants import column_sums
 
 
 def matmul_array(a: Any, b: Any) -> Any:
@@ -91,7 +91,7 @@ class MatMul(Function):
         return grad_x, grad_w
 
 
-def _few_rows_wide(x_shape: tuple[int, ...], x_dtype: Any, w_dtype: Any) -> bool:
+def few_rows_wide(x_shape: tuple[int, ...], x_dtype: Any, w_dtype: Any) -> bool:
     """Whether X Wᵀ is better computed as (W Xᵀ)ᵀ: a few float32 rows against a wide weight.
 
     W Xᵀ (then stored row-major) runs OpenBLAS's fast path, X Wᵀ its slow one (measured 61 vs
@@ -123,7 +123,7 @@ class Linear(Function):
                 f"linear: x has shape {x.shape} and weight has shape {w.shape}; "
                 f"x.shape[-1] must equal weight.shape[1] (in_features)"
             )
-        if _few_rows_wide(x.shape, x.dtype, w.dtype):
+        if few_rows_wide(x.shape, x.dtype, w.dtype):
             z = np.ascontiguousarray(w.dot(x.T).T)
         else:
             z = matmul_array(x, w.T)
@@ -145,56 +145,3 @@ class Linear(Function):
         if b is None:
             return grad_x, grad_w
         return grad_x, grad_w, grad_b
-
-    @classmethod
-    def specialize(cls, spec: Spec) -> Specialized | None:
-        """X Wᵀ + b on 2-D float arrays: the product's method chosen once, the row sum 1ᵀ G with
-        its ones vector bound."""
-        x_shape, w_shape = spec.shapes[0], spec.shapes[1]
-        if len(x_shape) != 2 or len(w_shape) != 2 or len(set(spec.dtypes)) != 1:
-            return None
-        dtype = np.dtype(spec.dtypes[0])
-        if dtype.kind != "f" or spec.params:
-            return None
-        has_bias = len(spec.shapes) == 3
-        need_x, need_w = spec.needs_grad[0], spec.needs_grad[1]
-        need_b = has_bias and spec.needs_grad[2]
-        n = x_shape[0]
-        ones_n = ones(n, dtype) if n > 1 else None
-
-        if _few_rows_wide(x_shape, dtype, dtype):
-
-            def product(x: Array, w: Array) -> Array:
-                return np.ascontiguousarray(w.dot(x.T).T)
-        elif x_shape[1] == 1:
-
-            def product(x: Array, w: Array) -> Array:
-                return np.multiply(x, w.T)
-        else:
-
-            def product(x: Array, w: Array) -> Array:
-                return x.dot(w.T)
-
-        def forward(x: Array, w: Array, b: Array | None = None) -> tuple[Array, Any]:
-            z = product(x, w)
-            if b is not None:
-                z += b
-            return z, (x, w)
-
-        # ∇X = G W contracts over the outputs, ∇W = Gᵀ X over the rows: one of them is a
-        # broadcast product when it contracts over one element (see matmul_array)
-        grad_x_of = np.multiply if w_shape[0] == 1 else np.ndarray.dot
-        grad_w_of = np.multiply if n == 1 else np.ndarray.dot
-
-        def backward(g: Array, saved: Any) -> tuple[Any, ...]:
-            x, w = saved
-            grad_x = grad_x_of(g, w) if need_x else None
-            grad_w = grad_w_of(g.T, x) if need_w else None
-            if not has_bias:
-                return grad_x, grad_w
-            if not need_b:
-                return grad_x, grad_w, None
-            grad_b = ones_n.dot(g) if ones_n is not None else np.add.reduce(g, axis=0)
-            return grad_x, grad_w, grad_b
-
-        return Specialized(forward, backward)

@@ -13,13 +13,14 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
-from nabla.autograd.function import Function, Spec, Specialized
+from nabla.autograd.function import Function
 from nabla.ops.constants import row_starts
-from nabla.ops.namespace import ARRAY_OPS
 from nabla.ops.softmax import log_softmax_array
 
 
-def _reduce(losses: Array, reduction: str, denominator: float, negate: bool = False) -> Array:
+def reduce_losses(
+    losses: Array, reduction: str, denominator: float, negate: bool = False
+) -> Array:
     """The mean or sum of the losses (``negate``: of their negatives, −Σ, the same bits)."""
     if reduction == "none":
         return -losses if negate else losses
@@ -41,6 +42,8 @@ class CrossEntropy(Function):
     that is 0 (every row ignored) the mean is nan and the gradient 0, as PyTorch's.
     """
 
+    saved = ("log_p", "probs", "flat", "index", "coef", "valid")
+
     name = "cross_entropy"
     #: array arguments that are fixed settings, not data (nb.compile may keep them)
     constant_params = ("weight",)
@@ -59,10 +62,10 @@ class CrossEntropy(Function):
         self.weight, self.reduction = weight, reduction
         self.smoothing, self.n_classes = label_smoothing, c
         self.index = self.coef = self.valid = None
-        self.log_p = log_p = _c_order(log_softmax_array(x, axis=1))
+        self.log_p = log_p = c_order(log_softmax_array(x, axis=1))
         y = target
         if y.dtype.kind in "iub":  # class indices
-            if _all_counted(y, c, ignore_index):  # the common case
+            if all_counted(y, c, ignore_index):  # the common case
                 valid, all_valid = None, True
             else:
                 valid = check_class_indices(self.name, y, c, ignore_index)
@@ -85,9 +88,11 @@ class CrossEntropy(Function):
                 self.flat = flat = index + row_starts(n, c)
                 picked = log_p.reshape(-1).take(flat)
                 if coef is None and reduction != "none":  # Σ(−a) = −Σa, bitwise: one pass
-                    return _reduce(picked, reduction, _nonzero(self.denominator), negate=True)
+                    return reduce_losses(
+                        picked, reduction, _nonzero(self.denominator), negate=True
+                    )
                 losses = -(picked if coef is None else picked * coef)
-                return _reduce(losses, reduction, _nonzero(self.denominator))
+                return reduce_losses(losses, reduction, _nonzero(self.denominator))
             y = np.zeros(x.shape, dtype=x.dtype)  # smoothing needs the dense one-hot rows
             y[np.flatnonzero(valid), index[valid]] = 1
             y = y * x.dtype.type(1 - label_smoothing) + valid[:, None] * x.dtype.type(
@@ -99,7 +104,7 @@ class CrossEntropy(Function):
                 y = y * x.dtype.type(1 - label_smoothing) + x.dtype.type(label_smoothing / c)
         self.probs = y
         wy = y if weight is None else y * weight
-        return _reduce(-(wy * log_p).sum(axis=1), reduction, _nonzero(self.denominator))
+        return reduce_losses(-(wy * log_p).sum(axis=1), reduction, _nonzero(self.denominator))
 
     def _scale(self, g: Any) -> Any:
         """g's factor for each row: (N, 1) for reduction="none", else a scalar."""
@@ -128,7 +133,7 @@ class CrossEntropy(Function):
                 one_hot = np.zeros(self.log_p.shape, dtype=self.log_p.dtype)
                 one_hot.reshape(-1)[self.flat] = 1
                 return (F.softmax(x, axis=1) - one_hot) * row_scale, None
-            return _softmax_minus_targets(self.log_p, self.flat, row_scale), None
+            return softmax_minus_targets(self.log_p, self.flat, row_scale), None
         y = self.probs
         if F.graph and self.needs_grad[1]:  # the smoothed target, in the graph
             y = target
@@ -148,54 +153,11 @@ class CrossEntropy(Function):
                 grad_y = grad_y * (1 - self.smoothing)
         return grad_x, grad_y
 
-    @classmethod
-    def specialize(cls, spec: Spec) -> Specialized | None:
-        """The common case: float logits (N, C), integer class indices, mean, no weight and no
-        smoothing. A batch whose targets leave [0, C) or meet ``ignore_index`` takes the general
-        methods (which check and report them)."""
-        params = spec.params
-        (x_shape, y_shape), (x_dtype, y_dtype) = spec.shapes, spec.dtypes
-        if (
-            len(x_shape) != 2
-            or np.dtype(x_dtype).kind != "f"
-            or np.dtype(y_dtype).kind not in "iu"
-            or y_shape != x_shape[:1]
-            or x_shape[0] == 0
-            or params.get("weight") is not None
-            or params.get("label_smoothing", 0.0)
-            or params.get("reduction", "mean") != "mean"
-            or set(params) - {"weight", "ignore_index", "reduction", "label_smoothing"}
-        ):
-            return None
-        n, c = x_shape
-        ignore_index = params.get("ignore_index", -100)
-        starts, denominator = row_starts(n, c), float(n)
-
-        def forward(x: Array, y: Array) -> tuple[Array, Any]:
-            if not _all_counted(y, c, ignore_index):
-                general = cls.__new__(cls)
-                general.needs_grad = spec.needs_grad
-                return np.asarray(general.forward(x, y, **params)), (general, x, y)
-            log_p = _c_order(log_softmax_array(x, axis=1))
-            flat = y + starts
-            picked = log_p.reshape(-1).take(flat)
-            loss = _reduce(picked, "mean", denominator, negate=True)
-            return np.asarray(loss), (log_p, flat)
-
-        def backward(g: Array, saved: Any) -> tuple[Any, None]:
-            if len(saved) == 3:
-                general, x, y = saved
-                return general.backward(g, ARRAY_OPS, x, y)[0], None
-            log_p, flat = saved
-            return _softmax_minus_targets(log_p, flat, g / denominator), None
-
-        return Specialized(forward, backward)
-
 
 _UNSIGNED = {size: np.dtype(f"u{size}") for size in (1, 2, 4, 8)}
 
 
-def _all_counted(y: Array, c: int, ignore_index: int) -> bool:
+def all_counted(y: Array, c: int, ignore_index: int) -> bool:
     """Whether every class index lies in [0, c) and none equals ``ignore_index``.
 
     With ``ignore_index`` outside [0, c) (the default −100) one reduction decides: viewed as
@@ -211,7 +173,7 @@ def _all_counted(y: Array, c: int, ignore_index: int) -> bool:
     return lo >= 0 and hi < c and not lo <= ignore_index <= hi
 
 
-def _softmax_minus_targets(log_p: Array, flat: Array, scale: Any) -> Array:
+def softmax_minus_targets(log_p: Array, flat: Array, scale: Any) -> Array:
     """(softmax − one-hot) ⊙ scale from the log-probabilities (C order) and the targets' flat
     indices: p ⊙ scale, with scale subtracted at the targets (no one-hot matrix)."""
     grad = np.exp(log_p)
@@ -220,7 +182,7 @@ def _softmax_minus_targets(log_p: Array, flat: Array, scale: Any) -> Array:
     return grad
 
 
-def _c_order(a: Array) -> Array:
+def c_order(a: Array) -> Array:
     """The array in C order, so that its flat indices (row · C + column) address its entries and
     ``reshape(-1)`` is a view (logits in Fortran order would give log-probabilities in it)."""
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
@@ -239,6 +201,8 @@ class BCEWithLogits(Function):
 
     For p = 1 these are ∇v = (σ(v) − d)/N and ∇d = −v/N (PyTorch's rules).
     """
+
+    saved = ("softplus",)
 
     name = "binary_cross_entropy_with_logits"
     constant_params = ("weight", "pos_weight")
@@ -261,7 +225,7 @@ class BCEWithLogits(Function):
         if weight is not None:
             losses = losses * weight
         self.count = losses.size
-        return _reduce(losses, reduction, _nonzero(losses.size))
+        return reduce_losses(losses, reduction, _nonzero(losses.size))
 
     def backward(self, g: Any, F: Any, v: Any, d: Any) -> tuple[Any, Any]:
         scale = g if self.reduction != "mean" else g / _nonzero(self.count)
@@ -302,6 +266,8 @@ class NLLLoss(Function):
     Backward: ∇X = −w_y g / Σᵢ w_yᵢ at each row's target, 0 elsewhere   (the targets get none)
     """
 
+    saved = ("valid", "rows", "index", "coef")
+
     name = "nll_loss"
     constant_params = ("weight",)
     latex = r"\nabla_{X} = -w_{y} g / \textstyle\sum_i w_{y_i} \text{ at the targets}"
@@ -325,7 +291,7 @@ class NLLLoss(Function):
         self.denominator = float(self.coef.sum())
         losses = np.zeros(n, dtype=x.dtype)  # ignored rows: 0, even where X is −inf
         losses[valid] = -(x[self.rows[valid], self.index[valid]] * self.coef[valid])
-        return _reduce(losses, reduction, _nonzero(self.denominator))
+        return reduce_losses(losses, reduction, _nonzero(self.denominator))
 
     def backward(self, g: Any, F: Any, x: Any, target: Any) -> tuple[Any, None]:
         if self.reduction != "mean":
@@ -382,7 +348,7 @@ class BinaryCrossEntropy(Function):
         if weight is not None:
             losses = losses * weight
         self.count = losses.size
-        return _reduce(losses, reduction, _nonzero(losses.size))
+        return reduce_losses(losses, reduction, _nonzero(losses.size))
 
     def backward(self, g: Any, F: Any, p: Any, d: Any) -> tuple[Any, Any]:
         scale = g if self.reduction != "mean" else g / _nonzero(self.count)

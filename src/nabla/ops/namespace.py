@@ -14,13 +14,7 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array, Shape
-from nabla.ops.elementwise import (
-    mask_array,
-    relu_backward_array,
-    sigmoid_backward_array,
-    stable_sigmoid,
-    tanh_backward_array,
-)
+from nabla.ops.elementwise import mask_array, stable_sigmoid
 from nabla.ops.shape import IndexAdd, is_basic_index
 from nabla.ops.softmax import log_softmax_array, softmax_array
 
@@ -49,9 +43,6 @@ ARRAY_OPS = SimpleNamespace(
     where=_array_where,
     mask=mask_array,
     zeros_like=np.zeros_like,
-    relu_backward=relu_backward_array,
-    tanh_backward=tanh_backward_array,
-    sigmoid_backward=sigmoid_backward_array,
     broadcast_to=np.broadcast_to,
     permute=np.transpose,
     softmax=lambda x, axis=-1: softmax_array(x, axis),
@@ -78,9 +69,6 @@ def _make_tensor_ops() -> SimpleNamespace:
         where=fn.where,
         mask=lambda g, keep: fn.where(keep, g, 0),
         zeros_like=zeros_like,
-        relu_backward=lambda g, x: fn.where(x <= 0, 0, g),
-        tanh_backward=lambda g, h: g * (1 - h * h),
-        sigmoid_backward=lambda g, z: g * (z * (1 - z)),
         broadcast_to=fn.broadcast_to,
         permute=fn.permute,
         softmax=fn.softmax,

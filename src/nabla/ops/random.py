@@ -21,6 +21,8 @@ class Dropout(Function):
     Backward: ∇x = g ⊙ m / (1 − p)
     """
 
+    saved = ("scale",)
+
     latex = r"\nabla_x = g \odot m / (1 - p)"
 
     def forward(self, x: Array, p: float = 0.5, generator: Any = None) -> Array:

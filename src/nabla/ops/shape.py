@@ -163,6 +163,8 @@ class GetItem(Function):
     Backward: ∇x = scatter-add of g into zeros at index (repeated indices add up)
     """
 
+    saved = ("index",)
+
     name = "getitem"
     latex = r"\nabla_x[\text{index}] \mathrel{+}= g"
 
@@ -183,6 +185,8 @@ class SetItem(Function):
     Forward:  z = x;  z[index] = v
     Backward: ∇x = g with zeros at index,  ∇v = g[index]  (summed back to v's shape)
     """
+
+    saved = ("index",)
 
     name = "setitem"
     latex = r"\nabla_x = g \odot [\text{not at index}],\; \nabla_v = g[\text{index}]"
@@ -209,6 +213,8 @@ class IndexAdd(Function):
     Forward:  z = zeros(shape);  z[index] += g
     Backward: ∇g = grad[index]
     """
+
+    saved = ("index",)
 
     name = "index_add"
     latex = r"\nabla_g = G[\text{index}]"

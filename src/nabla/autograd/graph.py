@@ -1,0 +1,148 @@
+"""The recorded graph as the tools read it: inputs, the engine's visiting order, what outlives
+backward.
+
+A backward pass frees what each op saved (its inputs' arrays and the arrays its forward kept)
+but not the graph's topology: each released op keeps ``fn.links``, one entry per input — the
+input tensor itself when it is a leaf (a parameter or a constant, which its owner holds anyway),
+else the op that produced it — and its own output's shape, dtype and name (``fn.output``). So
+``nb.viz.draw``, ``to_dot`` and ``nb.explain`` still work after ``loss.backward()``, while a
+second backward raises the "backward through the graph a second time" error.
+
+The tools walk the graph through :func:`inputs_of` and list the steps of a backward pass with
+:func:`backward_order`, which sorts by the key the engine's own heap uses
+(:func:`backward_priority`): they describe the engine by using it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+
+class OutputRecord(NamedTuple):
+    """What a released op keeps of the tensor it made."""
+
+    shape: tuple[int, ...]
+    dtype: Any
+    name: str | None
+
+
+class FreedTensor:
+    """A non-leaf tensor of a graph that backward has freed: its op, shape, dtype and name,
+    without values. Tools treat it as a tensor whose ``data`` is gone."""
+
+    __slots__ = ("_fn", "dtype", "name", "shape")
+
+    requires_grad = True
+    data = None
+    grad = None
+
+    def __init__(self, fn: Any, record: OutputRecord) -> None:
+        self._fn = fn
+        self.shape, self.dtype, self.name = record
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __repr__(self) -> str:
+        return f"<freed {self._fn.name} output, shape {self.shape}, dtype {self.dtype}>"
+
+
+def backward_priority(t: Any) -> int:
+    """The engine's heap key of a tensor (smallest first): minus its op's sequence number, so
+    the newest op runs first; leaves (key 1) come after every op. Ops are numbered in creation
+    order, so an op's number exceeds those of the ops that made its inputs: popping the largest
+    pending number first visits a tensor only after all its consumers."""
+    fn = t._fn
+    return -fn.seq if fn is not None else 1
+
+
+def is_freed(fn: Any) -> bool:
+    """Whether a backward pass released ``fn`` (its saved values are gone)."""
+    return fn.inputs is None
+
+
+def inputs_of(fn: Any) -> tuple[Any, ...]:
+    """The inputs of op ``fn``: its input tensors, or after a backward that freed it, the same
+    leaf tensors and a :class:`FreedTensor` for each non-leaf input (one object per producing
+    op, so a tensor used twice is still one node)."""
+    inputs = fn.inputs
+    if inputs is not None:
+        return tuple(inputs)
+    links = getattr(fn, "links", None)
+    if links is None:
+        return ()
+    return tuple(_freed_output(link) if _is_op(link) else link for link in links)
+
+
+def node_key(t: Any) -> int:
+    """One key per graph node, equal for a live tensor and its freed record."""
+    fn = t._fn
+    return id(fn) if fn is not None else id(t)
+
+
+def backward_order(root: Any) -> list[Any]:
+    """The tensors that receive a gradient from ``root``, in the order the engine visits them
+    (``root`` first): every op output that requires grad by :func:`backward_priority`, then
+    the leaves that require grad, in the order their first gradient arrives."""
+    seen = {node_key(root): root}
+    stack = [root]
+    while stack:
+        fn = stack.pop()._fn
+        if fn is None:
+            continue
+        for inp in inputs_of(fn):
+            if inp.requires_grad and node_key(inp) not in seen:
+                seen[node_key(inp)] = inp
+                stack.append(inp)
+    ops = sorted((t for t in seen.values() if t._fn is not None), key=backward_priority)
+    leaves: dict[int, Any] = {}
+    for t in ops:
+        for inp in inputs_of(t._fn):
+            if inp._fn is None and inp.requires_grad:
+                leaves.setdefault(id(inp), inp)
+    if root._fn is None:
+        leaves.setdefault(id(root), root)
+    return ops + list(leaves.values())
+
+
+def release(fn: Any, inputs: tuple[Any, ...], output: Any) -> None:
+    """Free what ``fn`` saved for backward, keeping the topology (see the module docstring)."""
+    fn.links = tuple([x if x._fn is None else x._fn for x in inputs])
+    data = output.data
+    fn.output = OutputRecord(data.shape, data.dtype, output.name)
+    fn.inputs = None
+    for name in fn.saved:
+        setattr(fn, name, None)
+
+
+def _is_op(link: Any) -> bool:
+    return hasattr(link, "seq")
+
+
+def _freed_output(fn: Any) -> Any:
+    record = fn.__dict__.get("freed_output")
+    if record is None:
+        output = getattr(fn, "output", None)
+        if output is None:  # produced but never reached by the backward that freed its user
+            output = OutputRecord((), None, None)
+        record = fn.freed_output = FreedTensor(fn, output)
+    return record
+
+
+__all__ = [
+    "FreedTensor",
+    "OutputRecord",
+    "backward_order",
+    "backward_priority",
+    "inputs_of",
+    "is_freed",
+    "node_key",
+    "release",
+]
