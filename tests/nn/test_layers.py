@@ -146,8 +146,9 @@ def test_softmax_dims_normalise_the_chosen_axis(rng: np.random.Generator) -> Non
 
 
 def test_activation_table_names_the_modules() -> None:
-    table = dict(nb.nn.ACTIVATIONS)
-    assert table == {"tanh": Tanh, "sigmoid": Sigmoid, "relu": ReLU, "leaky_relu": LeakyReLU}
+    table = {name: entry.module for name, entry in nb.nn.ACTIVATIONS.items()}
+    expected = {"tanh": Tanh, "sigmoid": Sigmoid, "relu": ReLU, "leaky_relu": LeakyReLU}
+    assert table == {**expected, "identity": Identity}
 
 
 # ----- Dropout ----------------------------------------------------------------------------------

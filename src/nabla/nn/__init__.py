@@ -1,7 +1,7 @@
 """Neural-network building blocks: modules, layers, losses, initialisation, regularisation."""
 
-from nabla.nn import functional, init, utils
-from nabla.nn.activation import ACTIVATIONS, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from nabla.nn import functional, init, registry, utils
+from nabla.nn.activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from nabla.nn.container import Sequential, from_spec
 from nabla.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, Linear
 from nabla.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
@@ -13,12 +13,24 @@ from nabla.nn.models import (
     probabilities,
 )
 from nabla.nn.module import MODULE_REGISTRY, Module, Parameter
+from nabla.nn.registry import (
+    ACTIVATIONS,
+    Activation,
+    ActivationError,
+    OnnxOp,
+    activation_of,
+    get_activation,
+    register_activation,
+    unregister_activation,
+)
 from nabla.nn.regularization import l1_penalty, l2_penalty
 
 __all__ = [
     "ACTIVATIONS",
     "MLP",
     "MODULE_REGISTRY",
+    "Activation",
+    "ActivationError",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "ClassifierMixin",
@@ -34,18 +46,24 @@ __all__ = [
     "MSELoss",
     "Module",
     "NLLLoss",
+    "OnnxOp",
     "Parameter",
     "ReLU",
     "Sequential",
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "activation_of",
     "classification_loss",
     "from_spec",
     "functional",
+    "get_activation",
     "init",
     "l1_penalty",
     "l2_penalty",
     "probabilities",
+    "register_activation",
+    "registry",
+    "unregister_activation",
     "utils",
 ]

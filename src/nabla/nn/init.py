@@ -12,26 +12,32 @@ from typing import Any
 import numpy as np
 
 from nabla.creation import default_generator
+from nabla.nn.registry import ACTIVATIONS
 from nabla.tensor import Tensor
 
-_GAINS = {
+#: PyTorch's gains for names that are not registered activations (the gains of those are in
+#: their :data:`nabla.nn.registry.ACTIVATIONS` entries)
+_OTHER_GAINS = {
     "linear": 1.0,
-    "identity": 1.0,
-    "sigmoid": 1.0,
-    "tanh": 5.0 / 3,
-    "relu": math.sqrt(2.0),
-    "selu": 3.0 / 4,
+    "conv1d": 1.0,
+    "conv2d": 1.0,
+    "conv3d": 1.0,
+    "conv_transpose1d": 1.0,
+    "conv_transpose2d": 1.0,
+    "conv_transpose3d": 1.0,
+    "selu": 3.0 / 4,  # found empirically (pytorch/pytorch#50664)
 }
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """PyTorch's recommended gain for an activation."""
-    if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
-        return math.sqrt(2.0 / (1 + slope**2))
-    if nonlinearity not in _GAINS:
-        raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
-    return _GAINS[nonlinearity]
+    """PyTorch's recommended gain for an activation (``param``: leaky_relu's negative slope)."""
+    entry = ACTIVATIONS.get(nonlinearity)
+    if entry is not None:
+        return entry.calculate_gain(param)
+    if nonlinearity not in _OTHER_GAINS:
+        known = ", ".join(sorted({*ACTIVATIONS, *_OTHER_GAINS}))
+        raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}; known: {known}")
+    return _OTHER_GAINS[nonlinearity]
 
 
 def fans(tensor: Tensor) -> tuple[int, int]:

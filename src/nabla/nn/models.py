@@ -16,10 +16,10 @@ import numpy as np
 from nabla import functional as fn
 from nabla.autograd.mode import no_grad
 from nabla.nn import functional as F
-from nabla.nn.activation import ACTIVATIONS, LeakyReLU
 from nabla.nn.container import Sequential
 from nabla.nn.layers import BatchNorm1d, Dropout, Linear
 from nabla.nn.module import Module
+from nabla.nn.registry import ActivationError, get_activation
 from nabla.tensor import Tensor
 
 
@@ -60,7 +60,7 @@ class ClassifierMixin:
         return probabilities(logits)
 
     def predict(self, x: Any) -> np.ndarray[Any, Any]:
-        return self.predict_proba(x).argmax(axis=1)
+        return np.asarray(self.predict_proba(x).argmax(axis=1))
 
 
 class MLP(ClassifierMixin, Sequential):
@@ -71,14 +71,19 @@ class MLP(ClassifierMixin, Sequential):
     sizes : sequence of int
         Layer widths including input and output, e.g. ``[64, 128, 10]`` is the notes' network
         with one hidden layer of 128 units.
-    activation : {"tanh", "sigmoid", "relu", "leaky_relu"}
+    activation : str
+        A name in ``nabla.nn.ACTIVATIONS``: "tanh", "sigmoid", "relu", "leaky_relu",
+        "identity", or any registered one.
     dropout : float
         Dropout probability after each hidden activation (0 for none).
     batch_norm : bool
         Insert BatchNorm1d after each hidden Linear.
     init : str
-        "auto" picks Xavier/Glorot for tanh and sigmoid, He/Kaiming for ReLU; or any
-        ``Linear`` init name.
+        "auto" takes the activation's scheme (Xavier/Glorot for tanh and sigmoid, He/Kaiming
+        for the ReLUs); or any ``Linear`` init name.
+    negative_slope : float
+        Slope of "leaky_relu" for negative inputs (passed to any activation with that
+        parameter).
     dtype : dtype
     """
 
@@ -95,12 +100,12 @@ class MLP(ClassifierMixin, Sequential):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) <= 0:
             raise ValueError(f"MLP: sizes must list at least 2 positive widths, got {sizes}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(
-                f"MLP: unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
-            )
+        try:
+            entry = get_activation(activation)
+        except ActivationError as exc:
+            raise ActivationError(f"MLP: {exc}") from None
         if init == "auto":
-            init = "xavier_uniform" if activation in ("tanh", "sigmoid") else "kaiming_uniform"
+            init = entry.init
         layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             last = i == len(sizes) - 2
@@ -109,8 +114,7 @@ class MLP(ClassifierMixin, Sequential):
                 break
             if batch_norm:
                 layers.append(BatchNorm1d(n_out, dtype=dtype))
-            act = ACTIVATIONS[activation]
-            layers.append(act(negative_slope) if act is LeakyReLU else act())  # type: ignore[call-arg]
+            layers.append(entry.build(negative_slope=negative_slope))
             if dropout:
                 layers.append(Dropout(dropout))
         super().__init__(*layers)
