@@ -2,9 +2,11 @@
 
 :func:`lower` walks a ``Sequential`` (or ``MLP``, ``LogisticRegression``, a fitted
 ``nabla.sklearn`` estimator) in eval mode and returns :class:`Step` objects holding copies of
-the weights: ``standardize``, ``linear``, ``batchnorm``, ``tanh``, ``sigmoid``, ``relu``,
-``leaky_relu``, ``softmax``, ``log_softmax``, ``flatten``, ``exp`` and ``binary`` (one sigmoid
-column p → the two columns [1 − p, p]). Dropout and Identity vanish. It runs the example input
+the weights: ``standardize``, ``linear``, ``batchnorm``, ``softmax``, ``log_softmax``,
+``flatten``, ``exp``, ``binary`` (one sigmoid column p → the two columns [1 − p, p]), and one
+step per activation layer, named as in :data:`nabla.nn.registry.ACTIVATIONS` with its params
+as attributes (the exporters read the entry's ONNX op and NumPy source). Dropout and Identity
+vanish. It runs the example input
 through the layers as it goes, so every step knows its input and output shapes.
 """
 
@@ -18,26 +20,27 @@ import numpy as np
 from nabla.autograd.mode import no_grad
 from nabla.errors import NablaError
 from nabla.nn import (
+    ACTIVATIONS,
     BatchNorm1d,
     Dropout,
     Flatten,
     Identity,
-    LeakyReLU,
     Linear,
     LogSoftmax,
     Module,
-    ReLU,
     Sequential,
-    Sigmoid,
     Softmax,
-    Tanh,
+    activation_of,
 )
 from nabla.tensor import Tensor
 
-SUPPORTED = (
-    "Linear, Tanh, Sigmoid, ReLU, LeakyReLU, Softmax, LogSoftmax, Dropout, BatchNorm1d, "
-    "Flatten, Identity, and Sequential/MLP/LogisticRegression built from them"
-)
+
+def supported() -> str:
+    """The layers the exporters translate, for error messages."""
+    activations = [entry.module.__name__ for entry in ACTIVATIONS.values()]
+    others = ["Softmax", "LogSoftmax", "Dropout", "BatchNorm1d", "Flatten", "Identity"]
+    layers = ", ".join(dict.fromkeys(["Linear", *activations, *others]))
+    return f"{layers}, and Sequential/MLP/LogisticRegression built from them"
 
 
 class ExportError(NablaError, TypeError):
@@ -76,46 +79,64 @@ def _leaves(module: Module, path: str) -> list[tuple[str, Module]]:
 
 
 def _unsupported(path: str, module: Module, why: str = "") -> ExportError:
-    reason = why or f"it is not supported; supported layers: {SUPPORTED}"
+    reason = why or f"it is not supported; supported layers: {supported()}"
     return ExportError(f"cannot export layer {path!r} ({type(module).__name__}): {reason}")
+
+
+def _linear_step(path: str, module: Linear, rank: int) -> Step:
+    arrays = {"weight": module.weight.data.copy()}
+    if module.bias is not None:
+        arrays["bias"] = module.bias.data.copy()
+    return Step("linear", path, arrays)
+
+
+def _batchnorm_step(path: str, module: BatchNorm1d, rank: int) -> Step:
+    if not module.track_running_stats:
+        raise _unsupported(
+            path, module, "without running statistics it normalises with batch statistics"
+        )
+    n, dtype = module.num_features, module.running_mean.dtype
+    weight = module.weight.data if module.affine else np.ones(n, dtype)
+    bias = module.bias.data if module.affine else np.zeros(n, dtype)
+    arrays = {
+        "weight": np.array(weight),
+        "bias": np.array(bias),
+        "mean": np.array(module.running_mean),
+        "var": np.array(module.running_var),
+    }
+    return Step("batchnorm", path, arrays, {"eps": module.eps})
+
+
+def _softmax_step(path: str, module: Softmax, rank: int) -> Step:
+    op = "log_softmax" if isinstance(module, LogSoftmax) else "softmax"
+    return Step(op, path, attrs={"axis": module.dim % rank})
+
+
+def _flatten_step(path: str, module: Flatten, rank: int) -> Step:
+    attrs = {"start": module.start_dim % rank, "end": module.end_dim % rank}
+    return Step("flatten", path, attrs=attrs)
+
+
+#: the layers other than activations (LogSoftmax is a Softmax)
+_STEPS: dict[type, Any] = {
+    Linear: _linear_step,
+    BatchNorm1d: _batchnorm_step,
+    Softmax: _softmax_step,
+    Flatten: _flatten_step,
+}
 
 
 def _step(path: str, module: Module, rank: int) -> Step | None:
     """The step for one leaf module, None for layers that do nothing at inference."""
     if isinstance(module, (Dropout, Identity)):
         return None
-    if isinstance(module, Linear):
-        arrays = {"weight": module.weight.data.copy()}
-        if module.bias is not None:
-            arrays["bias"] = module.bias.data.copy()
-        return Step("linear", path, arrays)
-    if isinstance(module, BatchNorm1d):
-        if not module.track_running_stats:
-            raise _unsupported(
-                path, module, "without running statistics it normalises with batch statistics"
-            )
-        n, dtype = module.num_features, module.running_mean.dtype
-        weight = module.weight.data if module.affine else np.ones(n, dtype)
-        bias = module.bias.data if module.affine else np.zeros(n, dtype)
-        arrays = {
-            "weight": np.array(weight),
-            "bias": np.array(bias),
-            "mean": np.array(module.running_mean),
-            "var": np.array(module.running_var),
-        }
-        return Step("batchnorm", path, arrays, {"eps": module.eps})
-    simple = {Tanh: "tanh", Sigmoid: "sigmoid", ReLU: "relu"}
-    if type(module) in simple:
-        return Step(simple[type(module)], path)
-    if isinstance(module, LeakyReLU):
-        return Step("leaky_relu", path, attrs={"alpha": module.negative_slope})
-    if isinstance(module, (Softmax, LogSoftmax)):  # LogSoftmax subclasses Softmax
-        op = "log_softmax" if isinstance(module, LogSoftmax) else "softmax"
-        return Step(op, path, attrs={"axis": module.dim % rank})
-    if isinstance(module, Flatten):
-        return Step(
-            "flatten", path, attrs={"start": module.start_dim % rank, "end": module.end_dim % rank}
-        )
+    for cls, make in _STEPS.items():
+        if isinstance(module, cls):
+            step: Step = make(path, module, rank)
+            return step
+    entry = activation_of(module)
+    if entry is not None:
+        return Step(entry.name, path, attrs=entry.settings_of(module))
     raise _unsupported(path, module)
 
 
@@ -137,7 +158,8 @@ def head_for(model: Any, probabilities: bool | None) -> tuple[Module, str | None
         if kind == "softmax":
             return network, "softmax"
         if kind == "logistic":
-            return network, "binary" if network[-1].out_features == 1 else "sigmoid"
+            last: Any = list(network.children())[-1]
+            return network, "binary" if last.out_features == 1 else "sigmoid"
         return network, "exp" if kind == "exp" else None
     if not isinstance(model, Module):
         raise ExportError(
@@ -178,7 +200,18 @@ def lower(
     steps: list[Step] = []
     if scaler is not None:
         mean, scale = _scaler_arrays(scaler, np.dtype(dtype))
-        steps.append(Step("standardize", "scaler", {"mean": mean, "scale": scale}))
+        arrays = {"mean": mean, "scale": scale}
+        steps.append(Step("standardize", "scaler", arrays, in_shape=in_shape, out_shape=in_shape))
+    out_shape = _network_steps(network, x, steps, fold_batchnorm)
+    if head is not None:
+        out_shape = _append_head(steps, head, out_shape)
+    return Lowered(steps, np.dtype(dtype), in_shape, out_shape)
+
+
+def _network_steps(
+    network: Module, x: np.ndarray[Any, Any], steps: list[Step], fold_batchnorm: bool
+) -> tuple[int, ...]:
+    """Append the steps of `network`'s layers, run in eval mode on `x`; return the out shape."""
     was_training = network.training
     network.eval()
     try:
@@ -197,22 +230,23 @@ def lower(
                 steps.append(step)
     finally:
         network.train(was_training)
-    out_shape = head_in = tuple(t.shape)
+    return tuple(t.shape)
+
+
+def _append_head(steps: list[Step], head: str, out_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Append the output head (see :func:`head_for`); return the model's output shape."""
+    head_in = out_shape
     if head == "classifier":
         head, replaces = classifier_head(steps[-1] if steps else None, out_shape)
         if replaces:
             # the model already ends in softmax/log-softmax over the classes (or a sigmoid on
             # its one logit): the head takes that layer's place instead of being applied twice
             head_in = steps.pop().in_shape
-    if head is not None:
-        attrs = {"axis": len(out_shape) - 1} if head == "softmax" else {}
-        if head == "binary":
-            out_shape = (*out_shape[:-1], 2)
-        steps.append(Step(head, "<output>", attrs=attrs, in_shape=head_in, out_shape=out_shape))
-    for step in steps[:1]:
-        if step.op == "standardize":
-            step.in_shape = step.out_shape = in_shape
-    return Lowered(steps, np.dtype(dtype), in_shape, out_shape)
+    attrs = {"axis": len(out_shape) - 1} if head == "softmax" else {}
+    if head == "binary":
+        out_shape = (*out_shape[:-1], 2)
+    steps.append(Step(head, "<output>", attrs=attrs, in_shape=head_in, out_shape=out_shape))
+    return out_shape
 
 
 def classifier_head(last: Step | None, out_shape: tuple[int, ...]) -> tuple[str, bool]:
@@ -278,16 +312,11 @@ def class_probabilities(model: Any, x: Any) -> np.ndarray[Any, Any]:
     head, replaces = classifier_head(last, tuple(out.shape))
     z = np.asarray(last_in.data) if replaces else out
     if head == "binary":
-        p = _sigmoid(z)
+        p = ACTIVATIONS["sigmoid"].numpy_function()(z)  # the predictor's own sigmoid
         return np.concatenate([1 - p, p], axis=-1)
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     return np.asarray(e / e.sum(axis=-1, keepdims=True))
-
-
-def _sigmoid(z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    e = np.exp(-np.abs(z))  # only exp(-|z|) <= 1 is computed: no overflow
-    return np.asarray(np.where(z >= 0, 1 / (1 + e), e / (1 + e)))
 
 
 def _scaler_arrays(scaler: Any, dtype: np.dtype[Any]) -> tuple[Any, Any]:

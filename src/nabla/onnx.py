@@ -4,8 +4,8 @@
 >>> model = nb.nn.MLP([4, 8, 3])
 >>> nb.onnx.export(model, "model.onnx", nb.randn(2, 4))  # doctest: +SKIP
 
-Linear becomes ``Gemm`` (``transB=1``: nabla keeps PyTorch's (out, in) weight layout),
-activations their ONNX namesakes, BatchNorm1d is folded into the Linear before it (or becomes
+Linear becomes ``Gemm`` (``transB=1``: nabla keeps PyTorch's (out, in) weight layout), each
+activation the ONNX op of its :data:`nabla.nn.registry.ACTIVATIONS` entry, BatchNorm1d is folded into the Linear before it (or becomes
 ``BatchNormalization``), Dropout and Identity disappear, Softmax/LogSoftmax keep their axis and
 Flatten becomes ``Flatten`` or ``Reshape``. The batch axis is dynamic. Needs the optional
 ``onnx`` package (``pip install 'nabla[onnx]'``); ``onnxruntime`` only to run the file.
@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from nabla.deploy import ExportError, Lowered, Step, lower
 from nabla.errors import NablaError
+from nabla.nn.registry import ACTIVATIONS
 
 __all__ = ["OPSET", "ExportError", "export", "to_model"]
 
@@ -65,47 +66,76 @@ class _Graph:
         return out
 
 
+def _standardize(g: _Graph, step: Step, x: str, hint: str) -> str:
+    centered = g.node("Sub", [x, g.const("mean", step.arrays["mean"])], "centered")
+    return g.node("Div", [centered, g.const("scale", step.arrays["scale"])], "standardized")
+
+
+def _linear(g: _Graph, step: Step, x: str, hint: str) -> str:
+    a = step.arrays
+    weight = g.const(f"{hint}_weight", a["weight"])
+    if len(step.in_shape) == 2:
+        inputs = [x, weight] + ([g.const(f"{hint}_bias", a["bias"])] if "bias" in a else [])
+        return g.node("Gemm", inputs, hint, transB=1)
+    # batched input (..., in): MatMul with Wᵀ, then add the bias
+    out = g.node("MatMul", [x, g.const(f"{hint}_weightT", a["weight"].T.copy())], hint)
+    return g.node("Add", [out, g.const(f"{hint}_bias", a["bias"])], hint) if "bias" in a else out
+
+
+def _batchnorm(g: _Graph, step: Step, x: str, hint: str) -> str:
+    inputs = [x] + [
+        g.const(f"{hint}_{k}", step.arrays[k]) for k in ("weight", "bias", "mean", "var")
+    ]
+    return g.node("BatchNormalization", inputs, hint, epsilon=float(step.attrs["eps"]))
+
+
+def _softmax(g: _Graph, step: Step, x: str, hint: str) -> str:
+    op = "Softmax" if step.op == "softmax" else "LogSoftmax"
+    return g.node(op, [x], hint, axis=int(step.attrs["axis"]))
+
+
+def _flatten(g: _Graph, step: Step, x: str, hint: str) -> str:
+    start, end, rank = step.attrs["start"], step.attrs["end"], len(step.in_shape)
+    if start == 1 and end == rank - 1:
+        return g.node("Flatten", [x], hint, axis=1)
+    # 0 copies the (dynamic) batch size; the other widths are known from the example
+    shape = [0] * start + [-1] + list(step.in_shape[end + 1 :])
+    if start == 0:
+        shape = [-1, *step.in_shape[end + 1 :]]
+    return g.node("Reshape", [x, g.const("shape", np.array(shape, np.int64))], hint)
+
+
+def _binary(g: _Graph, step: Step, x: str, hint: str) -> str:
+    """One sigmoid column p → [1 − p, p]."""
+    p = g.node("Sigmoid", [x], "p")
+    q = g.node("Sub", [g.const("one", np.ones((), g.dtype)), p], "q")
+    return g.node("Concat", [q, p], "probabilities", axis=-1)
+
+
+#: the steps other than activations (those come from the registry)
+_EMITTERS: dict[str, Callable[[_Graph, Step, str, str], str]] = {
+    "standardize": _standardize,
+    "linear": _linear,
+    "batchnorm": _batchnorm,
+    "softmax": _softmax,
+    "log_softmax": _softmax,
+    "flatten": _flatten,
+    "exp": lambda g, step, x, hint: g.node("Exp", [x], hint),
+    "binary": _binary,
+}
+
+
 def _emit(g: _Graph, step: Step, x: str) -> str:
     """Append the nodes of one step reading tensor ``x``; return the output tensor's name."""
-    a, hint = step.arrays, step.path.replace(".", "_").strip("<>") or step.op
-    if step.op == "standardize":
-        centered = g.node("Sub", [x, g.const("mean", a["mean"])], "centered")
-        return g.node("Div", [centered, g.const("scale", a["scale"])], "standardized")
-    if step.op == "linear":
-        weight = g.const(f"{hint}_weight", a["weight"])
-        if len(step.in_shape) == 2:
-            inputs = [x, weight] + ([g.const(f"{hint}_bias", a["bias"])] if "bias" in a else [])
-            return g.node("Gemm", inputs, hint, transB=1)
-        # batched input (..., in): MatMul with Wᵀ, then add the bias
-        out = g.node("MatMul", [x, g.const(f"{hint}_weightT", a["weight"].T.copy())], hint)
-        return (
-            g.node("Add", [out, g.const(f"{hint}_bias", a["bias"])], hint) if "bias" in a else out
-        )
-    if step.op == "batchnorm":
-        inputs = [x] + [g.const(f"{hint}_{k}", a[k]) for k in ("weight", "bias", "mean", "var")]
-        return g.node("BatchNormalization", inputs, hint, epsilon=float(step.attrs["eps"]))
-    simple = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "exp": "Exp"}
-    if step.op in simple:
-        return g.node(simple[step.op], [x], hint)
-    if step.op == "leaky_relu":
-        return g.node("LeakyRelu", [x], hint, alpha=float(step.attrs["alpha"]))
-    if step.op in ("softmax", "log_softmax"):
-        op = "Softmax" if step.op == "softmax" else "LogSoftmax"
-        return g.node(op, [x], hint, axis=int(step.attrs["axis"]))
-    if step.op == "flatten":
-        start, end, rank = step.attrs["start"], step.attrs["end"], len(step.in_shape)
-        if start == 1 and end == rank - 1:
-            return g.node("Flatten", [x], hint, axis=1)
-        # 0 copies the (dynamic) batch size; the other widths are known from the example
-        shape = [0] * start + [-1] + list(step.in_shape[end + 1 :])
-        if start == 0:
-            shape = [-1, *step.in_shape[end + 1 :]]
-        return g.node("Reshape", [x, g.const("shape", np.array(shape, np.int64))], hint)
-    if step.op == "binary":  # one sigmoid column p → [1 − p, p]
-        p = g.node("Sigmoid", [x], "p")
-        q = g.node("Sub", [g.const("one", np.ones((), g.dtype)), p], "q")
-        return g.node("Concat", [q, p], "probabilities", axis=-1)
-    raise ExportError(f"internal: no ONNX translation for step {step.op!r}")  # pragma: no cover
+    hint = step.path.replace(".", "_").strip("<>") or step.op
+    emitter = _EMITTERS.get(step.op)
+    if emitter is not None:
+        return emitter(g, step, x, hint)
+    if step.op not in ACTIVATIONS:  # pragma: no cover - lower() makes only the steps above
+        raise ExportError(f"internal: no ONNX translation for step {step.op!r}")
+    onnx_op = ACTIVATIONS[step.op].onnx
+    attrs = {key: float(step.attrs[param]) for key, param in onnx_op.attributes.items()}
+    return g.node(onnx_op.op_type, [x], hint, **attrs)
 
 
 def to_model(

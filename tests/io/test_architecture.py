@@ -120,3 +120,31 @@ def test_rules_match_the_built_layers(model: nb.nn.Module, tmp_path: Path) -> No
     assert shapes == {key: value.shape for key, value in model.state_dict().items()}
     save(model, tmp_path / "m.safetensors")
     assert list(load(tmp_path / "m.safetensors").state_dict()) == list(model.state_dict())
+
+
+@pytest.mark.usefixtures("no_building")
+def test_an_unknown_activation_is_refused_before_building(tmp_path: Path) -> None:
+    spec = {"type": "MLP", "config": {"sizes": [2, 2], "activation": "swish"}}
+    path = _hostile(tmp_path / "m.safetensors", json.dumps(spec))
+    known = ", ".join(sorted(nb.nn.ACTIVATIONS))
+    with pytest.raises(ModelFileError, match=f"MLP: unknown activation 'swish'; known.*{known}"):
+        load(path)
+
+
+@pytest.mark.usefixtures("no_building")
+@pytest.mark.parametrize("slope", ["0.1", None, 1e309])
+def test_an_activation_parameter_must_be_a_number(tmp_path: Path, slope: Any) -> None:
+    # the registry names LeakyReLU's parameter; 1e309 is JSON's way to write inf
+    spec = {"type": "LeakyReLU", "config": {"negative_slope": slope}}
+    path = _hostile(tmp_path / "m.safetensors", json.dumps(spec), {})
+    with pytest.raises(ModelFileError, match="LeakyReLU: negative_slope must be a number"):
+        load(path)
+
+
+@pytest.mark.parametrize("activation", sorted(nb.nn.ACTIVATIONS))
+def test_every_registered_activation_round_trips(activation: str, tmp_path: Path) -> None:
+    model = nb.nn.MLP([3, 4, 2], activation=activation, negative_slope=0.3)
+    save(model, tmp_path / "m.safetensors")
+    loaded = load(tmp_path / "m.safetensors")
+    assert [type(m) for m in loaded] == [type(m) for m in model]
+    assert loaded.get_config() == model.get_config()

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from nabla.nn.registry import ACTIVATIONS
+
 
 def add_graph_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -39,9 +41,7 @@ def add_graph_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     default = p.add_argument_group("default model (without MODEL)")
     default.add_argument("--hidden", default="128", help="hidden widths (default 128)")
-    default.add_argument(
-        "--activation", choices=["tanh", "sigmoid", "relu", "leaky_relu"], default="tanh"
-    )
+    default.add_argument("--activation", choices=sorted(ACTIVATIONS), default="tanh")
     default.add_argument("--seed", type=int, default=1, help="initialisation seed (1)")
     p.set_defaults(command_fn="graph")
 

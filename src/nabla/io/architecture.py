@@ -19,20 +19,19 @@ from typing import Any
 
 from nabla.errors import ModelFileError
 from nabla.nn import (
+    ACTIVATIONS,
     MLP,
+    ActivationError,
     BatchNorm1d,
     Dropout,
     Flatten,
     Identity,
-    LeakyReLU,
     Linear,
     LogisticRegression,
     LogSoftmax,
-    ReLU,
     Sequential,
-    Sigmoid,
     Softmax,
-    Tanh,
+    get_activation,
 )
 from nabla.nn.module import MODULE_REGISTRY
 
@@ -45,8 +44,8 @@ MAX_MODULES = 10_000
 
 Shape = tuple[int, ...]
 Shapes = dict[str, Shape]
-#: layers that hold no parameters or buffers
-_STATELESS = (Dropout, Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh)
+#: layers that hold no parameters or buffers (besides the activations of the registry)
+_STATELESS = (Dropout, Flatten, Identity, LogSoftmax, Softmax)
 
 
 def _size(kind: str, key: str, value: Any) -> int:
@@ -81,6 +80,11 @@ def _mlp_layers(config: Mapping[str, Any]) -> list[tuple[int, Shapes]]:
     if not isinstance(sizes, list) or len(sizes) < 2:
         raise ModelFileError(f"MLP: sizes must list at least 2 widths, got {str(sizes)[:80]}")
     widths = [_size("MLP", "sizes", s) for s in sizes]
+    if "activation" in config:
+        try:
+            get_activation(config["activation"])
+        except ActivationError as exc:
+            raise ModelFileError(f"MLP: {str(exc)[:200]}") from None
     layers, index = [], 0
     for i, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
         layers.append((index, _linear({"in_features": n_in, "out_features": n_out})))
@@ -115,18 +119,28 @@ def _number(kind: str, key: str, value: Any, low: float, high: float) -> None:
         )
 
 
-def _check_stateless(kind: str, config: Mapping[str, Any]) -> None:
-    """Refuse config values of nabla's stateless layers that would only fail when run."""
+def _check_stateless(cls: type, config: Mapping[str, Any]) -> bool:
+    """Refuse config values of nabla's stateless layers that would only fail when run.
+
+    Returns False for a class that is not one of them (nor a registered activation).
+    """
+    kind = cls.__name__
+    entry = next((entry for entry in ACTIVATIONS.values() if entry.module is cls), None)
+    if entry is not None:
+        for key in (key for key in entry.params if key in config):
+            _number(kind, key, config[key], -1e308, 1e308)
+        return True
+    if cls not in _STATELESS:
+        return False
     if kind in ("Softmax", "LogSoftmax") and "dim" in config:
         _integer(kind, "dim", config["dim"])
     elif kind == "Flatten":
         for key in ("start_dim", "end_dim"):
             if key in config:
                 _integer(kind, key, config[key])
-    elif kind == "LeakyReLU" and "negative_slope" in config:
-        _number(kind, "negative_slope", config["negative_slope"], -1e308, 1e308)
     elif kind == "Dropout" and "p" in config:
         _number(kind, "p", config["p"], 0.0, 1.0)
+    return True
 
 
 #: the state-dict shapes of nabla's layers, from their configs: (layer index, shapes) per layer
@@ -136,6 +150,16 @@ _RULES: dict[type, Callable[[Mapping[str, Any]], list[tuple[int, Shapes]]]] = {
     MLP: _mlp_layers,
     LogisticRegression: _logistic_layers,
 }
+
+
+def _layers(node: Mapping[str, Any], count: int) -> list[Any]:
+    """The layers of a Sequential's description, refused if not a list or too many."""
+    layers = node.get("layers", [])
+    if not isinstance(layers, list):
+        raise ModelFileError(f"Sequential: layers must be a list, got {str(layers)[:80]}")
+    if count + len(layers) > MAX_MODULES:
+        raise ModelFileError(f"the architecture has more than {MAX_MODULES} modules")
+    return layers
 
 
 def expected_shapes(spec: Any) -> tuple[Shapes, list[str]]:
@@ -175,19 +199,13 @@ def expected_shapes(spec: Any) -> tuple[Shapes, list[str]]:
             unchecked.append(prefix)  # from_spec names the unknown type or the bad config
             continue
         if cls is Sequential:
-            layers = node.get("layers", [])
-            if not isinstance(layers, list):
-                raise ModelFileError(f"Sequential: layers must be a list, got {str(layers)[:80]}")
-            if count + len(layers) > MAX_MODULES:
-                raise ModelFileError(f"the architecture has more than {MAX_MODULES} modules")
+            layers = _layers(node, count)
             stack.extend((f"{prefix}{i}.", layer, depth + 1) for i, layer in enumerate(layers))
         elif cls in _RULES:
             for index, layer in _RULES[cls](config):
                 where = prefix if index < 0 else f"{prefix}{index}."
                 shapes.update({f"{where}{key}": shape for key, shape in layer.items()})
-        elif cls in _STATELESS:
-            _check_stateless(cls.__name__, config)
-        else:
+        elif not _check_stateless(cls, config):
             unchecked.append(prefix)
     return shapes, unchecked
 
