@@ -150,6 +150,19 @@ def test_any_nabla_optimizer(iris: Any, solver: Any) -> None:
     assert isinstance(clf._optimizer, nb.optim.Optimizer) and clf.score(X, y) > 0.85
 
 
+@pytest.mark.parametrize("name", ["adamw", "rmsprop", "adagrad"])
+def test_optimizer_registry_names_are_solvers(iris: Any, name: str) -> None:
+    # built by nabla.optim.build_optimizer with the estimator's learning rate, not the entry's
+    X, y = iris
+    clf = MLPClassifier((16,), solver=name, learning_rate_init=0.02, batch_size=32, max_iter=30)
+    quiet_fit(clf, X, y)
+    assert type(clf._optimizer) is nb.optim.OPTIMIZERS[name].cls
+    assert clf._optimizer.param_groups[0]["lr"] == 0.02
+    assert clf.score(X, y) > 0.85
+    with pytest.raises(ValueError, match="has no solver option"):
+        MLPClassifier(solver=name, parity=True).fit(X, y)
+
+
 def test_a_callable_must_return_an_optimizer(iris: Any) -> None:
     with pytest.raises(TypeError, match="not a nabla Optimizer"):
         MLPClassifier(solver=lambda params: object()).fit(*iris)

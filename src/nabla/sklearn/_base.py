@@ -4,6 +4,11 @@ The loops follow ``sklearn/neural_network/_multilayer_perceptron.py`` step for s
 RandomState draws for Glorot initialisation, per-epoch shuffling and early-stopping splits, the
 same mini-batches, loss values and update rules), but every gradient comes from nabla's
 autodiff of the loss in ``_loss.py``, never from a hand-written backward pass.
+
+This parity loop stays its own rather than running on ``nabla.training``'s Trainer: the
+estimators deliberately mirror scikit-learn's own loop (its batching, shuffling, early stopping
+and learning-rate schedule, epoch by epoch), so that ``parity=True`` reproduces scikit-learn's
+``loss_curve_``; the Trainer follows PyTorch's conventions instead.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ from __future__ import annotations
 import copy
 import itertools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -22,49 +27,44 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches, shuffle
 from sklearn.utils.validation import check_is_fitted
 
-import nabla as nb
 from nabla.autograd.mode import no_grad
-from nabla.nn import (
-    BatchNorm1d,
-    Dropout,
-    Identity,
-    LeakyReLU,
-    Linear,
-    Module,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    Tanh,
-)
-from nabla.optim import Optimizer
+from nabla.creation import get_rng_state, manual_seed, set_rng_state
+from nabla.nn import BatchNorm1d, Dropout, Linear, Module, Sequential
+from nabla.optim import OPTIMIZERS, Optimizer, build_optimizer
 from nabla.sklearn._lbfgs import fit_lbfgs
 from nabla.sklearn._loss import objective
 from nabla.sklearn._optim import AdamOptimizer, SGDOptimizer
-from nabla.sklearn._settings import Settings, check_sample_weight, validate_settings
+from nabla.sklearn._settings import (
+    Settings,
+    check_sample_weight,
+    resolve_activation,
+    validate_settings,
+)
 from nabla.tensor import Tensor
 
 
 @contextmanager
 def nabla_seed(seed: int) -> Iterator[None]:
     """Use a seeded nabla generator (layer construction, dropout); restore the user's after."""
-    saved = nb.get_rng_state()
-    nb.manual_seed(seed)
+    saved = get_rng_state()
+    manual_seed(seed)
     try:
         yield
     finally:
-        nb.set_rng_state(saved)
+        set_rng_state(saved)
 
 
-def _activation(name: str, negative_slope: float) -> Module:
-    if name == "identity":
-        return Identity()
-    if name in ("logistic", "sigmoid"):
-        return Sigmoid()
-    if name == "tanh":
-        return Tanh()
-    if name == "relu":
-        return ReLU()
-    return LeakyReLU(negative_slope)
+def _batch_size(s: Settings, n_samples: int) -> int:
+    """scikit-learn's batch size: min(200, n) for "auto", else clipped to [1, n] with a warning."""
+    if s.batch_size == "auto":
+        return min(200, n_samples)
+    if s.batch_size > n_samples:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+            UserWarning,
+            stacklevel=5,  # fit -> _fit -> _fit_stochastic -> here
+        )
+    return int(np.clip(s.batch_size, 1, n_samples))
 
 
 class BaseNetwork(BaseEstimator):  # type: ignore[misc]
@@ -97,8 +97,10 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
         layers: list[Module] = []
+        activation = resolve_activation(s.activation)
         # scikit-learn's Glorot-uniform draws, layer by layer: the (in, out) weights, then biases
-        factor = 2.0 if s.activation in ("logistic", "sigmoid") else 6.0
+        # (its factor is 2 for its "logistic" activation, 6 for the others)
+        factor = 2.0 if activation.sklearn_name == "logistic" else 6.0
         for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layer_units)):
             bound = np.sqrt(factor / (fan_in + fan_out))
             coef = self._random_state.uniform(-bound, bound, (fan_in, fan_out))
@@ -112,7 +114,7 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
                 break
             if s.batch_norm:
                 layers.append(BatchNorm1d(fan_out, dtype=dtype))
-            layers.append(_activation(s.activation, s.negative_slope))
+            layers.append(activation.build(negative_slope=s.negative_slope))
             if s.dropout:
                 layers.append(Dropout(s.dropout))
         self.model_ = Sequential(*layers)
@@ -215,8 +217,11 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
             return SGDOptimizer(params, s.learning_rate_init, s.momentum, s.nesterovs_momentum)
         if s.solver == "adam":
             return AdamOptimizer(params, s.learning_rate_init, (s.beta_1, s.beta_2), s.epsilon)
+        if isinstance(s.solver, str) and s.solver in OPTIMIZERS:
+            return build_optimizer(s.solver, params, lr=s.learning_rate_init)
         if isinstance(s.solver, type) and issubclass(s.solver, Optimizer):
-            return s.solver(params, lr=s.learning_rate_init)
+            make = cast("Callable[..., Optimizer]", s.solver)  # a subclass: it takes lr
+            return make(params, lr=s.learning_rate_init)
         optimizer = s.solver(params)
         if not isinstance(optimizer, Optimizer):
             raise TypeError(
@@ -233,74 +238,19 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
             self._lr_init = [float(g["lr"]) for g in self._optimizer.param_groups]
         if s.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        X_val = y_val = sw_val = None
-        if s.early_stopping:
-            # as scikit-learn: stratify single-output classification only
-            stratify = Y if self._is_classifier and Y.shape[1] == 1 else None
-            arrays = [X, Y] if sw is None else [X, Y, sw]
-            parts = train_test_split(
-                *arrays,
-                random_state=self._random_state,
-                test_size=s.validation_fraction,
-                stratify=stratify,
-            )
-            X, X_val, Y, Y_val = parts[:4]
-            sw, sw_val = (parts[4], parts[5]) if len(parts) == 6 else (None, None)
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' or the "
-                    "size of your dataset."
-                )
-            y_val = self._decode(Y_val)
+        X, Y, sw, validation = self._validation_split(X, Y, sw, s)
         n_samples = X.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
-        if s.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if s.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. It is going to be "
-                    "clipped",
-                    UserWarning,
-                    stacklevel=4,
-                )
-            batch_size = int(np.clip(s.batch_size, 1, n_samples))
-        optimizer = self._optimizer
+        batches = self._batches(n_samples, _batch_size(s, n_samples), s)
         self.n_iter_ = 0
         for _ in range(s.max_iter):
             if s.shuffle:
                 # only the indices are shuffled, with scikit-learn's draw from its RandomState
                 sample_idx = shuffle(sample_idx, random_state=self._random_state)
-            accumulated_loss = 0.0
-            for batch_slice in self._batches(n_samples, batch_size, s):
-                batch_idx = sample_idx[batch_slice] if s.shuffle else batch_slice
-                sw_batch = None if sw is None else sw[batch_idx]
-                if sw_batch is not None and not sw_batch.any():
-                    continue  # a batch of zero weight has no loss and no gradient
-                Xb, Yb = X[batch_idx], Y[batch_idx]
-                loss = objective(self.model_, self.out_activation_, Xb, Yb, sw_batch, s.alpha)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                accumulated_loss += float(loss.data) * (batch_slice.stop - batch_slice.start)
-            self.n_iter_ += 1
-            self.loss_ = accumulated_loss / n_samples
-            self.t_ += n_samples
-            self.loss_curve_.append(self.loss_)
-            if s.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-            self._update_no_improvement_count(s, X_val, y_val, sw_val)
+            self._epoch(X, Y, sw, sample_idx if s.shuffle else None, batches, s)
+            self._update_no_improvement_count(s, *validation)
             self._iteration_ends(s)
-            if self._no_improvement_count > s.n_iter_no_change:
-                what = "Validation score" if s.early_stopping else "Training loss"
-                msg = (
-                    f"{what} did not improve more than tol={s.tol:f} for "
-                    f"{s.n_iter_no_change} consecutive epochs."
-                )
-                if self._trigger_stopping(s, msg):
-                    break
-                self._no_improvement_count = 0
-            if incremental:
+            if self._should_stop(s) or incremental:
                 break
             if self.n_iter_ == s.max_iter:
                 warnings.warn(
@@ -311,6 +261,68 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
                 )
         if s.early_stopping:
             self.model_.load_state_dict(self._best_state)
+
+    def _validation_split(
+        self, X: Any, Y: Any, sw: Any, s: Settings
+    ) -> tuple[Any, Any, Any, tuple[Any, Any, Any]]:
+        """(X, Y, sw) to train on and (X_val, y_val, sw_val) to score, as scikit-learn splits."""
+        if not s.early_stopping:
+            return X, Y, sw, (None, None, None)
+        # as scikit-learn: stratify single-output classification only
+        stratify = Y if self._is_classifier and Y.shape[1] == 1 else None
+        arrays = [X, Y] if sw is None else [X, Y, sw]
+        parts = train_test_split(
+            *arrays,
+            random_state=self._random_state,
+            test_size=s.validation_fraction,
+            stratify=stratify,
+        )
+        X, X_val, Y, Y_val = parts[:4]
+        sw, sw_val = (parts[4], parts[5]) if len(parts) == 6 else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the "
+                "size of your dataset."
+            )
+        return X, Y, sw, (X_val, self._decode(Y_val), sw_val)
+
+    def _epoch(
+        self, X: Any, Y: Any, sw: Any, sample_idx: Any, batches: list[slice], s: Settings
+    ) -> None:
+        """One pass over the batches (in ``sample_idx`` order, if given); record its loss."""
+        accumulated_loss = 0.0
+        for batch_slice in batches:
+            batch_idx = batch_slice if sample_idx is None else sample_idx[batch_slice]
+            sw_batch = None if sw is None else sw[batch_idx]
+            if sw_batch is not None and not sw_batch.any():
+                continue  # a batch of zero weight has no loss and no gradient
+            Xb, Yb = X[batch_idx], Y[batch_idx]
+            loss = objective(self.model_, self.out_activation_, Xb, Yb, sw_batch, s.alpha)
+            self._optimizer.zero_grad()
+            loss.backward()
+            self._optimizer.step()
+            accumulated_loss += float(loss.data) * (batch_slice.stop - batch_slice.start)
+        n_samples = X.shape[0]
+        self.n_iter_ += 1
+        self.loss_ = accumulated_loss / n_samples
+        self.t_ += n_samples
+        self.loss_curve_.append(self.loss_)
+        if s.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+
+    def _should_stop(self, s: Settings) -> bool:
+        """scikit-learn's stopping rule, after ``n_iter_no_change`` epochs without progress."""
+        if self._no_improvement_count <= s.n_iter_no_change:
+            return False
+        what = "Validation score" if s.early_stopping else "Training loss"
+        msg = (
+            f"{what} did not improve more than tol={s.tol:f} for "
+            f"{s.n_iter_no_change} consecutive epochs."
+        )
+        if self._trigger_stopping(s, msg):
+            return True
+        self._no_improvement_count = 0
+        return False
 
     @staticmethod
     def _batches(n_samples: int, batch_size: int, s: Settings) -> list[slice]:

@@ -138,7 +138,7 @@ class _Classifier(ClassifierMixin, BaseNetwork):  # type: ignore[misc]
     def predict_log_proba(self, X: Any) -> np.ndarray[Any, Any]:
         """``log(predict_proba(X))``."""
         with np.errstate(divide="ignore"):  # a probability of exactly 0 has log −inf
-            return np.log(self.predict_proba(X))
+            return np.asarray(np.log(self.predict_proba(X)))
 
     def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         return float(accuracy_score(y, self._predict(X), sample_weight=sample_weight))

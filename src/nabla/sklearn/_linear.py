@@ -24,7 +24,9 @@ class LogisticRegression(_Classifier):
     C : float, default=1.0
         Inverse regularisation strength (``np.inf`` for none); the MLP's ``alpha`` is 1/C.
     class_weight : dict, "balanced" or None, default=None
-    solver : {"lbfgs", "adam", "sgd"}, nabla Optimizer class, or callable, default="lbfgs"
+    solver : str, nabla Optimizer class, or callable, default="lbfgs"
+        As in :class:`MLPClassifier`: scikit-learn's "lbfgs", "adam" or "sgd", or another name
+        in ``nabla.optim.OPTIMIZERS``.
     max_iter : int, default=100
     tol : float, default=1e-4
     batch_size, learning_rate, learning_rate_init, early_stopping, validation_fraction,

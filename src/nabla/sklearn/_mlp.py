@@ -20,11 +20,14 @@ _COMMON_DOC = """
     ----------
     hidden_layer_sizes : int or tuple of int, default=(100,)
         Widths of the hidden layers.
-    activation : {"relu", "tanh", "logistic", "identity", "leaky_relu", "sigmoid"}, default="relu"
-        Hidden activation ("sigmoid" is "logistic"; "leaky_relu" uses ``negative_slope``).
-    solver : {"adam", "sgd", "lbfgs"}, nabla Optimizer class, or callable, default="adam"
-        "adam", "sgd" and "lbfgs" are scikit-learn's rules. A nabla optimizer class (such as
-        ``nabla.optim.AdamW``) is built as ``cls(params, lr=learning_rate_init)``; any other
+    activation : str, default="relu"
+        Hidden activation: scikit-learn's "relu", "tanh", "logistic", "identity", or any name
+        in ``nabla.nn.ACTIVATIONS`` ("sigmoid" is "logistic"; "leaky_relu" uses
+        ``negative_slope``; an activation registered with ``nabla.nn.register_activation``).
+    solver : str, nabla Optimizer class, or callable, default="adam"
+        "adam", "sgd" and "lbfgs" are scikit-learn's rules. Another name in
+        ``nabla.optim.OPTIMIZERS`` ("adamw", "rmsprop", "adagrad") and a nabla optimizer class
+        (such as ``nabla.optim.AdamW``) are built with ``lr=learning_rate_init``; any other
         callable is called with the list of parameters and must return a nabla Optimizer.
     alpha : float, default=1e-4
         L2 penalty: the loss gains α/(2n)·Σ‖W‖² (n: the batch size or its total sample weight).

@@ -1,4 +1,11 @@
-"""The hyperparameters the training loop reads, and their validation."""
+"""The hyperparameters the training loop reads, and their validation.
+
+Activations and optimizers are read from nabla's registries: ``activation`` is a name of
+:data:`nabla.nn.ACTIVATIONS` or scikit-learn's spelling of one (its entry's ``sklearn_name``:
+"logistic" is "sigmoid"); ``solver`` is scikit-learn's "sgd", "adam" or "lbfgs" (scikit-learn's
+own update rules), or another name of :data:`nabla.optim.OPTIMIZERS` (nabla's rule, built with
+``lr=learning_rate_init``: the estimator's learning rate, not the registry's default).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,31 @@ from typing import Any
 
 import numpy as np
 
-#: hidden activations: scikit-learn's names, plus nabla's "sigmoid" and "leaky_relu"
-ACTIVATIONS = ("identity", "logistic", "sigmoid", "tanh", "relu", "leaky_relu")
-SKLEARN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+from nabla.nn.registry import ACTIVATIONS, Activation, ActivationError
+from nabla.optim import OPTIMIZERS
+
+#: scikit-learn's solvers, run with its own update rules (see ``_optim.py``)
 SOLVERS = ("sgd", "adam", "lbfgs")
 SCHEDULES = ("constant", "invscaling", "adaptive")
+
+
+def activation_names() -> tuple[str, ...]:
+    """The accepted ``activation`` values: the registry's names and scikit-learn's spellings."""
+    spellings = [e.sklearn_name for e in ACTIVATIONS.values() if e.sklearn_name is not None]
+    return tuple(dict.fromkeys([*spellings, *ACTIVATIONS]))
+
+
+def resolve_activation(name: Any) -> Activation:
+    """The registry entry of an ``activation`` value (a name or scikit-learn's spelling)."""
+    for entry in ACTIVATIONS.values():
+        if name in (entry.name, entry.sklearn_name):
+            return entry
+    raise ActivationError(f"activation must be one of {activation_names()}, got {name!r}")
+
+
+def solver_names() -> tuple[str, ...]:
+    """The accepted ``solver`` names: scikit-learn's, then nabla's other optimizers."""
+    return tuple(dict.fromkeys([*SOLVERS, *OPTIMIZERS]))
 
 
 @dataclass
@@ -60,20 +87,19 @@ def validate_settings(s: Settings, class_weight: Any = None) -> np.dtype[Any]:
         all(isinstance(h, (int, np.integer)) and h > 0 for h in sizes),
         f"hidden_layer_sizes must be positive integers, got {sizes!r}",
     )
-    _check(
-        s.activation in ACTIVATIONS,
-        f"activation must be one of {ACTIVATIONS}, got {s.activation!r}",
+    activation = resolve_activation(s.activation)
+    solver_ok = (isinstance(s.solver, str) and s.solver in solver_names()) or (
+        callable(s.solver) and not isinstance(s.solver, str)
     )
-    solver_ok = s.solver in SOLVERS or (callable(s.solver) and not isinstance(s.solver, str))
     _check(
         solver_ok,
-        f"solver must be one of {SOLVERS}, a nabla Optimizer class or a callable "
+        f"solver must be one of {solver_names()}, a nabla Optimizer class or a callable "
         f"params -> Optimizer, got {s.solver!r}",
     )
     _check(s.alpha >= 0, f"alpha must be >= 0, got {s.alpha!r}")
     _check(
         s.batch_size == "auto"
-        or (isinstance(s.batch_size, (int, np.integer)) and s.batch_size >= 1),
+        or bool(isinstance(s.batch_size, (int, np.integer)) and s.batch_size >= 1),
         f"batch_size must be 'auto' or a positive integer, got {s.batch_size!r}",
     )
     _check(
@@ -106,8 +132,8 @@ def validate_settings(s: Settings, class_weight: Any = None) -> np.dtype[Any]:
     )
     if s.parity:
         extras = {
-            "activation": s.activation not in SKLEARN_ACTIVATIONS,
-            "solver": s.solver not in SOLVERS,
+            "activation": activation.sklearn_name is None,
+            "solver": not (isinstance(s.solver, str) and s.solver in SOLVERS),
             "dropout": s.dropout != 0,
             "batch_norm": bool(s.batch_norm),
             "class_weight": class_weight is not None,
@@ -119,6 +145,7 @@ def validate_settings(s: Settings, class_weight: Any = None) -> np.dtype[Any]:
             "set parity=False to use it",
         )
         return np.dtype(np.float64)
+    dtype: np.dtype[Any] | None
     try:
         dtype = np.dtype(s.dtype)
     except TypeError:
