@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nabla.optim import SGD, Adam, AdamW, optimizer
+from nabla.optim import SGD, Adagrad, Adam, AdamW, RMSprop
+from nabla.optim import flat as flat_module
 
 from .quadratic import Param
 
@@ -19,13 +20,15 @@ CONFIGS = [
     (Adam, {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
     (Adam, {"lr": 0.01, "maximize": True}),
     (AdamW, {"lr": 0.01, "weight_decay": 0.05}),
+    (RMSprop, {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
+    (Adagrad, {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1}),
 ]
 
 
 def _trajectory(
     cls: Any, kwargs: dict[str, Any], flat: bool, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[list[np.ndarray], Any]:
-    monkeypatch.setattr(optimizer, "FLAT_MEAN_SIZE", 1 << 16 if flat else 0)
+    monkeypatch.setattr(flat_module, "FLAT_MEAN_SIZE", 1 << 16 if flat else 0)
     rng = np.random.default_rng(0)
     shapes = [(4, 3), (3,), (2, 4), (5,)]
     params = [Param(rng.standard_normal(s).astype(np.float32)) for s in shapes]
@@ -60,13 +63,14 @@ def test_flat_equals_per_parameter(
 
 def test_flat_path_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    original = optimizer.FlatGroup.apply_step
+    original = flat_module.FlatGroup.gradient
 
-    def spy(self: Any, step: np.ndarray) -> None:
-        calls.append(step.size)
-        original(self, step)
+    def spy(self: Any) -> np.ndarray:
+        gradient = original(self)
+        calls.append(gradient.size)
+        return gradient
 
-    monkeypatch.setattr(optimizer.FlatGroup, "apply_step", spy)
+    monkeypatch.setattr(flat_module.FlatGroup, "gradient", spy)
     params = [Param(np.ones((3, 2), np.float32)), Param(np.ones(2, np.float32))]
     opt = Adam(params, lr=0.1)
     for p in params:

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, MutableMapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from nabla._typing import Array
 from nabla.optim.optimizer import Optimizer, ParamsArg, check_nonnegative, effective_gradient
+
+
+class AdagradHyperparameters(NamedTuple):
+    """A group's Adagrad hyperparameters, read once per step."""
+
+    lr: float
+    lr_decay: float
+    weight_decay: float
+    initial_value: float
+    eps: float
+    maximize: bool
 
 
 class Adagrad(Optimizer):
@@ -75,27 +87,36 @@ class Adagrad(Optimizer):
             self, group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"
         )
 
-    def _update_group(self, group: dict[str, Any]) -> None:
-        lr = float(group["lr"])
-        lr_decay = float(group["lr_decay"])
-        weight_decay = float(group["weight_decay"])
-        initial_value = float(group["initial_accumulator_value"])
-        eps = float(group["eps"])
-        maximize = bool(group["maximize"])
-        for param, data, grad in self._params_with_grad(group):
-            state = self.state[param]
-            if not state:
-                state["step"] = 0
-                state["sum"] = np.full_like(data, initial_value)
-            step = state["step"] = state["step"] + 1
-            g, _ = effective_gradient(data, grad, weight_decay, maximize)
-            clr = lr / (1 + (step - 1) * lr_decay)
+    def _hyperparameters(self, group: dict[str, Any]) -> AdagradHyperparameters:
+        return AdagradHyperparameters(
+            float(group["lr"]),
+            float(group["lr_decay"]),
+            float(group["weight_decay"]),
+            float(group["initial_accumulator_value"]),
+            float(group["eps"]),
+            bool(group["maximize"]),
+        )
 
-            accumulator = state["sum"]
-            scratch = np.multiply(g, g, dtype=data.dtype)
-            accumulator += scratch
-            denom = np.sqrt(accumulator, out=scratch)
-            denom += eps
-            update = np.divide(g, denom, out=scratch)
-            update *= clr
-            data -= update
+    def _update(
+        self,
+        data: Any,
+        grad: Array,
+        state: MutableMapping[str, Any],
+        hp: AdagradHyperparameters,
+    ) -> None:
+        lr, lr_decay, weight_decay, initial_value, eps, maximize = hp
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full_like(data, initial_value)
+        step = state["step"] = state["step"] + 1
+        g, _ = effective_gradient(data, grad, weight_decay, maximize)
+        clr = lr / (1 + (step - 1) * lr_decay)
+
+        accumulator = state["sum"]
+        scratch = np.multiply(g, g, dtype=data.dtype)
+        accumulator += scratch
+        denom = np.sqrt(accumulator, out=scratch)
+        denom += eps
+        update = np.divide(g, denom, out=scratch)
+        update *= clr
+        data -= update

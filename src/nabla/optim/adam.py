@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, MutableMapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from nabla._typing import Array
 from nabla.optim.optimizer import (
-    FlatGroup,
     Optimizer,
     OptimizerError,
     ParamsArg,
@@ -31,6 +31,19 @@ def _update_moments(
     exp_avg_sq *= beta2
     exp_avg_sq += scratch
     return scratch
+
+
+class AdamHyperparameters(NamedTuple):
+    """A group's Adam hyperparameters, read once per step."""
+
+    lr: float
+    beta1: float
+    beta2: float
+    eps: float
+    weight_decay: float
+    amsgrad: bool
+    maximize: bool
+    decoupled: bool
 
 
 class Adam(Optimizer):
@@ -106,100 +119,56 @@ class Adam(Optimizer):
         check_fraction(self, "betas[0]", betas[0], include_one=False)
         check_fraction(self, "betas[1]", betas[1], include_one=False)
 
-    def _update_group(self, group: dict[str, Any]) -> None:
-        lr = float(group["lr"])
+    def _hyperparameters(self, group: dict[str, Any]) -> AdamHyperparameters:
         beta1, beta2 = (float(beta) for beta in group["betas"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        amsgrad = bool(group["amsgrad"])
-        maximize = bool(group["maximize"])
-        decoupled = bool(group["decoupled_weight_decay"])
-        flat = self._flat_group(group)
-        if flat is not None and self._update_flat(
-            flat, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled
-        ):
-            return
-        for param, data, grad in self._params_with_grad(group):
-            state = self.state[param]
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = np.zeros_like(data)
-                state["exp_avg_sq"] = np.zeros_like(data)
-            step = state["step"] = state["step"] + 1
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        return AdamHyperparameters(
+            float(group["lr"]),
+            beta1,
+            beta2,
+            float(group["eps"]),
+            float(group["weight_decay"]),
+            bool(group["amsgrad"]),
+            bool(group["maximize"]),
+            bool(group["decoupled_weight_decay"]),
+        )
 
-            if decoupled:
-                if weight_decay != 0:
-                    data *= 1 - lr * weight_decay
-                g, _ = effective_gradient(data, grad, 0.0, maximize)
-            else:
-                g, _ = effective_gradient(data, grad, weight_decay, maximize)
+    def _update(
+        self, data: Any, grad: Array, state: MutableMapping[str, Any], hp: AdamHyperparameters
+    ) -> None:
+        lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled = hp
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(data)
+            state["exp_avg_sq"] = np.zeros_like(data)
+        step = state["step"] = state["step"] + 1
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
 
-            scratch = _update_moments(g, exp_avg, exp_avg_sq, beta1, beta2, data.dtype)
+        if decoupled:
+            if weight_decay != 0:
+                data *= 1 - lr * weight_decay
+            g, _ = effective_gradient(data, grad, 0.0, maximize)
+        else:
+            g, _ = effective_gradient(data, grad, weight_decay, maximize)
 
-            second_moment = exp_avg_sq
-            if amsgrad:
-                max_exp_avg_sq = state.get("max_exp_avg_sq")
-                if max_exp_avg_sq is None:
-                    max_exp_avg_sq = state["max_exp_avg_sq"] = np.zeros_like(data)
-                np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-                second_moment = max_exp_avg_sq
+        scratch = _update_moments(g, exp_avg, exp_avg_sq, beta1, beta2, data.dtype)
 
-            step_size = lr / (1 - beta1**step)
-            if step_size == 0:  # lr = 0: the moments advance, the parameters stay
-                continue
-            # PyTorch's capturable form of m·step_size / (√v̂/√bc2 + eps), two passes shorter:
-            # θ ← θ - m / (√v̂ / (√bc2 · step_size) + eps / step_size)
-            denom = np.sqrt(second_moment, out=scratch)
-            denom /= (1 - beta2**step) ** 0.5 * step_size
-            denom += eps / step_size
-            data -= np.divide(exp_avg, denom, out=scratch)
-
-    def _update_flat(
-        self,
-        flat: FlatGroup,
-        lr: float,
-        beta1: float,
-        beta2: float,
-        eps: float,
-        weight_decay: float,
-        amsgrad: bool,
-        maximize: bool,
-        decoupled: bool,
-    ) -> bool:
-        """The per-parameter update above, run once on the group's flat buffers.
-
-        Returns False (nothing done) when the parameters have taken different numbers of
-        steps, so the per-parameter loop handles that step.
-        """
-        params = flat.params
-        states = [self.state[p] for p in params]
-        steps = {state.get("step", 0) for state in states}
-        if len(steps) != 1:
-            return False
-        step = steps.pop() + 1
-        exp_avg = flat.buffer(self.state, "exp_avg")
-        exp_avg_sq = flat.buffer(self.state, "exp_avg_sq")
-        for state in states:
-            state["step"] = step
-        if decoupled and weight_decay != 0:
-            for p in params:
-                p.data *= 1 - lr * weight_decay
-        g = flat.gradient(0.0 if decoupled else weight_decay, maximize)
-        scratch = _update_moments(g, exp_avg, exp_avg_sq, beta1, beta2, flat.dtype)
         second_moment = exp_avg_sq
         if amsgrad:
-            max_exp_avg_sq = flat.buffer(self.state, "max_exp_avg_sq")
+            max_exp_avg_sq = state.get("max_exp_avg_sq")
+            if max_exp_avg_sq is None:
+                max_exp_avg_sq = state["max_exp_avg_sq"] = np.zeros_like(data)
             np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
             second_moment = max_exp_avg_sq
+
         step_size = lr / (1 - beta1**step)
-        if step_size == 0:
-            return True
+        if step_size == 0:  # lr = 0: the moments advance, the parameters stay
+            return
+        # PyTorch's capturable form of m·step_size / (√v̂/√bc2 + eps), two passes shorter:
+        # θ ← θ - m / (√v̂ / (√bc2 · step_size) + eps / step_size)
         denom = np.sqrt(second_moment, out=scratch)
         denom /= (1 - beta2**step) ** 0.5 * step_size
         denom += eps / step_size
-        flat.apply_step(np.divide(exp_avg, denom, out=scratch))
-        return True
+        data -= np.divide(exp_avg, denom, out=scratch)
 
 
 class AdamW(Adam):

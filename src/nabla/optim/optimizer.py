@@ -13,7 +13,6 @@ stand-in such as ``types.SimpleNamespace(data=..., grad=None)``.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol, TypeAlias
 
@@ -21,11 +20,10 @@ import numpy as np
 
 from nabla._typing import Array
 from nabla.autograd.hooks import note_unreplayable, replayable
-from nabla.errors import DTypeError, NablaError, ShapeError
-
-
-class OptimizerError(NablaError, ValueError):
-    """A bad optimizer or scheduler setting: negative lr, a beta outside [0, 1), no parameters."""
+from nabla.errors import DTypeError, ShapeError
+from nabla.optim.checks import OptimizerError, as_real, check_fraction, check_nonnegative
+from nabla.optim.flat import FlatGroup, FlatState
+from nabla.optim.state import ParameterState, loaded_value
 
 
 class ParameterLike(Protocol):
@@ -37,49 +35,18 @@ class ParameterLike(Protocol):
 
 ParamsArg: TypeAlias = "Iterable[ParameterLike] | Iterable[dict[str, Any]]"
 
-
-class ParameterState(MutableMapping[Any, dict[str, Any]]):
-    """Optimizer state per parameter, matched by identity.
-
-    Parameters are compared with ``is``, never ``==``, since array-like parameters compare
-    elementwise. As with PyTorch's ``defaultdict(dict)``, ``state[param]`` for a parameter without
-    state inserts and returns an empty dict; ``param in state`` and ``state.get`` insert nothing.
-    """
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[Any, dict[str, Any]]] = {}
-
-    def __getitem__(self, param: Any) -> dict[str, Any]:
-        entry = self._entries.get(id(param))
-        if entry is None:
-            entry = self._entries[id(param)] = (param, {})
-        return entry[1]
-
-    def __setitem__(self, param: Any, value: dict[str, Any]) -> None:
-        self._entries[id(param)] = (param, value)
-
-    def __delitem__(self, param: Any) -> None:
-        del self._entries[id(param)]
-
-    def __iter__(self) -> Iterator[Any]:
-        return (param for param, _ in self._entries.values())
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __contains__(self, param: object) -> bool:
-        return id(param) in self._entries
-
-    def get(self, param: Any, default: Any = None) -> Any:
-        entry = self._entries.get(id(param))
-        return default if entry is None else entry[1]
-
-    def __repr__(self) -> str:
-        return f"ParameterState({len(self)} parameters)"
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # pickle and deepcopy give the parameters new ids: key the entries by the new ones
-        self._entries = {id(param): (param, s) for param, s in state["_entries"].values()}
+#: besides the base class: names its subclasses (and the scikit-learn rules) import from here
+__all__ = [
+    "Optimizer",
+    "OptimizerError",
+    "ParameterLike",
+    "ParameterState",
+    "ParamsArg",
+    "as_real",
+    "check_fraction",
+    "check_nonnegative",
+    "effective_gradient",
+]
 
 
 def effective_gradient(
@@ -106,7 +73,8 @@ class Optimizer:
     """Base class of the optimizers.
 
     Subclasses pass their hyperparameter ``defaults``, check a group's values in
-    :meth:`_check_hyperparameters` and update one group in :meth:`_update_group`.
+    :meth:`_check_hyperparameters` and write their update rule once, in :meth:`_update`, which
+    :meth:`_update_group` runs per parameter or on a whole group's flat buffers.
 
     Parameters
     ----------
@@ -131,7 +99,7 @@ class Optimizer:
         self.defaults = defaults
         self.state = ParameterState()
         self.param_groups: list[dict[str, Any]] = []
-        self._flat: dict[int, Any] = {}  # group index → FlatGroup (a cache, not state)
+        self._flat: dict[int, FlatGroup] = {}  # group index → FlatGroup (a cache, not state)
         if _is_parameter(params):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of parameters or of dicts, "
@@ -152,12 +120,47 @@ class Optimizer:
         """Raise :class:`OptimizerError` for a value no update rule accepts."""
         check_nonnegative(self, group, "lr")
 
-    def _update_group(self, group: dict[str, Any]) -> None:
-        """Update every parameter of ``group`` that has a gradient."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _update_group")
+    def _hyperparameters(self, group: dict[str, Any]) -> Any:
+        """The group's hyperparameters as :meth:`_update` reads them, converted once per step."""
+        return group
 
-    # ----- public API ---------------------------------------------------------------------------
-    def _flat_group(self, group: dict[str, Any]) -> Any:
+    def _update(self, data: Any, grad: Array, state: MutableMapping[str, Any], hp: Any) -> None:
+        """The update rule, written once: update ``data`` in place from ``grad``.
+
+        ``data`` is one parameter's array and ``state`` its entry in :attr:`state`, or, in the
+        flat layout, a :class:`~nabla.optim.flat.FlatParams` (write into it with ``*=`` and
+        ``-=`` only) and a :class:`~nabla.optim.flat.FlatState` of flat buffers. ``grad`` must
+        not be written into. ``hp`` is what :meth:`_hyperparameters` returned.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement _update")
+
+    # ----- the layout: the one place that chooses it --------------------------------------------
+    def _update_group(self, group: dict[str, Any]) -> None:
+        """Run :meth:`_update` on the parameters of ``group`` that have a gradient.
+
+        As PyTorch picks its multi-tensor (foreach) or single-tensor implementation, this picks
+        the layout: the whole group at once on flat buffers when :meth:`FlatGroup.eligible`
+        (small parameters, all with gradients of one dtype) and their states have the same keys
+        and step counts; otherwise one parameter at a time. Both give bitwise equal results.
+        """
+        hp = self._hyperparameters(group)
+        flat = self._flat_group(group)
+        if flat is not None:
+            self._update(flat.data, flat.gradient(), FlatState(flat, self.state), hp)
+            return
+        states = self.state
+        for param, data, grad in self._params_with_grad(group):
+            state = states.get(param)
+            if state is not None:
+                self._update(data, grad, state, hp)
+                continue
+            # as PyTorch's defaultdict: a parameter has state once its rule stores some
+            state = {}
+            self._update(data, grad, state, hp)
+            if state:
+                states[param] = state
+
+    def _flat_group(self, group: dict[str, Any]) -> FlatGroup | None:
         """The group's FlatGroup when this step can run on flat buffers, else None."""
         params = group["params"]
         if not FlatGroup.eligible(params):
@@ -166,8 +169,9 @@ class Optimizer:
         flat = self._flat.get(index)
         if flat is None or not flat.matches(params):
             flat = self._flat[index] = FlatGroup(params)
-        return flat
+        return flat if flat.uniform(self.state) else None
 
+    # ----- public API ---------------------------------------------------------------------------
     @replayable
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update the parameters once from their gradients.
@@ -307,7 +311,7 @@ class Optimizer:
                     f"but the optimizer has {len(param_at)} parameters"
                 )
             new_state[param] = {
-                key: _loaded_value(name, int(index), key, value, param.data)
+                key: loaded_value(name, int(index), key, value, param.data)
                 for key, value in saved_state.items()
             }
         self.state = new_state
@@ -371,129 +375,3 @@ def _check_parameter(name: str, position: int, param: Any) -> None:
             f"{name}: parameter {position} has dtype {dtype}; only floating-point arrays can be "
             "optimized"
         )
-
-
-def _loaded_value(name: str, index: int, key: str, value: Any, data: Array) -> Any:
-    if key == "step":
-        return int(value)
-    if not isinstance(value, np.ndarray):
-        return value
-    if value.shape != data.shape:
-        raise ShapeError(
-            f"{name}.load_state_dict: state {key!r} of parameter {index} has shape {value.shape} "
-            f"but the parameter has shape {data.shape}"
-        )
-    dtype = data.dtype if value.dtype.kind == "f" else value.dtype
-    return np.array(value, dtype=dtype, copy=True)
-
-
-def as_real(owner: object, name: str, value: Any) -> float:
-    """``value`` as a float; TypeError naming ``owner`` and ``name`` if it is not a real number."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{type(owner).__name__}: {name} must be a real number, got {value!r}")
-    return float(value)
-
-
-def check_nonnegative(owner: object, group: Mapping[str, Any], *names: str) -> None:
-    """Raise :class:`OptimizerError` unless each named hyperparameter is a real number >= 0."""
-    for name in names:
-        value = as_real(owner, name, group[name])
-        if not value >= 0.0:  # also rejects NaN
-            raise OptimizerError(f"{type(owner).__name__}: {name} must be >= 0, got {value!r}")
-
-
-def check_fraction(owner: object, name: str, value: Any, *, include_one: bool) -> None:
-    """Raise :class:`OptimizerError` unless ``value`` lies in [0, 1) (or [0, 1])."""
-    number = as_real(owner, name, value)
-    if not (0.0 <= number < 1.0 or (include_one and number == 1.0)):
-        interval = "[0, 1]" if include_one else "[0, 1)"
-        raise OptimizerError(
-            f"{type(owner).__name__}: {name} must be in {interval}, got {value!r}"
-        )
-
-
-#: parameters at most this large on average are updated group-wise on flat buffers. Measured on
-#: 2 cores: Adam on a 4-16-3 net is 1.6x faster flat; from ~2,000 elements per parameter the
-#: per-parameter loop wins again (small arrays stay in cache, and gathering costs a pass)
-FLAT_MEAN_SIZE = 1024
-
-
-class FlatGroup:
-    """A parameter group laid end to end, so an elementwise update is a few NumPy calls.
-
-    The optimizer gathers the gradients into one vector, keeps each state tensor (momentum,
-    moments) as one buffer whose per-parameter entries in ``optimizer.state`` are views into
-    it, runs the update once on the flat arrays, and subtracts each parameter's slice of the
-    step. Elementwise arithmetic is the same element by element, so the result is bitwise
-    equal to the per-parameter loop; ``state_dict`` and ``load_state_dict`` see the views.
-    """
-
-    def __init__(self, params: list[Any]) -> None:
-        self.params = params
-        self.shapes = [p.data.shape for p in params]
-        sizes = [int(p.data.size) for p in params]
-        self.bounds = np.cumsum([0, *sizes]).tolist()
-        self.dtype = params[0].data.dtype
-
-    @staticmethod
-    def eligible(params: list[Any]) -> bool:
-        """All parameters have gradients of their shape, one float dtype, and are small."""
-        if len(params) < 2:
-            return False
-        dtype = params[0].data.dtype
-        total = 0
-        for p in params:
-            grad, data = p.grad, p.data
-            if grad is None or grad.shape != data.shape or data.dtype != dtype:
-                return False
-            if grad.dtype != dtype:
-                return False
-            total += data.size
-        return total <= FLAT_MEAN_SIZE * len(params)
-
-    def matches(self, params: list[Any]) -> bool:
-        return len(params) == len(self.params) and all(
-            a is b and a.data.shape == s for a, b, s in zip(params, self.params, self.shapes)
-        )
-
-    def gather(self, arrays: list[Array]) -> Array:
-        """The arrays, flattened and concatenated in parameter order (a new array)."""
-        return np.concatenate([a.reshape(-1) for a in arrays])
-
-    def gradient(self, weight_decay: float, maximize: bool) -> Array:
-        """The group's effective gradient ±g + wd·θ as one fresh flat vector
-        (:func:`effective_gradient` on the gathered arrays)."""
-        grad = self.gather([p.grad for p in self.params])
-        data = self.gather([p.data for p in self.params]) if weight_decay != 0 else grad
-        g, _ = effective_gradient(data, grad, weight_decay, maximize)
-        return g
-
-    def views(self, flat: Array) -> list[Array]:
-        b = self.bounds
-        return [flat[b[i] : b[i + 1]].reshape(shape) for i, shape in enumerate(self.shapes)]
-
-    def buffer(self, state: ParameterState, key: str) -> Array:
-        """The flat buffer behind ``state[p][key]`` for every parameter, made (or re-made from
-        loaded per-parameter arrays) when the entries are not yet views of one buffer."""
-        entries = [state[p].get(key) for p in self.params]
-        first = entries[0]
-        base = first.base if first is not None else None
-        if (
-            base is not None
-            and base.ndim == 1
-            and base.size == self.bounds[-1]
-            and all(e is not None and e.base is base for e in entries)
-        ):
-            return base  # type: ignore[no-any-return]
-        flat = np.zeros(self.bounds[-1], dtype=self.dtype)
-        for view, entry in zip(self.views(flat), entries):
-            if entry is not None:
-                view[...] = entry
-        for p, view in zip(self.params, self.views(flat)):
-            state[p][key] = view
-        return flat
-
-    def apply_step(self, step: Array) -> None:
-        """θ ← θ − step, slice by slice."""
-        for p, view in zip(self.params, self.views(step)):
-            p.data -= view

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, MutableMapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from nabla._typing import Array
 from nabla.optim.optimizer import (
     Optimizer,
     ParamsArg,
@@ -14,6 +15,18 @@ from nabla.optim.optimizer import (
     check_nonnegative,
     effective_gradient,
 )
+
+
+class RMSpropHyperparameters(NamedTuple):
+    """A group's RMSprop hyperparameters, read once per step."""
+
+    lr: float
+    alpha: float
+    eps: float
+    weight_decay: float
+    momentum: float
+    centered: bool
+    maximize: bool
 
 
 class RMSprop(Optimizer):
@@ -86,54 +99,63 @@ class RMSprop(Optimizer):
         check_nonnegative(self, group, "lr", "eps", "momentum", "weight_decay")
         check_fraction(self, "alpha", group["alpha"], include_one=True)
 
-    def _update_group(self, group: dict[str, Any]) -> None:
-        lr = float(group["lr"])
-        alpha = float(group["alpha"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        momentum = float(group["momentum"])
-        centered = bool(group["centered"])
-        maximize = bool(group["maximize"])
-        for param, data, grad in self._params_with_grad(group):
-            state = self.state[param]
-            if not state:
-                state["step"] = 0
-                state["square_avg"] = np.zeros_like(data)
-            state["step"] += 1
-            g, _ = effective_gradient(data, grad, weight_decay, maximize)
+    def _hyperparameters(self, group: dict[str, Any]) -> RMSpropHyperparameters:
+        return RMSpropHyperparameters(
+            float(group["lr"]),
+            float(group["alpha"]),
+            float(group["eps"]),
+            float(group["weight_decay"]),
+            float(group["momentum"]),
+            bool(group["centered"]),
+            bool(group["maximize"]),
+        )
 
-            square_avg = state["square_avg"]
-            scratch = np.multiply(g, 1 - alpha, dtype=data.dtype)
-            scratch *= g
-            square_avg *= alpha
-            square_avg += scratch
-            if centered:
-                grad_avg = _buffer(state, "grad_avg", data)
-                np.subtract(g, grad_avg, out=scratch)
-                scratch *= 1 - alpha
-                grad_avg += scratch
-                np.multiply(grad_avg, grad_avg, out=scratch)
-                np.subtract(square_avg, scratch, out=scratch)
-                # s - ḡ² >= 0 in exact arithmetic; rounding can make it slightly negative when
-                # the gradient barely varies, where PyTorch's sqrt gives NaN
-                np.maximum(scratch, 0, out=scratch)
-                denom = np.sqrt(scratch, out=scratch)
-            else:
-                denom = np.sqrt(square_avg, out=scratch)
-            denom += eps
+    def _update(
+        self,
+        data: Any,
+        grad: Array,
+        state: MutableMapping[str, Any],
+        hp: RMSpropHyperparameters,
+    ) -> None:
+        lr, alpha, eps, weight_decay, momentum, centered, maximize = hp
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(data)
+        state["step"] += 1
+        g, _ = effective_gradient(data, grad, weight_decay, maximize)
 
-            update = np.divide(g, denom, out=scratch)
-            if momentum > 0:
-                buf = _buffer(state, "momentum_buffer", data)
-                buf *= momentum
-                buf += update
-                update = np.multiply(buf, lr, out=scratch)
-            else:
-                update *= lr
-            data -= update
+        square_avg = state["square_avg"]
+        scratch = np.multiply(g, 1 - alpha, dtype=data.dtype)
+        scratch *= g
+        square_avg *= alpha
+        square_avg += scratch
+        if centered:
+            grad_avg = _buffer(state, "grad_avg", data)
+            np.subtract(g, grad_avg, out=scratch)
+            scratch *= 1 - alpha
+            grad_avg += scratch
+            np.multiply(grad_avg, grad_avg, out=scratch)
+            np.subtract(square_avg, scratch, out=scratch)
+            # s - ḡ² >= 0 in exact arithmetic; rounding can make it slightly negative when
+            # the gradient barely varies, where PyTorch's sqrt gives NaN
+            np.maximum(scratch, 0, out=scratch)
+            denom = np.sqrt(scratch, out=scratch)
+        else:
+            denom = np.sqrt(square_avg, out=scratch)
+        denom += eps
+
+        update = np.divide(g, denom, out=scratch)
+        if momentum > 0:
+            buf = _buffer(state, "momentum_buffer", data)
+            buf *= momentum
+            buf += update
+            update = np.multiply(buf, lr, out=scratch)
+        else:
+            update *= lr
+        data -= update
 
 
-def _buffer(state: dict[str, Any], key: str, data: Any) -> Any:
+def _buffer(state: MutableMapping[str, Any], key: str, data: Any) -> Any:
     """The zero-initialized buffer ``state[key]``, created on first use."""
     buffer = state.get(key)
     if buffer is None:

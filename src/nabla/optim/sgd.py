@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, MutableMapping
+from typing import Any, NamedTuple
 
+from nabla._typing import Array
 from nabla.optim.optimizer import (
-    FlatGroup,
     Optimizer,
     OptimizerError,
     ParamsArg,
@@ -23,6 +23,17 @@ def _accumulate_momentum(buf: Any, g: Any, momentum: float, dampening: float) ->
         buf += (1 - dampening) * g
     else:
         buf += g
+
+
+class SGDHyperparameters(NamedTuple):
+    """A group's SGD hyperparameters, read once per step."""
+
+    lr: float
+    momentum: float
+    dampening: float
+    weight_decay: float
+    nesterov: bool
+    maximize: bool
 
 
 class SGD(Optimizer):
@@ -95,83 +106,48 @@ class SGD(Optimizer):
                 f"momentum={group['momentum']!r} and dampening={group['dampening']!r}"
             )
 
+    def _hyperparameters(self, group: dict[str, Any]) -> SGDHyperparameters:
+        return SGDHyperparameters(
+            float(group["lr"]),
+            float(group["momentum"]),
+            float(group["dampening"]),
+            float(group["weight_decay"]),
+            bool(group["nesterov"]),
+            bool(group["maximize"]),
+        )
+
     def _update_group(self, group: dict[str, Any]) -> None:
         if not (group["momentum"] or group["weight_decay"] or group["maximize"]):
-            # plain SGD, the common case: θ ← θ − lr·g with no per-parameter bookkeeping (two
-            # NumPy calls per parameter already: gathering into flat buffers would not pay)
+            # plain SGD, the benchmarked hot path: _update reduces to θ ← θ − lr·g and keeps no
+            # state, so loop here without a call and a state lookup per parameter, nor a gather
+            # into flat buffers (two NumPy calls per parameter would not pay for it);
+            # tests/optim/test_layouts.py ties this loop bitwise to _update on both layouts
             lr = float(group["lr"])
             for _, data, grad in self._params_with_grad(group):
                 data -= lr * grad
             return
-        lr = float(group["lr"])
-        momentum = float(group["momentum"])
-        dampening = float(group["dampening"])
-        weight_decay = float(group["weight_decay"])
-        nesterov = bool(group["nesterov"])
-        maximize = bool(group["maximize"])
-        flat = self._flat_group(group)
-        if flat is not None and self._update_flat(
-            flat, lr, momentum, dampening, weight_decay, nesterov, maximize
-        ):
-            return
-        for param, data, grad in self._params_with_grad(group):
-            # `owned`: g is a scratch array of ours that may be overwritten
-            g, owned = effective_gradient(data, grad, weight_decay, maximize)
-            if momentum != 0:
-                state = self.state[param]
-                buf = state.get("momentum_buffer")
-                if buf is None:  # PyTorch: the first buffer is the gradient itself, undamped
-                    buf = state["momentum_buffer"] = g.astype(data.dtype, copy=not owned)
-                else:
-                    _accumulate_momentum(buf, g, momentum, dampening)
-                if nesterov:
-                    update = buf * momentum
-                    update += g
-                    g, owned = update, True
-                else:
-                    g, owned = buf, False
-            if owned:
-                g *= lr
-                data -= g
-            else:
-                data -= lr * g
+        super()._update_group(group)
 
-    def _update_flat(
-        self,
-        flat: FlatGroup,
-        lr: float,
-        momentum: float,
-        dampening: float,
-        weight_decay: float,
-        nesterov: bool,
-        maximize: bool,
-    ) -> bool:
-        """The per-parameter update below, run once on the group's flat buffers.
-
-        Returns False (nothing done) when the momentum buffers are neither all new nor all
-        present, so the per-parameter loop handles that step.
-        """
-        params = flat.params
-        g = flat.gradient(weight_decay, maximize)
+    def _update(
+        self, data: Any, grad: Array, state: MutableMapping[str, Any], hp: SGDHyperparameters
+    ) -> None:
+        lr, momentum, dampening, weight_decay, nesterov, maximize = hp
+        # `owned`: g is a scratch array of ours that may be overwritten
+        g, owned = effective_gradient(data, grad, weight_decay, maximize)
         if momentum != 0:
-            present = [self.state[p].get("momentum_buffer") is not None for p in params]
-            if any(present) and not all(present):
-                return False
-            if not any(present):  # PyTorch: the first buffer is the gradient itself, undamped
-                buf = g.copy()
-                for p, view in zip(params, flat.views(buf)):
-                    self.state[p]["momentum_buffer"] = view
+            buf = state.get("momentum_buffer")
+            if buf is None:  # PyTorch: the first buffer is the gradient itself, undamped
+                buf = state["momentum_buffer"] = g.astype(data.dtype, copy=not owned)
             else:
-                buf = flat.buffer(self.state, "momentum_buffer")
                 _accumulate_momentum(buf, g, momentum, dampening)
             if nesterov:
                 update = buf * momentum
                 update += g
-                g = update
+                g, owned = update, True
             else:
-                g = buf * lr  # the buffer itself must not be scaled
-                flat.apply_step(g)
-                return True
-        g *= lr
-        flat.apply_step(g)
-        return True
+                g, owned = buf, False  # the buffer itself must not be scaled
+        if owned:
+            g *= lr
+            data -= g
+        else:
+            data -= lr * g
