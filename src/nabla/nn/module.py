@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nabla.autograd.mode import MODE
 from nabla.autograd.hooks import replayable
+from nabla.autograd.mode import MODE
 from nabla.errors import ModelFileError, StateDictError
 from nabla.tensor import Tensor, as_array
 
@@ -219,50 +219,16 @@ class Module:
         With ``strict`` every key must match and nothing may be left over; shapes must always
         match. Nothing is modified unless every check passes. Returns (missing, unexpected).
         """
-        targets: dict[str, tuple[Module, str, bool]] = {}
-        for path, module in self.named_modules():
-            for name, p in module._parameters.items():
-                if p is not None:
-                    targets[f"{path}.{name}" if path else name] = (module, name, True)
-            for name, b in module._buffers.items():
-                if b is not None:
-                    targets[f"{path}.{name}" if path else name] = (module, name, False)
+        targets = _load_targets(self)
         missing = [k for k in targets if k not in state_dict]
         unexpected = [k for k in state_dict if k not in targets]
-        problems = []
-        if strict and missing:
-            problems.append(f"missing key(s): {', '.join(missing)}")
-        if strict and unexpected:
-            problems.append(f"unexpected key(s): {', '.join(unexpected)}")
-        arrays: dict[str, np.ndarray[Any, Any]] = {}
-        for key, (module, name, is_param) in targets.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            current = module._parameters[name].data if is_param else module._buffers[name]  # type: ignore[union-attr]
-            assert current is not None
-            if value.shape != current.shape:
-                problems.append(
-                    f"size mismatch for {key}: the checkpoint has shape {value.shape}, "
-                    f"the model has shape {current.shape}"
-                )
-            arrays[key] = value
+        problems = _key_problems(missing, unexpected) if strict else []
+        arrays = _arrays_of_matching_shape(targets, state_dict, problems)
         if problems:
             raise StateDictError(
                 f"error(s) loading state_dict for {type(self).__name__}: " + "; ".join(problems)
             )
-        for key, value in arrays.items():
-            module, name, is_param = targets[key]
-            if is_param:
-                p = module._parameters[name]
-                assert p is not None
-                p.data[...] = value
-                p._bump_version()  # changed in place: a graph that saved p refuses backward
-            else:
-                buf = module._buffers[name]
-                assert buf is not None
-                buf[...] = value
+        _write_loaded(targets, arrays)
         return missing, unexpected
 
     # ----- architecture (for nb.save / nb.load) ---------------------------------------------------
@@ -307,3 +273,73 @@ class Module:
             return head + ")"
         total = f"  # {self.num_parameters():,} parameters" if self.serializable else ""
         return head + "\n" + "\n".join(lines) + "\n)" + total
+
+
+#: where a state_dict key is loaded: (owning module, attribute name, is it a parameter)
+_Target = tuple[Module, str, bool]
+
+
+def _load_targets(root: Module) -> dict[str, _Target]:
+    """Every parameter and buffer under ``root`` by its state_dict key, in state_dict order."""
+    targets: dict[str, _Target] = {}
+    for path, module in root.named_modules():
+        for name, p in module._parameters.items():
+            if p is not None:
+                targets[f"{path}.{name}" if path else name] = (module, name, True)
+        for name, b in module._buffers.items():
+            if b is not None:
+                targets[f"{path}.{name}" if path else name] = (module, name, False)
+    return targets
+
+
+def _key_problems(missing: list[str], unexpected: list[str]) -> list[str]:
+    """The strict check: a key the model has but the checkpoint lacks, or the reverse."""
+    problems = []
+    if missing:
+        problems.append(f"missing key(s): {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected key(s): {', '.join(unexpected)}")
+    return problems
+
+
+def _current_value(target: _Target) -> np.ndarray[Any, Any]:
+    module, name, is_param = target
+    current = module._parameters[name].data if is_param else module._buffers[name]  # type: ignore[union-attr]
+    assert current is not None
+    return current
+
+
+def _arrays_of_matching_shape(
+    targets: dict[str, _Target], state_dict: Any, problems: list[str]
+) -> dict[str, np.ndarray[Any, Any]]:
+    """The checkpoint's values for the model's keys as arrays; a value whose shape differs from
+    its parameter's or buffer's adds a "size mismatch" line to ``problems``."""
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    for key, target in targets.items():
+        if key not in state_dict:
+            continue
+        value = state_dict[key]
+        value = np.asarray(value.data if isinstance(value, Tensor) else value)
+        current = _current_value(target)
+        if value.shape != current.shape:
+            problems.append(
+                f"size mismatch for {key}: the checkpoint has shape {value.shape}, "
+                f"the model has shape {current.shape}"
+            )
+        arrays[key] = value
+    return arrays
+
+
+def _write_loaded(targets: dict[str, _Target], arrays: dict[str, np.ndarray[Any, Any]]) -> None:
+    """Copy each checked array into its parameter or buffer, in place."""
+    for key, value in arrays.items():
+        module, name, is_param = targets[key]
+        if is_param:
+            p = module._parameters[name]
+            assert p is not None
+            p.data[...] = value
+            p._bump_version()  # changed in place: a graph that saved p refuses backward
+        else:
+            buf = module._buffers[name]
+            assert buf is not None
+            buf[...] = value
