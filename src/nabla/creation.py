@@ -1,4 +1,9 @@
-"""Tensor factories and the seedable random generator (``nb.manual_seed``)."""
+"""Tensor factories: ``nb.tensor``, ``zeros``, ``randn``, ``arange``…
+
+The random ones draw from nabla's global generator (:mod:`nabla.generator`, re-exported here:
+``manual_seed``, ``default_generator``, ``get_rng_state``, ``set_rng_state``) unless they are
+given their own.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +12,8 @@ from typing import Any
 import numpy as np
 
 from nabla.autograd.hooks import note_unreplayable
+from nabla.generator import default_generator, get_rng_state, manual_seed, set_rng_state
 from nabla.tensor import DEFAULT_FLOAT, Tensor, as_array
-
-
-class _RNG:
-    generator = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed nabla's global generator (initialisation, dropout, ``randn``); returns it."""
-    _RNG.generator = np.random.default_rng(seed)
-    return _RNG.generator
-
-
-def default_generator() -> np.random.Generator:
-    """The global generator used when no ``generator=`` is passed."""
-    return _RNG.generator
-
-
-def get_rng_state() -> dict[str, Any]:
-    """The global generator's state (JSON-serialisable), for checkpoints."""
-    return dict(_RNG.generator.bit_generator.state)
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore a state returned by :func:`get_rng_state`."""
-    gen = np.random.default_rng()
-    gen.bit_generator.state = state
-    _RNG.generator = gen
 
 
 def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -117,7 +96,7 @@ def randn(
 ) -> Tensor:
     """Standard normal samples from the global (seedable) generator or ``generator``."""
     note_unreplayable("nb.randn inside a compiled step")
-    gen = generator or _RNG.generator
+    gen = generator or default_generator()
     data = gen.standard_normal(_shape(shape), dtype=np.float64).astype(_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
@@ -130,7 +109,7 @@ def rand(
 ) -> Tensor:
     """Uniform samples on [0, 1)."""
     note_unreplayable("nb.rand inside a compiled step")
-    gen = generator or _RNG.generator
+    gen = generator or default_generator()
     data = gen.random(_shape(shape), dtype=np.float64).astype(_dtype(dtype))
     return Tensor(data, requires_grad=requires_grad)
 
@@ -139,7 +118,7 @@ def randint(
     low: int, high: int, size: Any, generator: np.random.Generator | None = None
 ) -> Tensor:
     note_unreplayable("nb.randint inside a compiled step")
-    gen = generator or _RNG.generator
+    gen = generator or default_generator()
     size = (size,) if isinstance(size, int) else tuple(size)
     return Tensor(gen.integers(low, high, size=size, dtype=np.int64))
 
@@ -166,3 +145,26 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
 
 def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
     return Tensor(np.eye(n, m, dtype=_dtype(dtype)))
+
+
+__all__ = [
+    "arange",
+    "as_tensor",
+    "default_generator",
+    "eye",
+    "from_numpy",
+    "full",
+    "full_like",
+    "get_rng_state",
+    "linspace",
+    "manual_seed",
+    "ones",
+    "ones_like",
+    "rand",
+    "randint",
+    "randn",
+    "set_rng_state",
+    "tensor",
+    "zeros",
+    "zeros_like",
+]
