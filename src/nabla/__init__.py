@@ -6,11 +6,32 @@
 >>> loss.backward()
 >>> w.grad
 array([[3., 4.]], dtype=float32)
+
+Layers. Imports run one way, each layer importing only those before it:
+
+1. ``_typing``, ``errors``, ``generator`` (the global random generator), ``tensor_base``
+   (the slots every tensor has, for ``isinstance`` and typing anywhere);
+2. ``autograd``: ``mode`` (grad mode), ``hooks`` (what a step recorder sees), ``function``
+   (the ``Function`` base class), ``engine`` (backward);
+3. ``ops``: the primitives, one ``Function`` per op, on ndarrays;
+4. ``tensor``: ``Tensor`` and the mixins it inherits (``tensor_math``, ``tensor_reduce``,
+   ``tensor_shape``, ``tensor_inplace``), whose methods call the ops;
+5. ``creation`` (factories), ``functional`` (the ops as functions; its shape functions in
+   ``functional_shape``), ``tensor_namespace`` (the functions a recorded backward rule uses);
+6. ``gradcheck``, ``profiler``, ``nn``, ``optim``, ``data``, ``io``, ``viz``, ``training``,
+   ``compiler``, ``deploy``/``onnx``, ``cli``.
+
+Where a lower layer needs something above it, a documented hook hands it down instead of an
+import: ``Function.apply`` makes its results with the class that ``nabla.tensor`` registers
+(:func:`nabla.autograd.function.register_tensor_class`), and a step recorder such as
+``nb.compile`` sees the core through :mod:`nabla.autograd.hooks`. The few imports written
+inside a function to reach upwards are listed, each with its reason, in
+``tests/test_imports.py``, which also checks the layers above.
 """
 
 import numpy as _np
 
-from nabla import _heap
+from nabla import _heap, data, nn, optim, viz
 from nabla.autograd import (
     detect_anomaly,
     enable_grad,
@@ -21,6 +42,7 @@ from nabla.autograd import (
     set_grad_enabled,
 )
 from nabla.autograd.function import Function
+from nabla.compiler import compile
 from nabla.creation import (
     arange,
     as_tensor,
@@ -107,20 +129,15 @@ from nabla.functional import (
     where,
 )
 from nabla.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from nabla.io import load, load_state_dict, save, save_state_dict
+from nabla.profiler import profile
 from nabla.tensor import Tensor
+from nabla.viz import explain
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
 
 __version__ = "0.1.0"
-
-# the layers above are complete; data, nn, optim, io and viz build on them (viz imports Graphviz
-# only to render)
-from nabla import data, nn, optim, viz
-from nabla.compiler import compile
-from nabla.io import load, load_state_dict, save, save_state_dict
-from nabla.profiler import profile
-from nabla.viz import explain
 
 __all__ = [name for name in dir() if not name.startswith("_")]
 

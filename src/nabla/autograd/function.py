@@ -101,7 +101,7 @@ class Function:
             raise fn.shape_error(arrays, exc) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        result = _TENSOR_NEW(_Tensor)  # nabla.tensor._wrap, inlined: this runs for every op
+        result = _TENSOR_NEW(_Tensor)  # Tensor._wrap, inlined: this runs for every op
         result.data = out
         result._grad = None
         result.name = None
@@ -153,10 +153,17 @@ def _check_forward(fn: Function, arrays: tuple[Array, ...], out: Array) -> None:
     )
 
 
-_Tensor: Any = None  # nabla.tensor.Tensor, registered when that module is imported
-_TENSOR_NEW: Any = None
+# ----- the class of the results ----------------------------------------------------------------
+# autograd sits below the tensor layer (the ops subclass Function, and Tensor's methods call the
+# ops), so it cannot import Tensor: nabla.tensor hands its class over once, right after defining
+# it, through register_tensor_class. This is the one place the layers below Tensor learn of it
+# (PyTorch's C++ autograd learns torch.Tensor the same way, when torch is imported).
+_Tensor: Any = None  # nabla.tensor.Tensor
+_TENSOR_NEW: Any = None  # its __new__: apply fills the slots itself (it runs for every op)
 
 
-def _register_tensor_class(tensor_class: Any) -> None:
+def register_tensor_class(tensor_class: type) -> None:
+    """Make :meth:`Function.apply` return instances of ``tensor_class`` (``nabla.tensor`` calls
+    this once, when it defines ``Tensor``)."""
     global _Tensor, _TENSOR_NEW
     _Tensor, _TENSOR_NEW = tensor_class, tensor_class.__new__

@@ -1,9 +1,9 @@
-"""The two namespaces a backward rule receives as ``F``.
+"""``ARRAY_OPS``: the namespace a backward rule receives as ``F`` on the default path.
 
-``ARRAY_OPS`` runs a rule on plain ndarrays (the default, fast path: no graph is built);
-``TENSOR_OPS`` runs the same rule on Tensors so the backward pass is itself recorded
-(``create_graph=True``). Both offer the same names; masks (``F.data(x) > 0``, ``F.sign``) are
-plain arrays in both, since they carry no gradient.
+Rules run on plain ndarrays by default (fast: no graph is built). Under ``create_graph=True``
+the same rule runs on Tensors with :data:`nabla.tensor_namespace.TENSOR_OPS`, which offers the
+same names over the public functions, so the backward pass is itself recorded. Masks
+(``F.data(x) > 0``, ``F.sign``) are plain arrays in both, since they carry no gradient.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from nabla._typing import Array, Shape
 from nabla.ops.elementwise import mask_array, stable_sigmoid
-from nabla.ops.shape import IndexAdd, is_basic_index
+from nabla.ops.shape import is_basic_index
 from nabla.ops.softmax import log_softmax_array, softmax_array
 
 
@@ -49,43 +49,3 @@ ARRAY_OPS = SimpleNamespace(
     log_softmax=lambda x, axis=-1: log_softmax_array(x, axis),
     index_add=_array_index_add,
 )
-
-
-def _make_tensor_ops() -> SimpleNamespace:
-    from nabla import functional as fn
-    from nabla.creation import zeros_like
-
-    def index_add(g: Any, shape: Shape, index: Any) -> Any:
-        return IndexAdd.apply(g, shape=shape, index=index)
-
-    return SimpleNamespace(
-        graph=True,
-        data=lambda x: x.data if hasattr(x, "_fn") else x,
-        exp=fn.exp,
-        log=fn.log,
-        sqrt=fn.sqrt,
-        sign=lambda x: np.sign(x.data if hasattr(x, "_fn") else x),
-        sigmoid=fn.sigmoid,
-        where=fn.where,
-        mask=lambda g, keep: fn.where(keep, g, 0),
-        zeros_like=zeros_like,
-        broadcast_to=fn.broadcast_to,
-        permute=fn.permute,
-        softmax=fn.softmax,
-        log_softmax=fn.log_softmax,
-        index_add=index_add,
-    )
-
-
-class _LazyTensorOps:
-    """Resolves the tensor namespace on first use (nabla.functional imports this module)."""
-
-    ops: SimpleNamespace | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if _LazyTensorOps.ops is None:
-            _LazyTensorOps.ops = _make_tensor_ops()
-        return getattr(_LazyTensorOps.ops, name)
-
-
-TENSOR_OPS: Any = _LazyTensorOps()

@@ -1,0 +1,235 @@
+"""``TensorShape``: reshaping, indexing and casting :class:`~nabla.tensor.Tensor` (a mixin it
+inherits).
+
+Each method calls a ``Function`` from :mod:`nabla.ops.shape`. Shapes may be given as separate
+ints or as one sequence (``x.reshape(2, 3)`` or ``x.reshape((2, 3))``), as PyTorch;
+``nabla.functional`` offers the same operations as functions.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nabla.errors import ShapeError
+from nabla.ops import arithmetic as _ar
+from nabla.ops import shape as _sh
+from nabla.tensor_base import TensorBase
+
+if TYPE_CHECKING:
+    from nabla.tensor import Tensor
+
+
+class TensorShape(TensorBase):
+    """Shape, indexing and dtype methods of ``Tensor``."""
+
+    __slots__ = ()
+
+    # ----- shape ------------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same values in a new shape (one dimension may be -1: inferred)."""
+        new_shape = _shape_arg(shape)
+        try:
+            return _sh.Reshape.apply(self, shape=new_shape)
+        except ShapeError:
+            raise
+        except ValueError as exc:
+            raise ShapeError(
+                f"reshape: cannot reshape x of shape {self.shape} into {new_shape}"
+            ) from exc
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge the dimensions ``start_dim … end_dim`` into one."""
+        start = _sh.normalize_dim("flatten", start_dim, self.ndim)
+        end = _sh.normalize_dim("flatten", end_dim, self.ndim)
+        if start > end:
+            raise ValueError(
+                f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
+                f"{self.ndim}-D tensor"
+            )
+        if self.ndim == 0:
+            return self.reshape(1)
+        shape = self.shape
+        size = int(np.prod(shape[start : end + 1]))
+        return self.reshape(shape[:start] + (size,) + shape[end + 1 :])
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """``transpose(dim0, dim1)`` swaps exactly those two axes (PyTorch), whatever the
+        number of dims; no argument reverses the axes and a tuple is a full permutation
+        (NumPy)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            return _sh.Permute.apply(self, axes=tuple(axes[0]))
+        if len(axes) == 2:
+            return self.swapaxes(axes[0], axes[1])
+        return _sh.Permute.apply(self, axes=tuple(axes) if axes else None)
+
+    def permute(self, *axes: Any) -> Tensor:
+        """Reorder the axes: ``x.permute(2, 0, 1)`` or ``x.permute((2, 0, 1))``."""
+        return _sh.Permute.apply(self, axes=_shape_arg(axes))
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Swap exactly two axes (PyTorch's ``transpose(dim0, dim1)``), for any number of dims."""
+        if self.ndim == 0:  # PyTorch: a 0-d tensor accepts dims -1 and 0 and is returned as is
+            _sh.normalize_dim("transpose", axis1, 0)
+            _sh.normalize_dim("transpose", axis2, 0)
+            return self  # type: ignore[return-value]
+        axes = list(range(self.ndim))
+        d0 = _sh.normalize_dim("transpose", axis1, self.ndim)
+        d1 = _sh.normalize_dim("transpose", axis2, self.ndim)
+        axes[d0], axes[d1] = axes[d1], axes[d0]
+        return _sh.Permute.apply(self, axes=tuple(axes))
+
+    @property
+    def T(self) -> Tensor:
+        """The axes reversed."""
+        return _sh.Permute.apply(self, axes=None)
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two axes swapped (a batch of transposed matrices)."""
+        return self.swapaxes(-1, -2)
+
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        """Remove axes of length 1: all of them, or those among ``axis`` (an int or a tuple);
+        axes named that are not of length 1 are left alone (PyTorch)."""
+        axis = axis if dim is None else dim
+        shape = self.shape
+        if axis is None:
+            axes = tuple(i for i, n in enumerate(shape) if n == 1)
+        else:
+            named = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
+            axes = tuple(_sh.normalize_dim("squeeze", a, self.ndim) for a in named)
+            axes = tuple(a for a in axes if self.ndim and shape[a] == 1)
+        return self.reshape(tuple(n for i, n in enumerate(shape) if i not in axes))
+
+    def unsqueeze(self, axis: int, *, dim: int | None = None) -> Tensor:
+        """Insert an axis of length 1 at ``axis`` (``-ndim-1 … ndim``, as PyTorch)."""
+        axis = _sh.normalize_dim(
+            "unsqueeze", axis if dim is None else dim, self.ndim, new_axis=True
+        )
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def broadcast_to(self, *shape: Any) -> Tensor:
+        """A view repeated to ``shape`` (NumPy's broadcasting rules)."""
+        new_shape = _shape_arg(shape)
+        if self.shape == new_shape:
+            return self  # type: ignore[return-value]
+        try:
+            return _sh.BroadcastTo.apply(self, shape=new_shape)
+        except ShapeError:
+            raise
+        except ValueError as exc:
+            raise ShapeError(
+                f"broadcast_to: cannot broadcast x of shape {self.shape} to {new_shape}"
+            ) from exc
+
+    expand = broadcast_to
+
+    def split(
+        self, split_size_or_sections: Any, axis: int = 0, *, dim: int | None = None
+    ) -> list[Tensor]:
+        """Split into chunks of a given size (int) or of the given sizes (list), as PyTorch."""
+        axis = _sh.normalize_dim("split", axis if dim is None else dim, self.ndim)
+        if self.ndim == 0:
+            raise ValueError("split: a 0-d tensor cannot be split")
+        n = self.shape[axis]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size <= 0:
+                raise ValueError(f"split: split size must be positive, got {size}")
+            sizes = [builtins.min(size, n - i) for i in range(0, n, size)] or [0]
+        else:
+            sizes = [int(s) for s in split_size_or_sections]
+            if builtins.sum(sizes) != n:
+                raise ShapeError(f"split: sizes {sizes} do not add up to {n} along axis {axis}")
+        head = (slice(None),) * axis
+        out, start = [], 0
+        for s in sizes:
+            out.append(self[(*head, slice(start, start + s))])
+            start += s
+        return out
+
+    # ----- indexing ---------------------------------------------------------------------------
+    def __getitem__(self, index: Any) -> Tensor:
+        """``x[index]`` for slices, integers, integer arrays and boolean masks."""
+        idx = normalize_index(index)
+        try:
+            return _sh.GetItem.apply(self, index=idx)
+        except IndexError as exc:
+            raise IndexError(
+                f"getitem: index {index!r} on a tensor of shape {self.shape}: {exc}"
+            ) from None
+
+    # ----- dtype and copies -------------------------------------------------------------------
+    def astype(self, dtype: Any) -> Tensor:
+        """The values cast to ``dtype`` (itself when it already has it); a cast to an integer
+        dtype carries no gradient."""
+        dtype = np.dtype(dtype)
+        if self.data.dtype == dtype:
+            return self  # type: ignore[return-value]
+        if dtype.kind not in "fc" and self.requires_grad:
+            return self._wrap(self.data.astype(dtype))  # an integer copy carries no gradient
+        return _sh.Cast.apply(self, dtype=dtype)
+
+    def to(self, dtype: Any) -> Tensor:
+        """``astype(dtype)`` (PyTorch's name; nabla has one device)."""
+        return self.astype(dtype)
+
+    def float(self) -> Tensor:
+        """Cast to float32."""
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        """Cast to float64."""
+        return self.astype(np.float64)
+
+    def long(self) -> Tensor:
+        """Cast to int64."""
+        return self.astype(np.int64)
+
+    def clone(self) -> Tensor:
+        """A copy that stays in the graph (gradient passes through unchanged)."""
+        return _ar.Add.apply(self, self._wrap(np.zeros((), dtype=self.data.dtype)))
+
+
+def _shape_arg(args: Sequence[Any]) -> tuple[int, ...]:
+    """A shape given as ints (``2, 3``) or as one sequence (``(2, 3)``), as a tuple."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def plain_index(index: Any) -> Any:
+    """``index`` with its tensors replaced by their arrays."""
+    if isinstance(index, TensorBase):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, TensorBase) else i for i in index)
+    return index
+
+
+def normalize_index(index: Any) -> Any:
+    """``index`` as the ops take it: tensors as arrays, lists as read-only integer arrays
+    (copies), boolean masks as the integer positions of their True elements."""
+    index = plain_index(index)
+    items = index if isinstance(index, tuple) else (index,)
+    if not builtins.any(isinstance(i, (list, np.ndarray)) for i in items):
+        return index
+    out: list[Any] = []
+    for i in items:
+        if isinstance(i, (list, np.ndarray)):
+            # a copy: backward scatters through the index saved now, so the caller may
+            # change its own array after the forward pass without moving the gradient;
+            # an empty list is an empty integer index (NumPy would make it float)
+            i = np.array(i, dtype=np.intp) if isinstance(i, list) and not i else np.array(i)
+            i.flags.writeable = False
+        if isinstance(i, np.ndarray) and i.dtype == bool:
+            out.extend(np.nonzero(i))  # a mask selects its True positions
+        else:
+            out.append(i)
+    return tuple(out)
