@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nabla.autograd.accumulation import accumulate, accumulate_leaf, as_owned
 from nabla.autograd.graph import backward_priority, release
 from nabla.autograd.kernels import KERNELS
 from nabla.autograd.mode import MODE, no_grad
+from nabla.autograd.saved import check_versions, freed_graph_error
 from nabla.errors import AnomalyError, DTypeError, GraphError, ShapeError
 
 if TYPE_CHECKING:
@@ -102,7 +104,7 @@ def run_backward(
         key = id(root)
         if key not in pending:
             heappush(heap, (backward_priority(root), key, root))
-        _accumulate(pending, key, g, root.data.dtype, create_graph, upstream=g)
+        accumulate(pending, key, g, root.data.dtype, create_graph, upstream=g)
     recorder = MODE.tracer
     visited: list[Tensor] | None = [] if recorder is not None else None
     captured: dict[int, Any] | None = {} if targets is not None else None
@@ -144,8 +146,7 @@ def _propagate(
     take its gradient as soon as it arrives (the same sums in the same order, g₁ + g₂ + …, as
     waiting in the heap, without a heap entry per parameter).
     """
-    from nabla.ops.namespace import ARRAY_OPS
-    from nabla.tensor_namespace import TENSOR_OPS
+    from nabla.ops.namespace import ARRAY_OPS, TENSOR_OPS
 
     F = TENSOR_OPS if create_graph else ARRAY_OPS
     anomaly = MODE.anomaly
@@ -160,7 +161,7 @@ def _propagate(
         fn = t._fn
         if fn is None:
             if captured is None:
-                _accumulate_leaf(t, g, owned)
+                accumulate_leaf(t, g, owned)
             continue
         inputs = fn.inputs
         input_grads, g = _apply_rule(fn, g, owned, inputs, t, kernels, F)
@@ -176,7 +177,7 @@ def _propagate(
                 continue
             if key not in pending:
                 heappush(heap, (backward_priority(inp), key, inp))
-            _accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
+            accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
         if not retain_graph:
             release(fn, inputs, t)
 
@@ -223,8 +224,8 @@ def _apply_rule(
     """Run op ``fn``'s backward on ``g``: its gradients, and the upstream gradient they may
     alias (None when a kernel wrote into g, which the engine owned)."""
     if inputs is None:
-        raise _freed_graph_error(fn)
-    _check_versions(fn, inputs, t)
+        raise freed_graph_error(fn)
+    check_versions(fn, inputs, t)
     kernel = kernels.get(type(fn))
     if kernel is not None:
         if owned and kernel.backward_into is not None:
@@ -262,110 +263,14 @@ def _give_leaf(
     key = id(leaf)
     if leaf._grad is not None and key not in assigned:
         heappush(heap, (1, key, leaf))
-        _accumulate(pending, key, g, leaf.data.dtype, False, upstream)
+        accumulate(pending, key, g, leaf.data.dtype, False, upstream)
         return
-    g, owned = _as_owned(g, leaf.data.dtype, upstream)
+    g, owned = as_owned(g, leaf.data.dtype, upstream)
     if leaf._grad is None:
         leaf._grad = g if owned else np.array(g)
         assigned.add(key)
     else:
         leaf._grad += g
-
-
-def _check_versions(fn: Any, inputs: Sequence[Tensor], output: Tensor) -> None:
-    """Refuse to run ``fn``'s backward on values changed in place after it was recorded
-    (PyTorch's "modified by an inplace operation"): a change stamps the tensor's version
-    counter with a sequence number later than every op recorded before it."""
-    seq = fn.seq
-    for i, inp in enumerate(inputs):
-        counter = inp._version_counter
-        if counter is not None and counter[1] > seq:
-            raise _modified_error(fn, f"input {i}", inp, counter[0])
-    if fn.needs_output:
-        counter = output._version_counter
-        if counter is not None and counter[1] > seq:
-            raise _modified_error(fn, "the output", output, counter[0])
-
-
-def _modified_error(fn: Any, which: str, t: Tensor, version: int) -> GraphError:
-    name = f" {t.name!r}" if t.name else ""
-    return GraphError(
-        f"one of the tensors needed for gradient computation has been modified by an inplace "
-        f"operation: {which} of {fn.name}, a tensor{name} of shape {t.shape} and dtype "
-        f"{t.dtype}, was changed after {fn.name} saved it (it is now at version {version}): an "
-        "optimizer step, x[i] = v or another in-place change ran between this forward and "
-        "backward"
-    )
-
-
-def _freed_graph_error(fn: Any) -> GraphError:
-    return GraphError(
-        f"trying to backward through the graph a second time (through {fn.name}): its saved "
-        "values were freed by the first backward; pass retain_graph=True to the first backward "
-        "(or nb.grad) to keep them"
-    )
-
-
-def may_add_in_place(g: Any, upstream: Any) -> bool:
-    """The one rule for adding into a gradient in place: the engine (and a compiled replay) may
-    overwrite a gradient when a rule made it fresh — not the upstream gradient itself, not a
-    view (``base is None``), writeable. Rules return fresh arrays or views of ``g``, never
-    saved forward values, so a fresh array is read by nothing else."""
-    return g is not upstream and g.base is None and g.flags.writeable
-
-
-def add_gradients(total: Any, total_owned: bool, g: Any, g_owned: bool) -> tuple[Any, bool]:
-    """``total + g`` for two gradients of one tensor, written into whichever is owned (see
-    :func:`may_add_in_place`); returns the sum and whether the engine owns it."""
-    if total_owned:
-        total += g
-        return total, True
-    if g_owned:
-        g += total
-        return g, True
-    total = total + g
-    # two 0-d arrays add up to a NumPy scalar: keep gradients arrays (in-place kernels)
-    return (total if type(total) is np.ndarray else np.asarray(total)), True
-
-
-def _as_owned(g: Any, dtype: Any, upstream: Any) -> tuple[Any, bool]:
-    """``g`` in the tensor's dtype, and whether the engine may add into it."""
-    if g.dtype != dtype:
-        return g.astype(dtype), True
-    return g, may_add_in_place(g, upstream)
-
-
-def _accumulate(
-    pending: dict[int, list[Any]], key: int, g: Any, dtype: Any, graph: bool, upstream: Any = None
-) -> None:
-    """Add ``g`` to the gradient pending for tensor ``key`` (under ``graph``, as Tensors)."""
-    if graph:
-        if g.dtype != dtype:
-            g = g.astype(dtype)
-        entry = pending.get(key)
-        if entry is None:
-            pending[key] = [g, False]
-        else:
-            entry[0] = entry[0] + g
-        return
-    g, owned = _as_owned(g, dtype, upstream)
-    entry = pending.get(key)
-    if entry is None:
-        pending[key] = [g, owned]
-    else:
-        entry[0], entry[1] = add_gradients(entry[0], entry[1], g, owned)
-
-
-def _accumulate_leaf(t: Tensor, g: Any, owned: bool) -> None:
-    from nabla.tensor import Tensor
-
-    if isinstance(g, Tensor):
-        g = g.data
-        owned = False
-    if t._grad is None:
-        t._grad = g if owned else np.array(g)
-    else:
-        t._grad += g
 
 
 def _check_backward(fn: Any, index: int, g: Any) -> None:

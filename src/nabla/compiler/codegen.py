@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nabla.autograd.engine import add_gradients, may_add_in_place, unbroadcast
+from nabla.autograd.accumulation import add_gradients, may_add_in_place
+from nabla.autograd.engine import unbroadcast
 from nabla.autograd.kernels import Spec, Specialized, kernels_of
 from nabla.autograd.mode import MODE
 from nabla.ops.namespace import ARRAY_OPS
