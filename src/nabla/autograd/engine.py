@@ -146,7 +146,8 @@ def _propagate(
     take its gradient as soon as it arrives (the same sums in the same order, g₁ + g₂ + …, as
     waiting in the heap, without a heap entry per parameter).
     """
-    from nabla.ops.namespace import ARRAY_OPS, TENSOR_OPS
+    from nabla.ops.namespace import ARRAY_OPS
+    from nabla.tensor_namespace import TENSOR_OPS
 
     F = TENSOR_OPS if create_graph else ARRAY_OPS
     anomaly = MODE.anomaly
