@@ -15,6 +15,7 @@ import nabla.cli.train
 from nabla.cli import main
 from nabla.cli.main import build_parser
 from nabla.io import load_checkpoint
+from nabla.nn.registry import ACTIVATIONS, get_activation
 from nabla.optim import OPTIMIZERS
 from nabla.training.config import TrainConfig, setting
 
@@ -31,7 +32,7 @@ OPTIONS_BEFORE: list[tuple[tuple[str, ...], str, Any, Any, set[str] | None]] = [
     (("--no-standardize",), "standardize", _SWITCH, True, None),
     (("--model",), "model", str, "mlp", {"mlp", "logistic"}),
     (("--hidden",), "hidden", str, "128", None),
-    (("--activation",), "activation", str, "tanh", {"tanh", "sigmoid", "relu", "leaky_relu"}),
+    (("--activation",), "activation", str, "tanh", {"identity", "tanh", "sigmoid", "relu", "leaky_relu"}),
     (("--dropout",), "dropout", float, 0.0, None),
     (("--batch-norm",), "batch_norm", _SWITCH, False, None),
     (("--epochs",), "epochs", int, 60, None),
@@ -79,6 +80,22 @@ def test_generated_options_match_the_hand_written_ones() -> None:
 
 def test_optimizer_choices_come_from_the_registry() -> None:
     assert list(_options(build_parser())["optimizer"].choices or ()) == list(OPTIMIZERS)
+
+
+def test_activation_choices_are_read_from_the_registry_when_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # registered after import: the options are generated from the registry as it is now
+    tanh = get_activation("tanh")
+    monkeypatch.setitem(ACTIVATIONS, "tanh_again", dataclasses.replace(tanh, name="tanh_again"))
+    assert "tanh_again" in (_options(build_parser())["activation"].choices or ())
+    assert TrainConfig(activation="tanh_again").activation == "tanh_again"
+    flags = ["--data", "iris", "--epochs", "2", "--no-progress", "--no-plots", "--seed", "3"]
+    assert main(["train", *flags, "--activation", "tanh_again", "--out", str(tmp_path / "a")]) == 0
+    assert main(["train", *flags, "--out", str(tmp_path / "b")]) == 0
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())["final"]
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text())["final"]
+    assert a == b  # the same function under another name trains the same
 
 
 def test_parsed_options_become_a_config() -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nabla.errors import NablaError
+from nabla.nn.registry import ACTIVATIONS  # importing nabla.nn registers the built-ins
 from nabla.optim.registry import OPTIMIZERS
 
 __all__ = ["ConfigError", "TrainConfig", "parse_hidden", "setting"]
@@ -102,8 +103,8 @@ def parse_hidden(text: str) -> list[int]:
 
 
 def activation_names() -> tuple[str, ...]:
-    """The activations MLP(activation=...) accepts by name."""
-    return ("tanh", "sigmoid", "relu", "leaky_relu")
+    """The activations MLP(activation=...) accepts by name: the registry's, as of now."""
+    return tuple(sorted(ACTIVATIONS))
 
 
 def choices_of(field: dataclasses.Field[Any]) -> tuple[Any, ...] | None:
