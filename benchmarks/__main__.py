@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--ab-new", metavar="REF", help="with --ab: measure commit REF instead of the working tree"
     )
     parser.add_argument(
+        "--clock",
+        choices=list(ab.CLOCKS),
+        default="wall",
+        help="with --ab: rates by the wall clock (default) or by each process's CPU time "
+        "(steadier on a shared machine; set OPENBLAS_NUM_THREADS=1 with it)",
+    )
+    parser.add_argument(
         "--out",
         help="output folder (default: benchmarks/results/ for a full run; a new temporary "
         "folder for --quick, --ab or a partial run, printed at the end)",
@@ -165,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         seconds = args.seconds or (0.1 if args.quick else 0.25)
         machine = machine_info(gemm_rate() / 1e9)
         try:
-            results = ab.run(args.ab, args.ab_new, configs, frameworks, rounds, seconds, machine)
+            results = ab.run(
+                args.ab, args.ab_new, configs, frameworks, rounds, seconds, machine, args.clock
+            )
         except ab.BenchError as exc:
             print(f"python -m benchmarks: error: {exc}", file=sys.stderr)
             return 2

@@ -35,6 +35,11 @@ MODES = ("nabla eager", "nabla compiled")
 SIDES = ("old", "new")
 #: a timed run during which other processes used less than this share of the cores is quiet
 QUIET = 0.05
+#: which of measure_config's results each clock reads: medians, rounds, the ceiling's median
+CLOCKS = {
+    "wall": ("samples_per_s", "rounds", "products_only_samples_per_s"),
+    "cpu": ("cpu_samples_per_s", "cpu_rounds", "products_only_cpu_samples_per_s"),
+}
 
 
 class BenchError(RuntimeError):
@@ -128,13 +133,15 @@ def start(
     return workers, skipped
 
 
-def summarize(c: dict[str, Any], mode: str) -> dict[str, Any] | None:
+def summarize(c: dict[str, Any], mode: str, clock: str = "wall") -> dict[str, Any] | None:
     """One table row: medians, their ratio, the median of each round's own ratio, and each
-    side's fraction of the NumPy ceiling (matrix products alone, time over step time)."""
-    rates = {side: c["samples_per_s"].get(label(mode, side)) for side in SIDES}
+    side's fraction of the NumPy ceiling (matrix products alone, time over step time), all
+    by ``clock``."""
+    medians, rounds, ceiling_key = CLOCKS[clock]
+    rates = {side: c[medians].get(label(mode, side)) for side in SIDES}
     if not all(rates.values()):
         return None
-    rounds = c["rounds"]
+    rounds = c[rounds]
     per_round = [n / o for o, n in zip(rounds[label(mode, "old")], rounds[label(mode, "new")])]
     others = c.get("others_cpu", {})
     busy = [
@@ -143,7 +150,7 @@ def summarize(c: dict[str, Any], mode: str) -> dict[str, Any] | None:
     ]
     # a round whose two runs both had the cores to themselves (NaN off Linux: not quiet)
     quiet = [ratio for ratio, b in zip(per_round, busy) if b < QUIET]
-    ceiling = c.get("products_only_samples_per_s")
+    ceiling = c.get(ceiling_key)
     return {
         "config": c["config"],
         "mode": mode,
@@ -168,12 +175,15 @@ def run(
     rounds: int,
     seconds: float,
     machine: dict[str, Any],
+    clock: str = "wall",
 ) -> dict[str, Any]:
-    """Measure ``modes`` of every config for both sides, interleaved; the results as a dict."""
+    """Measure ``modes`` of every config for both sides, interleaved; the results as a dict,
+    its summary rows by ``clock`` ("wall", or "cpu": each process's own CPU time)."""
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "rounds": rounds,
         "seconds": seconds,
+        "clock": clock,
         "threshold": THRESHOLD,
         "machine": machine,
         "configs": [],
@@ -191,7 +201,7 @@ def run(
         finally:
             for w in workers:
                 w.close()
-    rows = [summarize(c, mode) for c in results["configs"] for mode in modes]
+    rows = [summarize(c, mode, clock) for c in results["configs"] for mode in modes]
     results["summary"] = [row for row in rows if row]
     return results
 
@@ -229,8 +239,15 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['seconds']} s per measurement, old and new of each mode back to back in "
         "every round (one run: timings on this kind of VM drift between runs), medians."
     )
+    clock = (
+        "by each process's own CPU time (all its threads: meaningful with one BLAS thread, "
+        "OPENBLAS_NUM_THREADS=1, as a waiting BLAS thread spins; other processes on the cores "
+        "then barely change it)"
+        if results.get("clock") == "cpu"
+        else "by the wall clock"
+    )
     legend = (
-        "SGD training step, samples/s. new/old: the ratio of the medians (the goal: none below "
+        f"SGD training step, samples/s {clock}. new/old: the ratio of the medians (the goal: none below "
         f"{threshold}); per round: the median of each round's own new/old, and its range. "
         "Ceiling: the step's matrix products alone with plain NumPy `@` (same shapes and dtype, "
         "timed in the same rounds), time over the whole step's time, old → new. Others' CPU: "

@@ -173,21 +173,23 @@ def products_only_step(cfg: Config) -> Callable[[], None]:
     return step
 
 
-def time_products(cfg: Config, workers: Sequence[Worker], seconds: float) -> float:
+def time_products(cfg: Config, workers: Sequence[Worker], seconds: float) -> tuple[float, float]:
     """Samples/s of ``products_only_step`` in this process, with every worker stopped, after
-    the same untimed warm-up as a worker's run (a fraction ``WARMUP`` of its time)."""
+    the same untimed warm-up as a worker's run (a fraction ``WARMUP`` of its time): by the
+    wall clock and by this process's CPU time."""
     step = products_only_step(cfg)
     with alone(None, workers):  # no worker is the measured one: all of them stop
         start = time.perf_counter()
         while time.perf_counter() - start < WARMUP * seconds:
             step()
         count, elapsed = 0, 0.0
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         while elapsed < seconds:
             step()
             count += 1
             elapsed = time.perf_counter() - start
-    return cfg.batch * count / elapsed
+        cpu = time.process_time() - cpu_start
+    return cfg.batch * count / elapsed, cfg.batch * count / max(cpu, 1e-9)
 
 
 def _cpu_ticks(pid: int) -> tuple[int, int] | None:
@@ -240,18 +242,23 @@ def measure_config(
         else:
             live.append(w)
     rates: dict[str, list[float]] = {w.label: [] for w in live}
+    cpu_rates: dict[str, list[float]] = {w.label: [] for w in live}
     faults: dict[str, list[float]] = {w.label: [] for w in live}
     others: dict[str, list[float]] = {w.label: [] for w in live}
     products: list[float] = []
+    cpu_products: list[float] = []
     load = []
     for r in range(rounds):
         for w in order(r, live):
             with alone(w, live):
                 reply, contention = timed_run(w)
             rates[w.label].append(cfg.batch * reply["count"] / reply["seconds"])
+            cpu_rates[w.label].append(cfg.batch * reply["count"] / reply["cpu_seconds"])
             faults[w.label].append(reply.get("faults_per_step", float("nan")))
             others[w.label].append(contention)
-        products.append(time_products(cfg, live, seconds))
+        wall, cpu = time_products(cfg, live, seconds)
+        products.append(wall)
+        cpu_products.append(cpu)
         load.append(os.getloadavg()[0])
     return {
         "config": cfg.name,
@@ -261,6 +268,13 @@ def measure_config(
         "products_only_samples_per_s": statistics.median(products) if products else None,
         "products_only_rounds": products,
         "rounds": rates,
+        # the same by each process's CPU time (benchmarks/ab.py --clock cpu)
+        "cpu_samples_per_s": {name: statistics.median(v) for name, v in cpu_rates.items()},
+        "cpu_rounds": cpu_rates,
+        "products_only_cpu_samples_per_s": statistics.median(cpu_products)
+        if cpu_products
+        else None,
+        "products_only_cpu_rounds": cpu_products,
         "page_faults_per_step": {name: statistics.median(v) for name, v in faults.items()},
         #: per round, the share of the cores other processes used during each timed run
         "others_cpu": others,

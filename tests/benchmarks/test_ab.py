@@ -57,6 +57,10 @@ def test_a_row_holds_the_ratio_of_medians_and_of_quiet_rounds(ab: ModuleType) ->
         # other processes' share of the cores in each run: round 2 had company on the new side
         "others_cpu": {old: [0.0, 0.01, 0.0, 0.02], new: [0.01, 0.0, 0.5, 0.0]},
         "products_only_samples_per_s": 200e3,
+        # by CPU time (--clock cpu): the same steps, other numbers
+        "cpu_samples_per_s": {old: 150e3, new: 165e3},
+        "cpu_rounds": {old: [150e3, 160e3], new: [165e3, 144e3]},
+        "products_only_cpu_samples_per_s": 300e3,
     }
     row = ab.summarize(config, "nabla eager")
     assert row["ratio"] == pytest.approx(0.96)  # 96k / 100k
@@ -68,6 +72,10 @@ def test_a_row_holds_the_ratio_of_medians_and_of_quiet_rounds(ab: ModuleType) ->
     assert row["others_cpu"] == pytest.approx(statistics.median([0.01, 0.01, 0.5, 0.02]))
     # the ceiling fraction: products alone take 1/200 s a sample, the old step 1/100
     assert (row["ceiling_old"], row["ceiling_new"]) == (pytest.approx(0.5), pytest.approx(0.48))
+    by_cpu = ab.summarize(config, "nabla eager", "cpu")
+    assert by_cpu["ratio"] == pytest.approx(1.1)  # 165k / 150k
+    assert by_cpu["paired_ratio"] == pytest.approx((1.1 + 0.9) / 2)  # 165/150, 144/160
+    assert by_cpu["ceiling_new"] == pytest.approx(0.55)  # 165k / 300k
     text = ab.markdown(
         {
             "old": {"ref": "old", "commit": "a" * 40},
@@ -117,10 +125,11 @@ def test_a_side_that_loads_another_nabla_stops_the_run(ab: ModuleType, tmp_path:
 @needs_git
 def test_ab_run_measures_each_tree_and_removes_its_worktree(tmp_path: Path) -> None:
     out = tmp_path / "ab"
-    args = ["bench", "--ab", "HEAD", "--configs", "tiny", "--rounds", "2", "--seconds", "0.01"]
+    head = _git("rev-parse", "HEAD")  # a hash: others may commit while this runs
+    args = ["bench", "--ab", head, "--configs", "tiny", "--rounds", "2", "--seconds", "0.01"]
     assert main([*args, "--out", str(out)]) == 0
     results = json.loads((out / "ab.json").read_text())
-    assert results["old"]["commit"] == _git("rev-parse", "HEAD")
+    assert results["old"]["commit"] == head
     old_src = Path(results["old"]["src"])
     assert old_src != ROOT / "src" and results["new"]["src"] == str(ROOT / "src")
     for label, file in results["nabla_files"].items():
@@ -139,5 +148,7 @@ def test_ab_run_measures_each_tree_and_removes_its_worktree(tmp_path: Path) -> N
         new = statistics.median(rounds[f"{r['mode']} [new]"])
         assert len(rounds[f"{r['mode']} [old]"]) == 2
         assert r["ratio"] == pytest.approx(new / old)
+        cpu = results["configs"][0]["cpu_rounds"][f"{r['mode']} [new]"]
+        assert len(cpu) == 2 and min(cpu) > 0
     text = (out / "ab.md").read_text()
     assert "| tiny 4-16-3 relu b16 | compiled |" in text and "Below 0.97:" in text
