@@ -29,6 +29,7 @@ from nabla.autograd import function as _function
 from nabla.autograd.engine import backward as _backward
 from nabla.autograd.function import Function
 from nabla.autograd.hooks import note_unreplayable
+from nabla.autograd.mode import MODE
 from nabla.errors import DTypeError
 from nabla.tensor_inplace import TensorInPlace
 from nabla.tensor_math import TensorMath
@@ -173,8 +174,8 @@ class Tensor(TensorMath, TensorReductions, TensorShape, TensorInPlace):
 
     @grad.setter
     def grad(self, value: Array | None) -> None:
-        # a replay would not set it again
-        note_unreplayable("a gradient is set by hand inside the step (p.grad = …)")
+        if MODE.tracer is not None:  # a replay would not set it again
+            note_unreplayable("a gradient is set by hand inside the step (p.grad = …)")
         self._grad = value
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:

@@ -162,7 +162,8 @@ class TensorInPlace(TensorBase):
     def _bump_version(self) -> None:
         """Record an in-place change: a backward through an op that saved these values
         before the change raises instead of using the new ones."""
-        note_unreplayable("a tensor is changed in place inside the step (x[i] = v, +=, …)")
+        if MODE.tracer is not None:
+            note_unreplayable("a tensor is changed in place inside the step (x[i] = v, +=, …)")
         counter = self._version_counter
         stamp = next(_SEQUENCE)  # later than every op recorded so far
         if counter is None:

@@ -31,6 +31,8 @@ class OrderRecorder:
     ) -> None:
         pass
 
+    def before_backward(self) -> None: ...
+
     def on_backward(self, roots: Any, order: list[Any], retain_graph: bool, targets: Any) -> None:
         self.orders.append(list(order))
 

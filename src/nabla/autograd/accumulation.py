@@ -43,7 +43,7 @@ def as_owned(g: Any, dtype: Any, upstream: Any) -> tuple[Any, bool]:
     """``g`` in the tensor's dtype, and whether the engine may add into it."""
     if g.dtype != dtype:
         return g.astype(dtype), True
-    return g, may_add_in_place(g, upstream)
+    return g, g is not upstream and g.base is None and g.flags.writeable  # may_add_in_place
 
 
 def accumulate(

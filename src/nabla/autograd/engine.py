@@ -106,6 +106,8 @@ def run_backward(
             heappush(heap, (backward_priority(root), key, root))
         accumulate(pending, key, g, root.data.dtype, create_graph, upstream=g)
     recorder = MODE.tracer
+    if recorder is not None:
+        recorder.before_backward()
     visited: list[Tensor] | None = [] if recorder is not None else None
     captured: dict[int, Any] | None = {} if targets is not None else None
     target_ids = frozenset(id(t) for t in targets) if targets is not None else frozenset()
@@ -227,27 +229,22 @@ def _apply_rule(
     if inputs is None:
         raise freed_graph_error(fn)
     check_versions(fn, inputs, t)
-    kernel = kernels.get(type(fn))
-    if kernel is not None:
-        if owned and kernel.backward_into is not None:
-            # g is ours alone: the kernel may write its input's gradient into it
-            return kernel.backward_into(fn, g, *_arrays(fn, inputs, t)), None
-        if kernel.backward is not None:
-            return kernel.backward(fn, g, *_arrays(fn, inputs, t)), g
     if F.graph:
         args = list(inputs)
         if fn.needs_output:
             args.append(t)
         return fn.backward(g, F, *args), g
-    return fn.backward(g, F, *_arrays(fn, inputs, t)), g
-
-
-def _arrays(fn: Any, inputs: Sequence[Tensor], output: Tensor) -> list[Any]:
-    """The arrays an op's rule reads: its inputs', then its output's when it needs it."""
     arrays = [inp.data for inp in inputs]
     if fn.needs_output:
-        arrays.append(output.data)
-    return arrays
+        arrays.append(t.data)
+    kernel = kernels.get(type(fn))
+    if kernel is not None:
+        if owned and kernel.backward_into is not None:
+            # g is ours alone: the kernel may write its input's gradient into it
+            return kernel.backward_into(fn, g, *arrays), None
+        if kernel.backward is not None:
+            return kernel.backward(fn, g, *arrays), g
+    return fn.backward(g, F, *arrays), g
 
 
 def _give_leaf(

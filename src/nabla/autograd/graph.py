@@ -38,7 +38,7 @@ class FreedTensor:
     data = None
     grad = None
 
-    def __init__(self, fn: Any, record: OutputRecord) -> None:
+    def __init__(self, fn: Any, record: tuple[tuple[int, ...], Any, str | None]) -> None:
         self._fn = fn
         self.shape, self.dtype, self.name = record
 
@@ -116,10 +116,12 @@ def release(fn: Any, inputs: tuple[Any, ...], output: Any) -> None:
     """Free what ``fn`` saved for backward, keeping the topology (see the module docstring)."""
     fn.links = tuple([x if x._fn is None else x._fn for x in inputs])
     data = output.data
-    fn.output = OutputRecord(data.shape, data.dtype, output.name)
+    fn.output = (data.shape, data.dtype, output.name)  # an OutputRecord's fields
     fn.inputs = None
-    for name in fn.saved:
-        setattr(fn, name, None)
+    if fn.saved:
+        attributes = fn.__dict__
+        for name in fn.saved:
+            attributes[name] = None
 
 
 def _is_op(link: Any) -> bool:
@@ -131,8 +133,8 @@ def _freed_output(fn: Any) -> Any:
     if record is None:
         output = getattr(fn, "output", None)
         if output is None:  # produced but never reached by the backward that freed its user
-            output = OutputRecord((), None, None)
-        record = fn.freed_output = FreedTensor(fn, output)
+            output = ((), None, None)
+        record = fn.freed_output = FreedTensor(fn, OutputRecord(*output))
     return record
 
 

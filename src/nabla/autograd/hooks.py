@@ -5,7 +5,8 @@ thread, None otherwise), the core reports to it through the methods of :class:`S
 and nothing else:
 
 * ``Function.apply`` calls ``on_apply`` for every op it runs;
-* the backward engine calls ``on_backward`` with the tensors in the order it visited them;
+* the backward engine calls ``before_backward`` as a pass starts and ``on_backward`` with the
+  tensors in the order it visited them when it ends;
 * ``Module.__call__`` calls ``on_module_call`` (a replay depends on train()/eval());
 * methods decorated with :func:`replayable` (optimizer and scheduler steps, ``zero_grad``,
   ``train``/``eval``) are bracketed by ``enter_call``/``exit_call``: the recorder replays the
@@ -38,6 +39,10 @@ class StepRecorder(Protocol):
         self, cls: type, inputs: tuple[Any, ...], params: dict[str, Any], out: Any
     ) -> None:
         """An op ran: ``cls`` on ``inputs`` with keyword ``params`` made the tensor ``out``."""
+
+    def before_backward(self) -> None:
+        """A backward pass is about to change gradients (what was changed by hand before it
+        must be noticed now)."""
 
     def on_backward(self, roots: Any, order: list[Any], retain_graph: bool, targets: Any) -> None:
         """A backward pass visited ``order`` (tensors, in the engine's order) from ``roots``."""

@@ -158,6 +158,10 @@ class Tracer:
         if not self.in_call:
             self.resnapshot()  # the call's own changes are replayed with it
 
+    def before_backward(self) -> None:
+        if not self.in_call:
+            self.check_watched()  # a gradient set by hand before backward (p.grad = None)
+
     def on_backward(self, roots: Any, order: list[Any], retain_graph: bool, targets: Any) -> None:
         if self.in_call:
             return
