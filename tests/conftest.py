@@ -26,8 +26,8 @@ def rng() -> np.random.Generator:
 def _no_leaked_modes() -> Iterator[None]:
     nb.manual_seed(0)
     yield
-    leaked = (MODE.grad_enabled, MODE.anomaly)
-    MODE.grad_enabled, MODE.anomaly = True, False
+    leaked = (MODE.state.grad_enabled, MODE.state.anomaly)
+    MODE.state.grad_enabled, MODE.state.anomaly = True, False
     assert leaked == (True, False), "a test leaked no_grad or detect_anomaly"
 
 

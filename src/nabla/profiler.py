@@ -19,11 +19,14 @@ import dataclasses
 import sys
 import time
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nabla.autograd.function import Function
 from nabla.autograd.kernels import KERNELS
 from nabla.autograd.mode import MODE
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 def _all_functions() -> list[type[Function]]:
@@ -57,7 +60,7 @@ class profile:
         self._patched: list[tuple[type, str, Any]] = []
         self._kernels: list[tuple[type, Any]] = []
 
-    def __enter__(self) -> profile:  # noqa: PYI034
+    def __enter__(self) -> Self:
         if profile._active:
             raise RuntimeError("nb.profile() blocks cannot be nested")
         profile._active = True
@@ -78,7 +81,7 @@ class profile:
         for cls in _all_functions():
             original = cls.__dict__.get("backward")
             if original is not None:
-                cls.backward = self._timed(original, cls.name, "backward")
+                cls.backward = self._timed(original, cls.name, "backward")  # type: ignore[method-assign]
                 self._patched.append((cls, "backward", original))
         for op, kernels in list(KERNELS.items()):
             # a backward kernel (in place or not) is the op's backward: timed as backward
@@ -89,7 +92,7 @@ class profile:
             }
             KERNELS[op] = dataclasses.replace(kernels, **timed)
             self._kernels.append((op, kernels))
-        MODE.profiler = self  # compiled steps replay with their timed plans
+        MODE.state.profiler = self  # compiled steps replay with their timed plans
         self._start = time.perf_counter()
         return self
 
@@ -114,7 +117,7 @@ class profile:
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self._start
-        MODE.profiler = None
+        MODE.state.profiler = None
         for cls, name, original in reversed(self._patched):
             setattr(cls, name, original)
         self._patched.clear()

@@ -20,7 +20,7 @@ and ``_lift``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from nabla.tensor_inplace import TensorInPlace
 from nabla.tensor_math import TensorMath
 from nabla.tensor_reduce import TensorReductions
 from nabla.tensor_shape import TensorShape
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
@@ -174,11 +177,11 @@ class Tensor(TensorMath, TensorReductions, TensorShape, TensorInPlace):
 
     @grad.setter
     def grad(self, value: Array | None) -> None:
-        if MODE.tracer is not None:  # a replay would not set it again
+        if MODE.state.tracer is not None:  # a replay would not set it again
             note_unreplayable("a gradient is set by hand inside the step (p.grad = …)")
         self._grad = value
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         """Set ``requires_grad`` in place (floating point tensors only); returns self."""
         if requires_grad and self.data.dtype.kind not in "fc":
             raise DTypeError(
@@ -280,7 +283,7 @@ class Tensor(TensorMath, TensorReductions, TensorShape, TensorInPlace):
             from nabla import viz
         except ImportError:
             return None
-        return viz.repr_svg(self)  # type: ignore[no-any-return]
+        return viz.repr_svg(self)
 
     # ----- autograd -------------------------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:

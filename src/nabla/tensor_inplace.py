@@ -87,7 +87,7 @@ class TensorInPlace(TensorBase):
         """
         self._check_in_place(op)
         operand = self._lift(other)
-        record = MODE.grad_enabled and (self.requires_grad or operand.requires_grad)
+        record = MODE.state.grad_enabled and (self.requires_grad or operand.requires_grad)
         if not record:
             result = no_grad_apply(cls, self, operand).data
         else:
@@ -119,7 +119,7 @@ class TensorInPlace(TensorBase):
         elements it filled. Ops that saved ``x`` before the write refuse to backward."""
         self._check_in_place("setitem")
         value_tensor = self._lift(value)
-        record = MODE.grad_enabled and (self.requires_grad or value_tensor.requires_grad)
+        record = MODE.state.grad_enabled and (self.requires_grad or value_tensor.requires_grad)
         if not record:
             self.data[plain_index(index)] = value_tensor.data
             self._bump_version()
@@ -162,7 +162,7 @@ class TensorInPlace(TensorBase):
     def _bump_version(self) -> None:
         """Record an in-place change: a backward through an op that saved these values
         before the change raises instead of using the new ones."""
-        if MODE.tracer is not None:
+        if MODE.state.tracer is not None:
             note_unreplayable("a tensor is changed in place inside the step (x[i] = v, +=, …)")
         counter = self._version_counter
         stamp = next(_SEQUENCE)  # later than every op recorded so far
@@ -187,7 +187,7 @@ class TensorInPlace(TensorBase):
                 )
 
     def _check_in_place(self, op: str) -> None:
-        if self.requires_grad and self._fn is None and MODE.grad_enabled:
+        if self.requires_grad and self._fn is None and MODE.state.grad_enabled:
             raise GraphError(
                 f"{op}: a leaf tensor that requires grad cannot be modified in place while "
                 "recording; use `with nb.no_grad():`"

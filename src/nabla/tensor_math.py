@@ -26,12 +26,12 @@ if TYPE_CHECKING:
 def no_grad_apply(cls: Any, *inputs: Any, **params: Any) -> Tensor:
     """``cls.apply`` with recording off (the op's result carries no gradient); the mode is
     switched directly, without a context object, since comparisons run in every metric."""
-    previous = MODE.grad_enabled
-    MODE.grad_enabled = False
+    previous = MODE.state.grad_enabled
+    MODE.state.grad_enabled = False
     try:
         return cls.apply(*inputs, **params)  # type: ignore[no-any-return]
     finally:
-        MODE.grad_enabled = previous
+        MODE.state.grad_enabled = previous
 
 
 class TensorMath(TensorBase):

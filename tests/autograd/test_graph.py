@@ -39,11 +39,11 @@ class _Recorder:
 
 def _engine_order(root: nb.Tensor) -> list[Any]:
     recorder = _Recorder()
-    MODE.tracer = recorder
+    MODE.state.tracer = recorder
     try:
         root.backward(retain_graph=True)
     finally:
-        MODE.tracer = None
+        MODE.state.tracer = None
     (order,) = recorder.orders
     return [t._fn for t in order if t._fn is not None]
 

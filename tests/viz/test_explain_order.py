@@ -1,7 +1,7 @@
 """``nb.explain`` lists the backward steps in the order the engine runs them.
 
 The truth is the engine itself, observed through the step-recorder hook it reports to
-(``MODE.tracer.on_backward`` receives the tensors in the order the backward loop visited them).
+(``MODE.state.tracer.on_backward`` receives the tensors in the order the backward loop visited them).
 Each graph below branches, so a different topological order (a Kahn order taking ready tensors
 last-in first-out, as ``explain`` used before) would list the same ops in another sequence.
 """
@@ -54,11 +54,11 @@ class OrderRecorder:
 def engine_steps(loss: nb.Tensor, retain_graph: bool = False) -> list[tuple[str, tuple[int, ...]]]:
     """(op name, output shape) of every op, in the order ``loss.backward()`` runs them."""
     recorder = OrderRecorder()
-    MODE.tracer = recorder
+    MODE.state.tracer = recorder
     try:
         loss.backward(retain_graph=retain_graph)
     finally:
-        MODE.tracer = None
+        MODE.state.tracer = None
     (order,) = recorder.orders
     return [(t._fn.name, tuple(t.shape)) for t in order if t._fn is not None]
 

@@ -17,7 +17,7 @@ from nabla.autograd.accumulation import accumulate, accumulate_leaf, as_owned
 from nabla.autograd.graph import backward_priority, release
 from nabla.autograd.kernels import KERNELS
 from nabla.autograd.mode import MODE, no_grad
-from nabla.autograd.saved import check_versions, freed_graph_error
+from nabla.autograd.saved import saved_values
 from nabla.errors import AnomalyError, DTypeError, GraphError, ShapeError
 
 if TYPE_CHECKING:
@@ -65,7 +65,8 @@ def _root_grad(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"grad can be implicitly created only for scalar outputs; this output has shape "
                 f"{root.shape}: pass grad= (the gradient with respect to the output)"
             )
-        g: Any = np.ones(root.shape, dtype=root.dtype)
+        # (np.array: a C call; np.ones is a Python function around np.empty and copyto)
+        g: Any = np.array(1, dtype=root.dtype).reshape(root.shape)
     else:
         g = grad.data if isinstance(grad, Tensor) and not create_graph else grad
         if not isinstance(g, Tensor):
@@ -77,6 +78,9 @@ def _root_grad(root: Tensor, grad: Any, create_graph: bool) -> Any:
     if create_graph and not isinstance(g, Tensor):
         g = Tensor(g)
     return g
+
+
+_NO_TARGETS: frozenset[int] = frozenset()
 
 
 def run_backward(
@@ -105,19 +109,20 @@ def run_backward(
         if key not in pending:
             heappush(heap, (backward_priority(root), key, root))
         accumulate(pending, key, g, root.data.dtype, create_graph, upstream=g)
-    recorder = MODE.tracer
+    mode = MODE.state
+    recorder = mode.tracer
     if recorder is not None:
         recorder.before_backward()
     visited: list[Tensor] | None = [] if recorder is not None else None
     captured: dict[int, Any] | None = {} if targets is not None else None
-    target_ids = frozenset(id(t) for t in targets) if targets is not None else frozenset()
-    previous_mode = MODE.grad_enabled
-    MODE.grad_enabled = create_graph  # record the backward pass only for create_graph
+    target_ids = frozenset(id(t) for t in targets) if targets is not None else _NO_TARGETS
+    previous_mode = mode.grad_enabled
+    mode.grad_enabled = create_graph  # record the backward pass only for create_graph
     try:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             _propagate(heap, pending, retain_graph, create_graph, target_ids, captured, visited)
     finally:
-        MODE.grad_enabled = previous_mode
+        mode.grad_enabled = previous_mode
     if recorder is not None and visited is not None:
         recorder.on_backward(roots, visited, retain_graph or create_graph, targets)
         if create_graph:
@@ -152,7 +157,7 @@ def _propagate(
     from nabla.tensor_namespace import TENSOR_OPS
 
     F = TENSOR_OPS if create_graph else ARRAY_OPS
-    anomaly = MODE.anomaly
+    anomaly = MODE.state.anomaly
     direct = not create_graph and captured is None and visited is None
     kernels = KERNELS if not create_graph else {}
     assigned: set[int] = set()  # leaves whose .grad this pass set directly
@@ -226,17 +231,9 @@ def _apply_rule(
 ) -> tuple[Any, Any]:
     """Run op ``fn``'s backward on ``g``: its gradients, and the upstream gradient they may
     alias (None when a kernel wrote into g, which the engine owned)."""
-    if inputs is None:
-        raise freed_graph_error(fn)
-    check_versions(fn, inputs, t)
     if F.graph:
-        args = list(inputs)
-        if fn.needs_output:
-            args.append(t)
-        return fn.backward(g, F, *args), g
-    arrays = [inp.data for inp in inputs]
-    if fn.needs_output:
-        arrays.append(t.data)
+        return fn.backward(g, F, *saved_values(fn, inputs, t, arrays=False)), g
+    arrays = saved_values(fn, inputs, t, arrays=True)
     kernel = kernels.get(type(fn))
     if kernel is not None:
         if owned and kernel.backward_into is not None:

@@ -34,6 +34,7 @@ from nabla.errors import AnomalyError, ShapeError
 if TYPE_CHECKING:
     from nabla._typing import Array
     from nabla.tensor import Tensor
+    from nabla.tensor_base import TensorBase
 
 
 _SEQUENCE = itertools.count(1)
@@ -52,7 +53,7 @@ class Function:
     #: the inputs (the op itself stays, as part of the graph's topology)
     saved: ClassVar[tuple[str, ...]] = ()
 
-    inputs: tuple[Tensor, ...] | None
+    inputs: tuple[TensorBase, ...] | None
     needs_grad: tuple[bool, ...]
     #: creation order of recorded ops: an op's number exceeds those of its inputs' ops, so the
     #: engine visits ops by decreasing number (a topological order without a counting pass)
@@ -67,10 +68,11 @@ class Function:
         if not cls.__dict__.get("name"):
             cls.name = cls.__name__.lower()
 
-    def forward(self, *arrays: Array, **params: Any) -> Array:
+    # ``Any``, not ``Array``: each op narrows this to its own arrays and parameters
+    def forward(self, *arrays: Any, **params: Any) -> Array:
         raise NotImplementedError
 
-    def backward(self, g: Any, F: Any, *args: Any) -> tuple[Any, ...]:
+    def backward(self, g: Any, F: Any, /, *args: Any) -> tuple[Any, ...]:
         raise NotImplementedError
 
     def shape_error(self, arrays: tuple[Array, ...], exc: Exception) -> ShapeError:
@@ -83,8 +85,9 @@ class Function:
         return ShapeError(f"{self.name}: {parts}; {exc}")
 
     @classmethod
-    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+    def apply(cls, *inputs: TensorBase, **params: Any) -> Tensor:
         """Run forward on the inputs' arrays and, when grad is recorded, link the result."""
+        mode = MODE.state
         fn = cls.__new__(cls)
         arrays = tuple([t.data for t in inputs])
         try:
@@ -101,32 +104,32 @@ class Function:
             raise fn.shape_error(arrays, exc) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        result = _TENSOR_NEW(_Tensor)  # Tensor._wrap, inlined: this runs for every op
+        result: Tensor = _TENSOR_NEW(_Tensor)  # Tensor._wrap, inlined: this runs for every op
         result.data = out
         result._grad = None
         result.name = None
         result._version_counter = None
         if cls.shares_memory and np.may_share_memory(out, arrays[0]):
             result._version_counter = inputs[0]._shared_version_counter()
-        needs_grad = tuple([t.requires_grad for t in inputs]) if MODE.grad_enabled else ()
+        needs_grad = tuple([t.requires_grad for t in inputs]) if mode.grad_enabled else ()
         if True in needs_grad:
             fn.inputs = inputs
             fn.needs_grad = needs_grad
             fn.seq = next(_SEQUENCE)
             result.requires_grad = True
             result._fn = fn
-            scope = MODE.scope
+            scope = mode.scope
             if scope:
                 fn.module = scope[-1]
                 fn.root = scope[0]
         else:
             result.requires_grad = False
             result._fn = None
-        if MODE.anomaly:
+        if mode.anomaly:
             fn.stack = _user_frame()
             _check_forward(fn, arrays, out)
-        if MODE.tracer is not None:
-            MODE.tracer.on_apply(cls, inputs, params, result)
+        if mode.tracer is not None:
+            mode.tracer.on_apply(cls, inputs, params, result)
         return result
 
     def __repr__(self) -> str:

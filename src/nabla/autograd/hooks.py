@@ -1,6 +1,6 @@
 """The hook interface through which a step recorder (``nb.compile``'s tracer) sees the core.
 
-The core never imports the compiler. While a recorder is installed in ``MODE.tracer`` (one per
+The core never imports the compiler. While a recorder is installed in ``MODE.state.tracer`` (one per
 thread, None otherwise), the core reports to it through the methods of :class:`StepRecorder`
 and nothing else:
 
@@ -30,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class StepRecorder(Protocol):
-    """What the core calls on ``MODE.tracer`` (see the module docstring)."""
+    """What the core calls on ``MODE.state.tracer`` (see the module docstring)."""
 
     #: how many :func:`replayable` calls are running (their inner ops are not recorded)
     in_call: int
@@ -66,7 +66,7 @@ def note_unreplayable(reason: str, *, inside_calls: bool = False) -> None:
     """Tell a running recorder that what just happened cannot be replayed (``reason`` is shown
     in ``CompiledFunction.eager_reasons``). Inside a :func:`replayable` call it is ignored
     unless ``inside_calls``: the call as a whole is replayed."""
-    recorder = MODE.tracer
+    recorder = MODE.state.tracer
     if recorder is not None and (inside_calls or not recorder.in_call):
         recorder.mark_unsafe(reason)
 
@@ -78,7 +78,7 @@ def replayable(method: F) -> F:
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        recorder = MODE.tracer
+        recorder = MODE.state.tracer
         if recorder is None:
             return method(self, *args, **kwargs)
         recorder.enter_call(self, method.__name__, args, kwargs)

@@ -12,19 +12,31 @@ if TYPE_CHECKING:
     from nabla.tensor import Tensor
 
 
-def check_versions(fn: Any, inputs: Sequence[Tensor], output: Tensor) -> None:
-    """Refuse to run ``fn``'s backward on values changed in place after it was recorded
-    (PyTorch's "modified by an inplace operation"): a change stamps the tensor's version
-    counter with a sequence number later than every op recorded before it."""
+def saved_values(
+    fn: Any, inputs: Sequence[Tensor] | None, output: Tensor, arrays: bool
+) -> list[Any]:
+    """What ``fn``'s backward reads: its inputs, then its output when it needs it (their arrays,
+    or the tensors themselves when ``arrays`` is False, for a recorded backward).
+
+    Refuses values changed in place after ``fn`` was recorded (PyTorch's "modified by an
+    inplace operation": a change stamps the tensor's version counter with a sequence number
+    later than every op recorded before it), and a graph a first backward already freed."""
+    if inputs is None:
+        raise freed_graph_error(fn)
     seq = fn.seq
-    for i, inp in enumerate(inputs):
+    values = []
+    for inp in inputs:
         counter = inp._version_counter
         if counter is not None and counter[1] > seq:
-            raise _modified_error(fn, f"input {i}", inp, counter[0])
+            index = next(i for i, x in enumerate(inputs) if x is inp)
+            raise _modified_error(fn, f"input {index}", inp, counter[0])
+        values.append(inp.data if arrays else inp)
     if fn.needs_output:
         counter = output._version_counter
         if counter is not None and counter[1] > seq:
             raise _modified_error(fn, "the output", output, counter[0])
+        values.append(output.data if arrays else output)
+    return values
 
 
 def _modified_error(fn: Any, which: str, t: Tensor, version: int) -> GraphError:
@@ -46,4 +58,4 @@ def freed_graph_error(fn: Any) -> GraphError:
     )
 
 
-__all__ = ["check_versions", "freed_graph_error"]
+__all__ = ["freed_graph_error", "saved_values"]

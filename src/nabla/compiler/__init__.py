@@ -70,12 +70,12 @@ class CompiledFunction:
                     return None, arrays
                 parts.append(("v", a))
                 arrays.append(None)
-        return (tuple(parts), kwarg_names, MODE.grad_enabled), arrays
+        return (tuple(parts), kwarg_names, MODE.state.grad_enabled), arrays
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         values = (*args, *kwargs.values()) if kwargs else args
         signature, arrays = self._signature(values, tuple(kwargs))
-        if signature is None or MODE.tracer is not None or MODE.anomaly:
+        if signature is None or MODE.state.tracer is not None or MODE.state.anomaly:
             return self.fn(*args, **kwargs)
         plan = self.plans.get(signature, False)
         if plan is None:  # known not to be replayable
@@ -83,7 +83,7 @@ class CompiledFunction:
         if plan is not False and plan.guards_hold():  # type: ignore[union-attr]
             refs = plan.output_refs  # type: ignore[union-attr]
             # under nb.profile(), the same replay with a clock read around each op
-            replay = plan.replay if MODE.profiler is None else plan.timed_replay()  # type: ignore[union-attr]
+            replay = plan.replay if MODE.state.profiler is None else plan.timed_replay()  # type: ignore[union-attr]
             outputs = replay(arrays, values)
             if refs[0] == "slot":  # one returned tensor (a loss): no mapping to build
                 return _wrap(outputs[0])
@@ -105,11 +105,11 @@ class CompiledFunction:
         call_kwargs = {
             k: (t if t is not None else v) for (k, v), t in zip(kwargs.items(), tensors[n_args:])
         }
-        MODE.tracer = tracer
+        MODE.state.tracer = tracer
         try:
             result = self.fn(*call_args, **call_kwargs)
         finally:
-            MODE.tracer = None
+            MODE.state.tracer = None
         tracer.check_watched()
         refs = _output_refs(result, tracer)
         if refs is None:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def _record_time(op: str, phase: str, seconds: float) -> None:
-    profiler = MODE.profiler
+    profiler = MODE.state.profiler
     if profiler is not None:
         profiler.record(op, phase, seconds)
 

@@ -1,7 +1,7 @@
 """Recording one eager call of a step: ops, backward passes and replayable method calls.
 
 A :class:`Tracer` implements the core's hook interface (:mod:`nabla.autograd.hooks`): while it
-is installed (``MODE.tracer``), ``Function.apply`` reports every op, the engine reports the order
+is installed (``MODE.state.tracer``), ``Function.apply`` reports every op, the engine reports the order
 in which ``backward`` visited the graph, and methods marked ``replayable`` (optimizer and
 scheduler steps, ``zero_grad``) report their calls. What cannot
 be replayed faithfully (random numbers drawn outside an op, ``nb.grad``, ``create_graph``,

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from nabla._typing import Array
 from nabla.autograd.hooks import replayable
 from nabla.autograd.mode import MODE
 from nabla.errors import ModelFileError, StateDictError
 from nabla.tensor import Tensor, as_array
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 #: every Module subclass by name, so ``nb.load`` can rebuild an architecture from JSON
 MODULE_REGISTRY: dict[str, type[Module]] = {}
@@ -43,7 +47,7 @@ class Module:
     training: bool
     _parameters: dict[str, Parameter | None]
     _modules: dict[str, Module]
-    _buffers: dict[str, np.ndarray[Any, Any] | None]
+    _buffers: dict[str, Array | None]
     #: whether ``nb.save`` can rebuild this module from :meth:`get_config` alone
     serializable: ClassVar[bool] = True
 
@@ -138,13 +142,13 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray[Any, Any]]]:
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Array]]:
         for path, module in self.named_modules(prefix):
             for name, b in module._buffers.items():
                 if b is not None:
                     yield (f"{path}.{name}" if path else name), b
 
-    def buffers(self) -> Iterator[np.ndarray[Any, Any]]:
+    def buffers(self) -> Iterator[Array]:
         for _, b in self.named_buffers():
             yield b
 
@@ -152,13 +156,13 @@ class Module:
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # ----- modes --------------------------------------------------------------------------------
-    def train(self, mode: bool = True) -> Module:
+    def train(self, mode: bool = True) -> Self:
         """Training mode (dropout active, batch statistics in BatchNorm); returns self."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self) -> Module:
+    def eval(self) -> Self:
         """Evaluation mode (dropout off, running statistics in BatchNorm); returns self."""
         return self.train(False)
 
@@ -170,12 +174,12 @@ class Module:
             elif p.grad is not None:
                 p.grad[...] = 0
 
-    def requires_grad_(self, requires_grad: bool = True) -> Module:
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def to(self, dtype: Any) -> Module:
+    def to(self, dtype: Any) -> Self:
         """Convert every floating parameter and buffer to ``dtype`` in place; returns self."""
         dtype = np.dtype(dtype)
         for m in self.modules():
@@ -188,10 +192,10 @@ class Module:
                     m._buffers[name] = b.astype(dtype)
         return self
 
-    def float(self) -> Module:
+    def float(self) -> Self:
         return self.to(np.float32)
 
-    def double(self) -> Module:
+    def double(self) -> Self:
         return self.to(np.float64)
 
     @property
@@ -201,9 +205,9 @@ class Module:
         return np.dtype(np.float32)
 
     # ----- state ----------------------------------------------------------------------------------
-    def state_dict(self) -> OrderedDict[str, np.ndarray[Any, Any]]:
+    def state_dict(self) -> OrderedDict[str, Array]:
         """Parameters and buffers by dotted name (arrays shared with the module, not copies)."""
-        state: OrderedDict[str, np.ndarray[Any, Any]] = OrderedDict()
+        state: OrderedDict[str, Array] = OrderedDict()
         for path, module in self.named_modules():
             for name, p in module._parameters.items():
                 if p is not None:
@@ -249,10 +253,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        scope = MODE.scope  # ops created inside forward record this module as their layer
+        mode = MODE.state
+        scope = mode.scope  # ops created inside forward record this module as their layer
         scope.append(self)
-        if MODE.tracer is not None:  # a compiled step's plan depends on train()/eval()
-            MODE.tracer.on_module_call(self)
+        if mode.tracer is not None:  # a compiled step's plan depends on train()/eval()
+            mode.tracer.on_module_call(self)
         try:
             return self.forward(*args, **kwargs)
         finally:
@@ -302,7 +307,7 @@ def _key_problems(missing: list[str], unexpected: list[str]) -> list[str]:
     return problems
 
 
-def _current_value(target: _Target) -> np.ndarray[Any, Any]:
+def _current_value(target: _Target) -> Array:
     module, name, is_param = target
     current = module._parameters[name].data if is_param else module._buffers[name]  # type: ignore[union-attr]
     assert current is not None
@@ -311,10 +316,10 @@ def _current_value(target: _Target) -> np.ndarray[Any, Any]:
 
 def _arrays_of_matching_shape(
     targets: dict[str, _Target], state_dict: Any, problems: list[str]
-) -> dict[str, np.ndarray[Any, Any]]:
+) -> dict[str, Array]:
     """The checkpoint's values for the model's keys as arrays; a value whose shape differs from
     its parameter's or buffer's adds a "size mismatch" line to ``problems``."""
-    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    arrays: dict[str, Array] = {}
     for key, target in targets.items():
         if key not in state_dict:
             continue
@@ -330,7 +335,7 @@ def _arrays_of_matching_shape(
     return arrays
 
 
-def _write_loaded(targets: dict[str, _Target], arrays: dict[str, np.ndarray[Any, Any]]) -> None:
+def _write_loaded(targets: dict[str, _Target], arrays: dict[str, Array]) -> None:
     """Copy each checked array into its parameter or buffer, in place."""
     for key, value in arrays.items():
         module, name, is_param = targets[key]
