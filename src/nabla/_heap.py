@@ -43,6 +43,6 @@ def prime(nbytes: int = PRIME_BYTES) -> bool:
 
 def _glibc() -> bool:
     try:
-        return os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
     except (AttributeError, ValueError, OSError):  # no confstr, or a libc without the name
         return False

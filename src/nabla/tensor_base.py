@@ -49,6 +49,9 @@ class TensorBase:
 
         def _lift(self, other: Any) -> Tensor: ...
 
+        # written in TensorInplace (Function.apply gives a view its input's counter)
+        def _shared_version_counter(self) -> list[int]: ...
+
     @property
     def shape(self) -> Shape:
         """The size of each dimension (a tuple, as NumPy's)."""

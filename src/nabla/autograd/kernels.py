@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from nabla.autograd.function import Function
 
 
 class Spec(NamedTuple):
@@ -59,19 +62,19 @@ class Kernels:
 
 
 #: op class → its kernels
-KERNELS: dict[type, Kernels] = {}
+KERNELS: dict[type[Function], Kernels] = {}
 
 _NONE = Kernels()
 
 
-def register_kernels(op: type, **kernels: Any) -> None:
+def register_kernels(op: type[Function], **kernels: Any) -> None:
     """Register the fast kernels of ``op`` (keyword arguments: the fields of :class:`Kernels`)."""
     if op in KERNELS:
         raise ValueError(f"kernels of {op.__name__} are already registered")
     KERNELS[op] = Kernels(**kernels)
 
 
-def kernels_of(op: type) -> Kernels:
+def kernels_of(op: type[Function]) -> Kernels:
     """The kernels registered for ``op`` (all None when it has none)."""
     return KERNELS.get(op, _NONE)
 
