@@ -170,7 +170,8 @@ class PowScalar(Function):
 
     latex = r"\nabla_x = g \odot p\, x^{p-1}"
 
-    def forward(self, x: Array, p: float = 2.0) -> Array:
+    # int | float: with plain float, mypy would take isinstance(p, float) as always true
+    def forward(self, x: Array, p: int | float = 2.0) -> Array:  # noqa: PYI041
         if isinstance(p, np.generic):
             p = p.item()  # a weak scalar, as a Python number (NumPy: np.float64 widens float32)
         self.p = p

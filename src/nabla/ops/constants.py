@@ -26,7 +26,7 @@ SMALL = 64
 _ZEROS: dict[tuple[Any, ...], Array] = {}
 _ONES: dict[tuple[Any, ...], Array] = {}
 _ARANGE: dict[Any, Array] = {}
-_OPERANDS: dict[tuple[Any, ...], Any] = {}
+_OPERANDS: dict[tuple[Any, ...], Array | int] = {}
 
 
 def _cached(cache: dict[Any, Array], key: Any, make: Any) -> Array:
@@ -60,7 +60,7 @@ def row_starts(n: int, c: int) -> Array:
     return _cached(_ARANGE, (n, c), lambda: np.arange(n) * c)
 
 
-def max_operand(shape: tuple[int, ...], dtype: Any) -> Any:
+def max_operand(shape: tuple[int, ...], dtype: Any) -> Array | int:
     """The zero to pass to ``np.maximum``/``np.minimum`` against a float array of this shape:
 
     * a full zeros array up to 256 KB (the array and its zeros then stay in the L2 cache);
@@ -78,7 +78,7 @@ def max_operand(shape: tuple[int, ...], dtype: Any) -> Any:
     return operand
 
 
-def _choose_max_operand(shape: tuple[int, ...], dtype: np.dtype) -> Any:
+def _choose_max_operand(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array | int:
     size = math.prod(shape)
     if size < SMALL or dtype.kind != "f":
         return 0
@@ -100,5 +100,7 @@ def relu_array(x: Array, out: Array | None = None) -> Array:
 def column_sums(g: Array) -> Array:
     """1ᵀ G for a 2-D array G: the sum of its rows, as one BLAS product on float arrays."""
     if type(g) is np.ndarray and g.dtype.kind == "f" and g.shape[0] > 1:
-        return ones(g.shape[0], g.dtype).dot(g)
-    return np.add.reduce(g, axis=0)
+        sums: Array = ones(g.shape[0], g.dtype).dot(g)
+    else:
+        sums = np.add.reduce(g, axis=0)
+    return sums

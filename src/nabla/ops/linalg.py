@@ -47,7 +47,8 @@ class MatMul(Function):
     latex = r"\nabla_X = G W^\top,\; \nabla_W = X^\top G"
 
     def forward(self, x: Array, w: Array) -> Array:
-        return matmul_array(x, w)
+        z: Array = matmul_array(x, w)
+        return z
 
     def shape_error(self, arrays: tuple[Array, ...], exc: Exception) -> ShapeError:
         x, w = arrays

@@ -24,7 +24,7 @@ def reduce_losses(
     """The mean or sum of the losses (``negate``: of their negatives, −Σ, the same bits)."""
     if reduction == "none":
         return -losses if negate else losses
-    total = np.add.reduce(losses, axis=None)  # losses.sum() without its Python wrapper
+    total: Array = np.add.reduce(losses, axis=None)  # losses.sum() without its Python wrapper
     if negate:
         total = -total
     return total / denominator if reduction == "mean" else total
@@ -66,17 +66,18 @@ class CrossEntropy(Function):
         y = target
         if y.dtype.kind in "iub":  # class indices
             if all_counted(y, c, ignore_index):  # the common case
-                valid, all_valid = None, True
+                valid, all_valid, index = None, True, y
             else:
                 valid = check_class_indices(self.name, y, c, ignore_index)
                 all_valid = bool(valid.all())
+                index = y if all_valid else np.where(valid, y, 0)
             if valid is None:
                 valid = np.ones(n, dtype=bool) if (weight is not None or label_smoothing) else None
-            index = y if all_valid else np.where(valid, y, 0)
             if weight is not None:
                 assert valid is not None
                 coef = np.where(valid, weight[index], 0).astype(x.dtype)
             elif not all_valid:
+                assert valid is not None  # check_class_indices made it
                 coef = valid.astype(x.dtype)
             else:
                 coef = None
@@ -93,6 +94,7 @@ class CrossEntropy(Function):
                     )
                 losses = -(picked if coef is None else picked * coef)
                 return reduce_losses(losses, reduction, _nonzero(self.denominator))
+            assert valid is not None  # set above for label smoothing
             y = np.zeros(x.shape, dtype=x.dtype)  # smoothing needs the dense one-hot rows
             y[np.flatnonzero(valid), index[valid]] = 1
             y = y * x.dtype.type(1 - label_smoothing) + valid[:, None] * x.dtype.type(
@@ -251,7 +253,7 @@ class BCEWithLogits(Function):
 def check_class_indices(op: str, y: Array, c: int, ignore_index: int) -> Array:
     """The rows whose target counts (is not ``ignore_index``); IndexError naming the first target
     outside [0, c)."""
-    valid = y != ignore_index
+    valid: Array = y != ignore_index
     counted = y[valid]
     if counted.size and (counted.min() < 0 or counted.max() >= c):
         bad = counted[(counted < 0) | (counted >= c)][0]

@@ -29,7 +29,8 @@ def _array_index_add(g: Array, shape: Shape, index: Any) -> Array:
 
 
 def _array_where(condition: Array, x: Any, y: Any) -> Array:
-    return np.where(condition, x, y)
+    z: Array = np.where(condition, x, y)
+    return z
 
 
 ARRAY_OPS = SimpleNamespace(

@@ -32,7 +32,8 @@ class Dropout(Function):
         draw_dtype = np.float64 if x.dtype == np.float64 else np.float32
         keep = gen.random(x.shape, dtype=draw_dtype) >= p
         self.scale = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
-        return x * self.scale
+        z: Array = x * self.scale
+        return z
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
         return (g * self.scale,)

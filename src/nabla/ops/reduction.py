@@ -93,7 +93,8 @@ class Mean(_Reduction):
         if self.count == 0:  # the mean of nothing is nan, without NumPy's warning (PyTorch)
             total = np.sum(x, axis=axes, keepdims=keepdims)
             return np.full(total.shape, np.nan, dtype=np.result_type(total.dtype, np.float16))
-        return np.mean(x, axis=axes, keepdims=keepdims)
+        z: Array = np.mean(x, axis=axes, keepdims=keepdims)
+        return z
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
         if self.count == 0:  # x is empty: so is its gradient (no division by 0)
@@ -111,7 +112,7 @@ class Max(_Reduction):
 
     needs_output = True
     latex = r"\nabla_x = \operatorname{repeat}(g) \odot [x = z] / \#\text{ties}"
-    reduce = staticmethod(np.max)
+    reduce: Any = staticmethod(np.max)
 
     def forward(
         self, x: Array, axis: Any = None, keepdims: bool = False, select: bool = False
@@ -124,7 +125,8 @@ class Max(_Reduction):
                 f"{self.name}: expected reduction dim {empty[0]} to have non-zero size, x has "
                 f"shape {x.shape}"
             )
-        return type(self).reduce(x, axis=axes, keepdims=keepdims)
+        z: Array = type(self).reduce(x, axis=axes, keepdims=keepdims)
+        return z
 
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
         z_kept = F.data(z).reshape(kept_shape(self.in_shape, self.axes))
@@ -187,7 +189,8 @@ class ArgMax(Function):
             raise IndexError(
                 f"{self.name}: expected reduction dim {axis} to have non-zero size, x has shape {x.shape}"
             )
-        return type(self).select(x, axis=a, keepdims=keepdims).astype(np.int64, copy=False)
+        i: Array = type(self).select(x, axis=a, keepdims=keepdims)
+        return i.astype(np.int64, copy=False)
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[None]:
         return (None,)
@@ -258,7 +261,8 @@ def _sum_of_squares(x: Array, axes: tuple[int, ...], keepdims: bool) -> Array:
     in float32, (1e30)² is already inf although the variance's square root is finite."""
     wide = x.astype(np.float64) if x.dtype.itemsize < 8 else x
     centered = wide - np.mean(wide, axis=axes, keepdims=True)
-    return np.sum(centered * centered, axis=axes, keepdims=keepdims)
+    total: Array = np.sum(centered * centered, axis=axes, keepdims=keepdims)
+    return total
 
 
 def _narrow(a: Array, dtype: Any) -> Array:
@@ -346,7 +350,7 @@ class LogSumExp(_Reduction):
         # log-sum-exp: subtract the max so exp never overflows (and keep -inf rows finite)
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):  # log 0 = −inf: an empty or all −inf slice (PyTorch)
-            z = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+            z: Array = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
         return z if keepdims else z.reshape(_reduced_shape(z.shape, self.axes))
 
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:

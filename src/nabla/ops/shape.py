@@ -173,7 +173,8 @@ class GetItem(Function):
     def forward(self, x: Array, index: Any = None) -> Array:
         self.in_shape = x.shape
         self.index = index
-        return x[index]
+        z: Array = x[index]
+        return z
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
         return (F.index_add(g, self.in_shape, self.index),)

@@ -18,7 +18,8 @@ def _empty_along(x: Array, axis: int) -> bool:
         return False
     if not -x.ndim <= axis < x.ndim:
         raise np.exceptions.AxisError(axis, x.ndim)
-    return x.shape[axis] == 0
+    n: int = x.shape[axis]
+    return n == 0
 
 
 def log_softmax_array(x: Array, axis: int) -> Array:
