@@ -136,7 +136,8 @@ def map_labels(
             f"(the model knows {', '.join(map(repr, model_classes[:10]))})"
         )
     lookup = np.array([index[n] for n in names], dtype=np.int64)
-    return lookup[y]
+    codes: np.ndarray[Any, Any] = lookup[y]
+    return codes
 
 
 #: longest class name printed in full in tables and plots

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nabla._typing import Array
 from nabla.errors import DataError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 def _as_2d(X: Any, caller: str) -> Array:
@@ -55,7 +58,7 @@ class StandardScaler:
     n_features_in_: int
     n_samples_seen_: int
 
-    def fit(self, X: Any) -> StandardScaler:
+    def fit(self, X: Any) -> Self:
         """Compute the per-feature mean and standard deviation of `X`; return ``self``.
 
         Parameters

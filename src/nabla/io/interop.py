@@ -145,4 +145,4 @@ def mlp_from_pytorch(
             f"{expected}; pass dropout > 0 if the PyTorch model has Dropout layers"
         )
     load_pytorch_weights(model, state)
-    return model.eval()  # type: ignore[return-value]
+    return model.eval()

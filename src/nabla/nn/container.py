@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nabla.errors import ModelFileError
 from nabla.nn.module import MODULE_REGISTRY, Module
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 class Sequential(Module):
@@ -34,7 +37,7 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def append(self, module: Module) -> Sequential:
+    def append(self, module: Module) -> Self:
         self.add_module(str(len(self._modules)), module)
         return self
 

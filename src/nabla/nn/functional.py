@@ -7,7 +7,7 @@ sigmoid (gradient (σ(v) − d)/N), as derived in the notes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from nabla.ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, NLLL
 from nabla.ops.random import Dropout as DropoutOp
 from nabla.ops.reduction import warn_at_caller
 from nabla.tensor import Tensor, _wrap
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 relu = fn.relu
 sigmoid = fn.sigmoid
@@ -39,7 +42,10 @@ def _check_reduction(reduction: str, op: str) -> None:
 
 
 def dropout(
-    x: Any, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None
+    x: Tensor | ArrayLike,
+    p: float = 0.5,
+    training: bool = True,
+    generator: np.random.Generator | None = None,
 ) -> Tensor:
     """Inverted dropout: zero each element with probability p, scale survivors by 1/(1 − p)."""
     x = _t(x)

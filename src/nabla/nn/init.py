@@ -7,6 +7,7 @@ sigmoid units; He/Kaiming doubles it for ReLU, which zeroes half of its inputs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -126,7 +127,7 @@ def kaiming_normal_(
 
 
 #: ``Linear(init=...)`` names → the weight initialiser (biases start at zero for these)
-SCHEMES = {
+SCHEMES: dict[str, Callable[..., Tensor]] = {
     "xavier_uniform": xavier_uniform_,
     "xavier_normal": xavier_normal_,
     "glorot_uniform": xavier_uniform_,

@@ -80,7 +80,8 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Tensor:
         params = self._parameters  # (not self.weight: Module.__getattr__ is the slow path)
-        weight, bias = params["weight"], params.get("bias")
+        weight: Parameter = params["weight"]  # type: ignore[assignment]  # a Linear has one
+        bias = params.get("bias")
         if type(x) is not Tensor:
             return fn.linear(x, weight, bias)
         if bias is None:
@@ -197,7 +198,7 @@ class BatchNorm1d(Module):
             mean = fn.mean(x, axis=axes, keepdims=True)
             centered = x - mean
             var = fn.mean(centered * centered, axis=axes, keepdims=True)
-            x_hat = centered / fn.sqrt(var + self.eps)
+            x_hat: Tensor = centered / fn.sqrt(var + self.eps)
             if self.training and self.track_running_stats:
                 UpdateRunningStats.apply(
                     mean,

@@ -18,7 +18,7 @@ import itertools
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -41,6 +41,9 @@ from nabla.sklearn._settings import (
     validate_settings,
 )
 from nabla.tensor import Tensor
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 @contextmanager
@@ -173,7 +176,7 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
         return np.asarray(out)
 
     # ----- fitting --------------------------------------------------------------------------
-    def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> BaseNetwork:
+    def _fit(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> Self:
         s = self._settings()
         dtype = validate_settings(s, getattr(self, "class_weight", None))
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin
@@ -15,6 +15,9 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nabla.sklearn._base import BaseNetwork
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 def _is_stochastic(estimator: Any) -> bool:
@@ -31,19 +34,17 @@ class _Classifier(ClassifierMixin, BaseNetwork):  # type: ignore[misc]
 
     _is_classifier = True
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _Classifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Fit the network to X (n_samples, n_features) and labels y; returns self.
 
         ``y`` holds class labels (strings or integers), or a (n_samples, n_labels) indicator
         matrix for multi-label classification. ``sample_weight`` (n_samples,) weights each
         sample's loss (the mean becomes a weighted mean).
         """
-        return self._fit(X, y, sample_weight, incremental=False)  # type: ignore[return-value]
+        return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(_is_stochastic)
-    def partial_fit(
-        self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None
-    ) -> _Classifier:
+    @available_if(_is_stochastic)  # type: ignore[untyped-decorator]  # sklearn has no types
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Self:
         """One epoch over (X, y); ``classes`` (all labels) is required on the first call."""
         if not hasattr(self, "classes_"):
             self._label_binarizer = LabelBinarizer()
@@ -59,7 +60,7 @@ class _Classifier(ClassifierMixin, BaseNetwork):  # type: ignore[misc]
                 f"`classes={classes!r}` is not the same as on the first call to partial_fit, "
                 f"which was {self.classes_!r}"
             )
-        return self._fit(X, y, sample_weight, incremental=True)  # type: ignore[return-value]
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_input(
         self, X: Any, y: Any, incremental: bool, reset: bool, dtype: np.dtype[Any]

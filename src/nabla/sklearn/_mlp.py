@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import RegressorMixin
@@ -14,6 +14,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from nabla.sklearn._base import BaseNetwork
 from nabla.sklearn._classifier import _Classifier, _is_stochastic
 from nabla.sklearn._settings import Settings
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 _COMMON_DOC = """
     Parameters
@@ -280,14 +283,14 @@ class MLPRegressor(_MLPSettings, RegressorMixin, BaseNetwork):  # type: ignore[m
         self.dtype = dtype
         self.parity = parity
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Fit to X (n_samples, n_features) and targets y (n_samples,) or (n_samples, n_outputs)."""
-        return self._fit(X, y, sample_weight, incremental=False)  # type: ignore[return-value]
+        return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(_is_stochastic)
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+    @available_if(_is_stochastic)  # type: ignore[untyped-decorator]  # sklearn has no types
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """One epoch over (X, y)."""
-        return self._fit(X, y, sample_weight, incremental=True)  # type: ignore[return-value]
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_input(
         self, X: Any, y: Any, incremental: bool, reset: bool, dtype: np.dtype[Any]

@@ -43,7 +43,8 @@ class EpochMetrics:
 def _predicted_classes(logits: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     if logits.ndim == 2 and logits.shape[1] == 1:
         return (logits[:, 0] > 0).astype(np.int64)
-    return logits.argmax(axis=1)
+    classes: np.ndarray[Any, Any] = logits.argmax(axis=1)
+    return classes
 
 
 def evaluate_loss_accuracy(
