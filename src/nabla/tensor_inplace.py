@@ -15,6 +15,7 @@ import numpy as np
 from nabla.autograd.function import _SEQUENCE
 from nabla.autograd.hooks import note_unreplayable
 from nabla.autograd.mode import MODE
+from nabla.autograd.saved import LATEST_WRITE
 from nabla.errors import DTypeError, GraphError, ShapeError
 from nabla.ops import arithmetic as _ar
 from nabla.ops import shape as _sh
@@ -165,7 +166,7 @@ class TensorInPlace(TensorBase):
         if MODE.state.tracer is not None:
             note_unreplayable("a tensor is changed in place inside the step (x[i] = v, +=, …)")
         counter = self._version_counter
-        stamp = next(_SEQUENCE)  # later than every op recorded so far
+        stamp = LATEST_WRITE.stamp = next(_SEQUENCE)  # later than every op recorded so far
         if counter is None:
             self._version_counter = [1, stamp]
         else:

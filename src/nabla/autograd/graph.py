@@ -114,7 +114,10 @@ def backward_order(root: Any) -> list[Any]:
 
 def release(fn: Any, inputs: tuple[Any, ...], output: Any) -> None:
     """Free what ``fn`` saved for backward, keeping the topology (see the module docstring)."""
-    fn.links = tuple([x if x._fn is None else x._fn for x in inputs])
+    links = []  # (a plain loop: no comprehension frame, this runs once per op)
+    for x in inputs:
+        links.append(x if x._fn is None else x._fn)
+    fn.links = tuple(links)
     data = output.data
     fn.output = (data.shape, data.dtype, output.name)  # an OutputRecord's fields
     fn.inputs = None

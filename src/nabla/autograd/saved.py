@@ -12,6 +12,21 @@ if TYPE_CHECKING:
     from nabla.tensor import Tensor
 
 
+class LatestWrite:
+    """The sequence stamp of the latest in-place change to any tensor (see ``Tensor._bump_version``):
+    an op recorded after it (``fn.seq`` larger) cannot have an input changed since, so its
+    backward skips the per-input version checks. In a training loop every op of a step is
+    recorded after the previous optimizer update, so the checks cost one comparison per op."""
+
+    __slots__ = ("stamp",)
+
+    def __init__(self) -> None:
+        self.stamp = 0
+
+
+LATEST_WRITE = LatestWrite()
+
+
 def saved_values(
     fn: Any, inputs: Sequence[Tensor] | None, output: Tensor, arrays: bool
 ) -> list[Any]:
@@ -24,6 +39,11 @@ def saved_values(
     if inputs is None:
         raise freed_graph_error(fn)
     seq = fn.seq
+    if LATEST_WRITE.stamp < seq:  # nothing changed in place since fn was recorded
+        values = [inp.data for inp in inputs] if arrays else list(inputs)
+        if fn.needs_output:
+            values.append(output.data if arrays else output)
+        return values
     values = []
     for inp in inputs:
         counter = inp._version_counter
@@ -58,4 +78,4 @@ def freed_graph_error(fn: Any) -> GraphError:
     )
 
 
-__all__ = ["freed_graph_error", "saved_values"]
+__all__ = ["LATEST_WRITE", "freed_graph_error", "saved_values"]

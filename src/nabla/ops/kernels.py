@@ -214,34 +214,48 @@ def tanh_in_place(z: Array) -> None:
     np.tanh(z, out=z)
 
 
-def _unary(backward_array: Any, kept: int) -> dict[str, Any]:
-    """backward and backward_into of a one-input op whose rule reads argument ``kept`` (0: the
-    input, 1: the output) through ``backward_array(g, kept, into_g)``."""
+def _relu_backward(fn: Any, g: Array, x: Array) -> tuple[Array]:
+    return (relu_backward_array(g, x),)
 
-    def backward(fn: Any, g: Array, *arrays: Array) -> tuple[Array]:
-        return (backward_array(g, arrays[kept]),)
 
-    def backward_into(fn: Any, g: Array, *arrays: Array) -> tuple[Array]:
-        return (backward_array(g, arrays[kept], True),)
+def _relu_backward_into(fn: Any, g: Array, x: Array) -> tuple[Array]:
+    return (relu_backward_array(g, x, True),)
 
-    return {"backward": backward, "backward_into": backward_into}
+
+def _tanh_backward(fn: Any, g: Array, x: Array, h: Array) -> tuple[Array]:
+    return (tanh_backward_array(g, h),)
+
+
+def _tanh_backward_into(fn: Any, g: Array, x: Array, h: Array) -> tuple[Array]:
+    return (tanh_backward_array(g, h, True),)
+
+
+def _sigmoid_backward(fn: Any, g: Array, x: Array, z: Array) -> tuple[Array]:
+    return (sigmoid_backward_array(g, z),)
+
+
+def _sigmoid_backward_into(fn: Any, g: Array, x: Array, z: Array) -> tuple[Array]:
+    return (sigmoid_backward_array(g, z, True),)
 
 
 register_kernels(
     Relu,
-    **_unary(relu_backward_array, 0),
+    backward=_relu_backward,
+    backward_into=_relu_backward_into,
     specialize=lambda spec: _unary_specialized(spec, relu_array, relu_backward_array, "input"),
     forward_in_place=relu_in_place,
 )
 register_kernels(
     Tanh,
-    **_unary(tanh_backward_array, 1),
+    backward=_tanh_backward,
+    backward_into=_tanh_backward_into,
     specialize=lambda spec: _unary_specialized(spec, np.tanh, tanh_backward_array, "output"),
     forward_in_place=tanh_in_place,
 )
 register_kernels(
     Sigmoid,
-    **_unary(sigmoid_backward_array, 1),
+    backward=_sigmoid_backward,
+    backward_into=_sigmoid_backward_into,
     specialize=lambda spec: _unary_specialized(
         spec, stable_sigmoid, sigmoid_backward_array, "output"
     ),
