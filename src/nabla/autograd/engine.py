@@ -278,7 +278,7 @@ def _check_backward(fn: Any, index: int, g: Any) -> None:
 
 
 def backward(
-    tensors: Tensor | Sequence[Tensor],
+    tensors: Tensor | list[Tensor] | tuple[Tensor, ...],
     grad_tensors: Any = None,
     retain_graph: bool = False,
 ) -> None:
@@ -323,8 +323,7 @@ def grad(
     """
     from nabla.tensor import Tensor
 
-    single_input = isinstance(inputs, Tensor)
-    ins = [inputs] if single_input else list(inputs)  # type: ignore[arg-type]
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     if grad_outputs is None or not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs] * len(outs)

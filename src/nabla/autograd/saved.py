@@ -40,7 +40,7 @@ def saved_values(
         raise freed_graph_error(fn)
     seq = fn.seq
     if LATEST_WRITE.stamp < seq:  # nothing changed in place since fn was recorded
-        values = [inp.data for inp in inputs] if arrays else list(inputs)
+        values: list[Any] = [inp.data for inp in inputs] if arrays else list(inputs)
         if fn.needs_output:
             values.append(output.data if arrays else output)
         return values

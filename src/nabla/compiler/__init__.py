@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from nabla.autograd.mode import MODE
 from nabla.compiler.plan import Plan
 from nabla.compiler.tracer import Tracer
 from nabla.tensor import Tensor, _wrap
+
+if TYPE_CHECKING:
+    from nabla._typing import Array
 
 __all__ = ["CompiledFunction", "compile", "note_unreplayable", "replayable"]
 
@@ -54,7 +57,8 @@ class CompiledFunction:
     def _signature(self, values: tuple[Any, ...], kwarg_names: tuple[str, ...]) -> Any:
         """The plan key of these argument values, and their arrays (None for non-tensors);
         None for the key when an argument cannot be hashed."""
-        parts, arrays = [], []
+        parts: list[tuple[Any, ...]] = []
+        arrays: list[Array | None] = []
         for a in values:
             if isinstance(a, Tensor):
                 data = a.data

@@ -172,7 +172,7 @@ class Tracer:
         if len(roots) != 1:
             self.mark_unsafe("backward from several roots at once")
             return
-        visited = []
+        visited: list[tuple[str, Any]] = []
         for t in order:
             slot = self.slot_of.get(id(t))
             if slot is not None and slot in self.op_of_slot:

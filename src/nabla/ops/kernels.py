@@ -134,7 +134,8 @@ def _specialize_linear(spec: Spec) -> Specialized | None:
     else:
 
         def product(x: Array, w: Array) -> Array:
-            return x.dot(w.T)
+            z: Array = x.dot(w.T)  # (NumPy's stubs type dot as Any)
+            return z
 
     def forward(x: Array, w: Array, b: Array | None = None) -> tuple[Array, Any]:
         z = product(x, w)
