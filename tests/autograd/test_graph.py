@@ -154,3 +154,29 @@ def test_nb_grad_of_an_intermediate_that_feeds_an_in_place_kernel_is_kept_intact
     ghr, gxr = torch.autograd.grad((torch.tanh(hr) * 3.0).sum(), [hr, xr])
     np.testing.assert_allclose(gh.data, ghr.numpy(), rtol=1e-12)
     np.testing.assert_allclose(gx.data, gxr.numpy(), rtol=1e-12)
+
+
+def test_keep_gradients_keeps_every_nodes_gradient_for_drawings_after_backward() -> None:
+    """Under nb.viz.keep_gradients(), backward keeps d(root)/d(node) for every op output, and
+    to_dot(grads=True) after the backward shows it on every node (micrograd's view); the values
+    equal those of nb.grad on the live graph."""
+    from nabla.autograd.graph import kept_gradient
+
+    rng = np.random.default_rng(3)
+    x = nb.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    h = nb.tanh(x * 2.0)
+    loss = (h * h).sum()
+    expected_h, expected_x = nb.grad(loss, [h, x], retain_graph=True)
+    with nb.viz.keep_gradients():
+        loss.backward()
+    np.testing.assert_allclose(kept_gradient(h), expected_h.data, rtol=1e-12)
+    np.testing.assert_allclose(x.grad, expected_x.data, rtol=1e-12)
+    assert kept_gradient(loss) == 1.0
+    dot = nb.viz.to_dot(loss, grads=True)
+    assert "freed by backward" not in dot  # every node has its gradient
+    norm = f"{np.linalg.norm(expected_h.data):.3g}"
+    assert norm in dot
+    # without it, op nodes say their gradient was freed
+    y = nb.tanh(x * 2.0).sum()
+    y.backward()
+    assert kept_gradient(y) is None and "freed by backward" in nb.viz.to_dot(y, grads=True)

@@ -158,14 +158,15 @@ def _propagate(
 
     F = TENSOR_OPS if create_graph else ARRAY_OPS
     anomaly = MODE.state.anomaly
-    direct = not create_graph and captured is None and visited is None
+    keep = MODE.state.keep_gradients
+    direct = not create_graph and captured is None and visited is None and not keep
     kernels = KERNELS if not create_graph else {}
     assigned: set[int] = set()  # leaves whose .grad this pass set directly
     while heap:
         _, key, t = heappop(heap)
         g, owned = pending.pop(key)
         if not direct:
-            owned = _observe(t, g, owned, create_graph, visited, captured, target_ids)
+            owned = _observe(t, g, owned, create_graph, visited, captured, target_ids, keep)
         fn = t._fn
         if fn is None:
             if captured is None:
@@ -198,12 +199,15 @@ def _observe(
     visited: list[Any] | None,
     captured: dict[int, Any] | None,
     target_ids: frozenset[int],
+    keep: bool,
 ) -> bool:
-    """Note a visit for a recorder and keep a target's total gradient (``nb.grad``); returns
-    whether the engine still owns ``g`` (a kept gradient belongs to the caller: no kernel may
-    write into it)."""
+    """Note a visit for a recorder, keep an op output's total gradient on its op (under
+    ``keep_gradients``) and a target's (``nb.grad``); returns whether the engine still owns
+    ``g`` (a kept gradient belongs to the caller: no kernel may write into it)."""
     if visited is not None:
         visited.append(t)
+    if keep and t._fn is not None:
+        t._fn.kept_gradient = np.array(getattr(g, "data", g) if create_graph else g)
     if captured is not None and id(t) in target_ids:
         captured[id(t)] = g if (owned or create_graph) else g.copy()
         return False

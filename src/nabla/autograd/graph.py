@@ -15,9 +15,13 @@ The tools walk the graph through :func:`inputs_of` and list the steps of a backw
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from nabla.autograd.mode import MODE
 
 
 class OutputRecord(NamedTuple):
@@ -36,11 +40,15 @@ class FreedTensor:
 
     requires_grad = True
     data = None
-    grad = None
 
     def __init__(self, fn: Any, record: tuple[tuple[int, ...], Any, str | None]) -> None:
         self._fn = fn
         self.shape, self.dtype, self.name = record
+
+    @property
+    def grad(self) -> Any:
+        """The gradient backward kept for this output (under :func:`keep_gradients`), or None."""
+        return self._fn.__dict__.get("kept_gradient")
 
     @property
     def ndim(self) -> int:
@@ -52,6 +60,35 @@ class FreedTensor:
 
     def __repr__(self) -> str:
         return f"<freed {self._fn.name} output, shape {self.shape}, dtype {self.dtype}>"
+
+
+def kept_gradient(t: Any) -> Any:
+    """What a backward pass left of ``t``'s gradient: a leaf's ``.grad``, or for an op output
+    the total gradient kept under :func:`keep_gradients` (None otherwise)."""
+    fn = t._fn
+    return t.grad if fn is None else fn.__dict__.get("kept_gradient")
+
+
+@contextlib.contextmanager
+def keep_gradients() -> Iterator[None]:
+    """Inside the block, backward keeps the total gradient of every op output on its op, so
+    drawings made after backward show d(root)/d(node) on every node (micrograd's view), not
+    only on the parameters. It costs a copy of each gradient: for small teaching graphs.
+
+    >>> import nabla as nb
+    >>> x = nb.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> with nb.viz.keep_gradients():
+    ...     y.backward()
+    >>> kept_gradient(y), kept_gradient(x)
+    (array(1., dtype=float32), array([2., 4.], dtype=float32))
+    """
+    state = MODE.state
+    previous, state.keep_gradients = state.keep_gradients, True
+    try:
+        yield
+    finally:
+        state.keep_gradients = previous
 
 
 def backward_priority(t: Any) -> int:
@@ -148,6 +185,8 @@ __all__ = [
     "backward_priority",
     "inputs_of",
     "is_freed",
+    "keep_gradients",
+    "kept_gradient",
     "node_key",
     "release",
 ]

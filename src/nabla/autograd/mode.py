@@ -22,7 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class State:
     """One thread's switches."""
 
-    __slots__ = ("anomaly", "grad_enabled", "profiler", "scope", "tracer")
+    __slots__ = ("anomaly", "grad_enabled", "keep_gradients", "profiler", "scope", "tracer")
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -34,6 +34,8 @@ class State:
         self.tracer: Any = None
         #: the running ``nb.profile()`` block, if any: compiled steps report their ops to it
         self.profiler: Any = None
+        #: backward keeps each op output's gradient on the op (``nb.viz.keep_gradients()``)
+        self.keep_gradients = False
 
 
 class _PerThread(threading.local):

@@ -3,8 +3,11 @@
 ``to_dot``/``draw``/``repr_svg`` draw the graph behind a tensor (Graphviz renders it; install
 ``nabla[viz]`` and the system ``graphviz`` package), ``explain`` lists the backward pass with
 each rule and the real shapes, and ``nabla.viz.report`` writes ``nabla train --report``'s page.
+They work before and after ``backward()``; a backward run inside ``keep_gradients()`` keeps every
+node's gradient for the drawing.
 """
 
+from nabla.autograd.graph import keep_gradients
 from nabla.viz.dot import (
     GraphvizUnavailable,
     GraphvizWarning,
@@ -23,6 +26,7 @@ __all__ = [
     "Term",
     "draw",
     "explain",
+    "keep_gradients",
     "render",
     "repr_svg",
     "to_dot",

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from nabla.autograd.graph import node_key
+from nabla.autograd.graph import kept_gradient, node_key
 from nabla.errors import NablaError
 from nabla.tensor import Tensor
 from nabla.viz.graph import Graph, Node, collect, format_shape, node_gradients
@@ -28,7 +28,10 @@ INSTALL_HINT = (
     "graphviz; conda: conda install -c conda-forge graphviz; Windows: winget install graphviz)"
 )
 #: the tooltip of a node whose gradient a backward pass did not keep (non-leaves)
-FREED_GRAD = "grad: freed by backward (draw before backward, or backward(retain_graph=True))"
+FREED_GRAD = (
+    "grad: freed by backward (draw before backward, backward(retain_graph=True), or backward "
+    "inside nb.viz.keep_gradients())"
+)
 _FILL = {"op": "#fff2cc", "param": "#dae8fc", "const": "#eeeeee", "root": "#f8cecc"}
 
 
@@ -129,11 +132,14 @@ def _grad_notes(root: Tensor, graph: Graph, shown: list[Node]) -> dict[int, str 
     gradient a backward pass did not keep. Live graph: d(root)/d(node) for every node that
     requires grad; freed graph: each parameter's ``.grad`` as stored, None for the ops."""
     if graph.freed:  # the values are gone: only what backward stored is left
-        return {
-            n.index: _grad_line(n.tensor.grad) if n.kind == "param" else None
-            for n in shown
-            if n.kind != "const"
-        }
+        notes: dict[int, str | None] = {}
+        for n in shown:
+            if n.kind != "const":
+                kept = kept_gradient(n.tensor)  # a parameter's .grad, an op's if kept
+                notes[n.index] = (
+                    _grad_line(kept) if kept is not None or n.kind == "param" else None
+                )
+        return notes
     gradients = node_gradients(root, [n.tensor for n in shown])
     return {
         n.index: _grad_line(gradients.get(node_key(n.tensor)))
