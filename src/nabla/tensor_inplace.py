@@ -24,7 +24,7 @@ from nabla.tensor_math import no_grad_apply
 from nabla.tensor_shape import normalize_index, plain_index
 
 if TYPE_CHECKING:
-    from nabla.tensor import Tensor
+    from typing_extensions import Self
 
 
 class TensorInPlace(TensorBase):
@@ -32,53 +32,53 @@ class TensorInPlace(TensorBase):
 
     __slots__ = ()
 
-    def zero_(self) -> Tensor:
+    def zero_(self) -> Self:
         """Fill with zeros in place (refused on a leaf that requires grad while recording)."""
         self._check_in_place("zero_")
         self.data[...] = 0
         self._bump_version()
-        return self  # type: ignore[return-value]
+        return self
 
-    def fill_(self, value: Any) -> Tensor:
+    def fill_(self, value: Any) -> Self:
         """Fill with ``value`` in place (``x[...] = value``)."""
         self[...] = value
-        return self  # type: ignore[return-value]
+        return self
 
-    def copy_(self, src: Any) -> Tensor:
+    def copy_(self, src: Any) -> Self:
         """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in place;
         while recording, ``src`` receives the gradient (PyTorch's ``copy_``)."""
         self[...] = src
-        return self  # type: ignore[return-value]
+        return self
 
-    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+    def add_(self, other: Any, *, alpha: Any = 1) -> Self:
         """``self += alpha · other`` in place (PyTorch's ``add_``)."""
         return self._in_place("add_", _ar.Add, other if alpha == 1 else other * alpha)
 
-    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Self:
         """``self -= alpha · other`` in place."""
         return self._in_place("sub_", _ar.Sub, other if alpha == 1 else other * alpha)
 
-    def mul_(self, other: Any) -> Tensor:
+    def mul_(self, other: Any) -> Self:
         """``self *= other`` in place."""
         return self._in_place("mul_", _ar.Mul, other)
 
-    def div_(self, other: Any) -> Tensor:
+    def div_(self, other: Any) -> Self:
         """``self /= other`` in place."""
         return self._in_place("div_", _ar.Div, other)
 
-    def __iadd__(self, other: Any) -> Tensor:
+    def __iadd__(self, other: Any) -> Self:
         return self._in_place("+=", _ar.Add, other)
 
-    def __isub__(self, other: Any) -> Tensor:
+    def __isub__(self, other: Any) -> Self:
         return self._in_place("-=", _ar.Sub, other)
 
-    def __imul__(self, other: Any) -> Tensor:
+    def __imul__(self, other: Any) -> Self:
         return self._in_place("*=", _ar.Mul, other)
 
-    def __itruediv__(self, other: Any) -> Tensor:
+    def __itruediv__(self, other: Any) -> Self:
         return self._in_place("/=", _ar.Div, other)
 
-    def _in_place(self, op: str, cls: Any, other: Any) -> Tensor:
+    def _in_place(self, op: str, cls: Any, other: Any) -> Self:
         """``self ∘= other`` in the same array (views and ``.data`` holders see it), as PyTorch.
 
         Under ``no_grad`` (or when nothing requires grad) the values change and the version
@@ -111,7 +111,7 @@ class TensorInPlace(TensorBase):
         self._bump_version()
         if record:
             self._fn, self.requires_grad = out._fn, True
-        return self  # type: ignore[return-value]
+        return self
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """``x[index] = value`` in place. While recording, when ``x`` or ``value`` requires

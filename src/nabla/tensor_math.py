@@ -20,6 +20,8 @@ from nabla.ops import softmax as _sm
 from nabla.tensor_base import TensorBase
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from nabla.tensor import Tensor
 
 
@@ -67,8 +69,8 @@ class TensorMath(TensorBase):
     def __neg__(self) -> Tensor:
         return _ar.Neg.apply(self)
 
-    def __pos__(self) -> Tensor:
-        return self  # type: ignore[return-value]
+    def __pos__(self) -> Self:
+        return self
 
     def __rpow__(self, base: Any) -> Tensor:
         return _ar.Pow.apply(self._lift(base), self)
