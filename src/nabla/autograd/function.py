@@ -62,6 +62,8 @@ class Function:
     #: the innermost module whose forward created this op, and the outermost (the model)
     module: Any = None
     root: Any = None
+    #: the output's total gradient, set only by a backward inside ``nb.viz.keep_gradients()``
+    kept_gradient: Array
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
