@@ -120,11 +120,11 @@ class Adam(Optimizer):
         check_fraction(self, "betas[1]", betas[1], include_one=False)
 
     def _hyperparameters(self, group: dict[str, Any]) -> AdamHyperparameters:
-        beta1, beta2 = (float(beta) for beta in group["betas"])
+        betas = group["betas"]
         return AdamHyperparameters(
             float(group["lr"]),
-            beta1,
-            beta2,
+            float(betas[0]),
+            float(betas[1]),
             float(group["eps"]),
             float(group["weight_decay"]),
             bool(group["amsgrad"]),

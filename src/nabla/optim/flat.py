@@ -10,12 +10,14 @@ arithmetic is the same element by element, so both layouts give bitwise equal re
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import numpy as np
 
 from nabla._typing import Array
+from nabla.optim.state import ParameterState
 
 #: parameters at most this large on average are updated group-wise on flat buffers. Measured on
 #: 2 cores: Adam on a 4-16-3 net is 1.6x faster flat; from ~2,000 elements per parameter the
@@ -23,6 +25,7 @@ from nabla._typing import Array
 FLAT_MEAN_SIZE = 1024
 
 _NO_STATE: dict[str, Any] = {}
+_NO_VALUE = object()
 
 
 class FlatGroup:
@@ -47,7 +50,8 @@ class FlatGroup:
 
     @staticmethod
     def eligible(params: list[Any]) -> bool:
-        """All parameters have gradients of their shape, one float dtype, and are small."""
+        """At least two parameters, all with gradients of their shape and one float dtype, and
+        small: at most ``FLAT_MEAN_SIZE`` elements each on average."""
         if len(params) < 2:
             return False
         dtype = params[0].data.dtype
@@ -61,26 +65,36 @@ class FlatGroup:
             total += data.size
         return total <= FLAT_MEAN_SIZE * len(params)
 
-    def matches(self, params: list[Any]) -> bool:
-        """Whether ``params`` are still this group's parameters, in order and shape."""
-        return len(params) == len(self.params) and all(
-            a is b and a.data.shape == s for a, b, s in zip(params, self.params, self.shapes)
-        )
+    def fits(self, params: list[Any]) -> bool:
+        """:meth:`eligible`, for the parameters this group was made for: the same ones, in
+        order, with their shapes and dtype, each with a gradient of its shape and dtype."""
+        if len(params) != len(self.params) or self.bounds[-1] > FLAT_MEAN_SIZE * len(params):
+            return False
+        dtype = self.dtype
+        for p, mine, shape in zip(params, self.params, self.shapes):
+            grad, data = p.grad, p.data
+            if p is not mine or grad is None or data.shape != shape or grad.shape != shape:
+                return False
+            if data.dtype != dtype or grad.dtype != dtype:
+                return False
+        return True
 
-    def uniform(self, states: MutableMapping[Any, dict[str, Any]]) -> bool:
-        """Whether every parameter's state has the same keys and the same non-array values (a
-        step count), so that one :class:`FlatState` can stand for all of them."""
-        first = states.get(self.params[0]) or _NO_STATE
+    def state(self, states: ParameterState) -> FlatState | None:
+        """The group's state as one :class:`FlatState`, or None unless every parameter's state
+        has the same keys and the same non-array values (a step count)."""
+        dicts = states.lookup(self.params)
+        first = dicts[0]
+        if not first:  # the first step: no parameter may have state yet
+            return None if any(dicts) else FlatState(self, states, dicts)
         keys = first.keys()
         scalars = [(k, v) for k, v in first.items() if not isinstance(v, np.ndarray)]
-        for p in self.params[1:]:
-            state = states.get(p) or _NO_STATE
-            if state.keys() != keys:
-                return False
+        for state in dicts:
+            if state is None or state.keys() != keys:
+                return None  # a parameter without state, or with other keys
             for key, value in scalars:
                 if state[key] != value:
-                    return False
-        return True
+                    return None  # a step count that differs
+        return FlatState(self, states, dicts)
 
     def gradient(self) -> Array:
         """The gradients, flattened and concatenated in parameter order (a new array)."""
@@ -91,42 +105,43 @@ class FlatGroup:
         b = self.bounds
         return [flat[b[i] : b[i + 1]].reshape(shape) for i, shape in enumerate(self.shapes)]
 
-    def bind(self, states: MutableMapping[Any, dict[str, Any]], key: str, flat: Array) -> None:
-        """Make ``states[p][key]`` a view of ``flat`` for every parameter ``p``."""
+    def bind(self, dicts: list[dict[str, Any]], key: str, flat: Array) -> None:
+        """Make each parameter's ``state[key]`` (``dicts``, in parameter order) a view of
+        ``flat``."""
         views = self.views(flat)
-        for p, view in zip(self.params, views):
-            states[p][key] = view
+        for state, view in zip(dicts, views):
+            state[key] = view
         self._buffers[key] = (flat, views)
 
-    def buffer(self, states: MutableMapping[Any, dict[str, Any]], key: str) -> Array:
-        """The flat buffer behind ``states[p][key]`` for every parameter, re-made from the
+    def buffer(self, dicts: list[dict[str, Any]], key: str) -> Array:
+        """The flat buffer behind each parameter's ``state[key]``, re-made from the
         per-parameter arrays when they are not (or no longer) the views :meth:`bind` made:
         after ``load_state_dict``, a step run per parameter that created them, or a copy."""
-        entries = [states[p][key] for p in self.params]
+        entries = [state[key] for state in dicts]
         bound = self._buffers.get(key)
         if bound is not None:
             flat, views = bound
             # identity, and views of this very buffer (a deep copy's views are not)
-            if views[0].base is flat and all(e is v for e, v in zip(entries, views)):
+            if views[0].base is flat and all(map(operator.is_, entries, views)):
                 return flat
         flat = np.empty(self.bounds[-1], dtype=self.dtype)
         for view, entry in zip(self.views(flat), entries):
             view[...] = entry
-        self.bind(states, key, flat)
+        self.bind(dicts, key, flat)
         return flat
 
 
 class FlatParams:
     """A group's parameters seen as one flat vector: the ``data`` of the flat layout.
 
-    As PyTorch's ``_foreach_mul_``/``_foreach_sub_`` do on a list of tensors, ``data *= c``
-    and ``data -= step`` update each parameter in place by its slice; reading it
+    As PyTorch's ``_foreach_mul_``/``_foreach_sub_`` do on a list of tensors, ``data *= c`` (a
+    number) and ``data -= step`` (a flat array) update each parameter in place; reading it
     (``np.asarray(data)``, ``np.multiply(data, wd)``) gathers a copy. Update rules therefore
     write into ``data`` with ``*=`` and ``-=`` only.
     """
 
     def __init__(self, group: FlatGroup) -> None:
-        self._group = group
+        self.group = group
         self.dtype = group.dtype
         self.shape = (group.bounds[-1],)
         self.size = group.bounds[-1]
@@ -134,67 +149,82 @@ class FlatParams:
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Array:
         if copy is False:
             raise ValueError("FlatParams: reading the parameters gathers them into a copy")
-        flat = np.concatenate([p.data.reshape(-1) for p in self._group.params])
+        flat = np.concatenate([p.data.reshape(-1) for p in self.group.params])
         return flat if dtype is None else flat.astype(dtype, copy=False)
 
-    def __imul__(self, factor: Any) -> FlatParams:  # noqa: PYI034 (Self needs Python 3.11)
-        for p, part in zip(self._group.params, self._parts(factor)):
-            p.data *= part
+    def __imul__(self, factor: float) -> FlatParams:  # noqa: PYI034 (Self needs Python 3.11)
+        """Scale every parameter by the number ``factor``, in place."""
+        for p in self.group.params:
+            p.data *= factor
         return self
 
-    def __isub__(self, step: Any) -> FlatParams:  # noqa: PYI034
-        for p, part in zip(self._group.params, self._parts(step)):
+    def __isub__(self, step: Array) -> FlatParams:  # noqa: PYI034
+        """Subtract each parameter's slice of the flat array ``step``, in place."""
+        for p, part in zip(self.group.params, self.group.views(step)):
             p.data -= part
         return self
 
-    def _parts(self, value: Any) -> list[Any]:
-        if np.ndim(value) == 0:
-            return [value] * len(self._group.params)
-        return self._group.views(value)
-
     def __repr__(self) -> str:
-        return f"FlatParams({len(self._group.params)} parameters, {self.size} elements)"
+        return f"FlatParams({len(self.group.params)} parameters, {self.size} elements)"
 
 
 class FlatState(MutableMapping[str, Any]):
     """The state of a whole :class:`FlatGroup` as one mapping: the ``state`` of the flat layout.
 
     Arrays read as the group's flat buffers and are stored as per-parameter views of them;
-    other values (a step count) are shared by all parameters (the layout is only chosen when
-    :meth:`FlatGroup.uniform` holds). A parameter gets a state entry only when one is written.
+    other values (a step count) are shared by all parameters (:meth:`FlatGroup.state` makes
+    one only when they are). A parameter gets a state entry only when one is written.
     """
 
-    def __init__(self, group: FlatGroup, states: MutableMapping[Any, dict[str, Any]]) -> None:
-        self._group = group
+    def __init__(
+        self, group: FlatGroup, states: ParameterState, dicts: list[dict[str, Any] | None]
+    ) -> None:
+        self.group = group
         self._states = states
+        self._dicts = dicts
+        self._first = dicts[0] or _NO_STATE
 
-    def _first(self) -> dict[str, Any]:
-        return self._states.get(self._group.params[0]) or _NO_STATE
+    def _written(self) -> list[dict[str, Any]]:
+        """Each parameter's state dict, created where it has none yet."""
+        if None in self._dicts:
+            created = [self._states[p] for p in self.group.params]
+            self._dicts, self._first = list(created), created[0]
+            return created
+        return self._dicts  # type: ignore[return-value]
 
     def __getitem__(self, key: str) -> Any:
-        value = self._first()[key]
+        value = self._first[key]
         if isinstance(value, np.ndarray):
-            return self._group.buffer(self._states, key)
+            return self.group.buffer(self._dicts, key)  # type: ignore[arg-type]
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._first.get(key, _NO_VALUE)
+        if value is _NO_VALUE:
+            return default
+        if isinstance(value, np.ndarray):
+            return self.group.buffer(self._dicts, key)  # type: ignore[arg-type]
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if isinstance(value, np.ndarray):
-            if value.shape != (self._group.bounds[-1],):
-                raise ValueError(
-                    f"FlatState: {key!r} must be a flat array of {self._group.bounds[-1]} "
-                    f"elements, got shape {value.shape}"
-                )
-            self._group.bind(self._states, key, value)
+        dicts = self._written()
+        if not isinstance(value, np.ndarray):
+            for state in dicts:
+                state[key] = value
             return
-        for p in self._group.params:
-            self._states[p][key] = value
+        if value.shape != (self.group.bounds[-1],):
+            raise ValueError(
+                f"FlatState: {key!r} must be a flat array of {self.group.bounds[-1]} "
+                f"elements, got shape {value.shape}"
+            )
+        self.group.bind(dicts, key, value)
 
     def __delitem__(self, key: str) -> None:
-        for p in self._group.params:
-            del self._states[p][key]
+        for state in self._written():
+            del state[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._first()))
+        return iter(list(self._first))
 
     def __len__(self) -> int:
-        return len(self._first())
+        return len(self._first)

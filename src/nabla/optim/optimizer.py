@@ -144,9 +144,9 @@ class Optimizer:
         and step counts; otherwise one parameter at a time. Both give bitwise equal results.
         """
         hp = self._hyperparameters(group)
-        flat = self._flat_group(group)
+        flat = self._flat_state(group)
         if flat is not None:
-            self._update(flat.data, flat.gradient(), FlatState(flat, self.state), hp)
+            self._update(flat.group.data, flat.group.gradient(), flat, hp)
             return
         states = self.state
         for param, data, grad in self._params_with_grad(group):
@@ -160,16 +160,16 @@ class Optimizer:
             if state:
                 states[param] = state
 
-    def _flat_group(self, group: dict[str, Any]) -> FlatGroup | None:
-        """The group's FlatGroup when this step can run on flat buffers, else None."""
+    def _flat_state(self, group: dict[str, Any]) -> FlatState | None:
+        """The state of the whole group on flat buffers when this step can run so, else None."""
         params = group["params"]
-        if not FlatGroup.eligible(params):
-            return None
         index = next(i for i, g in enumerate(self.param_groups) if g is group)
         flat = self._flat.get(index)
-        if flat is None or not flat.matches(params):
+        if flat is None or not flat.fits(params):
+            if not FlatGroup.eligible(params):
+                return None
             flat = self._flat[index] = FlatGroup(params)
-        return flat if flat.uniform(self.state) else None
+        return flat.state(self.state)
 
     # ----- public API ---------------------------------------------------------------------------
     @replayable

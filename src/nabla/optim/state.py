@@ -22,39 +22,50 @@ class ParameterState(MutableMapping[Any, dict[str, Any]]):
     """
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._params: dict[int, Any] = {}  # id → the parameter (kept alive, so its id stays)
+        self._states: dict[int, dict[str, Any]] = {}  # id → its state
 
     def __getitem__(self, param: Any) -> dict[str, Any]:
-        entry = self._entries.get(id(param))
-        if entry is None:
-            entry = self._entries[id(param)] = (param, {})
-        return entry[1]
+        state = self._states.get(id(param))
+        if state is None:
+            state = self[param] = {}
+        return state
 
     def __setitem__(self, param: Any, value: dict[str, Any]) -> None:
-        self._entries[id(param)] = (param, value)
+        self._params[id(param)] = param
+        self._states[id(param)] = value
 
     def __delitem__(self, param: Any) -> None:
-        del self._entries[id(param)]
+        del self._states[id(param)]
+        del self._params[id(param)]
 
     def __iter__(self) -> Iterator[Any]:
-        return (param for param, _ in self._entries.values())
+        return iter(list(self._params.values()))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._states)
 
     def __contains__(self, param: object) -> bool:
-        return id(param) in self._entries
+        return id(param) in self._states
 
     def get(self, param: Any, default: Any = None) -> Any:
-        entry = self._entries.get(id(param))
-        return default if entry is None else entry[1]
+        return self._states.get(id(param), default)
+
+    def lookup(self, params: list[Any]) -> list[dict[str, Any] | None]:
+        """Each parameter's state, None where it has none (one call for a whole group)."""
+        return list(map(self._states.get, map(id, params)))
 
     def __repr__(self) -> str:
         return f"ParameterState({len(self)} parameters)"
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_entries": {key: (self._params[key], s) for key, s in self._states.items()}}
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         # pickle and deepcopy give the parameters new ids: key the entries by the new ones
-        self._entries = {id(param): (param, s) for param, s in state["_entries"].values()}
+        entries = state["_entries"].values()
+        self._params = {id(param): param for param, _ in entries}
+        self._states = {id(param): s for param, s in entries}
 
 
 def loaded_value(name: str, index: int, key: str, value: Any, data: Array) -> Any:
