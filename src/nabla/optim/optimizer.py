@@ -99,7 +99,7 @@ class Optimizer:
         self.defaults = defaults
         self.state = ParameterState()
         self.param_groups: list[dict[str, Any]] = []
-        self._flat: dict[int, FlatGroup] = {}  # group index → FlatGroup (a cache, not state)
+        self._flat: dict[int, FlatGroup] = {}  # id(group) → FlatGroup: a cache, never pickled
         if _is_parameter(params):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of parameters or of dicts, "
@@ -148,27 +148,26 @@ class Optimizer:
         if flat is not None:
             self._update(flat.group.data, flat.group.gradient(), flat, hp)
             return
-        states = self.state
+        states, update = self.state, self._update
         for param, data, grad in self._params_with_grad(group):
             state = states.get(param)
             if state is not None:
-                self._update(data, grad, state, hp)
+                update(data, grad, state, hp)
                 continue
             # as PyTorch's defaultdict: a parameter has state once its rule stores some
             state = {}
-            self._update(data, grad, state, hp)
+            update(data, grad, state, hp)
             if state:
                 states[param] = state
 
     def _flat_state(self, group: dict[str, Any]) -> FlatState | None:
         """The state of the whole group on flat buffers when this step can run so, else None."""
         params = group["params"]
-        index = next(i for i, g in enumerate(self.param_groups) if g is group)
-        flat = self._flat.get(index)
+        flat = self._flat.get(id(group))
         if flat is None or not flat.fits(params):
             if not FlatGroup.eligible(params):
                 return None
-            flat = self._flat[index] = FlatGroup(params)
+            flat = self._flat[id(group)] = FlatGroup(params)
         return flat.state(self.state)
 
     # ----- public API ---------------------------------------------------------------------------
@@ -316,6 +315,11 @@ class Optimizer:
             }
         self.state = new_state
         self.param_groups[:] = new_groups
+        self._flat.clear()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the flat-layout cache is keyed by the groups' ids, which a copy does not keep
+        return {**vars(self), "_flat": {}}
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -346,7 +350,7 @@ _SET_MESSAGE = (
 )
 
 
-class ParamGroup(dict):  # type: ignore[type-arg]
+class ParamGroup(dict[str, Any]):
     """One parameter group (a dict, as PyTorch's): its parameters and hyperparameters.
 
     Setting a hyperparameter inside a step being compiled (``group["lr"] *= 0.5``) keeps the
