@@ -8,6 +8,7 @@ new ones. While recording, a change of a tensor in the graph is itself an op.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +26,26 @@ from nabla.tensor_shape import normalize_index, plain_index
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+
+_NO_COUNTER: list[int] = []
+
+
+def bump_versions(tensors: Iterable[Any]) -> None:
+    """Record an in-place change of each tensor, all with one stamp later than every op recorded
+    so far (an optimizer step updates all its parameters at once): a backward through an op
+    that saved the old values raises instead of using the new ones. Objects without a version
+    counter (an optimizer's duck-typed parameters) are skipped."""
+    if MODE.state.tracer is not None:
+        note_unreplayable("a tensor is changed in place inside the step (x[i] = v, +=, …)")
+    stamp = LATEST_WRITE.stamp = next(_SEQUENCE)
+    for t in tensors:
+        counter = getattr(t, "_version_counter", _NO_COUNTER)
+        if counter is None:
+            t._version_counter = [1, stamp]
+        elif counter is not _NO_COUNTER:
+            counter[0] += 1
+            counter[1] = stamp
 
 
 class TensorInPlace(TensorBase):
@@ -163,15 +184,7 @@ class TensorInPlace(TensorBase):
     def _bump_version(self) -> None:
         """Record an in-place change: a backward through an op that saved these values
         before the change raises instead of using the new ones."""
-        if MODE.state.tracer is not None:
-            note_unreplayable("a tensor is changed in place inside the step (x[i] = v, +=, …)")
-        counter = self._version_counter
-        stamp = LATEST_WRITE.stamp = next(_SEQUENCE)  # later than every op recorded so far
-        if counter is None:
-            self._version_counter = [1, stamp]
-        else:
-            counter[0] += 1
-            counter[1] = stamp
+        bump_versions((self,))
 
     def _check_view_write(self, op: str) -> None:
         """Refuse a recorded in-place write into a view of another tensor of the graph (a

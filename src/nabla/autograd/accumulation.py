@@ -46,24 +46,26 @@ def as_owned(g: Any, dtype: Any, upstream: Any) -> tuple[Any, bool]:
     return g, g is not upstream and g.base is None and g.flags.writeable  # may_add_in_place
 
 
+def first_entry(g: Any, dtype: Any, graph: bool, upstream: Any) -> list[Any]:
+    """The pending entry ``[gradient, owned]`` of a tensor's first gradient ``g``."""
+    if graph:
+        return [g if g.dtype == dtype else g.astype(dtype), False]
+    if g.dtype != dtype:
+        return [g.astype(dtype), True]
+    return [g, g is not upstream and g.base is None and g.flags.writeable]  # may_add_in_place
+
+
 def accumulate(
     pending: dict[int, list[Any]], key: int, g: Any, dtype: Any, graph: bool, upstream: Any = None
 ) -> None:
     """Add ``g`` to the gradient pending for tensor ``key`` (under ``graph``, as Tensors)."""
-    if graph:
-        if g.dtype != dtype:
-            g = g.astype(dtype)
-        entry = pending.get(key)
-        if entry is None:
-            pending[key] = [g, False]
-        else:
-            entry[0] = entry[0] + g
-        return
-    g, owned = as_owned(g, dtype, upstream)
     entry = pending.get(key)
     if entry is None:
-        pending[key] = [g, owned]
+        pending[key] = first_entry(g, dtype, graph, upstream)
+    elif graph:
+        entry[0] = entry[0] + (g if g.dtype == dtype else g.astype(dtype))
     else:
+        g, owned = as_owned(g, dtype, upstream)
         entry[0], entry[1] = add_gradients(entry[0], entry[1], g, owned)
 
 
@@ -77,4 +79,11 @@ def accumulate_leaf(t: Tensor, g: Any, owned: bool) -> None:
         t._grad += g
 
 
-__all__ = ["accumulate", "accumulate_leaf", "add_gradients", "as_owned", "may_add_in_place"]
+__all__ = [
+    "accumulate",
+    "accumulate_leaf",
+    "add_gradients",
+    "as_owned",
+    "first_entry",
+    "may_add_in_place",
+]

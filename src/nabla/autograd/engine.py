@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nabla.autograd.accumulation import accumulate, accumulate_leaf, as_owned
+from nabla.autograd.accumulation import accumulate, accumulate_leaf, as_owned, first_entry
 from nabla.autograd.graph import backward_priority, release
 from nabla.autograd.kernels import KERNELS
 from nabla.autograd.mode import MODE, no_grad
-from nabla.autograd.saved import saved_values
+from nabla.autograd.saved import LATEST_WRITE, saved_values
 from nabla.errors import AnomalyError, DTypeError, GraphError, ShapeError
 
 if TYPE_CHECKING:
@@ -177,16 +177,17 @@ def _propagate(
         for i, (inp, gi) in enumerate(zip(inputs, input_grads)):
             if gi is None or not inp.requires_grad:
                 continue
-            shape = inp.data.shape
-            if gi.shape != shape or anomaly:
-                gi = _checked(fn, i, gi, shape, anomaly)
+            data = inp.data
+            if gi.shape != data.shape or anomaly:
+                gi = _checked(fn, i, gi, data.shape, anomaly)
             key = id(inp)
-            if direct and inp._fn is None and key not in pending:
+            if key in pending:
+                accumulate(pending, key, gi, data.dtype, create_graph, g)
+            elif direct and inp._fn is None:
                 _give_leaf(inp, gi, g, assigned, heap, pending)
-                continue
-            if key not in pending:
+            else:  # its first gradient
                 heappush(heap, (backward_priority(inp), key, inp))
-            accumulate(pending, key, gi, inp.data.dtype, create_graph, g)
+                pending[key] = first_entry(gi, data.dtype, create_graph, g)
         if not retain_graph:
             release(fn, inputs, t)
 
@@ -237,7 +238,12 @@ def _apply_rule(
     alias (None when a kernel wrote into g, which the engine owned)."""
     if F.graph:
         return fn.backward(g, F, *saved_values(fn, inputs, t, arrays=False)), g
-    arrays = saved_values(fn, inputs, t, arrays=True)
+    if inputs is not None and LATEST_WRITE.stamp < fn.seq:  # saved_values' common case
+        arrays = [inp.data for inp in inputs]
+        if fn.needs_output:
+            arrays.append(t.data)
+    else:
+        arrays = saved_values(fn, inputs, t, arrays=True)
     kernel = kernels.get(type(fn))
     if kernel is not None:
         if owned and kernel.backward_into is not None:

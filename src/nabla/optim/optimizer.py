@@ -24,6 +24,7 @@ from nabla.errors import DTypeError, ShapeError
 from nabla.optim.checks import OptimizerError, as_real, check_fraction, check_nonnegative
 from nabla.optim.flat import FlatGroup, FlatState
 from nabla.optim.state import ParameterState, loaded_value
+from nabla.tensor_inplace import bump_versions
 
 
 class ParameterLike(Protocol):
@@ -184,11 +185,8 @@ class Optimizer:
         loss = None if closure is None else closure()
         for group in self.param_groups:
             self._update_group(group)
-            for param in group["params"]:
-                # updated in place: a graph that saved the old values refuses to backward
-                bump = getattr(param, "_bump_version", None)
-                if bump is not None and param.grad is not None:
-                    bump()
+            # updated in place: a graph that saved the old values refuses to backward
+            bump_versions([p for p in group["params"] if p.grad is not None])
         return loss
 
     @replayable

@@ -15,8 +15,9 @@ import numpy as np
 from scipy.special import xlogy
 
 from nabla import functional as fn
-from nabla.nn import Linear, Sequential
+from nabla.nn import Sequential
 from nabla.nn import functional as F
+from nabla.nn.regularization import l2_penalty
 from nabla.tensor import Tensor
 
 
@@ -48,12 +49,8 @@ def objective(
     else:
         sw_sum = float(sw.sum())
         total = fn.sum(per_sample * Tensor(sw)) / sw_sum
-    if alpha:
-        weights = [m.weight for m in model if isinstance(m, Linear)]
-        squares = fn.sum(weights[0] * weights[0])
-        for w in weights[1:]:
-            squares = squares + fn.sum(w * w)
-        total = total + squares * (0.5 * alpha / sw_sum)
+    if alpha:  # scikit-learn's α/2 Σ‖W‖² over the batch's weight (nabla's l2_penalty is ½ Σ‖W‖²)
+        total = total + l2_penalty(model) * (alpha / sw_sum)
     return total
 
 
