@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 import nabla as nb
 from nabla.cli import main
+from nabla.optim import OPTIMIZERS
 from nabla.training.config import ConfigError, TrainConfig
 from nabla.training.recipe import train
 
@@ -60,7 +62,13 @@ def test_results_are_the_saved_models_scores(tmp_path: Path) -> None:
     assert abs(n_val - 17.8) <= 2 and abs(n_test - 35.6) <= 2
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["final"] == run.results
-    assert metrics["settings"] == run.config.fingerprint()
+    # the settings as fingerprinted, with the values used where the config left the default
+    # (the optimizer's registered defaults: nabla train's sgd has lr 0.05 and momentum 0.9)
+    fingerprint = run.config.fingerprint()
+    assert fingerprint["lr"] is None and fingerprint["momentum"] is None
+    entry = OPTIMIZERS[run.config.optimizer]
+    expected = {**fingerprint, "lr": entry.lr, "momentum": entry.defaults["momentum"]}
+    assert metrics["settings"] == expected
     assert len(metrics["epochs"]) == 10 == len(run.history)
 
 
@@ -83,3 +91,18 @@ def test_resume_without_checkpoint_is_refused_before_reading_data(tmp_path: Path
     with pytest.raises(ConfigError, match="--resume: no checkpoint at"):
         train(config)
     assert not (tmp_path / "o").exists()
+
+
+def test_the_report_settings_show_the_values_used(tmp_path: Path) -> None:
+    """The report's settings table shows the learning rate and momentum the optimizer used
+    (the registry's defaults here), not the config's "default" placeholder."""
+    pytest.importorskip("matplotlib")
+    config = TrainConfig(
+        data="iris", epochs=1, report=True, out=str(tmp_path), plots=False, progress=False
+    )
+    train(config)
+    html = (tmp_path / "report.html").read_text()
+    entry = OPTIMIZERS["sgd"]
+    for key, value in (("lr", entry.lr), ("momentum", entry.defaults["momentum"])):
+        cell = re.search(rf"<td>{key}</td><td[^>]*>([^<]*)</td>", html)
+        assert cell is not None and float(cell.group(1)) == pytest.approx(value), key

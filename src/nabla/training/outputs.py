@@ -92,7 +92,7 @@ def write_run_files(run: TrainRun) -> list[str]:
     out, history, trainer = run.out, run.history, run.trainer
     save(run.model, out / "model.safetensors", metadata=model_metadata(run))
     write_csv(out / "metrics.csv", list(history[0]), [list(h.values()) for h in history])
-    settings = run.config.fingerprint()
+    settings = settings_used(run)
     write_json(
         out / "metrics.json",
         {
@@ -113,6 +113,17 @@ def write_run_files(run: TrainRun) -> list[str]:
     if run.monitor is not None:
         files.append("report.html")
     return files
+
+
+def settings_used(run: TrainRun) -> dict[str, Any]:
+    """The run's settings with the values used where the config left a default to the
+    optimizer (``lr``, ``momentum``: None in the config, the optimizer's defaults in the run)."""
+    settings = run.config.fingerprint()
+    defaults = run.trainer.optimizer.defaults
+    for key, value in settings.items():
+        if value is None and key in defaults:
+            settings[key] = defaults[key]
+    return settings
 
 
 def _write_report(run: TrainRun, settings: dict[str, Any]) -> None:
