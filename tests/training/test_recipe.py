@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -106,3 +107,45 @@ def test_the_report_settings_show_the_values_used(tmp_path: Path) -> None:
     for key, value in (("lr", entry.lr), ("momentum", entry.defaults["momentum"])):
         cell = re.search(rf"<td>{key}</td><td[^>]*>([^<]*)</td>", html)
         assert cell is not None and float(cell.group(1)) == pytest.approx(value), key
+
+
+def test_the_report_draws_the_initial_model_and_shows_per_class_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's graph comes from the model as it was before training (the weights a fresh
+    build with the run's seed has), and its per-class table and confusion matrix agree with
+    scikit-learn's on the trained model's test predictions."""
+    pytest.importorskip("matplotlib")
+    metrics = pytest.importorskip("sklearn.metrics")
+    import nabla.viz.report as report_module
+    from nabla.training.recipe import build_model
+    from nabla.training.trainer import predict_classes
+
+    seen: dict[str, Any] = {}
+    original = report_module.write_training_report
+
+    def spy(path: Any, **kwargs: Any) -> Any:
+        seen.update(kwargs)
+        return original(path, **kwargs)
+
+    monkeypatch.setattr(report_module, "write_training_report", spy)
+    config = TrainConfig(
+        data="iris", epochs=3, report=True, out=str(tmp_path), plots=False, progress=False
+    )
+    run = train(config)
+    nb.manual_seed(config.seed)
+    fresh = build_model(config, run.data.n_features, run.n_classes)
+    drawn = dict(seen["model"].state_dict())
+    for name, value in fresh.state_dict().items():
+        np.testing.assert_array_equal(drawn[name], value)  # the initial weights
+    assert any(
+        not np.array_equal(value, drawn[name]) for name, value in run.model.state_dict().items()
+    )  # training moved them
+    split, report = seen["classification"]
+    X, y = next((X, y) for name, X, y in run.splits.named() if name == split)
+    predicted = predict_classes(run.model, X)
+    np.testing.assert_array_equal(report.confusion, metrics.confusion_matrix(y, predicted))
+    assert report.accuracy == pytest.approx(run.results[split]["accuracy"])
+    np.testing.assert_allclose(report.f1, metrics.f1_score(y, predicted, average=None))
+    html = (tmp_path / "report.html").read_text()
+    assert f"Per class ({split} split)" in html and "Confusion matrix" in html

@@ -115,6 +115,21 @@ def write_run_files(run: TrainRun) -> list[str]:
     return files
 
 
+def _classification(run: TrainRun) -> tuple[str, Any] | None:
+    """Per-class metrics and the confusion matrix of the trained model on the test split (the
+    validation split when there is no test split), for the report."""
+    from nabla.training.metrics import classification_report
+    from nabla.training.trainer import predict_classes
+
+    named = {name: (X, y) for name, X, y in run.splits.named() if len(X)}
+    split = next((s for s in ("test", "val", "train") if s in named), None)
+    if split is None:
+        return None
+    X, y = named[split]
+    names = run.data.class_names or [str(k) for k in range(run.n_classes)]
+    return split, classification_report(y, predict_classes(run.model, X), list(names))
+
+
 def settings_used(run: TrainRun) -> dict[str, Any]:
     """The run's settings with the values used where the config left a default to the
     optimizer (``lr``, ``momentum``: None in the config, the optimizer's defaults in the run)."""
@@ -133,13 +148,14 @@ def _write_report(run: TrainRun, settings: dict[str, Any]) -> None:
     assert run.monitor is not None
     write_training_report(
         run.out / "report.html",
-        model=run.model,
+        model=run.start_model if run.start_model is not None else run.model,
         loss_fn=run.trainer.loss_fn,
         batch=(splits.X_train[: config.batch_size], splits.y_train[: config.batch_size]),
         history=run.history,
         results=run.results,
         settings={**settings, "epochs": config.epochs, "out": str(run.out)},
         monitor=run.monitor,
+        classification=_classification(run),
         title=f"nabla train: {config.model} on {config.data}",
         subtitle=f"{data.n_samples} samples, {data.n_features} features, {run.n_classes} "
         f"classes; {run.trainer.train_seconds:.2f} s training",

@@ -13,6 +13,7 @@ started from Python::
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
 from collections.abc import Callable
@@ -202,6 +203,9 @@ class TrainRun:
     wall_seconds: float
     #: names of the files written into ``config.out``
     files: list[str]
+    #: the model as this run started (initialisation, or the checkpoint it resumed from),
+    #: kept for the report's graph when ``config.report``
+    start_model: Module | None = None
 
     @property
     def n_classes(self) -> int:
@@ -258,11 +262,13 @@ def train(config: TrainConfig, log: Callable[[str], None] | None = None) -> Trai
     if config.resume:
         trainer.load_checkpoint()
         say(f"resuming from {checkpoint} after epoch {trainer.epoch}")
+    start_model = copy.deepcopy(trainer.model) if config.report else None
     started = time.perf_counter()
     trainer.fit(config.epochs)
     wall = time.perf_counter() - started
     results = {name: _scores(trainer, X, y) for name, X, y in splits.named() if len(X)}
     run = TrainRun(config, data, splits, trainer.model, trainer, monitor, results, wall, [])
+    run.start_model = start_model
     run.files = write_run_files(run)
     return run
 

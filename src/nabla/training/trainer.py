@@ -47,6 +47,23 @@ def _predicted_classes(logits: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return classes
 
 
+def predict_classes(
+    model: Module, X: np.ndarray[Any, Any], batch_size: int = 4096
+) -> np.ndarray[Any, Any]:
+    """The class ``model`` predicts for each row of X, in eval mode, without a graph."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            parts = [
+                _predicted_classes(model(Tensor(X[start : start + batch_size])).data)
+                for start in range(0, len(X), batch_size)
+            ]
+    finally:
+        model.train(was_training)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 def evaluate_loss_accuracy(
     model: Module,
     X: np.ndarray[Any, Any],

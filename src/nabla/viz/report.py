@@ -206,9 +206,10 @@ def _note(text: str) -> str:
 
 
 GRAPH_NOTE = (
-    "Forward direction, top to bottom: blue boxes are parameters, yellow ones ops, the red "
-    "one the loss; each node shows its output shape and the gradient of the loss with respect "
-    "to it (shape and norm)."
+    "Drawn at the start of training (initialisation, or the checkpoint a resumed run started "
+    "from), where the gradients are those the first steps saw. Forward direction, top to "
+    "bottom: blue boxes are parameters, yellow ones ops, the red one the loss; each node shows "
+    "its output shape and the gradient of the loss with respect to it (shape and norm)."
 )
 GRADIENT_NOTE = (
     "Each backward step multiplies the gradient by the activation's derivative once per "
@@ -223,6 +224,25 @@ NO_GRAPHVIZ_NOTE = (
 )
 
 
+def _classification_parts(classification: tuple[str, Any] | None) -> list[str]:
+    """Per-class precision, recall, F1 and support, and the confusion matrix, as tables."""
+    if classification is None:
+        return []
+    split, report = classification
+    names = report.class_names
+    per_class = [
+        [name, report.precision[i], report.recall[i], report.f1[i], int(report.support[i])]
+        for i, name in enumerate(names)
+    ]
+    confusion = [[name, *(int(v) for v in report.confusion[i])] for i, name in enumerate(names)]
+    return [
+        f'<h2 id="classes-title">Per class ({html.escape(split)} split)</h2>',
+        _table(per_class, ["class", "precision", "recall", "F1", "support"]),
+        _note("Confusion matrix: rows are the true class, columns the predicted one."),
+        _table(confusion, ["true \\ predicted", *names]),
+    ]
+
+
 def training_report_html(
     *,
     title: str,
@@ -235,6 +255,7 @@ def training_report_html(
     graph_dot: str | None = None,
     explanation: str | None = None,
     model_text: str | None = None,
+    classification: tuple[str, Any] | None = None,
 ) -> str:
     """The report page as one HTML string (see :func:`write_training_report`)."""
     require_matplotlib()
@@ -250,9 +271,10 @@ def training_report_html(
         f'<h1>{esc(title)}</h1><p class="sub">{esc(subtitle)}</p>',
         '<h2 id="results">Results</h2>',
         _table(results_rows, ["split", "accuracy", "loss", "samples"]),
+        *_classification_parts(classification),
         '<h2 id="curves-title">Loss and accuracy</h2>',
         _img("curves", "loss and accuracy curves", curves_chart(history)),
-        '<h2 id="graph-title">The model graph (one training batch)</h2>',
+        '<h2 id="graph-title">The model graph at initialisation (one training batch)</h2>',
         _note(GRAPH_NOTE),
     ]
     if graph_svg is not None:
@@ -317,8 +339,13 @@ def write_training_report(
     monitor: LayerMonitor | None = None,
     title: str = "nabla training report",
     subtitle: str = "",
+    classification: tuple[str, Any] | None = None,
 ) -> Path:
     """Write the report of a finished run to ``path`` (atomically); returns the path.
+
+    ``model`` is the one the graph is drawn from (``nabla train`` passes the model as it was
+    before training); ``classification``: (split name, ``ClassificationReport``) of the trained
+    model, shown as per-class metrics and a confusion matrix.
 
     The model graph and the backward trace are drawn from one forward pass on ``batch``;
     nabla's global generator is restored afterwards, so dropout masks drawn here change
@@ -349,6 +376,7 @@ def write_training_report(
         results=results,
         settings=settings,
         monitor=monitor,
+        classification=classification,
         graph_svg=svg,
         graph_dot=dot_text,
         explanation=explanation,
