@@ -25,6 +25,7 @@ MIN_ACCURACY = {  # held-out accuracy each tutorial's final training reaches (wi
     "04_tanh_softmax_mlp": 0.93,  # digits
     "05_matrix_calculus": 0.9,  # wine
     "06_l2_regularisation": 0.93,  # digits
+    "07_vanishing_gradients": 0.9,  # digits, the best of sigmoid / tanh / ReLU nets
 }
 
 
@@ -48,6 +49,13 @@ def test_tutorial_agreement(path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert f"{result['accuracy']:.3f}" in printed
     if "shapes_ok" in result:
         assert result["shapes_ok"]
+    if "first_over_last" in result:  # vanishing gradients: the first layer's share
+        ratio = result["first_over_last"]
+        assert ratio["sigmoid"] < 0.01 < min(ratio["tanh"], ratio["relu"])
+        assert max(result["mean_slope"]["sigmoid"]) <= 0.25  # σ′ ≤ ¼ in every layer
+        assert result["accuracies"]["sigmoid"] < min(
+            result["accuracies"]["tanh"], result["accuracies"]["relu"]
+        )
     if "weight_norm" in result:  # L2 regularisation shrinks the weights
         assert result["weight_norm"] < 0.8 * result["weight_norm_unregularised"]
 

@@ -203,3 +203,22 @@ def test_report_without_graphviz_embeds_the_dot_text(
     assert "0.weight\\n5×4 float32" in page
     assert "grad-norms" not in page  # no LayerMonitor, no gradient charts
     assert nb.get_rng_state() == state
+
+
+def test_the_gradient_note_states_what_this_run_showed() -> None:
+    """The report's gradient note quotes this run's first-layer / last-layer gradient ratio,
+    computed from the recorded norms, instead of claiming an effect the run may not show."""
+    from nabla.training.callbacks import LayerMonitor
+    from nabla.viz.report import _first_over_last
+
+    monitor = LayerMonitor()
+    monitor.names = ["0.weight", "2.weight", "4.weight"]
+    monitor.epochs = [1]
+    monitor.grad_norms = {
+        "0.weight": [np.array([1e-3, 2e-3, 3e-3])],
+        "2.weight": [np.array([0.1])],
+        "4.weight": [np.array([0.5, 0.4, np.nan])],
+    }
+    note = _first_over_last(monitor)
+    assert f"{np.median([1e-3, 2e-3, 3e-3]) / np.median([0.5, 0.4]):.2g}×" in note
+    assert "0.weight against 4.weight" in note

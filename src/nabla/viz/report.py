@@ -7,9 +7,7 @@ drawn with matplotlib's object-oriented API (no pyplot, so a notebook's backend 
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +17,7 @@ import numpy as np
 
 from nabla.errors import NablaError
 from nabla.training.callbacks import LayerMonitor
+from nabla.viz.report_charts import curves_chart, grad_norm_chart, histogram_chart
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0 auto;
@@ -43,136 +42,6 @@ def require_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ImportError as exc:
         raise NablaError("the report's charts need matplotlib: pip install 'nabla[plot]'") from exc
-
-
-def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def curves_chart(history: Sequence[dict[str, Any]]) -> str:
-    """Loss and accuracy per epoch (training and validation) as a PNG data URI."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
-    axes = fig.subplots(1, 2)
-    epochs = [h["epoch"] for h in history]
-    for ax, key in zip(axes, ("loss", "accuracy")):
-        ax.plot(epochs, [h[f"train_{key}"] for h in history], label="train", marker=".")
-        val = [h.get(f"val_{key}") for h in history]
-        if any(v is not None for v in val):
-            ax.plot(epochs, [np.nan if v is None else v for v in val], label="validation")
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(key)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    return _png(fig)
-
-
-def grad_norm_chart(monitor: LayerMonitor) -> str:
-    """Median ‖∇W‖ per epoch for each layer (log scale), with the 10–90 % band over steps."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    ax = fig.subplots()
-    epochs = np.asarray(monitor.epochs)
-    for name in monitor.names:
-        stats = np.array(
-            [
-                np.percentile(n[np.isfinite(n)], [10, 50, 90])
-                if np.isfinite(n).any()
-                else [np.nan] * 3
-                for n in monitor.grad_norms[name]
-            ]
-        ).reshape(-1, 3)
-        (line,) = ax.plot(epochs, stats[:, 1], marker=".", label=name)
-        ax.fill_between(epochs, stats[:, 0], stats[:, 2], color=line.get_color(), alpha=0.15)
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("‖∇W‖₂ per step")
-    ax.set_title("gradient norm of each layer's weights (median, 10–90 % of steps)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    return _png(fig)
-
-
-def histogram_chart(
-    series: dict[str, list[np.ndarray[Any, Any]]],
-    epochs: Sequence[int],
-    *,
-    log: bool,
-    ylabel: str,
-    title: str,
-    bins: int = 40,
-) -> str:
-    """One heatmap per layer: x the epoch, y the value (bins), colour the fraction per epoch.
-
-    With ``log`` the bins are log-spaced and shared by every layer, so layers compare at a
-    glance (a vanishing gradient sits lower); otherwise each layer gets its own range.
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    names = list(series)
-    finite = {
-        n: [v[np.isfinite(v) & ((v > 0) if log else True)] for v in series[n]] for n in names
-    }
-    shared: tuple[float, float] | None = None
-    if log:
-        pooled = np.concatenate([v for n in names for v in finite[n]] or [np.ones(1)])
-        pooled = pooled if pooled.size else np.ones(1)
-        shared = float(np.log10(pooled.min())), float(np.log10(pooled.max()))
-    cols = min(len(names), 3) or 1
-    rows = -(-len(names) // cols) or 1
-    fig = Figure(figsize=(3.6 * cols, 2.7 * rows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
-    x0, x1 = (min(epochs) - 0.5, max(epochs) + 0.5) if len(epochs) else (0.0, 1.0)
-    for ax, name in zip(axes, names):
-        grid, lo, hi = _histogram_grid(finite[name], shared, bins)
-        ax.imshow(
-            grid,
-            origin="lower",
-            aspect="auto",
-            cmap="viridis",
-            extent=(x0, x1, lo, hi),
-            interpolation="nearest",
-        )
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("epoch", fontsize=8)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(ylabel, fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in axes[len(names) :]:
-        ax.set_axis_off()
-    fig.suptitle(title, fontsize=10)
-    return _png(fig)
-
-
-def _histogram_grid(
-    values: list[np.ndarray[Any, Any]], shared: tuple[float, float] | None, bins: int
-) -> tuple[np.ndarray[Any, Any], float, float]:
-    """The columns of one layer's heatmap (the fraction of each epoch's values per bin) and
-    the value range: ``shared`` (log10 bounds, every layer alike) or the layer's own range."""
-    if shared is not None:
-        lo, hi = shared
-        values = [np.log10(v) for v in values]
-    else:
-        pooled = np.concatenate(values or [np.zeros(1)])
-        pooled = pooled if pooled.size else np.zeros(1)
-        lo, hi = float(pooled.min()), float(pooled.max())
-    if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    edges = np.linspace(lo, hi, bins + 1)
-    grid = np.zeros((bins, max(len(values), 1)))
-    for j, v in enumerate(values):
-        counts, _ = np.histogram(v, bins=edges)
-        grid[:, j] = counts / max(counts.sum(), 1)
-    return grid, lo, hi
 
 
 def _table(rows: Sequence[Sequence[Any]], header: Sequence[str] | None = None) -> str:
@@ -213,15 +82,34 @@ GRAPH_NOTE = (
 )
 GRADIENT_NOTE = (
     "Each backward step multiplies the gradient by the activation's derivative once per "
-    "layer: σ′ ≤ ¼ for sigmoid, tanh′ ≤ 1, ReLU′ ∈ {0, 1}. With sigmoid the first layers' "
-    "gradients start far below the last layer's (vanishing gradients) and those layers learn "
-    "slowly; with tanh or ReLU the layers' gradients stay comparable."
+    "layer: σ′ ≤ ¼ for sigmoid, tanh′ ≤ 1, ReLU′ ∈ {0, 1}. With sigmoid and several hidden "
+    "layers the first layers' gradients start orders of magnitude below the last layer's "
+    "(vanishing gradients: docs/tutorials/07_vanishing_gradients.py) and those layers learn "
+    "slowly; with one hidden layer the factor is at most ¼, and with tanh or ReLU the layers' "
+    "gradients stay comparable."
 )
 NO_GRAPHVIZ_NOTE = (
     "Graphviz's <code>dot</code> was not found, so the graph is given as DOT text (install "
     "Graphviz, e.g. <code>apt-get install graphviz</code>, and train again, or paste it into "
     "any Graphviz viewer)."
 )
+
+
+def _first_over_last(monitor: LayerMonitor) -> str:
+    """What this run showed: the first layer's median gradient norm over the last layer's, in
+    the first epoch recorded."""
+    names = monitor.names
+    if len(names) < 2 or not monitor.epochs:
+        return ""
+    first, last = (monitor.grad_norms[n][0] for n in (names[0], names[-1]))
+    first, last = first[np.isfinite(first)], last[np.isfinite(last)]
+    if not first.size or not last.size or np.median(last) == 0:
+        return ""
+    ratio = float(np.median(first) / np.median(last))
+    return (
+        f" In this run's epoch {monitor.epochs[0]}, the first layer's median gradient norm was "
+        f"{ratio:.2g}× the last layer's ({names[0]} against {names[-1]})."
+    )
 
 
 def _classification_parts(classification: tuple[str, Any] | None) -> list[str]:
@@ -304,7 +192,7 @@ def training_report_html(
         )
         parts += [
             '<h2 id="gradients-title">Gradients per layer</h2>',
-            _note(GRADIENT_NOTE),
+            _note(GRADIENT_NOTE + _first_over_last(monitor)),
             _img("grad-norms", "gradient norm per layer", grad_norm_chart(monitor)),
             _img("grad-hist", "gradient-norm histograms per layer", grad_hist),
             '<h2 id="weights-title">Weights per layer</h2>',
