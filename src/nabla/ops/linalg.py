@@ -41,6 +41,11 @@ class MatMul(Function):
 
     Forward:  Y = X W                      (…, n, k) · (…, k, m) → (…, n, m)
     Backward: ∇X = G Wᵀ,  ∇W = Xᵀ G
+
+    An operand broadcast over the batch gets its gradient summed over the batch
+    (∇W = Σ_batch Xᵀ G for a 2-D W); with a 1-D operand the products become outer products
+    (x W: ∇W = x ⊗ g, ∇x = W g) and, for two vectors, ∇x = g w. ``nb.explain`` prints the form
+    of each call.
     """
 
     name = "matmul"

@@ -34,12 +34,14 @@ class CrossEntropy(Function):
     """Softmax with cross-entropy loss on logits X of shape (N, C) (the notes' softmax-with-loss).
 
     Forward:  ℓᵢ = −Σ_c w_c Yᵢ_c log softmax(Xᵢ)_c,   L = Σᵢ ℓᵢ / N  (mean)
-    Backward: ∇X = (softmax(X) ⊙ Σ_c wY − wY) ⊙ g / N   (= (Ŷ − Y)/N for one-hot Y, no weights)
+    Backward: ∇X = (Ŷ ⊙ Σ_c wY − wY) ⊙ g / N   (Ŷ = softmax(X); = (Ŷ − Y)/N for one-hot Y, no weights)
 
     The target is the second input: class indices of shape (N,) (one-hot rows Y; rows equal to
     ``ignore_index`` count nowhere) or probabilities Y of shape (N, C) (differentiable). With
     class indices, N is the number of counted rows, or their total weight when weighted; when
-    that is 0 (every row ignored) the mean is nan and the gradient 0, as PyTorch's.
+    that is 0 (every row ignored) the mean is nan and the gradient 0, as PyTorch's. The sum has
+    no / N, and ``reduction="none"`` multiplies each row by its own g; ``nb.explain`` prints the
+    rule of each call (reduction, weights, smoothing, index or probability targets).
     """
 
     saved = ("log_p", "probs", "flat", "index", "coef", "valid")
@@ -47,7 +49,7 @@ class CrossEntropy(Function):
     name = "cross_entropy"
     #: array arguments that are fixed settings, not data (nb.compile may keep them)
     constant_params = ("weight",)
-    latex = r"\nabla_X = (\hat Y - Y) \odot g / N"
+    latex = r"\nabla_X = (\hat Y \odot \textstyle\sum_c w Y - w Y) \odot g / N"
 
     def forward(
         self,
@@ -198,8 +200,8 @@ def _nonzero(denominator: float) -> float:
 class BCEWithLogits(Function):
     """Sigmoid with binary cross-entropy on logits v (the notes' logistic regression loss).
 
-    Forward:  ℓ = (1 − d) v + (1 + (p − 1) d) log(1 + e^(−v)),  L = mean ℓ   (p: pos_weight)
-    Backward: ∇v = ((1 − d) − (1 + (p − 1) d)(1 − σ(v))) ⊙ g / N,  ∇d = ((p − 1) log(1 + e^(−v)) − v) ⊙ g / N
+    Forward:  ℓ = w ((1 − d) v + (1 + (p − 1) d) log(1 + e^(−v))),  L = mean ℓ   (p: pos_weight)
+    Backward: ∇v = w ((1 − d) − (1 + (p − 1) d)(1 − σ(v))) ⊙ g / N,  ∇d = w ((p − 1) log(1 + e^(−v)) − v) ⊙ g / N
 
     For p = 1 these are ∇v = (σ(v) − d)/N and ∇d = −v/N (PyTorch's rules).
     """
@@ -208,7 +210,10 @@ class BCEWithLogits(Function):
 
     name = "binary_cross_entropy_with_logits"
     constant_params = ("weight", "pos_weight")
-    latex = r"\nabla_v = (\sigma(v) - d) \odot g / N,\; \nabla_d = -v \odot g / N"
+    latex = (
+        r"\nabla_v = w ((1 - d) - (1 + (p - 1) d)(1 - \sigma(v))) \odot g / N,\; "
+        r"\nabla_d = w ((p - 1) \log(1 + e^{-v}) - v) \odot g / N"
+    )
 
     def forward(
         self,

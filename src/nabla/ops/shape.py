@@ -72,7 +72,7 @@ class Permute(Function):
     Backward: ∇x = permute(g, axes⁻¹)
     """
 
-    latex = r"\nabla_x = g^{\top}"
+    latex = r"\nabla_x = \operatorname{permute}(g, \text{axes}^{-1})"
 
     shares_memory = True
 

@@ -1,8 +1,11 @@
 """``nb.explain``: the backward pass as the list of rules it applies, with the real shapes.
 
 Each rule is read from the op class itself: the ``Backward:`` line of its docstring (plain text)
-or its ``latex`` attribute, the same place the code's backward rule is documented, so the trace
-and the rules cannot drift apart. The steps come in the engine's own order
+or its ``latex`` attribute, the same place the code's backward rule is documented. Where the call
+fixes the rule's form (a loss's reduction and weights, the axes of a reduction or permutation, a
+broadcast operand, a batched or 1-D matrix product), :mod:`nabla.viz.rules` writes it for that
+call from one expression that is also evaluated (``Term.expr``), and the tests check its value
+against the gradient ``backward`` computes, so the trace and the computation cannot drift apart. The steps come in the engine's own order
 (:func:`nabla.autograd.graph.backward_order`, the key its heap pops by), so the trace and the
 engine cannot drift apart either. Nothing is run: shapes come from the recorded graph (the
 gradient of a tensor has the tensor's shape), which outlives ``backward()``.
@@ -18,7 +21,9 @@ from typing import Any
 
 from nabla.autograd.graph import backward_order, inputs_of, node_key
 from nabla.tensor import Tensor
+from nabla.viz.formula import Expr, mathtext
 from nabla.viz.graph import Node, collect, format_shape
+from nabla.viz.rules import CallRule, call_rule
 
 #: ops whose rule multiplies operands of different shapes: the trace substitutes each symbol's
 #: shape (``∇W = Gᵀ X   (10×128) = (64×10)ᵀ (64×128)``); other rules show the result's shape
@@ -88,6 +93,10 @@ class Term:
     shapes_latex: str
     operands: dict[str, tuple[int, ...]]  # symbol → shape (g and G: the upstream gradient)
     target: str | None  # the leaf that receives it ("2.weight"), None for intermediates
+    #: the rule's right-hand side for this call (reduction, weights, broadcasting, batch), as
+    #: text, LaTeX and a NumPy evaluation in one; None where the docstring rule is exact
+    expr: Expr | None = None
+    mathtext: str = ""  # the LaTeX in matplotlib's mathtext subset
 
 
 @dataclass(frozen=True)
@@ -175,17 +184,17 @@ def _latex_shape(shape: tuple[int, ...]) -> str:
 
 
 def _shapes(
-    fn: Any, rule: Rule, k: int, grad_shape: tuple[int, ...], operands: dict[str, Any]
+    fn: Any, rule_text: str, rule_latex: str, grad_shape: tuple[int, ...], operands: dict[str, Any]
 ) -> tuple[str, str]:
-    """The shape annotation of term ``k``: text and LaTeX."""
+    """The shape annotation of a term (its rule as text and LaTeX): text and LaTeX."""
     out_shape = operands["g"]
     result = format_shape(grad_shape, parens=True)
     result_tex = _latex_shape(grad_shape)
-    if fn.name in ALGEBRA_OPS and k < len(rule.terms):
-        rhs = rule.terms[k].split("=", 1)[1].strip()
+    if fn.name in ALGEBRA_OPS and "=" in rule_text:
+        rhs = rule_text.split("=", 1)[1].strip()
         text = {s: format_shape(v, parens=True) for s, v in operands.items()}
         tex = {s: _latex_shape(v) for s, v in operands.items()}
-        lhs_tex = rule.latex[k].split("=", 1)[1].strip() if k < len(rule.latex) else ""
+        lhs_tex = rule_latex.split("=", 1)[1].strip() if "=" in rule_latex else ""
         product = re.sub(r"(?<=[)ᵀ]) (?=[(1])", "·", _substitute(rhs, text, _TEXT_SYMBOL))
         return (
             f"{result} = {product}",
@@ -205,37 +214,54 @@ def _shapes(
     return result, result_tex
 
 
+def _written(rule: Rule, call: CallRule | None, j: int) -> tuple[str, str, str, str, Expr | None]:
+    """Term ``j``'s symbol, text, LaTeX and note, and its expression when the call fixes it."""
+    expr = call.terms[j] if call is not None and j < len(call.terms) else None
+    if call is not None and expr is not None:
+        symbol = call.symbols[j]
+        sub = symbol if len(symbol) == 1 else "{" + symbol + "}"
+        text, tex = f"∇{symbol} = {expr.text}", rf"\nabla_{sub} = {expr.latex}"
+        return symbol, text, tex, call.notes[j], expr
+    if j < len(rule.terms):
+        tex = rule.latex[j] if j < len(rule.latex) else ""
+        return rule.symbols[j], rule.terms[j], tex, rule.notes[j], None
+    return f"input {j}", f"∇(input {j})", "", "", None
+
+
 def _terms(fn: Any, out_shape: tuple[int, ...], info: dict[int, Node]) -> tuple[Term, ...]:
     """The rule of op ``fn`` applied to each of its inputs that needs a gradient."""
     rule = rule_of(type(fn))
     inputs = inputs_of(fn)
+    call = call_rule(fn, inputs, out_shape)
     operands: dict[str, Any] = {"g": out_shape, "G": out_shape}
     if rule.output:
         operands[rule.output] = out_shape
     # one term for every input (concatenate's ∇xᵢ), or one per input symbol
     variadic = len(rule.terms) == 1 and len(inputs) > 1 and "ᵢ" in rule.terms[0]
+    symbols = call.symbols if call is not None else rule.symbols
     if not variadic:
-        operands.update((symbol, inp.shape) for symbol, inp in zip(rule.symbols, inputs) if symbol)
+        operands.update((symbol, inp.shape) for symbol, inp in zip(symbols, inputs) if symbol)
     terms = []
     for k, inp in enumerate(inputs):
         if not inp.requires_grad:
             continue
-        j = 0 if variadic else k
-        documented = j < len(rule.terms)
+        symbol, text, tex, note, expr = _written(rule, call, 0 if variadic else k)
         node = info[node_key(inp)]
-        text, tex = _shapes(fn, rule, j, inp.shape, operands)
+        shapes, shapes_tex = _shapes(fn, text, tex, inp.shape, operands)
         terms.append(
             Term(
                 input_index=k,
-                symbol=rule.symbols[j] if documented else f"input {k}",
-                rule=rule.terms[j] if documented else f"∇(input {k})",
-                latex=rule.latex[j] if j < len(rule.latex) else "",
-                note=rule.notes[j] if documented else "",
+                symbol=symbol,
+                rule=text,
+                latex=tex,
+                note=note,
                 grad_shape=inp.shape,
-                shapes=text,
-                shapes_latex=tex,
+                shapes=shapes,
+                shapes_latex=shapes_tex,
                 operands=dict(operands),
                 target=node.name if node.kind == "param" else None,
+                expr=expr,
+                mathtext=mathtext(tex),
             )
         )
     return tuple(terms)
