@@ -30,6 +30,7 @@ COMMANDS = {
     "graph": ("nabla.cli.graph", "run_graph"),
     "bench": ("nabla.cli.bench", "run_bench"),
     "export": ("nabla.cli.export", "run_export"),
+    "explore": ("nabla.cli.explore", "run_explore"),
 }
 
 #: longest error message printed in full; longer ones keep their start and say how long they were
@@ -100,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     from nabla.cli.export import add_export_parser
 
     add_export_parser(sub)
+    from nabla.cli.explore import add_explore_parser
+
+    add_explore_parser(sub)
     return parser
 
 

@@ -17,6 +17,7 @@ from nabla.viz.dot import (
     to_dot,
 )
 from nabla.viz.explain import Explanation, Step, Term, explain
+from nabla.viz.stepper import stepper
 
 __all__ = [
     "Explanation",
@@ -29,5 +30,6 @@ __all__ = [
     "keep_gradients",
     "render",
     "repr_svg",
+    "stepper",
     "to_dot",
 ]
