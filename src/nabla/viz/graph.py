@@ -5,7 +5,9 @@ with the engine's own functions (:mod:`nabla.autograd.graph`): ``inputs_of`` giv
 inputs before and after a backward pass freed its saved values (a freed non-leaf input is a
 ``FreedTensor``: its shape, dtype and name, no values), and ``node_key`` identifies a node
 either way. Names come from the model each op recorded (``fn.root.named_parameters()``/
-``named_modules()``).
+``named_modules()``). It also says what a drawing shows on each node (:func:`node_label`: a
+value in 4 significant digits, a small tensor in full, a larger one as mean and range, the
+signed gradient) and how the collapsed view groups nodes into one box per module (:func:`boxes`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nabla.autograd.graph import inputs_of, is_freed, node_key
+from nabla.autograd.graph import inputs_of, is_freed, kept_gradient, node_key
 from nabla.errors import GraphError
 from nabla.tensor import Tensor
 
@@ -63,6 +65,60 @@ def format_shape(shape: tuple[int, ...], parens: bool = False) -> str:
     return f"({text})" if parens else text
 
 
+#: the tooltip of a node whose gradient a backward pass did not keep (non-leaves)
+FREED_GRAD = (
+    "grad: freed by backward (draw before backward, backward(retain_graph=True), or backward "
+    "inside nb.viz.keep_gradients())"
+)
+#: the tooltip of an op whose value a backward pass freed
+FREED_VALUE = (
+    "value: released by backward (draw before backward, or use backward(retain_graph=True))"
+)
+#: tensors with at most this many elements are shown in full (a scalar, a 2×3 matrix)
+SMALL = 6
+
+
+def format_number(x: Any) -> str:
+    """One number, 4 significant digits for floats ('-1.5', '0.3333', '1e+04'); ints as is."""
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    return f"{float(x):.4g}"
+
+
+def _nested(a: np.ndarray[Any, Any]) -> str:
+    if a.ndim == 0:
+        return format_number(a.item())
+    return "[" + ", ".join(_nested(row) for row in a) + "]"
+
+
+def format_value(a: Any, norm: str | None = None) -> str:
+    """A tensor's values for a drawing: a scalar as a number ('-1.5'), up to :data:`SMALL`
+    elements in full ('[[1, 2], [3, 4]]'), larger ones as mean and range. ``norm`` (a symbol
+    such as '‖∇‖') adds the Euclidean norm to anything that is not a scalar (for gradients).
+
+    >>> format_value(np.array(-1.5)), format_value(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    ('-1.5', '[[1, 2], [3, 4]]')
+    >>> format_value(np.arange(10.0), norm="‖∇‖")
+    '‖∇‖=16.9, mean 4.5, range [0, 9]'
+    """
+    a = np.asarray(a)
+    if a.size == 0:
+        return "empty"
+    if a.size == 1:
+        return format_number(a.reshape(()).item())
+    x = a.astype(np.float64, copy=False)
+    with np.errstate(all="ignore"):  # a diverged tensor (inf, nan) still draws, as inf/nan
+        size = f"{norm}={float(np.linalg.norm(x.ravel())):.3g}" if norm else ""
+        stats = (x.mean(), x.min(), x.max())
+    if a.size <= SMALL:
+        return _nested(a) + (f"  {size}" if size else "")
+    mean, lo, hi = (format_number(v) for v in stats)
+    summary = f"mean {mean}, range [{lo}, {hi}]"
+    return f"{size}, {summary}" if size else summary
+
+
 def _named(params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> dict[int, str]:
     if params is None:
         return {}
@@ -75,10 +131,7 @@ def _scalar_label(t: Any) -> str:
     data = t.data
     if data is None or data.size != 1:
         return "tensor"
-    value = data.reshape(()).item()
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return format_number(data.reshape(()).item())
 
 
 def op_layer(fn: Any, module_paths: dict[int, str]) -> str | None:
@@ -170,6 +223,31 @@ def collect(
     return Graph(nodes, names.layers)
 
 
+def module_tree(graph: Graph, used: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """The module paths that hold the ``used`` paths (each used path and its ancestors that
+    are modules), as top-level paths and each path's children, for nested clusters."""
+    paths: set[str] = set()
+    for path in used:
+        parts = path.split(".")
+        for k in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:k])
+            if prefix in graph.layer_labels or prefix == path:
+                paths.add(prefix)
+    children: dict[str, list[str]] = {}
+    tops: list[str] = []
+    for path in sorted(paths, key=lambda p: (p.count("."), p)):
+        parent = next(
+            (
+                path.rsplit(".", k)[0]
+                for k in range(1, path.count(".") + 1)
+                if path.rsplit(".", k)[0] in paths
+            ),
+            None,
+        )
+        (children.setdefault(parent, []) if parent else tops).append(path)
+    return tops, children
+
+
 def node_gradients(root: Tensor, tensors: list[Any]) -> dict[int, np.ndarray[Any, Any]]:
     """d(root)/d(t) for every ``t`` that requires grad, by one extra backward pass, keyed by
     :func:`node_key`.
@@ -189,3 +267,104 @@ def node_gradients(root: Tensor, tensors: list[Any]) -> dict[int, np.ndarray[Any
         return {}
     grads = grad(root, wanted, retain_graph=True, allow_unused=True)
     return {node_key(t): g.data for t, g in zip(wanted, grads) if g is not None}
+
+
+@dataclass
+class Box:
+    """One box of the collapsed view: a module's nodes (``path`` set) or one node outside
+    every module (``path`` None)."""
+
+    index: int
+    path: str | None
+    members: list[int]  # node indices, nearest the output first
+
+    @property
+    def head(self) -> int:
+        """The member whose value leaves the box: its first op (nearest the output)."""
+        return self.members[0]
+
+
+def boxes(graph: Graph, depth: int | None = None) -> tuple[list[Box], list[tuple[int, int]]]:
+    """Group ``graph``'s nodes into one box per module (the path each op recorded; a
+    parameter goes to its module's box), cut to its first ``depth`` parts when given (``1``:
+    one box per top-level layer); nodes outside modules keep a box each. Returns the boxes
+    (the root's first) and the distinct (source box, target box) links between boxes."""
+    found: dict[str, Box] = {}
+    owner: list[int] = []
+    result: list[Box] = []
+    for node in graph.nodes:
+        path = node.layer
+        if path is not None and depth is not None:
+            path = ".".join(path.split(".")[:depth])
+        box = found.get(path) if path is not None else None
+        if box is None:
+            box = Box(len(result), path, [])
+            result.append(box)
+            if path is not None:
+                found[path] = box
+        box.members.append(node.index)
+        owner.append(box.index)
+    for box in result:  # an op first: a box's parameters may sit nearer the output in BFS
+        box.members.sort(key=lambda i: (graph.nodes[i].kind != "op", i))
+    links = dict.fromkeys(
+        (owner[src], owner[dst]) for src, dst in graph.edges() if owner[src] != owner[dst]
+    )
+    return result, list(links)
+
+
+def drawn_gradients(
+    root: Tensor, graph: Graph, shown: list[Node]
+) -> tuple[dict[int, Any], set[int]]:
+    """The gradient of each shown node that gets one, by index (None: it has none), and the
+    ops whose gradient a backward pass did not keep. Live graph: d(root)/d(node) for every
+    node that requires grad; freed graph: each parameter's ``.grad`` as stored, and each op's
+    gradient kept under ``keep_gradients()``."""
+    grads: dict[int, Any] = {}
+    freed: set[int] = set()
+    if graph.freed:  # the values are gone: only what backward stored is left
+        for n in shown:
+            if n.kind != "const":
+                kept = kept_gradient(n.tensor)  # a parameter's .grad, an op's if kept
+                if kept is None and n.kind == "op":
+                    freed.add(n.index)
+                else:
+                    grads[n.index] = None if kept is None else np.asarray(kept)
+        return grads, freed
+    gradients = node_gradients(root, [n.tensor for n in shown])
+    for n in shown:
+        key = node_key(n.tensor)
+        if n.kind != "const" or key in gradients:
+            grads[n.index] = gradients.get(key)
+    return grads, freed
+
+
+def grad_text(grad: Any) -> str:
+    """'grad -1.5' for a scalar, the values and norm of a small tensor, else norm and summary."""
+    return "grad none" if grad is None else f"grad {format_value(grad, norm='‖∇‖')}"
+
+
+@dataclass
+class Notes:
+    """What each node shows beyond its name and shape: its value (``values``), its gradient
+    (``grads``: node index → array, None for "none") or a note that backward freed it."""
+
+    values: bool
+    grads: dict[int, Any]
+    freed: set[int]
+
+
+def node_label(node: Node, notes: Notes) -> tuple[list[str], list[str]]:
+    """The label lines of ``node`` (name, shape and dtype, data, grad) and its tooltips."""
+    t = node.tensor
+    lines = [node.name, f"{format_shape(t.shape)} {t.dtype}"]
+    tips: list[str] = []
+    if notes.values:
+        if t.data is None:
+            tips.append(FREED_VALUE)
+        elif (text := format_value(t.data)) != node.name:  # a constant named by its value
+            lines.append(f"data {text}")
+    if node.index in notes.grads:
+        lines.append(grad_text(notes.grads[node.index]))
+    elif node.index in notes.freed:
+        tips.append(FREED_GRAD)
+    return lines, tips
