@@ -180,3 +180,23 @@ def test_keep_gradients_keeps_every_nodes_gradient_for_drawings_after_backward()
     y = nb.tanh(x * 2.0).sum()
     y.backward()
     assert kept_gradient(y) is None and "freed by backward" in nb.viz.to_dot(y, grads=True)
+
+
+def test_keep_gradients_also_keeps_values_for_drawings() -> None:
+    """Under keep_gradients(), a freed op output still has its value (FreedTensor.data), so a
+    drawing after backward shows data and grad on every node."""
+    from nabla.autograd.graph import inputs_of
+
+    x = nb.tensor(np.array([0.5, -1.0]), requires_grad=True)
+    h = nb.tanh(x * 3.0)
+    loss = (h * h).sum()
+    expected = np.tanh(x.data * 3.0)
+    with nb.viz.keep_gradients():
+        loss.backward()
+    (freed_h, _) = inputs_of(loss._fn.links[0])  # mul's inputs: h twice
+    assert freed_h.data is not None
+    np.testing.assert_allclose(freed_h.data, expected, rtol=1e-15)
+    y = nb.tanh(x * 3.0)
+    z = (y * y).sum()
+    z.backward()
+    assert inputs_of(z._fn.links[0])[0].data is None  # without it, values are freed

@@ -207,8 +207,9 @@ def _observe(
     ``g`` (a kept gradient belongs to the caller: no kernel may write into it)."""
     if visited is not None:
         visited.append(t)
-    if keep and t._fn is not None:
+    if keep and t._fn is not None:  # what a drawing after backward shows on this node
         t._fn.kept_gradient = np.array(getattr(g, "data", g) if create_graph else g)
+        t._fn.kept_value = np.array(t.data)
     if captured is not None and id(t) in target_ids:
         captured[id(t)] = g if (owned or create_graph) else g.copy()
         return False

@@ -62,8 +62,10 @@ class Function:
     #: the innermost module whose forward created this op, and the outermost (the model)
     module: Any = None
     root: Any = None
-    #: the output's total gradient, set only by a backward inside ``nb.viz.keep_gradients()``
+    #: the output's total gradient and value, set only by a backward inside
+    #: ``nb.viz.keep_gradients()`` (drawings after backward read them)
     kept_gradient: Array
+    kept_value: Array
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -39,11 +39,15 @@ class FreedTensor:
     __slots__ = ("_fn", "dtype", "name", "shape")
 
     requires_grad = True
-    data = None
 
     def __init__(self, fn: Any, record: tuple[tuple[int, ...], Any, str | None]) -> None:
         self._fn = fn
         self.shape, self.dtype, self.name = record
+
+    @property
+    def data(self) -> Any:
+        """The value backward kept for this output (under :func:`keep_gradients`), or None."""
+        return self._fn.__dict__.get("kept_value")
 
     @property
     def grad(self) -> Any:
@@ -71,9 +75,10 @@ def kept_gradient(t: Any) -> Any:
 
 @contextlib.contextmanager
 def keep_gradients() -> Iterator[None]:
-    """Inside the block, backward keeps the total gradient of every op output on its op, so
-    drawings made after backward show d(root)/d(node) on every node (micrograd's view), not
-    only on the parameters. It costs a copy of each gradient: for small teaching graphs.
+    """Inside the block, backward keeps the value and the total gradient of every op output on
+    its op, so drawings made after backward show data and d(root)/d(node) on every node
+    (micrograd's view), not only on the parameters. It costs a copy of each value and
+    gradient: for small teaching graphs.
 
     >>> import nabla as nb
     >>> x = nb.tensor([1.0, 2.0], requires_grad=True)
