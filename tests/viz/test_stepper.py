@@ -244,6 +244,37 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert error.count("\n") == 0 and "--max-elements" in error
 
 
+def test_cli_saved_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A trained model's loss on the first 3 rows of its data: the page's parameter
+    gradients are those nb.grad gives for the same model and rows."""
+    pytest.importorskip("safetensors")
+    pytest.importorskip("sklearn")
+    from nabla.cli.evaluate import load_model_and_metadata
+
+    run = tmp_path / "run"
+    train = ["train", "--data", "iris", "--epochs", "2", "--hidden", "5", "--out", str(run)]
+    assert main([*train, "--no-progress", "--no-plots"]) == 0
+    out = tmp_path / "model.html"
+    model_file = str(run / "model.safetensors")
+    assert main(["explore", model_file, "--rows", "3", "--out", str(out)]) == 0
+    assert "3 rows" in capsys.readouterr().out
+    nodes = by_name(page_data(out))
+    rows = numbers(nodes["X"]["value"])
+    assert rows.shape == (3, 4)
+    model, _ = load_model_and_metadata(model_file)
+    model.eval()
+    labels = numbers(nodes["y"]["value"]).astype(np.int64)
+    loss = model.loss(model(nb.tensor(rows.astype(np.float32))), nb.tensor(labels))
+    root = next(n for n in nodes.values() if n["id"] == "n0")
+    np.testing.assert_allclose(root["value"]["data"], loss.item(), rtol=1e-5)
+    params = dict(model.named_parameters())
+    grads = nb.grad(loss, list(params.values()))
+    for (name, _), g in zip(params.items(), grads):
+        np.testing.assert_allclose(numbers(nodes[name]["grad"]), g.numpy(), rtol=1e-4, atol=1e-6)
+    assert main(["explore", model_file, "--example", "mlp", "--out", str(out)]) == 1
+    assert "not both" in capsys.readouterr().err
+
+
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Any:
     if CHROMIUM is None or CHROMEDRIVER is None:

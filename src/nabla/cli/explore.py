@@ -1,6 +1,6 @@
 """``nabla explore``: write the step-through page (:func:`nabla.viz.stepper`) of a built-in
-example: a micrograd-style scalar expression, logistic regression, or the notes' one-hidden-
-layer tanh + softmax network on a few examples."""
+example (a micrograd-style scalar expression, logistic regression, or the notes' one-hidden-
+layer tanh + softmax network on a few examples) or of a saved model's loss on a few rows."""
 
 from __future__ import annotations
 
@@ -72,16 +72,22 @@ def add_explore_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         "explore",
         help="write a page that steps through an example's forward and backward pass",
         description="Write one offline HTML page (no network; open it from disk) that steps "
-        "through the forward pass and then the backward pass of a built-in example, node by "
-        "node: values, gradients, each rule with its numbers, and the sums at branches.",
+        "through the forward pass and then the backward pass of a built-in example, or of a "
+        "saved model's loss on the first rows of its data, node by node: values, gradients, "
+        "each rule with its numbers, and the sums at branches.",
     )
+    p.add_argument("model", nargs="?", help="a model file written by nabla train (optional)")
     p.add_argument(
         "--example",
         choices=sorted(EXAMPLES),
-        default="micrograd",
         help="micrograd: a scalar expression; logistic: logistic regression; mlp: the notes' "
-        "tanh + softmax network (default micrograd)",
+        "tanh + softmax network (default micrograd, when no MODEL is given)",
     )
+    p.add_argument(
+        "--data", help="with MODEL: data set of the rows (default: the model's training data)"
+    )
+    p.add_argument("--target", help="with MODEL: target column of a CSV")
+    p.add_argument("--rows", type=int, default=2, help="with MODEL: rows of the batch (2)")
     p.add_argument("--out", default="steps.html", help="output file (default steps.html)")
     p.add_argument(
         "--max-elements",
@@ -92,13 +98,37 @@ def add_explore_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(command_fn="explore")
 
 
+def model_loss(args: argparse.Namespace) -> Any:
+    """The loss of the saved model ``args.model`` on the first ``args.rows`` rows of its
+    data (evaluation mode: no dropout)."""
+    from nabla.cli.graph import _batch_and_model
+    from nabla.creation import tensor
+    from nabla.nn.models import classification_loss
+
+    batch = argparse.Namespace(
+        model=args.model, data=args.data, target=args.target, batch_size=args.rows
+    )
+    model, X, y = _batch_and_model(batch)
+    model.eval()
+    logits = model(tensor(np.asarray(X, dtype=model.dtype), name="X"))
+    return getattr(model, "loss", classification_loss)(logits, tensor(y, name="y"))
+
+
 def run_explore(args: argparse.Namespace) -> int:
     from nabla.cli.main import CLIError
     from nabla.viz.stepper import stepper
 
     if args.max_elements < 0:
         raise CLIError(f"--max-elements must be at least 0, got {args.max_elements}")
-    loss, names = EXAMPLES[args.example]()
+    if args.rows <= 0:
+        raise CLIError(f"--rows must be positive, got {args.rows}")
+    if args.model is not None and args.example is not None:
+        raise CLIError("give either a MODEL file or --example, not both")
+    if args.model is not None:
+        loss, names, what = model_loss(args), None, f"{args.model}, {args.rows} rows"
+    else:
+        example = args.example or "micrograd"
+        (loss, names), what = EXAMPLES[example](), f"example {example}"
     written = stepper(loss, args.out, names=names, max_elements=args.max_elements)
-    print(f"wrote {written} (example {args.example}); open it in a browser")
+    print(f"wrote {written} ({what}); open it in a browser")
     return 0
