@@ -166,7 +166,11 @@ def test_broadcast_and_variadic_ops() -> None:
     (add,) = [s for s in steps if s.op == "add"]
     assert add.terms[1].shapes == "(3) = Σ over broadcast axes of (4×3)"
     assert add.terms[1].target == "b"
-    assert [x.rule for x in steps[1].terms] == ["∇xᵢ = the slice of g that xᵢ occupies"] * 2
+    assert [x.rule for x in steps[1].terms] == ["∇x₁ = g[0:4]", "∇x₂ = g[4:8]"]
+    assert [x.latex for x in steps[1].terms] == [
+        r"\nabla_{x_{1}} = g[0:4]",
+        r"\nabla_{x_{2}} = g[4:8]",
+    ]
 
 
 def _op_classes() -> list[type[Function]]:

@@ -21,9 +21,9 @@ from typing import Any
 
 from nabla.autograd.graph import backward_order, inputs_of, node_key
 from nabla.tensor import Tensor
-from nabla.viz.formula import Expr, mathtext
+from nabla.viz.formula import CallRule, Expr, mathtext
 from nabla.viz.graph import Node, collect, format_shape
-from nabla.viz.rules import CallRule, call_rule
+from nabla.viz.rules import call_rule
 
 #: ops whose rule multiplies operands of different shapes: the trace substitutes each symbol's
 #: shape (``∇W = Gᵀ X   (10×128) = (64×10)ᵀ (64×128)``); other rules show the result's shape
@@ -219,13 +219,25 @@ def _written(rule: Rule, call: CallRule | None, j: int) -> tuple[str, str, str, 
     expr = call.terms[j] if call is not None and j < len(call.terms) else None
     if call is not None and expr is not None:
         symbol = call.symbols[j]
-        sub = symbol if len(symbol) == 1 else "{" + symbol + "}"
+        sub = symbol if len(symbol) == 1 else "{" + _latex_symbol(symbol) + "}"
         text, tex = f"∇{symbol} = {expr.text}", rf"\nabla_{sub} = {expr.latex}"
         return symbol, text, tex, call.notes[j], expr
     if j < len(rule.terms):
         tex = rule.latex[j] if j < len(rule.latex) else ""
         return rule.symbols[j], rule.terms[j], tex, rule.notes[j], None
     return f"input {j}", f"∇(input {j})", "", "", None
+
+
+def _latex_symbol(symbol: str) -> str:
+    """``x₂`` as ``x_{2}``."""
+    digits = symbol.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+    if not digits:
+        return symbol
+    base = symbol[: len(symbol) - len(digits)]
+    return f"{base}_{{{digits.translate(_DIGITS)}}}"
+
+
+_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 
 
 def _terms(fn: Any, out_shape: tuple[int, ...], info: dict[int, Node]) -> tuple[Term, ...]:
@@ -237,7 +249,7 @@ def _terms(fn: Any, out_shape: tuple[int, ...], info: dict[int, Node]) -> tuple[
     if rule.output:
         operands[rule.output] = out_shape
     # one term for every input (concatenate's ∇xᵢ), or one per input symbol
-    variadic = len(rule.terms) == 1 and len(inputs) > 1 and "ᵢ" in rule.terms[0]
+    variadic = call is None and len(rule.terms) == 1 and len(inputs) > 1 and "ᵢ" in rule.terms[0]
     symbols = call.symbols if call is not None else rule.symbols
     if not variadic:
         operands.update((symbol, inp.shape) for symbol, inp in zip(symbols, inputs) if symbol)

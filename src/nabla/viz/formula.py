@@ -28,6 +28,16 @@ class Expr:
     prec: int = 9  # binding strength: 1 for + and −, 2 for products and quotients, 9 for atoms
 
 
+@dataclass(frozen=True)
+class CallRule:
+    """The rule of one call: per input its symbol, its gradient (None: none) and a note."""
+
+    symbols: tuple[str, ...]
+    terms: tuple[Expr | None, ...]
+    notes: tuple[str, ...]
+    output: str = ""  # the output's symbol where a rule uses the output ("z", "h", "s")
+
+
 def sym(name: str, latex: str | None = None) -> Expr:
     """A symbol whose array the environment holds (``g``, ``X``, ``W``)."""
     return Expr(name, latex if latex is not None else name, lambda env: env[name])

@@ -12,24 +12,15 @@ exact.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nabla.viz import formula as f
-from nabla.viz.formula import Env, Expr
+from nabla.viz.formula import CallRule, Env, Expr
+from nabla.viz.rules_pointwise import POINTWISE
 
 Shape = tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class CallRule:
-    """The rule of one call: per input its symbol, its gradient (None: none) and a note."""
-
-    symbols: tuple[str, ...]
-    terms: tuple[Expr | None, ...]
-    notes: tuple[str, ...]
 
 
 G_VEC = f.sym("g")
@@ -273,6 +264,7 @@ Builder = Callable[[Any, Sequence[Any], Shape], CallRule]
 
 #: op class name → the writer of its rule for one call
 BUILDERS: dict[str, Builder] = {
+    **POINTWISE,
     **dict.fromkeys(("Add", "Sub", "Mul", "Div", "Maximum", "Minimum"), _elementwise),
     "MatMul": _matmul,
     "Linear": _linear,
@@ -284,6 +276,11 @@ BUILDERS: dict[str, Builder] = {
     "BCEWithLogits": _bce_with_logits,
     "BinaryCrossEntropy": _bce,
 }
+
+
+#: ops whose docstring rule holds for every call as written: it names the index, the mask or the
+#: positions rather than spelling them out (scatter-add at index, g ⊙ m / (1 − p))
+GENERIC = frozenset({"GetItem", "SetItem", "IndexAdd", "TakeAlongAxis", "Dropout"})
 
 
 def call_rule(fn: Any, inputs: Sequence[Any], out: Shape) -> CallRule | None:
