@@ -29,6 +29,7 @@ class Call:
     text: tuple[str, ...] = ()  # what the printed rules must say (one of the terms)
     absent: tuple[str, ...] = ()  # and must not say
     rtol: float = 1e-10
+    freed: bool = False  # backward frees what the rule's value needs: explain before it
 
 
 def _normal(*shape: int) -> Callable[[np.random.Generator], Any]:
@@ -220,6 +221,29 @@ CALLS = [
         )
         for r in ("mean", "sum", "none")
     ],
+    *[
+        Call(
+            f"cross-entropy-ignore-{r}",
+            lambda x, y, r=r, w=w: F.cross_entropy(x, y, weight=w, reduction=r),
+            _arrays(N6, lambda rng: np.array([0, -100, 2, 1, -100])),
+            ("m ⊙",),
+        )
+        for r, w in (("mean", None), ("sum", None), ("mean", WEIGHTS))
+    ],
+    Call(
+        "cross-entropy-ignore-smoothing",
+        lambda x, y: F.cross_entropy(x, y, ignore_index=1, label_smoothing=0.1),
+        _arrays(N6, lambda rng: np.array([0, 1, 2, 1, 0])),
+        ("m ⊙",),
+        freed=True,
+    ),
+    Call(
+        "nll-ignore",
+        lambda x, y: F.nll_loss(x, y, ignore_index=2),
+        _arrays(N6, lambda rng: np.array([0, 2, 2, 1, 0])),
+        ("−w_y ⊙ Y",),
+        freed=True,
+    ),
     Call(
         "cross-entropy-smoothing",
         lambda x, y: F.cross_entropy(x, y, label_smoothing=0.2),

@@ -156,7 +156,7 @@ def _cross_entropy(fn: Any, inputs: Sequence[Any], out: Shape) -> CallRule:
     indices = np.asarray(inputs[1].data).dtype.kind in "iub"
 
     def targets(env: Env) -> Any:
-        y = np.eye(c)[env["Y"]] if indices else env["Y"]
+        y = np.eye(c)[np.clip(env["Y"], 0, c - 1)] if indices else env["Y"]
         return y * (1 - eps) + eps / c if eps else y
 
     y = Expr("Y", "Y", targets)
@@ -168,13 +168,17 @@ def _cross_entropy(fn: Any, inputs: Sequence[Any], out: Shape) -> CallRule:
     if indices and not eps:  # one target per row: rows of Y are one-hot
         grad: Expr = f.sub(x_hat, y)
         if weight is not None:
-            w_y = Expr("w_y", "w_{y}", lambda env: np.asarray(weight)[env["Y"]][:, None])
+            w_y = Expr("w_y", "w_{y}", lambda env: np.asarray(weight)[_rows(env["Y"], c)])
             grad = f.had(w_y, grad)
             notes.append("w_y: the weight of each row's class")
     else:
         wy = y if w is None else f.had(w, y)
         total = Expr(f"Σ_c {wy.text}", rf"\sum_c {wy.latex}", _row_sum(wy.value))
         grad = f.sub(f.had(x_hat, total), wy)
+    mask = _ignored_rows(fn, inputs) if indices else None
+    if mask is not None:
+        grad = f.had(mask, grad)
+        notes.append("m: 0 for rows of ignore_index, else 1")
     grad, scale = _reduce(fn, grad, fn.denominator, per_row=True)
     log_p = Expr("log Ŷ", r"\log \hat Y", lambda env: np.log(_softmax(env["X"])))
     grad_y = f.neg(log_p if w is None else f.had(log_p, w))
@@ -185,13 +189,47 @@ def _cross_entropy(fn: Any, inputs: Sequence[Any], out: Shape) -> CallRule:
     return CallRule(("X", "Y"), (grad, None if indices else grad_y), (note, scale))
 
 
+def _rows(y: Any, c: int) -> Any:
+    """Class indices as a column for indexing, ignored rows (any out-of-range index) as 0."""
+    return np.clip(y, 0, c - 1)[:, None]
+
+
+def _ignored_rows(fn: Any, inputs: Sequence[Any]) -> Expr | None:
+    """The counted-rows mask m of a cross-entropy with ignored rows, or None if all count.
+
+    The op keeps the mask until backward frees it; after that, targets outside [0, C) are the
+    ignored ones when the op's total (rows, or their weights) agrees. An ``ignore_index``
+    inside [0, C) cannot be told apart after backward: m is named but not evaluated.
+    """
+    valid = fn.__dict__.get("valid")
+    if valid is None:
+        y, c = np.asarray(inputs[1].data), int(fn.n_classes)
+        guess = (y >= 0) & (y < c)
+        weights = (
+            np.ones(len(y)) if fn.weight is None else np.asarray(fn.weight)[np.clip(y, 0, c - 1)]
+        )
+        if np.isclose(float(weights[guess].sum()), fn.denominator):
+            valid = guess
+    if valid is not None and np.all(valid):
+        return None
+
+    def value(env: Env) -> Any:
+        if valid is None:
+            raise ValueError(
+                "cross_entropy: the counted rows are freed by backward; explain before it"
+            )
+        return np.reshape(valid, (-1, 1)).astype(float)
+
+    return Expr("m", "m", value)
+
+
 def _row_sum(value: Callable[[Env], Any]) -> Callable[[Env], Any]:
     return lambda env: np.sum(value(env), axis=1, keepdims=True)
 
 
 def _nll(fn: Any, inputs: Sequence[Any], out: Shape) -> CallRule:
     n, c = (int(k) for k in inputs[0].shape)
-    y = Expr("Y", "Y", lambda env: np.eye(c)[env["y"]])
+    y = Expr("Y", "Y", lambda env: np.eye(c)[np.clip(env["y"], 0, c - 1)])
     # the op keeps each row's weight (0 where ignored) until backward frees it; a total other
     # than the row count means weights or ignored rows
     coef = fn.__dict__.get("coef")
