@@ -150,6 +150,8 @@ def test_latex_format(capsys: pytest.CaptureFixture[str]) -> None:
     printed = capsys.readouterr().out
     assert "| step | layer | op | rule | shapes | gradient of |" in printed
     assert r"$\nabla_W = G^\top X$" in printed
+    assert r"$\nabla_X = (\hat Y - Y) \odot g / N$ (Ŷ = softmax(X))" in printed
+    assert "(N = 8)" in printed
     assert r"$(10\times 128) = (8\times 10)^\top (8\times 128)$" in printed
     assert md._repr_markdown_() == md.to_markdown()
     with pytest.raises(ValueError, match="fmt"):

@@ -161,6 +161,7 @@ class Explanation:
                     f"{step.index} | `{step.layer}` | `{step.op}`" if k == 0 else " | | "
                 ).replace("``", "")
                 rule = f"${term.latex}$" if term.latex else term.rule
+                rule += f" {term.note}" if term.note else ""  # N's value, what Ŷ and m are
                 target = f"`{term.target}`" if term.target else ""
                 lines.append(f"| {head} | {rule} | ${term.shapes_latex}$ | {target} |")
         return "\n".join(lines)
