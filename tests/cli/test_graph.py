@@ -74,3 +74,33 @@ def test_without_graphviz_writes_dot_and_says_how_to_install(
 def test_bad_batch_size(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", "--batch-size", "0"]) == 1
     assert "--batch-size must be positive" in capsys.readouterr().err
+
+
+def test_collapse_values_dpi_and_latex_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--collapse draws one box per module, --no-values drops the data lines, --latex prints
+    the trace's LaTeX table, --dpi sets a PNG's resolution; --collapse with --max-nodes is a
+    one-line error."""
+    full, boxed = tmp_path / "full.dot", tmp_path / "boxed.dot"
+    assert main(["graph", "--hidden", "8,8", "--out", str(full)]) == 0
+    assert main(["graph", "--hidden", "8,8", "--collapse", "--out", str(boxed)]) == 0
+    assert boxed.read_text().count("[label=") < full.read_text().count("[label=")
+    assert "data " in full.read_text()
+    bare = tmp_path / "bare.dot"
+    assert main(["graph", "--no-values", "--out", str(bare)]) == 0
+    assert "data " not in bare.read_text()
+    capsys.readouterr()
+    assert main(["graph", "--explain", "--latex", "--out", str(tmp_path / "g.dot")]) == 0
+    assert r"\nabla_W = G^\top X" in capsys.readouterr().out
+    assert main(["graph", "--collapse", "--max-nodes", "3", "--out", str(bare)]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    sizes = []
+    for dpi in ("72", "144"):
+        png = tmp_path / f"g{dpi}.png"
+        assert main(["graph", "--dpi", dpi, "--out", str(png)]) == 0
+        header = png.read_bytes()[16:24]
+        sizes.append(int.from_bytes(header[:4], "big"))
+    assert sizes[1] > 1.8 * sizes[0]

@@ -37,7 +37,17 @@ def add_graph_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     p.add_argument("--max-nodes", type=int, help="collapse all but the N nodes nearest the loss")
     p.add_argument(
+        "--collapse", action="store_true", help="one box per module (layer) instead of per op"
+    )
+    p.add_argument(
+        "--no-values", dest="values", action="store_false", help="do not print node values"
+    )
+    p.add_argument("--dpi", type=float, help="PNG resolution in dots per inch (default 150)")
+    p.add_argument(
         "--explain", action="store_true", help="also print the backward pass, step by step"
+    )
+    p.add_argument(
+        "--latex", action="store_true", help="with --explain: a Markdown table with LaTeX rules"
     )
     default = p.add_argument_group("default model (without MODEL)")
     default.add_argument("--hidden", default="128", help="hidden widths (default 128)")
@@ -91,16 +101,28 @@ def run_graph(args: argparse.Namespace) -> int:
         raise CLIError(f"--batch-size must be positive, got {args.batch_size}")
     if args.max_nodes is not None and args.max_nodes <= 0:
         raise CLIError(f"--max-nodes must be positive, got {args.max_nodes}")
+    if args.max_nodes is not None and args.collapse:
+        raise CLIError("--collapse and --max-nodes cannot be combined: pick one way to shorten")
+    if args.dpi is not None and not 0 < args.dpi <= 1200:
+        raise CLIError(f"--dpi must be in (0, 1200], got {args.dpi}")
     model, X, y = _batch_and_model(args)
     model.train()  # the graph a training step differentiates (dropout, batch statistics)
     logits = model(tensor(np.asarray(X, dtype=model.dtype), name="X"))
     loss = getattr(model, "loss", classification_loss)(logits, tensor(y, name="y"))
-    text = to_dot(loss, grads=args.grads, cluster=args.clusters, max_nodes=args.max_nodes)
-    written, note = write_graph(text, args.out, args.format)
+    text = to_dot(
+        loss,
+        grads=args.grads,
+        cluster=args.clusters,
+        max_nodes=args.max_nodes,
+        values=args.values,
+        collapse=args.collapse,
+    )
+    written, note = write_graph(text, args.out, args.format, dpi=args.dpi)
     if note is not None:
         print(f"nabla graph: {note}", file=sys.stderr)
     nodes = text.count(" [label=")
     print(f"wrote {written} ({nodes} nodes, batch of {len(X)})")
     if args.explain:
-        print(explain(loss, show=False).to_text())
+        trace = explain(loss, show=False)
+        print(trace.to_markdown() if args.latex else trace.to_text())
     return 0
