@@ -4,7 +4,8 @@
 ``nabla[viz]`` and the system ``graphviz`` package), ``explain`` lists the backward pass with
 each rule and the real shapes, and ``nabla.viz.report`` writes ``nabla train --report``'s page.
 They work before and after ``backward()``; a backward run inside ``keep_gradients()`` keeps every
-node's gradient for the drawing.
+node's value and gradient for the drawing. ``stepper`` writes the step-through page, and
+``mathtext`` turns a rule's LaTeX into matplotlib's mathtext for slides.
 """
 
 from nabla.autograd.graph import keep_gradients
@@ -17,6 +18,7 @@ from nabla.viz.dot import (
     to_dot,
 )
 from nabla.viz.explain import Explanation, Step, Term, explain
+from nabla.viz.formula import mathtext
 from nabla.viz.stepper import stepper
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "draw",
     "explain",
     "keep_gradients",
+    "mathtext",
     "render",
     "repr_svg",
     "stepper",
