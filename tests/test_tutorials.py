@@ -1,7 +1,9 @@
 """The tutorials in docs/tutorials run, and their hand / autodiff / numeric agreement holds.
 
 Each tutorial's ``main()`` returns what it printed: the largest relative disagreement of every
-check (``max_diff``) and the held-out accuracy of the model it trains at the end.
+check (``max_diff``) and the held-out accuracy of the model it trains at the end. Parts 1-6 also
+return their small example taught with nabla's tools (``example``, its ``explain`` trace, the
+``grads`` they print and the ``dot`` drawing).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import runpy
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
@@ -27,6 +31,41 @@ MIN_ACCURACY = {  # held-out accuracy each tutorial's final training reaches (wi
     "06_l2_regularisation": 0.93,  # digits
     "07_vanishing_gradients": 0.9,  # digits, the best of sigmoid / tanh / ReLU nets
 }
+
+
+TAUGHT_WITH_TOOLS = [p.stem for p in TUTORIALS if p.stem < "07"]  # parts 1-6 of the notes
+
+
+def count_ops(tensor: Any) -> int:
+    """The ops of the graph that produced ``tensor``, found by walking it (not by nb.explain)."""
+    seen: set[int] = set()
+    stack = [tensor.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        stack.extend(t.grad_fn for t in fn.inputs)
+    return len(seen)
+
+
+def check_taught_with_tools(path: Path, result: dict[str, Any], printed: str) -> None:
+    """The explain trace is printed, has one step per op, and the gradients are printed in full.
+
+    The module docstring opens with the notation table, the note's typo corrected (or where it
+    is) and the two weight layouts reconciled.
+    """
+    docstring = path.read_text().split('"""')[1]
+    assert "Notation (" in docstring
+    assert "Correction" in docstring
+    assert "Layouts" in docstring
+    assert result["explain"] in printed
+    assert result["explain_steps"] == count_ops(result["example"]) > 0
+    for name, grad in result["grads"].items():
+        assert f"→ {name}.grad" in result["explain"]
+        assert np.array2string(grad, precision=4, suppress_small=True) in printed
+        assert f"example ∇{name}: autodiff vs hand" in result["max_diff"]
+    assert result["dot"].startswith("digraph") and "grad" in result["dot"]
 
 
 def test_one_tutorial_per_part_of_the_notes() -> None:
@@ -47,6 +86,8 @@ def test_tutorial_agreement(path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert any("autodiff" in check for check in diffs)
     assert result["accuracy"] >= MIN_ACCURACY[path.stem]
     assert f"{result['accuracy']:.3f}" in printed
+    if path.stem in TAUGHT_WITH_TOOLS:
+        check_taught_with_tools(path, result, printed)
     if "shapes_ok" in result:
         assert result["shapes_ok"]
     if "first_over_last" in result:  # vanishing gradients: the first layer's share
@@ -60,9 +101,10 @@ def test_tutorial_agreement(path: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert result["weight_norm"] < 0.8 * result["weight_norm_unregularised"]
 
 
-def test_a_tutorial_runs_as_a_script() -> None:
+def test_a_tutorial_runs_as_a_script(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(TUTORIALS[0])],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
@@ -70,6 +112,7 @@ def test_a_tutorial_runs_as_a_script() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "held-out accuracy" in done.stdout
+    assert (tmp_path / "01_graph.dot").read_text().startswith("digraph")  # only as a script
 
 
 def test_readme_links_the_tutorials_in_reading_order() -> None:

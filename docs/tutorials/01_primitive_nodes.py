@@ -6,12 +6,37 @@ nabla's autodiff for the same gradient, and estimates it numerically with centra
 the three must agree. It ends by training softmax regression (the y = xW node followed by the
 softmax-with-loss node) on the iris flowers.
 
+Notation (note 002, "Let's backprop" → nabla):
+
+    note                 nabla                          shape here
+    x, y (node inputs)   the op's inputs x, y           (3, 4)
+    z (node output)      the op's output                (3, 4)
+    ∂L/∂z                g, "the gradient from above"   as z
+    y = xW               x @ W; W is (in × out)         x (2, 2), W (2, 3)
+    repmat               nb.broadcast_to                (1, 4) → (3, 4)
+    t (one-hot target)   the target of cross_entropy    (N, classes)
+
+Layouts: the note's W is (in × out), as in ``x @ W``; ``nb.explain`` then prints ∇W = Xᵀ G, the
+note's xᵀ ∂L/∂y. (``nn.Linear`` stores the transpose; see part 6.)
+
+Correction: the note ends its y = xW derivation with ∂L/∂x = ∂L/∂xᵢ wᵀ, and writes ∂L/yⱼ
+without its ∂; it means ∂L/∂x = ∂L/∂y Wᵀ, which is what this script checks.
+
+The small example at the end of the checks goes through nabla's own tools: its gradients are
+printed in full beside the hand rule, ``nb.explain`` prints the backward pass step by step (the
+engine's order, each step's rule and shapes), and ``nb.viz.to_dot(..., grads=True)`` draws the
+graph with each node's value and signed gradient (written to 01_graph.dot, and .svg with
+Graphviz, when run as a script).
+
 Run:  python docs/tutorials/01_primitive_nodes.py
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -102,6 +127,49 @@ def train_softmax_regression() -> float:
     return float((predicted == parts.y_test).mean())
 
 
+def tools_example(results: dict[str, float]) -> dict[str, Any]:
+    """The y = xW node into softmax with loss, small enough to read every number."""
+    example_rng = np.random.default_rng(1)  # its own draws: the checks' and training's stay put
+    x_, W_ = example_rng.standard_normal((2, 2)), example_rng.standard_normal((2, 3))
+    t = np.eye(3)[[0, 2]]
+    x, W = nb.tensor(x_, requires_grad=True, name="x"), nb.tensor(W_, requires_grad=True, name="W")
+    loss = nb.nn.functional.cross_entropy(x @ W, t)
+    G = (softmax(x_ @ W_) - t) / len(x_)  # ∂L/∂y = (ŷ − t)/N
+    return show_with_tools(loss, {"x": x, "W": W}, [G @ W_.T, x_.T @ G], "01_graph", results)
+
+
+def show_with_tools(
+    loss: Any, leaves: dict[str, Any], hand: list[Any], stem: str, results: dict[str, float]
+) -> dict[str, Any]:
+    """The small example through nabla's tools, beside the hand rule.
+
+    Prints each leaf's gradient in full (and how far it is from the hand-derived one), then
+    ``nb.explain``'s trace (the engine's steps, each with its forward line and rule) and builds
+    the drawing with values and signed gradients (``nb.viz.to_dot(..., grads=True)``), written
+    to STEM.dot (and STEM.svg where Graphviz is installed) only when run as a script.
+    """
+    grads = nb.grad(loss, list(leaves.values()), retain_graph=True)
+    for (name, g), by_hand in zip(zip(leaves, grads), hand):
+        err = relative_error(g.data, by_hand)
+        results[f"example ∇{name}: autodiff vs hand"] = err
+        print(f"  ∇{name}  (autodiff − hand {err:.1e}) =")
+        print(np.array2string(g.data, precision=4, suppress_small=True))
+    explanation = nb.explain(loss, show=True)
+    dot = nb.viz.to_dot(loss, grads=True)
+    if __name__ == "__main__":
+        Path(f"{stem}.dot").write_text(dot)
+        if shutil.which("dot"):
+            subprocess.run(["dot", "-Tsvg", f"{stem}.dot", "-o", f"{stem}.svg"], check=True)
+        print(f"  wrote {stem}.dot (and {stem}.svg with Graphviz): data and signed grad per node")
+    return {
+        "explain": str(explanation),
+        "explain_steps": len(explanation.steps),
+        "example": loss,
+        "grads": {name: g.data for name, g in zip(leaves, grads)},
+        "dot": dot,
+    }
+
+
 def main() -> dict[str, Any]:
     results: dict[str, float] = {}
     print("Part 1: primitive nodes — hand rule vs autodiff vs central differences")
@@ -154,9 +222,10 @@ def main() -> dict[str, Any]:
         results,
     )
 
+    tools = tools_example(results)
     accuracy = train_softmax_regression()
     print(f"softmax regression on iris: held-out accuracy {accuracy:.3f}")
-    return {"max_diff": results, "accuracy": accuracy}
+    return {**tools, "max_diff": results, "accuracy": accuracy}
 
 
 if __name__ == "__main__":

@@ -16,12 +16,36 @@ Each formula is checked against nabla's autodiff (the graph built from σ and lo
 loss) and central differences. Then the model is trained twice on the breast-cancer data, once
 with the hand-derived gradients and once with autodiff: the weights end up the same.
 
+Notation (note 003 → nabla):
+
+    note           nabla                           shape here
+    x, X           x (one column), X (n × m)       (4, 1), (4, 6)
+    w, b           w (1 × n), b (1 × 1)            (1, 4), (1, 1)
+    v, y = σ(v)    w @ x + b, nb.sigmoid(v)        (1, m)
+    d, D           the 0/1 targets                 (1, m)
+    dy, dv, dw     the gradients ∂L/∂y, ∂L/∂v, …   as y, v, w
+
+Layouts: the note's column form ``w @ x``, with w (out × in), is the layout ``nn.Linear`` uses;
+``nb.explain``'s matmul rule for the first operand, G Bᵀ for A @ B, is the note's dw = dv xᵀ.
+
+Correction: the one-layer lines of note 003 used here are right as written; the note's dV¹
+line (a typo) is corrected in part 3.
+
+The small example at the end of the checks goes through nabla's own tools: its gradients are
+printed in full beside the hand rule, ``nb.explain`` prints the backward pass step by step (the
+engine's order, each step's rule and shapes), and ``nb.viz.to_dot(..., grads=True)`` draws the
+graph with each node's value and signed gradient (written to 02_graph.dot, and .svg with
+Graphviz, when run as a script).
+
 Run:  python docs/tutorials/02_logistic_regression.py
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -129,15 +153,59 @@ def train() -> tuple[float, float]:
     return float((predicted == parts.y_test).mean()), weights_diff
 
 
+def tools_example(results: dict[str, float]) -> dict[str, Any]:
+    """One example through the notes' graph: dv = y − d emerges from the log → σ chain."""
+    example_rng = np.random.default_rng(1)  # its own draws: the checks' and training's stay put
+    w_, b_ = example_rng.standard_normal((1, 3)), example_rng.standard_normal((1, 1))
+    x, d = example_rng.standard_normal((3, 1)), np.array([[1.0]])
+    w, b = nb.tensor(w_, requires_grad=True, name="w"), nb.tensor(b_, requires_grad=True, name="b")
+    loss = loss_graph(w, b, x, d)
+    dv = sigmoid(w_ @ x + b_) - d
+    return show_with_tools(loss, {"w": w, "b": b}, [dv @ x.T, dv], "02_graph", results)
+
+
+def show_with_tools(
+    loss: Any, leaves: dict[str, Any], hand: list[Any], stem: str, results: dict[str, float]
+) -> dict[str, Any]:
+    """The small example through nabla's tools, beside the hand rule.
+
+    Prints each leaf's gradient in full (and how far it is from the hand-derived one), then
+    ``nb.explain``'s trace (the engine's steps, each with its forward line and rule) and builds
+    the drawing with values and signed gradients (``nb.viz.to_dot(..., grads=True)``), written
+    to STEM.dot (and STEM.svg where Graphviz is installed) only when run as a script.
+    """
+    grads = nb.grad(loss, list(leaves.values()), retain_graph=True)
+    for (name, g), by_hand in zip(zip(leaves, grads), hand):
+        err = relative_error(g.data, by_hand)
+        results[f"example ∇{name}: autodiff vs hand"] = err
+        print(f"  ∇{name}  (autodiff − hand {err:.1e}) =")
+        print(np.array2string(g.data, precision=4, suppress_small=True))
+    explanation = nb.explain(loss, show=True)
+    dot = nb.viz.to_dot(loss, grads=True)
+    if __name__ == "__main__":
+        Path(f"{stem}.dot").write_text(dot)
+        if shutil.which("dot"):
+            subprocess.run(["dot", "-Tsvg", f"{stem}.dot", "-o", f"{stem}.svg"], check=True)
+        print(f"  wrote {stem}.dot (and {stem}.svg with Graphviz): data and signed grad per node")
+    return {
+        "explain": str(explanation),
+        "explain_steps": len(explanation.steps),
+        "example": loss,
+        "grads": {name: g.data for name, g in zip(leaves, grads)},
+        "dot": dot,
+    }
+
+
 def main() -> dict[str, Any]:
     results: dict[str, float] = {}
     print("Part 2: logistic regression — hand-derived gradients vs autodiff vs numeric")
     check(results)
+    tools = tools_example(results)
     accuracy, weights_diff = train()
     results["trained weights: autodiff vs hand"] = weights_diff
     print(f"trained weights, autodiff vs hand-derived gradients: {weights_diff:.1e}")
     print(f"logistic regression on breast cancer: held-out accuracy {accuracy:.3f}")
-    return {"max_diff": results, "accuracy": accuracy}
+    return {**tools, "max_diff": results, "accuracy": accuracy}
 
 
 if __name__ == "__main__":

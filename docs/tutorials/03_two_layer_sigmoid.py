@@ -17,12 +17,37 @@ with the dimension checks W¹: n¹ × n⁰, b¹: n¹ × 1, W²: n² × n¹, b²:
 the shape of its parameter. Checked against autodiff and central differences, then trained on
 the breast-cancer data with the hand-derived gradients and with autodiff, side by side.
 
+Notation (note 003 → nabla):
+
+    note            nabla                                  shape (n⁰, n¹, n², m = 4, 5, 1, 7)
+    X, D            X, D (columns are examples)            (n⁰, m), (n², m)
+    W¹, b¹          W1, b1 (out × in, like nn.Linear)      (n¹, n⁰), (n¹, 1)
+    W², b²          W2, b2                                 (n², n¹), (n², 1)
+    V¹, Y¹ = σ(V¹)  W1 @ X + b1, nb.sigmoid(V1)            (n¹, m)
+    dV², dY¹, …     the gradients of the mean loss × m     as V², Y¹, …
+
+Correction: the note writes dV¹ = W²ᵀ dY² · σ′(Y¹); the rest of its derivation gives
+dY¹ = W²ᵀ dV² and dV¹ = dY¹ ⊙ σ′(V¹) = dY¹ ⊙ Y¹ (1 − Y¹), which is what this script checks.
+
+Layouts: column form W¹ (out × in) is ``nn.Linear``'s layout; ``nb.explain``'s matmul rule for
+the first operand of ``W1 @ X``, G Bᵀ for A @ B, is the note's dV¹ Xᵀ (the 1/m arrives with g,
+from the mean's step).
+
+The small example at the end of the checks goes through nabla's own tools: its gradients are
+printed in full beside the hand rule, ``nb.explain`` prints the backward pass step by step (the
+engine's order, each step's rule and shapes), and ``nb.viz.to_dot(..., grads=True)`` draws the
+graph with each node's value and signed gradient (written to 03_graph.dot, and .svg with
+Graphviz, when run as a script).
+
 Run:  python docs/tutorials/03_two_layer_sigmoid.py
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -138,15 +163,60 @@ def train() -> tuple[float, float]:
     return float(((Y2 > 0.5).ravel() == parts.y_test).mean()), weights_diff
 
 
+def tools_example(results: dict[str, float]) -> dict[str, Any]:
+    """The two-layer network on 3 examples (columns), small enough to read every number."""
+    example_rng = np.random.default_rng(1)  # its own draws: the checks' and training's stay put
+    shapes = {"W1": (3, 2), "b1": (3, 1), "W2": (1, 3), "b2": (1, 1)}
+    arrays = [example_rng.standard_normal(shape) for shape in shapes.values()]
+    X, D = example_rng.standard_normal((2, 3)), np.array([[1.0, 0.0, 1.0]])
+    leaves = {n: nb.tensor(a, requires_grad=True, name=n) for n, a in zip(shapes, arrays)}
+    loss = loss_graph(*leaves.values(), X, D)
+    hand = hand_gradients(*arrays, X, D)
+    return show_with_tools(loss, leaves, hand, "03_graph", results)
+
+
+def show_with_tools(
+    loss: Any, leaves: dict[str, Any], hand: list[Any], stem: str, results: dict[str, float]
+) -> dict[str, Any]:
+    """The small example through nabla's tools, beside the hand rule.
+
+    Prints each leaf's gradient in full (and how far it is from the hand-derived one), then
+    ``nb.explain``'s trace (the engine's steps, each with its forward line and rule) and builds
+    the drawing with values and signed gradients (``nb.viz.to_dot(..., grads=True)``), written
+    to STEM.dot (and STEM.svg where Graphviz is installed) only when run as a script.
+    """
+    grads = nb.grad(loss, list(leaves.values()), retain_graph=True)
+    for (name, g), by_hand in zip(zip(leaves, grads), hand):
+        err = relative_error(g.data, by_hand)
+        results[f"example ∇{name}: autodiff vs hand"] = err
+        print(f"  ∇{name}  (autodiff − hand {err:.1e}) =")
+        print(np.array2string(g.data, precision=4, suppress_small=True))
+    explanation = nb.explain(loss, show=True)
+    dot = nb.viz.to_dot(loss, grads=True)
+    if __name__ == "__main__":
+        Path(f"{stem}.dot").write_text(dot)
+        if shutil.which("dot"):
+            subprocess.run(["dot", "-Tsvg", f"{stem}.dot", "-o", f"{stem}.svg"], check=True)
+        print(f"  wrote {stem}.dot (and {stem}.svg with Graphviz): data and signed grad per node")
+    return {
+        "explain": str(explanation),
+        "explain_steps": len(explanation.steps),
+        "example": loss,
+        "grads": {name: g.data for name, g in zip(leaves, grads)},
+        "dot": dot,
+    }
+
+
 def main() -> dict[str, Any]:
     results: dict[str, float] = {}
     print("Part 3: two-layer sigmoid network, column form — hand vs autodiff vs numeric")
     shapes_ok = check(results)
+    tools = tools_example(results)
     accuracy, weights_diff = train()
     results["trained weights: autodiff vs hand"] = weights_diff
     print(f"trained weights, autodiff vs hand-derived gradients: {weights_diff:.1e}")
     print(f"two-layer sigmoid network on breast cancer: held-out accuracy {accuracy:.3f}")
-    return {"max_diff": results, "accuracy": accuracy, "shapes_ok": shapes_ok}
+    return {**tools, "max_diff": results, "accuracy": accuracy, "shapes_ok": shapes_ok}
 
 
 if __name__ == "__main__":

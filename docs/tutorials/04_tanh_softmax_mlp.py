@@ -18,12 +18,40 @@ Then the backward pass written three ways, which must agree:
 nabla's autodiff and central differences, then the network is trained on the digits with the
 hand-written batch backward and with autodiff, side by side.
 
+Notation (cheatsheet note 000 and note 004 → nabla):
+
+    cheatsheet      note 004      nabla                            shape here
+    x, y (one-hot)  x, y          X (rows), labels                 (N, in), (N,)
+    W_h, b_h        W₁, b₁        W_h (out × in), b_h              (hidden, in), (hidden,)
+    W_y, b_y        W₂, b₂        W_y, b_y                         (out, hidden), (out,)
+    h̃, h            z₁, a₁        X @ W_h.T + b_h, nb.tanh(·)      (N, hidden)
+    ỹ, ŷ            z₂, ŷ         logits, softmax(logits)          (N, out)
+    δ_y, δ_h        δ₁, δ₂        ∇Ỹ, ∇H̃ (G at each layer)         (N, out), (N, hidden)
+
+Corrections: the cheatsheet's batch column gives ∇Ỹ = Ŷ − Y, but its loss is the mean over the
+N rows, so ∇Ỹ = (Ŷ − Y)/N (what autodiff and central differences agree with here). Note 004
+numbers its δ backwards (δ₁ belongs to the output layer 2, δ₂ to layer 1); this script names
+them by layer, δ_y and δ_h.
+
+Layouts: both notes store W as (out × in), ``nn.Linear``'s layout; in ``X @ W_h.T``
+``nb.explain`` shows the matmul's Xᵀ G for W_hᵀ and then the transpose step: together Gᵀ X, the
+cheatsheet's ∇H̃ᵀ X.
+
+The small example at the end of the checks goes through nabla's own tools: its gradients are
+printed in full beside the hand rule, ``nb.explain`` prints the backward pass step by step (the
+engine's order, each step's rule and shapes), and ``nb.viz.to_dot(..., grads=True)`` draws the
+graph with each node's value and signed gradient (written to 04_graph.dot, and .svg with
+Graphviz, when run as a script).
+
 Run:  python docs/tutorials/04_tanh_softmax_mlp.py
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -184,15 +212,60 @@ def train() -> tuple[float, float]:
     return float((predicted == parts.y_test).mean()), weights_diff
 
 
+def tools_example(results: dict[str, float]) -> dict[str, Any]:
+    """The batch (rows) form on 4 examples, small enough to read every number."""
+    example_rng = np.random.default_rng(1)  # its own draws: the checks' and training's stay put
+    shapes = {"W_h": (4, 3), "b_h": (4,), "W_y": (3, 4), "b_y": (3,)}
+    arrays = [example_rng.standard_normal(shape) * 0.5 for shape in shapes.values()]
+    X, labels = example_rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
+    leaves = {n: nb.tensor(a, requires_grad=True, name=n) for n, a in zip(shapes, arrays)}
+    loss = loss_graph(*leaves.values(), X, labels)
+    hand = batch_backward(*arrays, X, np.eye(3)[labels])
+    return show_with_tools(loss, leaves, hand, "04_graph", results)
+
+
+def show_with_tools(
+    loss: Any, leaves: dict[str, Any], hand: list[Any], stem: str, results: dict[str, float]
+) -> dict[str, Any]:
+    """The small example through nabla's tools, beside the hand rule.
+
+    Prints each leaf's gradient in full (and how far it is from the hand-derived one), then
+    ``nb.explain``'s trace (the engine's steps, each with its forward line and rule) and builds
+    the drawing with values and signed gradients (``nb.viz.to_dot(..., grads=True)``), written
+    to STEM.dot (and STEM.svg where Graphviz is installed) only when run as a script.
+    """
+    grads = nb.grad(loss, list(leaves.values()), retain_graph=True)
+    for (name, g), by_hand in zip(zip(leaves, grads), hand):
+        err = relative_error(g.data, by_hand)
+        results[f"example ∇{name}: autodiff vs hand"] = err
+        print(f"  ∇{name}  (autodiff − hand {err:.1e}) =")
+        print(np.array2string(g.data, precision=4, suppress_small=True))
+    explanation = nb.explain(loss, show=True)
+    dot = nb.viz.to_dot(loss, grads=True)
+    if __name__ == "__main__":
+        Path(f"{stem}.dot").write_text(dot)
+        if shutil.which("dot"):
+            subprocess.run(["dot", "-Tsvg", f"{stem}.dot", "-o", f"{stem}.svg"], check=True)
+        print(f"  wrote {stem}.dot (and {stem}.svg with Graphviz): data and signed grad per node")
+    return {
+        "explain": str(explanation),
+        "explain_steps": len(explanation.steps),
+        "example": loss,
+        "grads": {name: g.data for name, g in zip(leaves, grads)},
+        "dot": dot,
+    }
+
+
 def main() -> dict[str, Any]:
     results: dict[str, float] = {}
     print("Part 4: tanh + softmax MLP — element-wise, vector and batch forms, autodiff, numeric")
     check(results)
+    tools = tools_example(results)
     accuracy, weights_diff = train()
     results["trained weights: autodiff vs hand"] = weights_diff
     print(f"trained weights, autodiff vs hand-written batch backward: {weights_diff:.1e}")
     print(f"tanh + softmax MLP (64-32-10) on digits: held-out accuracy {accuracy:.3f}")
-    return {"max_diff": results, "accuracy": accuracy}
+    return {**tools, "max_diff": results, "accuracy": accuracy}
 
 
 if __name__ == "__main__":

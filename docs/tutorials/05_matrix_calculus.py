@@ -15,11 +15,37 @@ autodiff and finite differences, contracts them with G exactly as the key idea s
 recovers the three matrix products. Then a two-layer network on the wine data is trained with a
 hand-written Dense layer built on those three formulas, beside autodiff.
 
+Notation (note 001, "Basic Knowledge" → nabla):
+
+    note                 nabla                            shape (m, nⁱ, nᵒ)
+    O (= Oˡ⁻¹)           O, the layer's input rows        (m, nⁱ)
+    W (= Wˡ), b          W (in × out), b                  (nⁱ, nᵒ), (nᵒ,)
+    Z = O W + b          O @ W + b                        (m, nᵒ)
+    G = ∇_Z L            g of the matmul step             (m, nᵒ)
+    A) ∇_W = Oᵀ G        ∇W = Xᵀ G in ``nb.explain``      (nⁱ, nᵒ)
+    B) ∇_b = 1ᵀ G        ∇b: the sum over the rows        (nᵒ,)
+
+Layouts: this note's W is (in × out), as in ``O @ W``; ``nb.explain`` prints its ∇W = Oᵀ G (with
+X for O). ``nn.Linear`` stores W as (out × in) and its trace reads ∇W = Gᵀ X: the same numbers,
+transposed (part 6).
+
+Correction: the note's ∇_b line writes Σᵢⱼ ∂L/∂zᵢⱼ · Gᵢⱼ, the factor ∂L/∂z twice (G is
+∂L/∂Z); it means Σᵢⱼ ∂zᵢⱼ/∂b_k · Gᵢⱼ = Σᵢ G_ik, which is what this script checks.
+
+The small example at the end of the checks goes through nabla's own tools: its gradients are
+printed in full beside the hand rule, ``nb.explain`` prints the backward pass step by step (the
+engine's order, each step's rule and shapes), and ``nb.viz.to_dot(..., grads=True)`` draws the
+graph with each node's value and signed gradient (written to 05_graph.dot, and .svg with
+Graphviz, when run as a script).
+
 Run:  python docs/tutorials/05_matrix_calculus.py
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -173,15 +199,61 @@ def train() -> tuple[float, float]:
     return float((out.argmax(axis=1) == parts.y_test).mean()), weights_diff
 
 
+def tools_example(results: dict[str, float]) -> dict[str, Any]:
+    """A dense layer and tanh on 3 rows, L = Σ U ⊙ tanh(O W + b): the three products by name."""
+    example_rng = np.random.default_rng(1)  # its own draws: the checks' and training's stay put
+    O_, W_ = example_rng.standard_normal((3, 2)), example_rng.standard_normal((2, 4))
+    b_, U = example_rng.standard_normal(4), example_rng.standard_normal((3, 4))
+    O, W = nb.tensor(O_, requires_grad=True, name="O"), nb.tensor(W_, requires_grad=True, name="W")
+    b = nb.tensor(b_, requires_grad=True, name="b")
+    loss = (nb.tanh(O @ W + b) * U).sum()
+    G = U * (1 - np.tanh(O_ @ W_ + b_) ** 2)  # G ← G ⊙ f′(Z), f = tanh
+    hand = [O_.T @ G, np.ones(3) @ G, G @ W_.T]  # Oᵀ G, 1ᵀ G, G Wᵀ
+    return show_with_tools(loss, {"W": W, "b": b, "O": O}, hand, "05_graph", results)
+
+
+def show_with_tools(
+    loss: Any, leaves: dict[str, Any], hand: list[Any], stem: str, results: dict[str, float]
+) -> dict[str, Any]:
+    """The small example through nabla's tools, beside the hand rule.
+
+    Prints each leaf's gradient in full (and how far it is from the hand-derived one), then
+    ``nb.explain``'s trace (the engine's steps, each with its forward line and rule) and builds
+    the drawing with values and signed gradients (``nb.viz.to_dot(..., grads=True)``), written
+    to STEM.dot (and STEM.svg where Graphviz is installed) only when run as a script.
+    """
+    grads = nb.grad(loss, list(leaves.values()), retain_graph=True)
+    for (name, g), by_hand in zip(zip(leaves, grads), hand):
+        err = relative_error(g.data, by_hand)
+        results[f"example ∇{name}: autodiff vs hand"] = err
+        print(f"  ∇{name}  (autodiff − hand {err:.1e}) =")
+        print(np.array2string(g.data, precision=4, suppress_small=True))
+    explanation = nb.explain(loss, show=True)
+    dot = nb.viz.to_dot(loss, grads=True)
+    if __name__ == "__main__":
+        Path(f"{stem}.dot").write_text(dot)
+        if shutil.which("dot"):
+            subprocess.run(["dot", "-Tsvg", f"{stem}.dot", "-o", f"{stem}.svg"], check=True)
+        print(f"  wrote {stem}.dot (and {stem}.svg with Graphviz): data and signed grad per node")
+    return {
+        "explain": str(explanation),
+        "explain_steps": len(explanation.steps),
+        "example": loss,
+        "grads": {name: g.data for name, g in zip(leaves, grads)},
+        "dot": dot,
+    }
+
+
 def main() -> dict[str, Any]:
     results: dict[str, float] = {}
     print("Part 5: the key idea ∇_X z = Σ_j (∇_X Y_j) ∂z/∂Y_j on Z = O W + b")
     check(results)
+    tools = tools_example(results)
     accuracy, weights_diff = train()
     results["trained weights: autodiff vs hand"] = weights_diff
     print(f"trained weights, autodiff vs hand-written Dense layers: {weights_diff:.1e}")
     print(f"two-layer network (13-16-3) on wine: held-out accuracy {accuracy:.3f}")
-    return {"max_diff": results, "accuracy": accuracy}
+    return {**tools, "max_diff": results, "accuracy": accuracy}
 
 
 if __name__ == "__main__":

@@ -12,12 +12,37 @@ checks the formula against autodiff of ``loss + λ · nn.l2_penalty(model)`` and
 differences, checks that SGD with weight decay on the weights takes exactly the same steps, and
 trains on the digits with and without the penalty: the penalised weights come out smaller.
 
+Notation (note 001, "Adding regularization" → nabla):
+
+    note               nabla                                    shape here
+    J = L + λΩ         objective(model, X, y, λ)                scalar
+    Ω = ½ Σ_W ‖W‖²     nn.l2_penalty(model)                     scalar
+    Wˡ, bˡ             model's l.weight (out × in), l.bias      (out, in), (out,)
+    Oˡ⁻¹, G            the layer's input rows, ∇ of its output  (m, in), (m, out)
+    A) ∇_W J           ∇W = Gᵀ X + λ W                          (out, in)
+
+Layouts, reconciled: the note writes ∇_W J = Oᵀ G + λW with W (in × out); ``nn.Linear`` (as
+PyTorch) stores W (out × in), so ``nb.explain`` prints ∇W = Gᵀ X: the transpose, the same
+numbers. The trace also shows the two paths into each weight (the loss and the penalty) adding.
+
+Correction: the note's line A) is right; its earlier ∇_b line's ∂L/∂z for ∂z/∂b is corrected in
+part 5.
+
+The small example at the end of the checks goes through nabla's own tools: its gradients are
+printed in full beside the hand rule, ``nb.explain`` prints the backward pass step by step (the
+engine's order, each step's rule and shapes), and ``nb.viz.to_dot(..., grads=True)`` draws the
+graph with each node's value and signed gradient (written to 06_graph.dot, and .svg with
+Graphviz, when run as a script).
+
 Run:  python docs/tutorials/06_l2_regularisation.py
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -126,15 +151,61 @@ def train(lam: float) -> tuple[float, float]:
     return accuracy, norm
 
 
+def tools_example(results: dict[str, float]) -> dict[str, Any]:
+    """J = L + λΩ for a 3-4-2 net on 4 rows: the trace shows the two paths into each W add up."""
+    nb.manual_seed(2)
+    model = nn.MLP([3, 4, 2], activation="tanh", dtype=np.float64)
+    example_rng = np.random.default_rng(1)  # its own draws: the checks' and training's stay put
+    X, y = example_rng.standard_normal((4, 3)), np.array([0, 1, 1, 0])
+    loss = objective(model, X, y, LAMBDA)
+    leaves = dict(model.named_parameters())
+    hand = hand_gradients(model, X, y, LAMBDA)
+    return show_with_tools(loss, leaves, hand, "06_graph", results)
+
+
+def show_with_tools(
+    loss: Any, leaves: dict[str, Any], hand: list[Any], stem: str, results: dict[str, float]
+) -> dict[str, Any]:
+    """The small example through nabla's tools, beside the hand rule.
+
+    Prints each leaf's gradient in full (and how far it is from the hand-derived one), then
+    ``nb.explain``'s trace (the engine's steps, each with its forward line and rule) and builds
+    the drawing with values and signed gradients (``nb.viz.to_dot(..., grads=True)``), written
+    to STEM.dot (and STEM.svg where Graphviz is installed) only when run as a script.
+    """
+    grads = nb.grad(loss, list(leaves.values()), retain_graph=True)
+    for (name, g), by_hand in zip(zip(leaves, grads), hand):
+        err = relative_error(g.data, by_hand)
+        results[f"example ∇{name}: autodiff vs hand"] = err
+        print(f"  ∇{name}  (autodiff − hand {err:.1e}) =")
+        print(np.array2string(g.data, precision=4, suppress_small=True))
+    explanation = nb.explain(loss, show=True)
+    dot = nb.viz.to_dot(loss, grads=True)
+    if __name__ == "__main__":
+        Path(f"{stem}.dot").write_text(dot)
+        if shutil.which("dot"):
+            subprocess.run(["dot", "-Tsvg", f"{stem}.dot", "-o", f"{stem}.svg"], check=True)
+        print(f"  wrote {stem}.dot (and {stem}.svg with Graphviz): data and signed grad per node")
+    return {
+        "explain": str(explanation),
+        "explain_steps": len(explanation.steps),
+        "example": loss,
+        "grads": {name: g.data for name, g in zip(leaves, grads)},
+        "dot": dot,
+    }
+
+
 def main() -> dict[str, Any]:
     results: dict[str, float] = {}
     print("Part 6: L2 regularisation — ∇J = ∇L + λW, autodiff, numeric, weight decay")
     check(results)
+    tools = tools_example(results)
     accuracy_plain, norm_plain = train(0.0)
     accuracy, norm = train(LAMBDA)
     print(f"digits, λ = 0:    held-out accuracy {accuracy_plain:.3f}, ‖W‖ = {norm_plain:.2f}")
     print(f"digits, λ = {LAMBDA}: held-out accuracy {accuracy:.3f}, ‖W‖ = {norm:.2f}")
     return {
+        **tools,
         "max_diff": results,
         "accuracy": accuracy,
         "accuracy_unregularised": accuracy_plain,
