@@ -8,6 +8,7 @@ return their small example taught with nabla's tools (``example``, its ``explain
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 import subprocess
@@ -76,7 +77,11 @@ def test_one_tutorial_per_part_of_the_notes() -> None:
 def test_tutorial_agreement(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     namespace = runpy.run_path(str(path), run_name="tutorial")
     result = namespace["main"]()
-    printed = capsys.readouterr().out
+    check_agreement(path, result, capsys.readouterr().out)
+
+
+def check_agreement(path: Path, result: dict[str, Any], printed: str) -> None:
+    """What a tutorial (script or notebook) returned and printed agrees, as it says."""
     diffs = result["max_diff"]
     assert len(diffs) >= 3
     for check, diff in diffs.items():
@@ -119,3 +124,43 @@ def test_readme_links_the_tutorials_in_reading_order() -> None:
     readme = (ROOT / "README.md").read_text()
     linked = re.findall(r"\(docs/tutorials/(\d\d_\w+)\.py\)", readme)
     assert linked == [p.stem for p in TUTORIALS]
+
+
+def load_make_notebooks() -> dict[str, Any]:
+    return runpy.run_path(str(ROOT / "docs" / "tutorials" / "make_notebooks.py"), run_name="nb")
+
+
+def cells(notebook: Any) -> list[tuple[str, str]]:
+    return [(cell["cell_type"], "".join(cell["source"])) for cell in notebook["cells"]]
+
+
+def test_one_notebook_per_tutorial() -> None:
+    notebooks = sorted((ROOT / "docs" / "tutorials" / "notebooks").glob("*.ipynb"))
+    assert [p.stem for p in notebooks] == [p.stem for p in TUTORIALS]
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
+def test_notebook_is_up_to_date(path: Path) -> None:
+    """The committed notebook is what make_notebooks.py generates from the script now."""
+    pytest.importorskip("jupytext")
+    make = load_make_notebooks()
+    committed = json.loads(make["notebook_path"](path).read_text())
+    assert cells(committed) == cells(make["notebook"](path)), (
+        f"{path.stem}.ipynb is stale: run python docs/tutorials/make_notebooks.py"
+    )
+    assert cells(committed)[0][1].startswith("# Part")  # the docstring, as Markdown
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
+def test_notebook_runs_and_agrees(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The notebook's code cells, run in order in one namespace, reach the same agreements."""
+    notebook = json.loads(
+        (ROOT / "docs" / "tutorials" / "notebooks" / f"{path.stem}.ipynb").read_text()
+    )
+    namespace: dict[str, Any] = {"__name__": "notebook"}  # not "__main__": it writes no files
+    code = [source for kind, source in cells(notebook) if kind == "code"]
+    for k, source in enumerate(code):  # our own committed cells, checked up to date above
+        exec(compile(source, f"{path.stem}.ipynb[{k}]", "exec"), namespace)  # noqa: S102
+    printed = capsys.readouterr().out
+    assert "agreements hold" in printed  # the notebook's own assertion cell ran
+    check_agreement(path, namespace["result"], printed)
