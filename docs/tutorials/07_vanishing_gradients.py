@@ -11,7 +11,7 @@ most 4⁻ᴸ (times the weights' own gains): it *vanishes*, and the first layers
 tanh f′ = 1 − tanh² ≤ 1 and for ReLU f′ ∈ {0, 1}: the layers' gradients stay comparable, until
 units saturate (|Z| large, f′ ≈ 0) or die (ReLU with Z ≤ 0 for every example).
 
-Weight layout: this tutorial writes the notes' W (in × out, Z = O W). nabla's ``nn.Linear``
+Layouts: this tutorial writes the notes' W (in × out, Z = O W). nabla's ``nn.Linear``
 stores PyTorch's (out × in) and computes Z = O Wᵀ, so its ∇W is the transpose, Gᵀ O; the
 tutorial compares ‖∇W‖, which the layout does not change.
 
@@ -22,12 +22,31 @@ tutorial compares ‖∇W‖, which the layout does not change.
    saturated (or dead) units per layer — the cause next to the effect; drawn side by side on
    shared axes when run as a script (``vanishing_gradients.png``).
 
+Notation (note 001 → nabla):
+
+    note        nabla                                        shape (first layer, checks)
+    O⁰ = X      X, the data rows                             (m, n⁰) = (6, 3)
+    Wˡ, bˡ      params[2l − 2] (in × out), params[2l − 1]    (3, 4), (4,)
+    Zˡ, Oˡ      O @ W + b, the activation of Zˡ              (m, nˡ)
+    G           g of each step in ``nb.explain``             as Zˡ
+    f′(Zˡ)      the activation's rule: g ⊙ z(1 − z) for σ    as Zˡ
+
+Correction: the lines of note 001 used here are right as written (its ∇_b line's typo is
+corrected in part 5); the batch G of the mean loss carries the 1/N the cheatsheet drops (part 4).
+
+The small example after the checks (three sigmoid layers) goes through nabla's own tools: its
+gradients printed in full beside the hand rule, ``nb.explain``'s trace (one σ step per layer,
+each multiplying g by z(1 − z) ≤ ¼) and ``nb.viz.to_dot(..., grads=True)``'s drawing with each
+node's value and signed gradient (07_graph.dot, and .svg with Graphviz, only as a script).
+
 Run:  python docs/tutorials/07_vanishing_gradients.py
 """
 
 from __future__ import annotations
 
 import itertools
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -220,10 +239,60 @@ def plot(history: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=150)
 
 
+def tools_example(results: dict[str, float]) -> dict[str, Any]:
+    """Three sigmoid layers on 4 rows: the trace shows g ⊙ z(1 − z) once per layer."""
+    example_rng = np.random.default_rng(1)  # its own draws: the checks' and training's stay put
+    sizes = [2, 3, 3, 3, 2]
+    arrays = [
+        example_rng.standard_normal((n_in, n_out)) if k % 2 == 0 else np.zeros(n_out)
+        for n_in, n_out in itertools.pairwise(sizes)
+        for k in range(2)
+    ]
+    names = [f"{kind}{layer}" for layer in range(1, len(sizes)) for kind in ("W", "b")]
+    X, y = example_rng.standard_normal((4, 2)), np.array([0, 1, 1, 0])
+    leaves = {n: nb.tensor(a, requires_grad=True, name=n) for n, a in zip(names, arrays)}
+    loss = loss_graph("sigmoid", list(leaves.values()), X, y)
+    hand = hand_gradients("sigmoid", arrays, X, y)
+    return show_with_tools(loss, leaves, hand, "07_graph", results)
+
+
+def show_with_tools(
+    loss: Any, leaves: dict[str, Any], hand: list[Any], stem: str, results: dict[str, float]
+) -> dict[str, Any]:
+    """The small example through nabla's tools, beside the hand rule.
+
+    Prints each leaf's gradient in full (and how far it is from the hand-derived one), then
+    ``nb.explain``'s trace (the engine's steps, each with its forward line and rule) and builds
+    the drawing with values and signed gradients (``nb.viz.to_dot(..., grads=True)``), written
+    to STEM.dot (and STEM.svg where Graphviz is installed) only when run as a script.
+    """
+    grads = nb.grad(loss, list(leaves.values()), retain_graph=True)
+    for (name, g), by_hand in zip(zip(leaves, grads), hand):
+        err = relative_error(g.data, by_hand)
+        results[f"example ∇{name}: autodiff vs hand"] = err
+        print(f"  ∇{name}  (autodiff − hand {err:.1e}) =")
+        print(np.array2string(g.data, precision=4, suppress_small=True))
+    explanation = nb.explain(loss, show=True)
+    dot = nb.viz.to_dot(loss, grads=True)
+    if __name__ == "__main__":
+        Path(f"{stem}.dot").write_text(dot)
+        if shutil.which("dot"):
+            subprocess.run(["dot", "-Tsvg", f"{stem}.dot", "-o", f"{stem}.svg"], check=True)
+        print(f"  wrote {stem}.dot (and {stem}.svg with Graphviz): data and signed grad per node")
+    return {
+        "explain": str(explanation),
+        "explain_steps": len(explanation.steps),
+        "example": loss,
+        "grads": {name: g.data for name, g in zip(leaves, grads)},
+        "dot": dot,
+    }
+
+
 def main() -> dict[str, Any]:
     print("1. The dense-layer rule through 4 hidden layers: hand vs autodiff vs numeric")
     results: dict[str, float] = {}
     check(results)
+    tools = tools_example(results)
 
     data = load_data("digits")
     parts = split_dataset(data.X, data.y, val_split=0.0, test_split=0.25, seed=0)
@@ -262,6 +331,7 @@ def main() -> dict[str, Any]:
     best = max(accuracy for _, _, accuracy in history.values())
     print(f"\nheld-out accuracy of the best net: {best:.3f}")
     return {
+        **tools,
         "max_diff": results,
         "accuracy": best,
         "first_over_last": first_over_last,
