@@ -143,8 +143,11 @@ def test_one_notebook_per_tutorial() -> None:
 def test_notebook_is_up_to_date(path: Path) -> None:
     """The committed notebook is what make_notebooks.py generates from the script now."""
     pytest.importorskip("jupytext")
+    nbformat = pytest.importorskip("nbformat")  # comes with jupytext
     make = load_make_notebooks()
-    committed = json.loads(make["notebook_path"](path).read_text())
+    text = make["notebook_path"](path).read_text()
+    nbformat.validate(nbformat.reads(text, as_version=4))  # a valid notebook, v4
+    committed = json.loads(text)
     assert cells(committed) == cells(make["notebook"](path)), (
         f"{path.stem}.ipynb is stale: run python docs/tutorials/make_notebooks.py"
     )
