@@ -21,6 +21,17 @@ from typing import Any
 
 from nabla.autograd.graph import backward_order, inputs_of, node_key
 from nabla.tensor import Tensor
+from nabla.viz.explain_names import (
+    accumulation,
+    format_array,
+    forward_text,
+    link,
+    origin,
+    rename,
+    symbol_names,
+    tensor_names,
+    term_cells,
+)
 from nabla.viz.formula import CallRule, Expr, mathtext
 from nabla.viz.graph import Node, collect, format_shape
 from nabla.viz.rules import call_rule
@@ -97,6 +108,13 @@ class Term:
     #: text, LaTeX and a NumPy evaluation in one; None where the docstring rule is exact
     expr: Expr | None = None
     mathtext: str = ""  # the LaTeX in matplotlib's mathtext subset
+    name: str = ""  # the input's name: the user's ("W1"), a module path ("0.weight"), or "t3"
+    named_rule: str = ""  # the rule in the tensors' names ("∇W1 = Gᵀ x")
+    #: every step that sends this input a gradient (the engine adds them), in order; one entry
+    #: when it gets only this one, the step twice where an op uses it twice (``a * a``)
+    received: tuple[int, ...] = ()
+    order: int = 1  # this term's place among them (1: the first, "="; later ones "+=")
+    value: Any = None  # the gradient this term sends, under ``explain(..., values=True)``
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,10 @@ class Step:
     op: str  # the op's name ("linear")
     output_shape: tuple[int, ...]  # also the shape of g, the gradient arriving from above
     terms: tuple[Term, ...]
+    output_name: str = ""  # the name of the tensor this op made ("t3", "h")
+    forward: str = ""  # its definition in the tensors' names ("h = tanh(z)")
+    g_from: tuple[int, ...] = ()  # the steps whose gradients add up to g (none: the start)
+    g_value: Any = None  # g itself, under ``explain(..., values=True)``
 
 
 @dataclass
@@ -122,20 +144,22 @@ class Explanation:
     root_shape: tuple[int, ...]
     steps: list[Step] = field(default_factory=list)
     fmt: str = "text"
+    values: bool = False  # whether the steps carry g and each term's gradient
 
     def to_text(self) -> str:
         header = (
             f"backward of {self.root_op} ({format_shape(self.root_shape)}): "
-            f"{len(self.steps)} steps in execution order (g, G: the gradient from the step "
-            "above, shaped as the op's output)"
+            f"{len(self.steps)} steps in execution order (g, G: the gradient of the step's "
+            "output, summed from the steps named; += where gradients add up)"
         )
+        ops = {step.index: step.op for step in self.steps}
         rows: list[list[str]] = []
         for step in self.steps:
-            for k, term in enumerate(step.terms):
-                head = [str(step.index), step.layer or "·", step.op] if k == 0 else ["", "", ""]
-                extra = [f"→ {term.target}.grad"] if term.target else []
-                extra += [term.note] if term.note else []
-                rows.append([*head, term.rule, term.shapes, "  ".join(extra)])
+            g = f" = {format_array(step.g_value)}" if step.g_value is not None else ""
+            head = [str(step.index), step.layer or "·", step.op]
+            rows.append([*head, step.forward, "", origin(step, ops) + g])
+            for term in step.terms:
+                rows.append(["", "", "", *term_cells(term)])
         if not rows:
             return header
         widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
@@ -155,15 +179,19 @@ class Explanation:
             "| step | layer | op | rule | shapes | gradient of |",
             "|---:|---|---|---|---|---|",
         ]
+        ops = {step.index: step.op for step in self.steps}
         for step in self.steps:
-            for k, term in enumerate(step.terms):
-                head = (
-                    f"{step.index} | `{step.layer}` | `{step.op}`" if k == 0 else " | | "
-                ).replace("``", "")
+            head = f"{step.index} | `{step.layer}` | `{step.op}`".replace("``", "")
+            lines.append(f"| {head} | `{step.forward}` ({origin(step, ops)}) | | |")
+            for term in step.terms:
                 rule = f"${term.latex}$" if term.latex else term.rule
                 rule += f" {term.note}" if term.note else ""  # N's value, what Ŷ and m are
+                named = term.named_rule.replace(" = ", " += ", 1) if term.order > 1 else ""
+                named = named or (term.named_rule if term.named_rule != term.rule else "")
+                rule += f" (`{named}`)" if named else ""
+                rule += f" {text}" if (text := accumulation(term)) else ""
                 target = f"`{term.target}`" if term.target else ""
-                lines.append(f"| {head} | {rule} | ${term.shapes_latex}$ | {target} |")
+                lines.append(f"| | | | {rule} | ${term.shapes_latex}$ | {target} |")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -241,8 +269,12 @@ def _latex_symbol(symbol: str) -> str:
 _DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 
 
-def _terms(fn: Any, out_shape: tuple[int, ...], info: dict[int, Node]) -> tuple[Term, ...]:
-    """The rule of op ``fn`` applied to each of its inputs that needs a gradient."""
+def _terms(
+    fn: Any, out: Any, info: dict[int, Node], names: dict[int, str]
+) -> tuple[str, tuple[Term, ...]]:
+    """Op ``fn``'s forward line in the tensors' names, and its rule applied to each of its
+    inputs that needs a gradient."""
+    out_shape = out.shape
     rule = rule_of(type(fn))
     inputs = inputs_of(fn)
     call = call_rule(fn, inputs, out_shape)
@@ -254,6 +286,10 @@ def _terms(fn: Any, out_shape: tuple[int, ...], info: dict[int, Node]) -> tuple[
     symbols = call.symbols if call is not None else rule.symbols
     if not variadic:
         operands.update((symbol, inp.shape) for symbol, inp in zip(symbols, inputs) if symbol)
+    out_name = names[node_key(out)]
+    output = (call.output if call is not None else "") or rule.output
+    mapping = symbol_names(symbols, output, inputs, out_name, names)
+    forward = forward_text(fn, rule.forward, mapping, inputs, names)
     terms = []
     for k, inp in enumerate(inputs):
         if not inp.requires_grad:
@@ -261,6 +297,7 @@ def _terms(fn: Any, out_shape: tuple[int, ...], info: dict[int, Node]) -> tuple[
         symbol, text, tex, note, expr = _written(rule, call, 0 if variadic else k)
         node = info[node_key(inp)]
         shapes, shapes_tex = _shapes(fn, text, tex, inp.shape, operands)
+        own = {symbol: names[node_key(inp)]} if variadic else {}
         terms.append(
             Term(
                 input_index=k,
@@ -275,9 +312,11 @@ def _terms(fn: Any, out_shape: tuple[int, ...], info: dict[int, Node]) -> tuple[
                 target=node.name if node.kind == "param" else None,
                 expr=expr,
                 mathtext=mathtext(tex),
+                name=names[node_key(inp)],
+                named_rule=rename(text, {**mapping, **own}),
             )
         )
-    return tuple(terms)
+    return forward, tuple(terms)
 
 
 def explain(
@@ -285,8 +324,12 @@ def explain(
     fmt: str = "text",
     show: bool = True,
     params: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+    names: Mapping[Any, str] | None = None,
+    values: bool = False,
 ) -> Explanation:
-    """The backward pass of ``tensor``, step by step, with each rule and the real shapes.
+    """The backward pass of ``tensor``, step by step, with each rule and the real shapes, in
+    the tensors' own names: each step's forward line (``h = tanh(z)``), where its g comes from
+    (the steps whose gradients add up to it), and ``+=`` where an input receives several.
 
     Nothing is computed and the graph is left intact: each step is an op, in the order the
     engine's ``backward`` runs it (:func:`nabla.autograd.graph.backward_order`), with the
@@ -305,6 +348,14 @@ def explain(
         Print the explanation (``print(str(result))``).
     params : mapping or iterable of (name, tensor), optional
         Names for leaves not created by a module (see :func:`nabla.viz.to_dot`).
+    names : mapping of Tensor to str, optional
+        The names the trace gives tensors (``{W: "W1", h: "h"}``), leaves or intermediates;
+        others are named by their module path, their ``name=``, else ``t1, t2, …`` (ops in
+        creation order) and ``c1, …`` (constants).
+    values : bool
+        Also show g and each gradient a step sends: arrays of up to 6 elements in full, larger
+        ones as shape, norm and mean. Needs the live graph (before ``backward()``, or after
+        ``backward(retain_graph=True)``).
 
     Returns
     -------
@@ -319,20 +370,31 @@ def explain(
     >>> e = nb.explain((W @ x).sum(), show=False)
     >>> [(s.op, [t.rule for t in s.terms]) for s in e.steps]
     [('sum', ['∇x = broadcast(g)']), ('matmul', ['∇X = G Wᵀ'])]
+    >>> [(s.forward, [t.named_rule for t in s.terms]) for s in e.steps]
+    [('t2 = Σ_axes t1', ['∇t1 = broadcast(g)']), ('t1 = W c1', ['∇W = G c1ᵀ'])]
     """
     if fmt not in ("text", "latex"):
         raise ValueError(f"explain: fmt must be 'text' or 'latex', got {fmt!r}")
     graph = collect(tensor, params)
     info = {node_key(n.tensor): n for n in graph.nodes}
+    tensor_name = tensor_names(graph, names)
     steps: list[Step] = []
+    sends: list[tuple[int, int]] = []  # (step, key of the tensor a term sends a gradient to)
     for t in backward_order(tensor):
         fn = t._fn
         if fn is None:  # the leaves come last; they only receive their gradients
             continue
         layer = info[node_key(t)].layer or ""
-        steps.append(Step(len(steps) + 1, layer, fn.name, t.shape, _terms(fn, t.shape, info)))
+        forward, terms = _terms(fn, t, info, tensor_name)
+        index = len(steps) + 1
+        inputs = inputs_of(fn)
+        sends += [(index, node_key(inputs[term.input_index])) for term in terms]
+        steps.append(
+            Step(index, layer, fn.name, t.shape, terms, tensor_name[node_key(t)], forward)
+        )
+    steps = link(steps, sends, backward_order(tensor), tensor if values else None)
     root_op = tensor._fn.name if tensor._fn is not None else "a leaf"
-    result = Explanation(root_op, tensor.shape, steps, fmt)
+    result = Explanation(root_op, tensor.shape, steps, fmt, values)
     if show:
         print(result)
     return result
