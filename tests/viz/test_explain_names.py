@@ -9,6 +9,7 @@ import pytest
 import nabla as nb
 from nabla.errors import GraphError
 from nabla.viz.explain import Explanation, Step, Term
+from nabla.viz.formula import mathtext as to_mathtext
 
 
 def _step(e: Explanation, op: str) -> Step:
@@ -196,7 +197,24 @@ def test_markdown_shows_forward_and_origin() -> None:
     md = nb.explain(loss, fmt="latex", show=False).to_markdown()
     assert "`t1 = a ⊙ a`" in md
     assert "g = ∇t1 from step 1 (sum)" in md
-    assert "`∇a += g ⊙ a`" in md
+    assert r"$\nabla_{a} \mathrel{+}= g \odot a$" in md
+
+
+def test_named_latex_renders() -> None:
+    mathtext = pytest.importorskip("matplotlib.mathtext")
+    parser = mathtext.MathTextParser("path")
+    nb.manual_seed(0)
+    model = nb.nn.Sequential(nb.nn.Linear(3, 2), nb.nn.Tanh())
+    x = nb.tensor(np.ones((4, 3)), name="x")
+    W1 = nb.tensor(np.ones(2), requires_grad=True, name="W1")
+    out = model(x)
+    loss = nb.nn.functional.cross_entropy(out * W1, np.array([0, 1, 0, 1]))
+    ex = nb.explain(loss, show=False)
+    named = [t.named_latex for s in ex.steps for t in s.terms]
+    assert r"\nabla_{\mathrm{0.weight}} = G^\top x" in named
+    assert any(n.startswith(r"\nabla_{W_{1}} =") for n in named)
+    for latex in named:
+        parser.parse(f"${to_mathtext(latex)}$")  # raises ValueError on what it cannot render
 
 
 def test_names_after_backward_and_bad_keys() -> None:
@@ -208,3 +226,19 @@ def test_names_after_backward_and_bad_keys() -> None:
     assert _step(ex, "tanh").forward == "h = tanh(a)"
     with pytest.raises(TypeError, match="explain: names maps tensors to names; got a str key"):
         nb.explain(loss, show=False, names={"h": "h"})
+
+
+def test_forward_lines_of_calls_without_every_operand() -> None:
+    a = nb.tensor(np.ones((2, 3)), requires_grad=True, name="a")
+    b = nb.tensor(np.ones((2, 3)), requires_grad=True, name="b")
+    w = nb.tensor(np.ones((4, 3)), requires_grad=True, name="w")
+    cond = nb.tensor(np.array([[True, False, True]] * 2), name="m")
+
+    def forward(out: nb.Tensor) -> str:
+        return nb.explain(out.sum(), show=False).steps[1].forward
+
+    # a linear without bias has no "+ b" (here b is another tensor's name)
+    assert forward(nb.nn.functional.linear(a, w)) == "t1 = a wᵀ"
+    assert forward(nb.where(cond, a, b)) == "t1 = m ? a : b"
+    assert forward(a**3) == "t1 = a ** 3"
+    assert forward(nb.concatenate([a, b], axis=0)) == "t1 = concatenate(a, b)"

@@ -22,10 +22,11 @@ from typing import Any
 from nabla.autograd.graph import backward_order, inputs_of, node_key
 from nabla.tensor import Tensor
 from nabla.viz.explain_names import (
-    accumulation,
     format_array,
     forward_text,
     link,
+    markdown_row,
+    named_latex,
     origin,
     rename,
     symbol_names,
@@ -110,6 +111,7 @@ class Term:
     mathtext: str = ""  # the LaTeX in matplotlib's mathtext subset
     name: str = ""  # the input's name: the user's ("W1"), a module path ("0.weight"), or "t3"
     named_rule: str = ""  # the rule in the tensors' names ("∇W1 = Gᵀ x")
+    named_latex: str = ""  # the same in LaTeX (r"\nabla_{W_{1}} = G^\top x")
     #: every step that sends this input a gradient (the engine adds them), in order; one entry
     #: when it gets only this one, the step twice where an op uses it twice (``a * a``)
     received: tuple[int, ...] = ()
@@ -182,16 +184,9 @@ class Explanation:
         ops = {step.index: step.op for step in self.steps}
         for step in self.steps:
             head = f"{step.index} | `{step.layer}` | `{step.op}`".replace("``", "")
-            lines.append(f"| {head} | `{step.forward}` ({origin(step, ops)}) | | |")
-            for term in step.terms:
-                rule = f"${term.latex}$" if term.latex else term.rule
-                rule += f" {term.note}" if term.note else ""  # N's value, what Ŷ and m are
-                named = term.named_rule.replace(" = ", " += ", 1) if term.order > 1 else ""
-                named = named or (term.named_rule if term.named_rule != term.rule else "")
-                rule += f" (`{named}`)" if named else ""
-                rule += f" {text}" if (text := accumulation(term)) else ""
-                target = f"`{term.target}`" if term.target else ""
-                lines.append(f"| | | | {rule} | ${term.shapes_latex}$ | {target} |")
+            forward = step.forward.replace("|", "\\|")  # |x| inside a table cell
+            lines.append(f"| {head} | `{forward}` ({origin(step, ops)}) | | |")
+            lines += [markdown_row(term) for term in step.terms]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -289,7 +284,7 @@ def _terms(
     out_name = names[node_key(out)]
     output = (call.output if call is not None else "") or rule.output
     mapping = symbol_names(symbols, output, inputs, out_name, names)
-    forward = forward_text(fn, rule.forward, mapping, inputs, names)
+    forward = forward_text(fn, rule.forward, mapping, inputs, names, out_name)
     terms = []
     for k, inp in enumerate(inputs):
         if not inp.requires_grad:
@@ -314,6 +309,7 @@ def _terms(
                 mathtext=mathtext(tex),
                 name=names[node_key(inp)],
                 named_rule=rename(text, {**mapping, **own}),
+                named_latex=named_latex(tex, names[node_key(inp)], mapping),
             )
         )
     return forward, tuple(terms)

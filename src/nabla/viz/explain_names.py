@@ -66,6 +66,31 @@ def rename(text: str, mapping: Mapping[str, str]) -> str:
     return pattern.sub(lambda m: mapping[m.group(0)], text)
 
 
+def latex_name(name: str) -> str:
+    """A tensor's name in LaTeX: ``W``, ``W_{1}`` for W1, ``\\mathrm{0.weight}`` otherwise."""
+    if re.fullmatch(r"[A-Za-z]", name):
+        return name
+    if m := re.fullmatch(r"([A-Za-z])(\d+)", name):
+        return f"{m.group(1)}_{{{m.group(2)}}}"
+    escaped = re.sub(r"([_{}#%&$])", r"\\\1", name)
+    return rf"\mathrm{{{escaped}}}"
+
+
+def named_latex(latex: str, input_name: str, mapping: Mapping[str, str]) -> str:
+    """A rule's LaTeX (``\\nabla_W = G^\\top X``) in the tensors' names, written in LaTeX."""
+    _, sep, rhs = latex.partition("=")
+    if not sep:
+        return ""
+    names = {s: latex_name(n) for s, n in mapping.items() if len(s) == 1}
+    if names:
+        symbols = "|".join(re.escape(s) for s in names)
+        pattern = re.compile(
+            rf"(?<![A-Za-z0-9_\\.])(?<!_{{)(?<!\\hat )(?<!\\bar )(?:{symbols})(?![A-Za-z0-9_(])"
+        )
+        rhs = pattern.sub(lambda m: names[m.group(0)], rhs)
+    return rf"\nabla_{{{latex_name(input_name)}}} ={rhs}"
+
+
 def symbol_names(
     symbols: tuple[str, ...], output: str, inputs: tuple[Any, ...], out_name: str, names: Any
 ) -> dict[str, str]:
@@ -82,20 +107,33 @@ def symbol_names(
 
 
 def forward_text(
-    fn: Any, forward: str, mapping: dict[str, str], inputs: tuple[Any, ...], names: Any
+    fn: Any,
+    forward: str,
+    mapping: dict[str, str],
+    inputs: tuple[Any, ...],
+    names: Any,
+    out_name: str,
 ) -> str:
     """The step's forward definition in the user's names (``e = a ⊙ b``, ``h = tanh(z)``)."""
     first = re.split(r",\s{2,}|;\s", forward)[0].strip().rstrip(",")
     lhs, sep, _ = first.partition("=")
     args = ", ".join(names[node_key(t)] for t in inputs)
     out = mapping.get(lhs.strip(), "") if sep else ""
-    generic = f"{fn.name}({args})"
-    if not sep or "ᵢ" in first or not out:
+    generic = f"{out_name} = {fn.name}({args})"
+    if not sep or "ᵢ" in first or "…" in first or not out:  # variadic or a loss: a call
         return generic
-    if type(fn).__name__ == "Where":  # its docstring names the condition "cond"
-        mapping = {"x": names[node_key(inputs[1])], "y": names[node_key(inputs[2])]}
-        cond = names[node_key(inputs[0])]
-        return f"{out} = {rename(first.split('=', 1)[1].strip(), mapping)}".replace("cond", cond)
+    name = type(fn).__name__
+    if name == "Where":  # its docstring names the condition "cond"
+        mapping = {
+            "cond": names[node_key(inputs[0])],
+            "x": names[node_key(inputs[1])],
+            "y": names[node_key(inputs[2])],
+            lhs.strip(): out,
+        }
+    elif name == "Linear" and len(inputs) == 2:  # no bias
+        first = first.replace(" + b", "")
+    elif name == "PowScalar":
+        mapping = {**mapping, "p": format_number(fn.p)}
     return rename(first, mapping)
 
 
@@ -195,3 +233,17 @@ def term_cells(term: Any) -> list[str]:
     extra += [text] if (text := accumulation(term)) else []
     extra += [f"= {format_array(term.value)}"] if term.value is not None else []
     return [rule, term.shapes, "  ".join(extra)]
+
+
+def markdown_row(term: Any) -> str:
+    """A term's row of the Markdown table: the op's rule (LaTeX) and note, the rule in the
+    tensors' names (``\\mathrel{+}=`` after the first of several), its shapes and target."""
+    rule = f"${term.latex}$" if term.latex else term.rule
+    rule += f" {term.note}" if term.note else ""  # N's value, what Ŷ and m are
+    named = term.named_latex
+    if named and term.order > 1:
+        named = named.replace(" =", r" \mathrel{+}=", 1)
+    rule += f" — ${named}$" if named else ""
+    rule += f" {text}" if (text := accumulation(term)) else ""
+    target = f"`{term.target}`" if term.target else ""
+    return f"| | | | {rule} | ${term.shapes_latex}$ | {target} |"
