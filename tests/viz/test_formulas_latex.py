@@ -4,7 +4,11 @@ rejects the rules nabla printed before they were written per call."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,3 +111,50 @@ def test_text_and_latex_name_the_same_gradients(cls: type) -> None:
     subscripts = [re.match(r"\\nabla_\{?([A-Za-z]+(?:_i)?)\}?", t) for t in rule.latex]
     names = [m.group(1).replace("_i", "ᵢ") if m else "" for m in subscripts]
     assert names == list(rule.symbols[: len(names)]), cls
+
+
+def _katex() -> tuple[str, Path]:
+    """node and the KaTeX package (``npm install --no-save katex`` in the repository, as
+    .ci/run does), or skip: nothing is downloaded while testing."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    root = Path(__file__).resolve().parents[2]
+    katex = root / "node_modules" / "katex"
+    if not (katex / "package.json").exists():
+        pytest.skip("KaTeX is not installed (npm install --no-save katex)")
+    return node, katex
+
+
+def _markdown_math(text: str) -> list[str]:
+    return re.findall(r"\$([^$]+)\$", text)
+
+
+def test_every_printed_latex_renders_in_katex() -> None:
+    """Every LaTeX string nabla prints — the rules of every op and call, and the Markdown
+    tables of explain in the tensors' own names — renders in KaTeX with throwOnError."""
+    node, katex = _katex()
+    strings = _all_latex()
+    a = nb.tensor(np.array([0.5, -1.0]), requires_grad=True, name="a")
+    w1 = nb.tensor(np.ones((3, 2)), requires_grad=True, name="W1")
+    net = nb.nn.MLP([2, 3, 2])
+    for loss in ((a * a + a).sum(), (nb.tanh(w1 @ a) * 2.0).sum(), net.loss(net(a[None]), [1])):
+        strings += _markdown_math(nb.explain(loss, show=False).to_markdown())
+    script = (
+        f"const katex = require({json.dumps(str(katex))});"
+        "const items = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const bad = [];"
+        "for (const s of items) { try { katex.renderToString(s, {throwOnError: true}); }"
+        " catch (e) { bad.push([s, String(e.message)]); } }"
+        "process.stdout.write(JSON.stringify(bad));"
+    )
+    done = subprocess.run(
+        [node, "-e", script],
+        input=json.dumps(sorted(set(strings))),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout) == []
+    assert len(set(strings)) > 50  # the strings were found
