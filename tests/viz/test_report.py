@@ -53,7 +53,13 @@ def test_report_is_self_contained(report: Path) -> None:
     assert not re.search(r"""(src|href)\s*=\s*["'](?!data:|#)""", page, re.IGNORECASE)
     assert "url(" not in page and "@import" not in page
     images = re.findall(r'<img id="([\w-]+)"[^>]*src="data:image/png;base64,([^"]+)"', page)
-    assert [name for name, _ in images] == ["curves", "grad-norms", "grad-hist", "weight-hist"]
+    assert [name for name, _ in images] == [
+        "curves",
+        "grad-norms",
+        "grad-hist",
+        "weight-hist",
+        "study",
+    ]
     for _, data in images:
         with Image.open(io.BytesIO(base64.b64decode(data))) as image:
             assert image.format == "PNG" and image.width > 300
@@ -138,6 +144,7 @@ def test_report_renders_in_headless_chromium(
             "grad-norms",
             "grad-hist",
             "weight-hist",
+            "study",
         }
         for name, complete, natural, shown in images:
             assert complete and natural > 300 and shown > 300, name

@@ -130,6 +130,15 @@ def _classification(run: TrainRun) -> tuple[str, Any] | None:
     return split, classification_report(y, predict_classes(run.model, X), list(names))
 
 
+def _studies(run: TrainRun) -> Any:
+    """The vanishing-gradient study of the report (an MLP run only)."""
+    if run.config.model != "mlp":
+        return None
+    from nabla.training.activation_study import study_activations
+
+    return study_activations(run.config, run.splits, run.data.n_features, run.n_classes)
+
+
 def settings_used(run: TrainRun) -> dict[str, Any]:
     """The run's settings with the values used where the config left a default to the
     optimizer (``lr``, ``momentum``: None in the config, the optimizer's defaults in the run)."""
@@ -156,6 +165,7 @@ def _write_report(run: TrainRun, settings: dict[str, Any]) -> None:
         settings={**settings, "epochs": config.epochs, "out": str(run.out)},
         monitor=run.monitor,
         classification=_classification(run),
+        studies=_studies(run),
         title=f"nabla train: {config.model} on {config.data}",
         subtitle=f"{data.n_samples} samples, {data.n_features} features, {run.n_classes} "
         f"classes; {run.trainer.train_seconds:.2f} s training",

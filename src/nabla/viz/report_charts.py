@@ -143,4 +143,34 @@ def _histogram_grid(
     return grid, lo, hi
 
 
-__all__ = ["curves_chart", "grad_norm_chart", "histogram_chart"]
+def activation_study_chart(studies: Sequence[Any]) -> str:
+    """The vanishing-gradient study (:mod:`nabla.training.activation_study`): one column per
+    activation; top, each layer's ‖∇W‖ per epoch (0: initialisation) on shared log axes;
+    bottom, the fraction of saturated (or dead) units per hidden layer, on shared axes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12, 6), layout="constrained")
+    axes = fig.subplots(2, len(studies), sharey="row", squeeze=False)
+    for column, study in enumerate(studies):
+        norms = np.asarray(study.grad_norms)
+        epochs = np.arange(len(norms))
+        top, bottom = axes[0, column], axes[1, column]
+        for layer in range(norms.shape[1]):
+            top.plot(epochs, norms[:, layer], marker=".", label=f"W{layer + 1}")
+        top.set_yscale("log")
+        top.set_title(f"{study.activation}: accuracy {study.accuracy:.3f}")
+        top.grid(alpha=0.3, which="both")
+        saturated = np.asarray(study.saturated)
+        for layer in range(saturated.shape[1]):
+            bottom.plot(epochs, saturated[:, layer], marker=".", label=f"hidden {layer + 1}")
+        bottom.set_ylim(-0.02, 1.02)
+        bottom.set_xlabel("epoch (0: initialisation)")
+        bottom.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("‖∇W‖ on a fixed batch")
+    axes[1, 0].set_ylabel("saturated / dead units")
+    axes[0, -1].legend(fontsize=7)
+    axes[1, -1].legend(fontsize=7)
+    return _png(fig)
+
+
+__all__ = ["activation_study_chart", "curves_chart", "grad_norm_chart", "histogram_chart"]
