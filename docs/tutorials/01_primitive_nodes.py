@@ -33,8 +33,6 @@ Run:  python docs/tutorials/01_primitive_nodes.py
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -158,8 +156,7 @@ def show_with_tools(
     dot = nb.viz.to_dot(loss, grads=True)
     if __name__ == "__main__":
         Path(f"{stem}.dot").write_text(dot)
-        if shutil.which("dot"):
-            subprocess.run(["dot", "-Tsvg", f"{stem}.dot", "-o", f"{stem}.svg"], check=True)
+        nb.viz.dot.write_graph(dot, f"{stem}.svg")  # rendered by Graphviz, else left as .dot
         print(f"  wrote {stem}.dot (and {stem}.svg with Graphviz): data and signed grad per node")
     return {
         "explain": str(explanation),

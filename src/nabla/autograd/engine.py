@@ -157,8 +157,8 @@ def _propagate(
     from nabla.tensor_namespace import TENSOR_OPS
 
     F = TENSOR_OPS if create_graph else ARRAY_OPS
-    anomaly = MODE.state.anomaly
-    keep = MODE.state.keep_gradients
+    state = MODE.state
+    anomaly, keep = state.anomaly, state.keep_gradients
     direct = not create_graph and captured is None and visited is None and not keep
     kernels = KERNELS if not create_graph else {}
     assigned: set[int] = set()  # leaves whose .grad this pass set directly
