@@ -40,6 +40,10 @@ from nabla.optim.registry import OPTIMIZERS
 __all__ = ["ConfigError", "TrainConfig", "parse_hidden", "setting"]
 
 SCHEDULER_CHOICES = ("cosine", "step", "exponential", "plateau", "none")
+TASK_CHOICES = ("auto", "classification", "regression")
+IMPUTE_CHOICES = ("median", "mean", "drop")
+LOSS_CHOICES = ("auto", "cross_entropy", "mse", "mae", "huber")
+MONITOR_CHOICES = ("val_loss", "val_accuracy")
 
 
 class ConfigError(NablaError, ValueError):
@@ -113,12 +117,6 @@ def choices_of(field: dataclasses.Field[Any]) -> tuple[Any, ...] | None:
     return tuple(choices()) if callable(choices) else choices
 
 
-def _cosine_schedule(config: Any) -> bool:
-    # the cosine schedule's length is the number of epochs, and a resumed scheduler keeps the
-    # length it was saved with: more epochs would rise past the end of the cosine
-    return bool(config.scheduler == "cosine")
-
-
 def _lr_help() -> str:
     defaults = ", ".join(f"{name} {entry.lr:g}" for name, entry in OPTIMIZERS.items())
     return f"learning rate (default per optimizer: {defaults})"
@@ -141,6 +139,49 @@ class TrainConfig:
     target: str | None = setting(
         None, "target column of a CSV (name or index; default: last)", group="data"
     )
+    task: str = setting(
+        "auto",
+        "classification or regression (default: from the target: text or few integers are "
+        "classes, other numbers a regression target)",
+        group="data",
+        choices=TASK_CHOICES,
+    )
+    delimiter: str | None = setting(
+        None, "field separator of a CSV, e.g. ';' or '\\t' (default: detected)", group="data"
+    )
+    encoding: str = setting(
+        "utf-8-sig", "text encoding of a CSV (default UTF-8, with or without BOM)", group="data"
+    )
+    features: str = setting(
+        "", "use only these columns as features (comma-separated names)", group="data"
+    )
+    drop: str = setting("", "columns to leave out (comma-separated names)", group="data")
+    id_column: str | None = setting(
+        None,
+        "a row-ID column: not a feature, copied into nabla predict's output",
+        group="data",
+        flags=("--id",),
+    )
+    impute: str = setting(
+        "median",
+        "missing numbers: fill with the training split's median (default) or mean, or drop "
+        "the rows",
+        group="data",
+        choices=IMPUTE_CHOICES,
+    )
+    missing_indicators: bool = setting(
+        False, "add a 0/1 column '<name>_missing' per column with missing values", group="data"
+    )
+    strict: bool = setting(
+        False,
+        "refuse text categories not seen in training when predicting (default: encode them "
+        "as all zeros)",
+        group="data",
+    )
+    x_key: str | None = setting(
+        None, "feature array of an .npz archive (default: X, else x)", group="data"
+    )
+    y_key: str | None = setting(None, "target array of an .npz archive (default: y)", group="data")
     val_split: float = setting(0.1, "validation fraction (0.1)", group="data")
     test_split: float = setting(0.2, "test fraction (0.2)", group="data")
     standardize: bool = setting(
@@ -158,10 +199,20 @@ class TrainConfig:
     activation: str = setting(
         "tanh", "hidden-layer activation (default tanh)", group="model", choices=activation_names
     )
+    loss: str = setting(
+        "auto",
+        "training loss: cross_entropy for classification, mse (the default), mae or huber for "
+        "regression",
+        group="model",
+        choices=LOSS_CHOICES,
+    )
     dropout: float = setting(0.0, "dropout after hidden layers", group="model")
     batch_norm: bool = setting(False, "BatchNorm1d after hidden layers", group="model")
     epochs: int = setting(
-        60, "epochs to train (default 60)", group="optimisation", resume=_cosine_schedule
+        60,
+        "epochs to train (default 60); with --resume, a larger number extends a finished run",
+        group="optimisation",
+        resume="free",
     )
     batch_size: int = setting(32, "mini-batch size (default 32)", group="optimisation")
     optimizer: str = setting(
@@ -178,9 +229,30 @@ class TrainConfig:
         group="optimisation",
         choices=SCHEDULER_CHOICES,
     )
+    patience: int = setting(
+        0,
+        "early stopping: stop after N epochs without a better --monitor value, and keep the "
+        "best epoch's weights (default 0: off)",
+        group="optimisation",
+    )
+    monitor: str = setting(
+        "val_loss",
+        "what --patience watches (default val_loss)",
+        group="optimisation",
+        choices=MONITOR_CHOICES,
+    )
     seed: int = setting(1, "seed for split, init and batches (1)", group="optimisation")
-    out: str = setting(
-        "runs/train", "output folder (default runs/train)", group="output", resume="free"
+    out: str | None = setting(
+        None,
+        "output folder (default: runs/train, or runs/train-2, -3, ... when that is taken)",
+        group="output",
+        resume="free",
+    )
+    overwrite: bool = setting(
+        False,
+        "reuse a non-empty --out, removing the old run's files first",
+        group="output",
+        resume="free",
     )
     checkpoint_every: int = setting(
         0, "checkpoint every N epochs (0: at the end)", group="output", resume="free"
@@ -226,6 +298,27 @@ class TrainConfig:
             self.checkpoint_every >= 0,
             f"--checkpoint-every must be >= 0, got {self.checkpoint_every}",
         )
+        _require(self.patience >= 0, f"--patience must be >= 0, got {self.patience}")
+        _require(
+            self.patience == 0 or self.val_split > 0,
+            "--patience watches the validation split: --val-split must be above 0",
+        )
+        _require(
+            not (self.task == "regression" and self.monitor == "val_accuracy"),
+            "--monitor val_accuracy applies to classification; regression monitors val_loss",
+        )
+        _require(
+            not (self.task == "regression" and self.loss == "cross_entropy"),
+            "--loss cross_entropy applies to classification; regression takes mse, mae or huber",
+        )
+        _require(
+            not (self.task == "classification" and self.loss in ("mse", "mae", "huber")),
+            f"--loss {self.loss} applies to regression; classification trains with cross_entropy",
+        )
+        _require(
+            self.delimiter is None or len(self.delimiter_char()) == 1,
+            f"--delimiter must be one character (or \\t), got {self.delimiter!r}",
+        )
         self.hidden_sizes()  # a bad --hidden fails here, before any data is read
         if self.momentum is not None:
             takers = [n for n, e in OPTIMIZERS.items() if "momentum" in e.hyperparameters()]
@@ -238,6 +331,17 @@ class TrainConfig:
     def hidden_sizes(self) -> list[int]:
         """The hidden widths ``hidden`` spells ("128,64" → [128, 64])."""
         return parse_hidden(self.hidden)
+
+    def delimiter_char(self) -> str | None:
+        """``delimiter`` with ``\\t`` and ``tab`` read as a tab (None: detect it)."""
+        if self.delimiter is None:
+            return None
+        return "\t" if self.delimiter in ("\\t", "tab", "TAB") else self.delimiter
+
+    def column_list(self, name: str) -> tuple[str, ...]:
+        """The comma-separated column names of field ``name`` (``features`` or ``drop``)."""
+        text: str = getattr(self, name)
+        return tuple(part.strip() for part in text.split(",") if part.strip())
 
     def learning_rate(self) -> float:
         """``lr``, or the optimizer's registered default when it is None."""
