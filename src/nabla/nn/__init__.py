@@ -4,7 +4,14 @@ from nabla.nn import functional, init, registry, utils
 from nabla.nn.activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from nabla.nn.container import Sequential, from_spec
 from nabla.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, Linear
-from nabla.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from nabla.nn.loss import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
 from nabla.nn.models import (
     MLP,
     ClassifierMixin,
@@ -37,6 +44,7 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "HuberLoss",
     "Identity",
     "L1Loss",
     "LeakyReLU",

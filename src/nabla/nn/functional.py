@@ -297,3 +297,39 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     x = _t(input)
     _check_target_size("l1_loss", x, target)
     return _reduce(fn.abs(x - target), reduction)
+
+
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Huber loss of the residual e = x − y, as PyTorch's ``huber_loss``.
+
+    ℓ = ½ e² where |e| < delta, else delta·(|e| − ½ delta): quadratic near zero, linear (a
+    gradient of delta·sign(e)) beyond, so outliers pull no harder than delta.
+
+    Parameters
+    ----------
+    input : Tensor
+    target : Tensor or array
+        Broadcast against input (with PyTorch's warning when the shapes differ).
+    reduction : "mean", "sum" or "none"
+    delta : float
+        Where the quadratic part meets the linear one; must be positive.
+
+    Examples
+    --------
+    >>> import nabla as nb
+    >>> huber_loss(nb.tensor([0.5, 3.0]), nb.tensor([0.0, 0.0]), reduction="none").data
+    array([0.125, 2.5  ], dtype=float32)
+    """
+    _check_reduction(reduction, "huber_loss")
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    x = _t(input)
+    _check_target_size("huber_loss", x, target)
+    diff = x - target
+    size = fn.abs(diff)
+    # a select, not a mask product, so the branch not taken adds exactly zero gradient; the
+    # quadratic branch squares the residual clipped to [−delta, delta] (the same values where
+    # it is taken), so a huge residual cannot overflow to inf there
+    near = fn.clip(diff, -delta, delta)
+    losses = fn.where(size.data < delta, 0.5 * near * near, delta * (size - 0.5 * delta))
+    return _reduce(losses, reduction)

@@ -84,3 +84,16 @@ class L1Loss(MSELoss):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.l1_loss(input, target, self.reduction)
+
+
+class HuberLoss(Module):
+    """Huber loss: ½ e² for |e| < delta, else delta·(|e| − ½ delta), with e = input − target."""
+
+    serializable = False
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__()
+        self.reduction, self.delta = reduction, delta
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.huber_loss(input, target, self.reduction, self.delta)
