@@ -1,4 +1,5 @@
-"""Classification metrics from predicted and true class ids (NumPy only)."""
+"""Classification metrics from predicted and true class ids, and regression metrics from
+predicted and true values (NumPy only)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from nabla.errors import DataError
 
 
 def accuracy(y_true: Any, y_pred: Any) -> float:
@@ -90,3 +93,115 @@ def classification_report(
     return ClassificationReport(
         class_names, precision, recall, f1, actual, cm, accuracy(y_true, y_pred)
     )
+
+
+def _regression_arrays(
+    y_true: Any, y_pred: Any
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Both arrays as float64 of shape (n_samples, n_outputs); (n,) and (n, 1) mix freely."""
+    arrays = []
+    for name, values in (("y_true", y_true), ("y_pred", y_pred)):
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"regression metrics: {name} is not numeric ({exc})") from exc
+        if array.ndim == 1:
+            array = array[:, None]
+        if array.ndim != 2:
+            raise DataError(
+                f"regression metrics: {name} has shape {array.shape}; "
+                "expected (n_samples,) or (n_samples, n_outputs)"
+            )
+        arrays.append(array)
+    true, pred = arrays
+    if true.shape != pred.shape:
+        raise DataError(
+            f"regression metrics: y_true has shape {np.shape(y_true)} and y_pred has shape "
+            f"{np.shape(y_pred)}; they must match"
+        )
+    return true, pred
+
+
+def _r2(true: np.ndarray[Any, Any], pred: np.ndarray[Any, Any]) -> float:
+    """R² = 1 − SS_res / SS_tot per output, averaged over outputs (scikit-learn's r2_score).
+
+    A constant target (SS_tot = 0) scores 1.0 when predicted exactly, else 0.0 (scikit-learn's
+    ``force_finite=True``). Constancy is tested exactly, so a constant 0.1 whose float mean is
+    not exactly 0.1 still counts as constant (scikit-learn then divides by a rounding residue).
+    With fewer than two samples R² is undefined: NaN, as in scikit-learn.
+    """
+    if len(true) < 2:
+        return float("nan")
+    ss_res = ((true - pred) ** 2).sum(axis=0)
+    ss_tot = ((true - true.mean(axis=0)) ** 2).sum(axis=0)
+    constant = np.all(true == true[:1], axis=0) | (ss_tot == 0)
+    scores = np.where(ss_res == 0, 1.0, 0.0)  # a constant target: exact or not
+    varies = ~constant
+    scores[varies] = 1.0 - ss_res[varies] / ss_tot[varies]
+    return float(scores.mean())
+
+
+def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, Any]:
+    """RMSE, MAE and R² of predictions, as scikit-learn defines them, and the sample count.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True and predicted values; (n,) and (n, 1) are interchangeable. Computed in float64.
+
+    Returns
+    -------
+    dict with ``"rmse"`` (√ mean (y − ŷ)²), ``"mae"`` (mean |y − ŷ|), ``"r2"`` (1 − SS_res /
+    SS_tot; see :func:`_r2` for a constant target and a single sample) and ``"samples"``.
+    With several outputs each metric is the plain mean of the per-output values (scikit-learn's
+    ``multioutput="uniform_average"``). With no samples the three metrics are NaN.
+
+    Examples
+    --------
+    >>> m = regression_metrics([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
+    >>> round(m["rmse"], 4), round(m["mae"], 4), m["r2"], m["samples"]
+    (1.1547, 0.6667, -1.0, 3)
+    """
+    true, pred = _regression_arrays(y_true, y_pred)
+    if not len(true):
+        nan = float("nan")
+        return {"rmse": nan, "mae": nan, "r2": nan, "samples": 0}
+    error = true - pred
+    return {
+        "rmse": float(np.sqrt((error**2).mean(axis=0)).mean()),
+        "mae": float(np.abs(error).mean(axis=0).mean()),
+        "r2": _r2(true, pred),
+        "samples": len(true),
+    }
+
+
+@dataclass
+class RegressionReport:
+    """RMSE, MAE and R² of a regression model on one split, with the sample count."""
+
+    rmse: float
+    mae: float
+    r2: float
+    samples: int
+
+    def to_text(self) -> str:
+        """A small table, one metric a line::
+
+        metric     value
+        RMSE      0.5132
+        ...
+        """
+        rows = [("RMSE", self.rmse), ("MAE", self.mae), ("R²", self.r2)]
+        lines = [f"{'metric':<8}  {'value':>12}"]
+        lines += [f"{name:<8}  {value:12.4f}" for name, value in rows]
+        lines.append(f"{'samples':<8}  {self.samples:12d}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rmse": self.rmse, "mae": self.mae, "r2": self.r2, "samples": self.samples}
+
+
+def regression_report(y_true: Any, y_pred: Any) -> RegressionReport:
+    """The :class:`RegressionReport` of predictions (see :func:`regression_metrics`)."""
+    m = regression_metrics(y_true, y_pred)
+    return RegressionReport(m["rmse"], m["mae"], m["r2"], m["samples"])

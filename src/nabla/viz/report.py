@@ -21,6 +21,7 @@ from nabla.viz.report_charts import (
     activation_study_chart,
     curves_chart,
     grad_norm_chart,
+    has_accuracy,
     histogram_chart,
 )
 
@@ -163,6 +164,40 @@ def _classification_parts(classification: tuple[str, Any] | None) -> list[str]:
     ]
 
 
+def _regression_parts(regression: tuple[str, Any, Any] | None) -> list[str]:
+    """RMSE, MAE and R² of the trained model, predicted against true values, and residuals."""
+    if regression is None:
+        return []
+    from nabla.training.metrics import regression_report
+    from nabla.viz.report_regression import pred_vs_true_chart, residuals_chart
+
+    split, y_true, y_pred = regression
+    report = regression_report(y_true, y_pred)
+    rows = [["RMSE", report.rmse], ["MAE", report.mae], ["R²", report.r2]]
+    return [
+        f'<h2 id="regression-title">Predictions ({html.escape(split)} split)</h2>',
+        _table([*rows, ["samples", report.samples]], ["metric", "value"]),
+        _note(
+            "The first chart shows each sample's prediction against its true value: on the "
+            "red line y = x the prediction is exact. The second shows the residuals (true − "
+            "predicted) against the prediction, where a trend or a funnel shows what the model "
+            "misses, and their histogram."
+        ),
+        _img("pred-vs-true", "predicted against true values", pred_vs_true_chart(y_true, y_pred)),
+        _img("residuals", "residuals against predictions", residuals_chart(y_true, y_pred)),
+    ]
+
+
+def _results_table(results: dict[str, dict[str, Any]], regression: bool) -> str:
+    """One row per split: accuracy (classification) or RMSE, MAE, R² (regression), loss and
+    samples."""
+    metrics = ["rmse", "mae", "r2"] if regression else ["accuracy"]
+    header = {"accuracy": "accuracy", "rmse": "RMSE", "mae": "MAE", "r2": "R²"}
+    columns = [*metrics, "loss", "samples"]
+    rows = [[name, *(r.get(key) for key in columns)] for name, r in results.items()]
+    return _table(rows, ["split", *(header.get(key, key) for key in columns)])
+
+
 def training_report_html(
     *,
     title: str,
@@ -176,14 +211,13 @@ def training_report_html(
     explanation: str | None = None,
     model_text: str | None = None,
     classification: tuple[str, Any] | None = None,
+    regression: tuple[str, Any, Any] | None = None,
     studies: Sequence[Any] | None = None,
 ) -> str:
     """The report page as one HTML string (see :func:`write_training_report`)."""
     require_matplotlib()
     esc = html.escape
-    results_rows = [
-        [name, r.get("accuracy"), r.get("loss"), r.get("samples")] for name, r in results.items()
-    ]
+    curves_title = "Loss and accuracy" if has_accuracy(history) else "Loss"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -191,10 +225,11 @@ def training_report_html(
         f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
         f'<h1>{esc(title)}</h1><p class="sub">{esc(subtitle)}</p>',
         '<h2 id="results">Results</h2>',
-        _table(results_rows, ["split", "accuracy", "loss", "samples"]),
+        _results_table(results, regression is not None),
         *_classification_parts(classification),
-        '<h2 id="curves-title">Loss and accuracy</h2>',
-        _img("curves", "loss and accuracy curves", curves_chart(history)),
+        *_regression_parts(regression),
+        f'<h2 id="curves-title">{curves_title}</h2>',
+        _img("curves", f"{curves_title.lower()} curves", curves_chart(history)),
         '<h2 id="graph-title">The model graph at initialisation (one training batch)</h2>',
         _note(GRAPH_NOTE),
     ]
@@ -262,13 +297,19 @@ def write_training_report(
     title: str = "nabla training report",
     subtitle: str = "",
     classification: tuple[str, Any] | None = None,
+    regression: tuple[str, Any, Any] | None = None,
     studies: Sequence[Any] | None = None,
 ) -> Path:
     """Write the report of a finished run to ``path`` (atomically); returns the path.
 
     ``model`` is the one the graph is drawn from (``nabla train`` passes the model as it was
     before training); ``classification``: (split name, ``ClassificationReport``) of the trained
-    model, shown as per-class metrics and a confusion matrix.
+    model, shown as per-class metrics and a confusion matrix. ``regression``: (split name,
+    true values, predicted values) of a regression model, each of shape (n_samples,) or
+    (n_samples, n_outputs), shown as RMSE, MAE and R², predicted against true values and the
+    residuals; the results table then lists ``rmse``, ``mae`` and ``r2`` from ``results``
+    instead of ``accuracy``, and the curves show the loss alone when ``history`` has no
+    accuracy.
 
     The model graph and the backward trace are drawn from one forward pass on ``batch``;
     nabla's global generator is restored afterwards, so dropout masks drawn here change
@@ -300,6 +341,7 @@ def write_training_report(
         settings=settings,
         monitor=monitor,
         classification=classification,
+        regression=regression,
         studies=studies,
         graph_svg=svg,
         graph_dot=dot_text,

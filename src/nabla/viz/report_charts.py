@@ -1,5 +1,6 @@
 """The charts of ``nabla train --report``: loss and accuracy curves, per-layer gradient norms
-and histograms, each a matplotlib figure returned as a base64 PNG data URI."""
+and histograms, each a matplotlib figure returned as a base64 PNG data URI (a regression
+model's charts: :mod:`nabla.viz.report_regression`)."""
 
 from __future__ import annotations
 
@@ -19,16 +20,24 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def has_accuracy(history: Sequence[dict[str, Any]]) -> bool:
+    """Whether any epoch recorded an accuracy (a regression run records None)."""
+    return any(h.get(f"{s}_accuracy") is not None for h in history for s in ("train", "val"))
+
+
 def curves_chart(history: Sequence[dict[str, Any]]) -> str:
-    """Loss and accuracy per epoch (training and validation) as a PNG data URI."""
+    """Loss and accuracy per epoch (training and validation) as a PNG data URI; the loss
+    alone when no epoch has an accuracy (regression)."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
-    axes = fig.subplots(1, 2)
+    keys = ("loss", "accuracy") if has_accuracy(history) else ("loss",)
+    fig = Figure(figsize=(10 if len(keys) == 2 else 6, 3.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(keys)))
     epochs = [h["epoch"] for h in history]
-    for ax, key in zip(axes, ("loss", "accuracy")):
-        ax.plot(epochs, [h[f"train_{key}"] for h in history], label="train", marker=".")
+    for ax, key in zip(axes, keys):
+        train = [h.get(f"train_{key}") for h in history]
+        ax.plot(epochs, [np.nan if v is None else v for v in train], label="train", marker=".")
         val = [h.get(f"val_{key}") for h in history]
         if any(v is not None for v in val):
             ax.plot(epochs, [np.nan if v is None else v for v in val], label="validation")
@@ -173,4 +182,10 @@ def activation_study_chart(studies: Sequence[Any]) -> str:
     return _png(fig)
 
 
-__all__ = ["activation_study_chart", "curves_chart", "grad_norm_chart", "histogram_chart"]
+__all__ = [
+    "activation_study_chart",
+    "curves_chart",
+    "grad_norm_chart",
+    "has_accuracy",
+    "histogram_chart",
+]
