@@ -4,6 +4,7 @@ NumPy only; scikit-learn is imported lazily by :func:`load_builtin` alone.
 """
 
 from nabla.data.builtin import BUILTIN_DATASETS, load_builtin
+from nabla.data.columns import ColumnChoice, ColumnOptions, Preprocessing, choose_columns
 from nabla.data.csv_loader import load_csv, load_csv_features
 from nabla.data.dataset import Dataset, TensorDataset
 from nabla.data.idx import load_idx, read_idx
@@ -15,13 +16,17 @@ from nabla.data.tabular import TabularData, check_classification_target
 
 __all__ = [
     "BUILTIN_DATASETS",
+    "ColumnChoice",
+    "ColumnOptions",
     "DataLoader",
     "Dataset",
     "DatasetSplit",
+    "Preprocessing",
     "StandardScaler",
     "TabularData",
     "TensorDataset",
     "check_classification_target",
+    "choose_columns",
     "default_collate",
     "load_builtin",
     "load_csv",
