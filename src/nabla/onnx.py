@@ -112,6 +112,13 @@ def _binary(g: _Graph, step: Step, x: str, hint: str) -> str:
     return g.node("Concat", [q, p], "probabilities", axis=-1)
 
 
+def _target(g: _Graph, step: Step, x: str, hint: str) -> str:
+    """A regressor's outputs in the target's units: out * scale + mean, in float64."""
+    x = g.node("Cast", [x], "output64", to=g.onnx.TensorProto.DOUBLE)
+    x = g.node("Mul", [x, g.const("target_scale", step.arrays["scale"])], "scaled")
+    return g.node("Add", [x, g.const("target_mean", step.arrays["mean"])], "predicted")
+
+
 #: the steps other than activations (those come from the registry)
 _EMITTERS: dict[str, Callable[[_Graph, Step, str, str], str]] = {
     "standardize": _standardize,
@@ -122,6 +129,7 @@ _EMITTERS: dict[str, Callable[[_Graph, Step, str, str], str]] = {
     "flatten": _flatten,
     "exp": lambda g, step, x, hint: g.node("Exp", [x], hint),
     "binary": _binary,
+    "target": _target,
 }
 
 
@@ -145,27 +153,41 @@ def to_model(
     output_name: str = "output",
     metadata: Mapping[str, Any] | None = None,
     doc: str = "",
+    preprocessing: dict[str, Any] | None = None,
+    text_name: str = "text",
 ) -> Any:
-    """Build the ``onnx.ModelProto`` of lowered steps (see :func:`nabla.deploy.lower`)."""
+    """Build the ``onnx.ModelProto`` of lowered steps (see :func:`nabla.deploy.lower`).
+
+    With a ``preprocessing`` document (:meth:`nabla.data.Preprocessing.to_dict`) the graph
+    takes raw columns and encodes them first (see :mod:`nabla.onnx_columns`).
+    """
     onnx = _onnx()
     helper = onnx.helper
     dtype = lowered.dtype
     elem = helper.np_dtype_to_tensor_dtype(dtype)
     g = _Graph(onnx, dtype)
     x = input_name
+    inputs = [helper.make_tensor_value_info(input_name, elem, ["batch", *lowered.in_shape[1:]])]
+    opsets = [helper.make_opsetid("", OPSET)]
+    if preprocessing is not None:
+        from nabla.onnx_columns import ML_OPSET, emit_preprocessing
+
+        inputs, x = emit_preprocessing(g, preprocessing, dtype, input_name, text_name)
+        opsets.append(helper.make_opsetid("ai.onnx.ml", ML_OPSET))
     for step in lowered.steps:
         x = _emit(g, step, x)
     if x == input_name:  # nothing to compute (an Identity model): still a valid graph
         x = g.node("Identity", [x], "identity")
     g.nodes[-1].output[0] = output_name
-    inputs = [helper.make_tensor_value_info(input_name, elem, ["batch", *lowered.in_shape[1:]])]
+    if lowered.steps and lowered.steps[-1].op == "target":
+        elem = onnx.TensorProto.DOUBLE
     outputs = [helper.make_tensor_value_info(output_name, elem, ["batch", *lowered.out_shape[1:]])]
     graph = helper.make_graph(g.nodes, "nabla", inputs, outputs, g.initializers)
     import nabla
 
     model = helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
+        opset_imports=opsets,
         producer_name="nabla",
         producer_version=nabla.__version__,
         doc_string=doc,
@@ -188,6 +210,8 @@ def export(
     input_name: str = "input",
     output_name: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    preprocessing: Any = None,
+    target: dict[str, Any] | None = None,
 ) -> Any:
     """Write ``model`` as an ONNX file; return the ``onnx.ModelProto``.
 
@@ -213,6 +237,13 @@ def export(
         Tensor names; the output is "probabilities" with ``probabilities`` else "output".
     metadata : dict, optional
         JSON values stored in the file's ``metadata_props`` (class names, feature names...).
+    preprocessing : Preprocessing or its ``to_dict()``, optional
+        The encoding of raw columns built into the graph (replaces ``scaler``): inputs
+        ``input`` (numeric columns, NaN for missing) and ``text`` (text columns); see
+        :mod:`nabla.onnx_columns`. The column lists go into the metadata.
+    target : dict, optional
+        The model file's target; a regression's outputs are mapped to the target's units
+        (float64 output, :func:`nabla.deploy.target_values`).
 
     Raises
     ------
@@ -227,17 +258,27 @@ def export(
         probabilities=probabilities,
         scaler=scaler,
         fold_batchnorm=fold_batchnorm,
+        target=target,
+        preprocessing=preprocessing,
     )
+    if lowered.preprocessing is not None:
+        from nabla.onnx_columns import column_metadata
+
+        names = column_metadata(lowered.preprocessing, input_name, "text")
+        metadata = {**names, **(metadata or {})}
     head = lowered.steps[-1].op if lowered.steps else ""
     default_output = "probabilities" if head in ("softmax", "binary", "sigmoid") else "output"
     if head in ("softmax", "sigmoid") and lowered.steps[-1].path != "<output>":
         default_output = "output"
+    if head == "target":
+        default_output = "predicted"
     proto = to_model(
         lowered,
         input_name=input_name,
         output_name=output_name or default_output,
         metadata=metadata,
         doc=f"exported by nabla from {type(model).__name__}",
+        preprocessing=lowered.preprocessing,
     )
     atomic_write_bytes(path, proto.SerializeToString())
     return proto

@@ -1,13 +1,15 @@
 """``nabla export``: a saved model as an ONNX file and/or a NumPy-only Python predictor.
 
-Both take raw feature rows: the training run's standardisation (stored in the model file) is
-built in, and both output class probabilities unless ``--logits``.
+Both take raw rows: the training run's preprocessing (stored in the model file: columns by name,
+text columns one-hot, missing values filled, standardisation) is built in, and both output class
+probabilities unless ``--logits`` (a regression: values in the target's units).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from nabla.cli.main import CLIError
 
@@ -64,10 +66,14 @@ def _export(args: argparse.Namespace) -> int:
     check_destinations(args.onnx, args.python, npz)
 
     model, metadata = load_model_and_metadata(args.model)
-    scaler = metadata.get("scaler") if args.standardize else None
+    preprocessing = _preprocessing(metadata) if args.standardize else None
+    target = metadata.get("target")
+    regression = isinstance(target, dict) and target.get("task") == "regression"
     class_names = metadata.get("class_names")
     feature_names = metadata.get("feature_names") or None
-    probabilities = not args.logits
+    probabilities = not args.logits and not regression
+    if args.logits:
+        target = None  # the network's raw outputs
     if args.onnx:
         from nabla.onnx import export
 
@@ -75,12 +81,15 @@ def _export(args: argparse.Namespace) -> int:
             model,
             args.onnx,
             probabilities=probabilities,
-            scaler=scaler,
+            preprocessing=preprocessing,
+            target=target,
             metadata={
                 "source": Path(args.model).name,
-                "class_names": class_names,
+                "class_names": class_names if probabilities else None,
                 "feature_names": feature_names,
-                "standardized_inside": scaler is not None,
+                "standardized_inside": preprocessing is not None,
+                "target": target,
+                "id_column": metadata.get("id_column"),
             },
         )
         print(f"wrote {args.onnx}")
@@ -90,7 +99,9 @@ def _export(args: argparse.Namespace) -> int:
         write_predictor(
             model,
             args.python,
-            scaler=scaler,
+            preprocessing=preprocessing,
+            target=target,
+            id_column=metadata.get("id_column"),
             class_names=class_names if probabilities else None,
             feature_names=feature_names,
             probabilities=probabilities,
@@ -100,3 +111,20 @@ def _export(args: argparse.Namespace) -> int:
         extra = f" and {Path(args.python).with_suffix('.npz')}" if args.npz else ""
         print(f"wrote {args.python}{extra}")
     return 0
+
+
+def _preprocessing(metadata: dict[str, Any]) -> Any:
+    """The model file's preprocessing; for older files, numeric columns and their scaler."""
+    from nabla.data.columns import Preprocessing
+
+    document = metadata.get("preprocessing")
+    if document is not None:
+        return Preprocessing.from_dict(document)
+    names = metadata.get("feature_names")
+    if not names:  # no column names: the network's input with the scaler alone
+        scaler = metadata.get("scaler")
+        n = len(scaler["mean"]) if isinstance(scaler, dict) and "mean" in scaler else 0
+        if not n:
+            return None
+        names = [f"col{j}" for j in range(n)]
+    return Preprocessing.from_legacy(list(names), metadata.get("scaler"))
