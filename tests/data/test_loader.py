@@ -202,3 +202,123 @@ def test_generator_and_seed_are_exclusive_and_checked() -> None:
         DataLoader(make_dataset(), generator=np.random.default_rng(0), seed=0)
     with pytest.raises(DataError, match=r"numpy\.random\.Generator, got RandomState"):
         DataLoader(make_dataset(), generator=np.random.RandomState(0))  # type: ignore[arg-type]
+
+
+# ----- mid-epoch resume (issue 15: Ctrl-C keeps the work) ------------------------------------
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("drop_last", [True, False])
+@pytest.mark.parametrize("taken", [0, 1, 3])
+def test_mid_epoch_state_finishes_the_epoch_then_continues(
+    shuffle: bool, drop_last: bool, taken: int
+) -> None:
+    # 23 samples in batches of 5: 5 batches (4 with drop_last); the reference is the plain
+    # sequence of batches a loader yields over three epochs
+    def make(seed: int = 7) -> DataLoader:
+        return DataLoader(
+            make_dataset(23), batch_size=5, shuffle=shuffle, drop_last=drop_last, seed=seed
+        )
+
+    reference = make()
+    expected = [epoch_labels(reference) for _ in range(3)]
+    loader = make()
+    assert epoch_labels(loader) == expected[0]
+    batches = iter(loader)
+    got = [next(batches)[1].tolist() for _ in range(taken)]
+    state = json.loads(json.dumps(loader.state_dict(mid_epoch=True)))  # through a checkpoint
+    assert state["position"] == taken and state["epoch"] == 2
+
+    resumed = make(seed=999)
+    resumed.load_state_dict(state)
+    rest = epoch_labels(resumed)
+    assert got + rest == expected[1]
+    assert len(rest) == len(expected[1]) - taken
+    assert epoch_labels(resumed) == expected[2]
+    assert resumed.epoch == 3
+    assert resumed.state_dict() == reference.state_dict()
+
+
+def test_mid_epoch_state_of_a_finished_or_unstarted_epoch_has_no_position() -> None:
+    loader = DataLoader(make_dataset(6), batch_size=3, shuffle=True, seed=1)
+    assert "position" not in loader.state_dict(mid_epoch=True)  # nothing started
+    batches = iter(loader)
+    next(batches)
+    assert "position" not in loader.state_dict()  # only when asked for
+    next(batches)  # the last batch handed out: the epoch has nothing left
+    assert "position" not in loader.state_dict(mid_epoch=True)
+
+
+def test_mid_epoch_state_with_an_mt19937_generator() -> None:
+    def make(seed: int) -> DataLoader:
+        generator = np.random.Generator(np.random.MT19937(seed))
+        return DataLoader(make_dataset(10), batch_size=3, shuffle=True, generator=generator)
+
+    reference = make(4)
+    expected = epoch_labels(reference) + epoch_labels(reference)
+    loader = make(4)
+    epoch_labels(loader)
+    batches = iter(loader)
+    first = [next(batches)[1].tolist()]
+    state = json.loads(json.dumps(loader.state_dict(mid_epoch=True)))
+    resumed = make(0)
+    resumed.load_state_dict(state)
+    assert first + epoch_labels(resumed) == expected[4:]
+
+
+def test_mid_epoch_state_of_a_generic_dataset() -> None:
+    reference = DataLoader(SquaresDataset(9), batch_size=2, shuffle=True, seed=3)
+    expected = [x.tolist() for x, _ in reference]
+    loader = DataLoader(SquaresDataset(9), batch_size=2, shuffle=True, seed=3)
+    batches = iter(loader)
+    got = [next(batches)[0].tolist() for _ in range(2)]
+    resumed = DataLoader(SquaresDataset(9), batch_size=2, shuffle=True, seed=0)
+    resumed.load_state_dict(loader.state_dict(mid_epoch=True))
+    assert got + [x.tolist() for x, _ in resumed] == expected
+
+
+def test_a_shared_generator_drawn_from_mid_epoch_resumes_exactly() -> None:
+    # another user of the generator draws after every batch (augmentation, say): the restored
+    # generator must be in the saved state, not the state right after the epoch's permutation
+    def run(interrupt_after: int | None) -> list[object]:
+        generator = np.random.default_rng(5)
+        loader = DataLoader(make_dataset(12), batch_size=4, shuffle=True, generator=generator)
+        events: list[object] = []
+        batches = iter(loader)
+        for step in range(6):  # two epochs of three batches
+            try:
+                _, y = next(batches)
+            except StopIteration:
+                batches = iter(loader)
+                _, y = next(batches)
+            events += [y.tolist(), float(generator.random())]
+            if step == interrupt_after:
+                state = json.loads(json.dumps(loader.state_dict(mid_epoch=True)))
+                generator = np.random.default_rng(123)
+                loader = DataLoader(
+                    make_dataset(12), batch_size=4, shuffle=True, generator=generator
+                )
+                loader.load_state_dict(state)
+                batches = iter(loader)
+        return events
+
+    uninterrupted = run(None)
+    for interrupt_after in (0, 1, 3, 4):
+        assert run(interrupt_after) == uninterrupted, interrupt_after
+
+
+def test_load_state_dict_rejects_a_position_outside_the_epoch() -> None:
+    loader = DataLoader(make_dataset(10), batch_size=5, shuffle=True, seed=0)
+    batches = iter(loader)
+    next(batches)
+    state = loader.state_dict(mid_epoch=True)
+    smaller = DataLoader(make_dataset(10), batch_size=5, shuffle=True, seed=0)
+    for position in (2, -1, "1", True):
+        with pytest.raises(DataError, match=r"position .* is not a batch of this loader's 2"):
+            smaller.load_state_dict({**state, "position": position})
+    mt_state = np.random.Generator(np.random.MT19937(0)).bit_generator.state
+    with pytest.raises(DataError, match=r"'MT19937'.*'PCG64'"):
+        smaller.load_state_dict({**state, "epoch_rng": mt_state})
+    assert epoch_labels(smaller) == epoch_labels(
+        DataLoader(make_dataset(10), batch_size=5, shuffle=True, seed=0)
+    )  # a refused state changed nothing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@dataclass
+class _EpochProgress:
+    """An epoch being iterated: the generator's state before its order was drawn (None
+    without shuffling) and how many of its batches were handed out."""
+
+    rng_before: dict[str, Any] | None
+    position: int
+
+
 class DataLoader:
     """Iterate over a dataset in mini-batches, optionally reshuffled every epoch.
 
@@ -92,6 +102,8 @@ class DataLoader:
     The permutation of an epoch is drawn when ``iter()`` is called, so :meth:`state_dict` taken
     between epochs (or at any point during one) describes the epochs that have not started yet:
     restoring it into a new loader over the same dataset replays them batch for batch.
+    ``state_dict(mid_epoch=True)`` also records the epoch in progress, whose remaining batches
+    a restored loader yields first (the training loop's checkpoint on Ctrl-C).
 
     Examples
     --------
@@ -136,6 +148,8 @@ class DataLoader:
             generator = np.random.default_rng(seed)
         self.generator = generator
         self.epoch = 0  # number of epochs started, saved with the state for the record
+        self._progress: _EpochProgress | None = None  # the epoch being iterated
+        self._resume: _EpochProgress | None = None  # a mid-epoch state to continue at iter()
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
@@ -147,17 +161,37 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         # NOTE: drawn here, not inside the generator below, so iter() alone fixes the epoch's
         # order and advances the state that state_dict() reports.
+        resume, self._resume = self._resume, None
+        if resume is not None:  # finish the epoch a mid-epoch state was taken in
+            order = self._replayed_order(resume)
+        else:
+            before = dict(self.generator.bit_generator.state) if self.shuffle else None
+            resume = _EpochProgress(before, 0)
+            order = self._draw_order()
+            self.epoch += 1
+        self._progress = resume
+        return self._batches(order, resume)
+
+    def _draw_order(self) -> Array:
         n_samples = len(self.dataset)
         if self.shuffle:
-            order = self.generator.permutation(n_samples)
-        else:
-            order = np.arange(n_samples)
-        self.epoch += 1
-        return self._batches(order)
+            return self.generator.permutation(n_samples)
+        return np.arange(n_samples)
 
-    def _batches(self, order: Array) -> Iterator[Any]:
+    def _replayed_order(self, resume: _EpochProgress) -> Array:
+        """The order drawn at the start of the saved epoch; the generator ends as saved."""
+        after = self.generator.bit_generator.state
+        if resume.rng_before is not None:
+            self.generator.bit_generator.state = resume.rng_before
+        order = self._draw_order()
+        self.generator.bit_generator.state = after
+        return order
+
+    def _batches(self, order: Array, progress: _EpochProgress) -> Iterator[Any]:
         n_batches = len(self)
-        for start in range(0, n_batches * self.batch_size, self.batch_size):
+        for index in range(progress.position, n_batches):
+            start = index * self.batch_size
+            progress.position = index + 1  # batches handed out, counted before the consumer runs
             yield self._fetch(order[start : start + self.batch_size])
 
     def _fetch(self, indices: Array) -> Any:
@@ -165,31 +199,52 @@ class DataLoader:
             return self.dataset[indices]
         return default_collate([self.dataset[int(i)] for i in indices])
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, mid_epoch: bool = False) -> dict[str, Any]:
         """Return the loader's resumable state as JSON-serialisable data.
+
+        Parameters
+        ----------
+        mid_epoch : bool, default False
+            Also record the epoch in progress (when one is: batches remain in the iterator
+            last returned by ``iter()``), so that a loader restored from the state first
+            finishes that epoch, yielding exactly the batches this one has not yet handed
+            out. Without it (and in a state taken between epochs) a restored loader starts
+            with the next epoch.
 
         Returns
         -------
         state : dict
             ``{"rng": generator.bit_generator.state, "epoch": int, "batch_size": int,
-            "shuffle": bool, "drop_last": bool}`` (ndarrays in the rng state become lists).
+            "shuffle": bool, "drop_last": bool}`` (ndarrays in the rng state become lists);
+            with `mid_epoch` during an epoch, also ``"epoch_rng"`` (the generator's state
+            before the epoch's permutation was drawn, None without shuffling) and
+            ``"position"`` (the number of batches handed out in the epoch).
         """
-        return {
+        state = {
             "rng": _jsonable(self.generator.bit_generator.state),
             "epoch": self.epoch,
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
             "drop_last": self.drop_last,
         }
+        progress = self._progress
+        if mid_epoch and progress is not None and progress.position < len(self):
+            state["epoch_rng"] = _jsonable(progress.rng_before)
+            state["position"] = progress.position
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a state from :meth:`state_dict`; the next epoch replays the saved run.
+
+        A state with a ``"position"`` (``state_dict(mid_epoch=True)`` taken during an epoch)
+        makes the next ``iter()`` finish that epoch: the same order, from that batch on.
 
         Raises
         ------
         DataError
             When `state` has no ``"rng"`` entry, or it is for another bit generator than this
-            loader's (a generator made from `seed` is PCG64).
+            loader's (a generator made from `seed` is PCG64), or its position is not a batch
+            of this loader's epochs.
         """
         if not isinstance(state, dict) or "rng" not in state:
             keys = sorted(state) if isinstance(state, dict) else type(state).__name__
@@ -202,7 +257,34 @@ class DataLoader:
                     f"DataLoader.load_state_dict: state has {key}={state[key]!r}, "
                     f"this loader has {key}={getattr(self, key)!r}"
                 )
-        rng_state = copy.deepcopy(state["rng"])
+        resume = self._resume_point(state)
+        self._set_rng(state["rng"])
+        self.epoch = int(state.get("epoch", self.epoch))
+        self._progress, self._resume = None, resume
+
+    def _resume_point(self, state: dict[str, Any]) -> _EpochProgress | None:
+        """The epoch in progress that `state` records (checked), or None."""
+        if state.get("position") is None:
+            return None
+        position, n_batches = state["position"], len(self)
+        if isinstance(position, bool) or not isinstance(position, int):
+            position = -1
+        if not 0 <= position < n_batches:
+            raise DataError(
+                f"DataLoader.load_state_dict: position {state['position']!r} is not a batch of "
+                f"this loader's {n_batches} per epoch (a different dataset size?)"
+            )
+        rng_before = state.get("epoch_rng")
+        if self.shuffle:
+            # check it the way the generator itself will take it
+            saved = self.generator.bit_generator.state
+            self._set_rng(rng_before, "epoch_rng")
+            rng_before = self.generator.bit_generator.state
+            self.generator.bit_generator.state = saved
+        return _EpochProgress(rng_before if self.shuffle else None, position)
+
+    def _set_rng(self, value: Any, key: str = "rng") -> None:
+        rng_state = copy.deepcopy(value)
         expected = type(self.generator.bit_generator).__name__
         found = rng_state.get("bit_generator") if isinstance(rng_state, dict) else None
         if found != expected:
@@ -213,8 +295,7 @@ class DataLoader:
         try:
             self.generator.bit_generator.state = rng_state
         except (TypeError, ValueError, KeyError) as error:
-            raise DataError(f"DataLoader.load_state_dict: invalid rng state: {error}") from error
-        self.epoch = int(state.get("epoch", self.epoch))
+            raise DataError(f"DataLoader.load_state_dict: invalid {key} state: {error}") from error
 
     def __repr__(self) -> str:
         return (

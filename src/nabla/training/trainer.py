@@ -4,7 +4,9 @@ A checkpoint holds everything that decides the rest of a run: weights, optimizer
 state, nabla's global generator (dropout), the data loader's generator (batch order), the
 metrics so far and a fingerprint of the settings. Resuming from it replays the remaining epochs
 with the same arithmetic, so a run killed at any point and resumed ends with weights bitwise
-equal to an uninterrupted run.
+equal to an uninterrupted run. Ctrl-C during :meth:`Trainer.fit` finishes the current step,
+writes a mid-epoch checkpoint (the loader's position and the epoch's partial sums included) and
+raises :class:`~nabla.training.interrupt.TrainingInterrupted`; resuming from it is exact too.
 """
 
 from __future__ import annotations
@@ -21,19 +23,30 @@ import numpy as np
 from nabla import creation
 from nabla.autograd.mode import no_grad
 from nabla.errors import NablaError
+from nabla.nn import functional as F
 from nabla.nn.models import classification_loss
 from nabla.nn.module import Module
 from nabla.tensor import Tensor
 from nabla.training.callbacks import Callback
+from nabla.training.early_stopping import EarlyStopping
+from nabla.training.interrupt import InterruptFlag, TrainingInterrupted
+
+TASKS = ("classification", "regression")
+#: regression losses by the name ``--loss`` uses
+REGRESSION_LOSSES: dict[str, Callable[..., Tensor]] = {
+    "mse": F.mse_loss,
+    "mae": F.l1_loss,
+    "huber": F.huber_loss,
+}
 
 
 @dataclass
 class EpochMetrics:
-    """What one epoch measured (losses are means over samples)."""
+    """What one epoch measured (losses are means over samples; accuracies None in regression)."""
 
     epoch: int
     train_loss: float
-    train_accuracy: float
+    train_accuracy: float | None
     val_loss: float | None
     val_accuracy: float | None
     lr: float
@@ -88,13 +101,95 @@ def evaluate_loss_accuracy(
     return total_loss / n, correct / n
 
 
+class RegressionLoss:
+    """``loss(output, y)``: a regression loss of a model's output against targets of one value
+    per row, shaped like the output ((n,) targets against an (n, 1) output, cast to its dtype).
+
+    Parameters
+    ----------
+    name : {"mse", "mae", "huber"}
+    delta : float
+        Huber's threshold (``huber`` only).
+    """
+
+    def __init__(self, name: str = "mse", delta: float = 1.0) -> None:
+        if name not in REGRESSION_LOSSES:
+            raise NablaError(
+                f"regression loss must be one of {sorted(REGRESSION_LOSSES)}, got {name!r}"
+            )
+        self.name, self.delta = name, delta
+
+    def __call__(self, output: Tensor, target: Any) -> Tensor:
+        y = np.asarray(getattr(target, "data", target), dtype=output.dtype)
+        y = y.reshape(output.shape)
+        if self.name == "huber":
+            return F.huber_loss(output, y, delta=self.delta)
+        return REGRESSION_LOSSES[self.name](output, y)
+
+    def __repr__(self) -> str:
+        return f"RegressionLoss({self.name!r})"
+
+
+def predict_values(
+    model: Module, X: np.ndarray[Any, Any], batch_size: int = 4096
+) -> np.ndarray[Any, Any]:
+    """The model's outputs for X in eval mode, without a graph; one column comes back as (n,)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            parts = [
+                model(Tensor(X[start : start + batch_size])).data
+                for start in range(0, len(X), batch_size)
+            ]
+    finally:
+        model.train(was_training)
+    if not parts:
+        return np.zeros(0, dtype=np.float32)
+    out = np.concatenate(parts)
+    return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
+
+
+def evaluate_regression(
+    model: Module,
+    X: np.ndarray[Any, Any],
+    y: np.ndarray[Any, Any],
+    loss_fn: Callable[[Tensor, Any], Tensor] | None = None,
+    batch_size: int = 4096,
+) -> tuple[float, np.ndarray[Any, Any]]:
+    """Mean loss (NaN without rows) and the predictions of a regression model on (X, y).
+
+    ``loss_fn`` (default mean squared error) is a mean over the rows of a batch, so the
+    batches' losses weighted by their sizes give the mean over all rows. Predictions are the
+    model's outputs (``(n,)`` for one output column), in the target's scale as trained.
+    """
+    loss_fn = loss_fn or RegressionLoss("mse")
+    was_training = model.training
+    model.eval()
+    total_loss, parts = 0.0, []
+    try:
+        with no_grad():
+            for start in range(0, len(X), batch_size):
+                xb, yb = X[start : start + batch_size], y[start : start + batch_size]
+                output = model(Tensor(xb))
+                total_loss += float(loss_fn(output, yb).item()) * len(xb)
+                parts.append(output.data)
+    finally:
+        model.train(was_training)
+    if not parts:
+        return float("nan"), np.zeros(0, dtype=np.float32)
+    out = np.concatenate(parts)
+    predictions = out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
+    return total_loss / len(X), predictions
+
+
 class Trainer:
-    """Train a classifier with an optimizer over a DataLoader, with optional checkpoints.
+    """Train a classifier or a regressor with an optimizer over a DataLoader, with checkpoints.
 
     Parameters
     ----------
     model : Module
-        Returns logits.
+        Returns logits (classification) or one output column per target (regression).
     optimizer : nabla.optim.Optimizer
     loader : nabla.data.DataLoader
         Training batches (X, y) of NumPy arrays.
@@ -103,20 +198,46 @@ class Trainer:
         validation loss, or the training loss without validation data).
     val_data : (X, y), optional
     loss_fn : callable
-        ``loss_fn(logits, y)``; defaults to the fused classification loss.
+        ``loss_fn(output, y)``; defaults to the model's own loss or the fused classification
+        loss, and to mean squared error (:class:`RegressionLoss`) in regression.
+    task : {"classification", "regression"}
+        Regression records no accuracies (None in :class:`EpochMetrics`).
+    patience : int
+        Early stopping (0: off): stop after ``patience`` epochs in a row without a strictly
+        better ``monitor`` value, and at the end of the run (stopped or not) restore the best
+        epoch's weights. Needs ``val_data``.
+    monitor : {"val_loss", "val_accuracy"}
+        What early stopping watches (lower loss, higher accuracy is better).
     checkpoint_path : path, optional
-        Where checkpoints go; written atomically every ``checkpoint_every`` epochs and at the end.
+        Where checkpoints go; written atomically every ``checkpoint_every`` epochs, at the end,
+        and when interrupted.
     fingerprint : dict
         Settings that a resumed run must share (checked on resume).
     progress : bool
         Show a tqdm progress bar (when tqdm is installed and stderr is a terminal).
     log : callable, optional
-        Receives one line of text per epoch.
+        Receives one line of text per epoch, and the reason early stopping stopped.
     on_step : callable, optional
         Called as ``on_step(step, loss)`` after every optimizer step.
     callbacks : sequence of Callback, optional
         Hooks called at the start and end of ``fit``, after each backward (before the
         optimizer step) and at the end of each epoch, e.g. ``LayerMonitor()``.
+
+    Attributes
+    ----------
+    history : list of EpochMetrics
+    epoch, global_step : int
+        Epochs and optimizer steps done (restored epochs included).
+    planned_epochs : int
+        The ``epochs`` of the last :meth:`fit` (kept in the checkpoint).
+    best_epoch : int or None
+        The epoch whose weights early stopping keeps (None without early stopping).
+    stopped_early : bool
+        Whether patience ran out.
+    stop_reason : str or None
+        After :meth:`fit`, one line on how the run ended.
+    interrupt : InterruptFlag
+        SIGINT sets it during :meth:`fit`; ``trainer.interrupt.request()`` does the same.
     """
 
     def __init__(
@@ -128,6 +249,9 @@ class Trainer:
         scheduler: Any = None,
         val_data: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None = None,
         loss_fn: Callable[[Tensor, Any], Tensor] | None = None,
+        task: str = "classification",
+        patience: int = 0,
+        monitor: str = "val_loss",
         checkpoint_path: str | Path | None = None,
         checkpoint_every: int = 0,
         fingerprint: dict[str, Any] | None = None,
@@ -136,24 +260,47 @@ class Trainer:
         on_step: Callable[[int, float], None] | None = None,
         callbacks: Sequence[Callback] = (),
     ) -> None:
+        if task not in TASKS:
+            raise NablaError(f"Trainer: task must be one of {TASKS}, got {task!r}")
         self.model, self.optimizer, self.loader = model, optimizer, loader
-        self.scheduler, self.val_data = scheduler, val_data
+        self.scheduler, self.val_data, self.task = scheduler, val_data, task
         # a model's own loss (LogisticRegression's) unless one is given
-        default_loss: Callable[[Tensor, Any], Tensor] = getattr(model, "loss", classification_loss)
+        default_loss: Callable[[Tensor, Any], Tensor] = (
+            getattr(model, "loss", classification_loss)
+            if task == "classification"
+            else RegressionLoss("mse")
+        )
         self.loss_fn = loss_fn or default_loss
+        self.early_stopping = _early_stopping(patience, monitor, task, val_data)
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
         self.checkpoint_every = int(checkpoint_every)
         self.fingerprint = fingerprint or {}
         self.progress, self.log, self.on_step = progress, log, on_step
         self.callbacks = list(callbacks)
+        self.interrupt = InterruptFlag()
         self.global_step = 0
         self.history: list[EpochMetrics] = []
         self.epoch = 0
+        self.planned_epochs = 0
         self.samples_seen = 0
         self.train_seconds = 0.0
+        self.stop_reason: str | None = None
+        # the sums of an epoch interrupted part-way, restored from its checkpoint
+        self._partial: dict[str, Any] | None = None
+
+    @property
+    def best_epoch(self) -> int | None:
+        return None if self.early_stopping is None else self.early_stopping.best_epoch
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.early_stopping is not None and self.early_stopping.stopped
 
     # ----- checkpoints ----------------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
+    def state(self, partial: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Everything a checkpoint holds; ``partial``: the sums of an epoch stopped part-way
+        (the loader then records its position in the epoch)."""
+        stopping = self.early_stopping
         return {
             "format": "nabla-checkpoint",
             "epoch": self.epoch,
@@ -161,21 +308,31 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "rng": creation.get_rng_state(),
-            "loader": self.loader.state_dict(),
+            "loader": self.loader.state_dict(mid_epoch=True)
+            if partial is not None
+            else self.loader.state_dict(),
             "history": [asdict(m) for m in self.history],
             "fingerprint": self.fingerprint,
             "samples_seen": self.samples_seen,
             "train_seconds": self.train_seconds,
+            "global_step": self.global_step,
+            "planned_epochs": self.planned_epochs,
+            "early_stopping": None if stopping is None else stopping.state_dict(),
+            "partial": partial,
         }
 
-    def save_checkpoint(self) -> None:
+    def save_checkpoint(self, partial: dict[str, Any] | None = None) -> None:
         from nabla.io import save_checkpoint
 
         assert self.checkpoint_path is not None
-        save_checkpoint(self.checkpoint_path, self.state())
+        save_checkpoint(self.checkpoint_path, self.state(partial))
 
     def load_checkpoint(self, path: str | Path | None = None) -> None:
-        """Restore every piece of state from a checkpoint written by :meth:`save_checkpoint`."""
+        """Restore every piece of state from a checkpoint written by :meth:`save_checkpoint`.
+
+        Checkpoints written before early stopping and mid-epoch interrupts load with their
+        defaults (no partial epoch, a fresh early-stopping record).
+        """
         from nabla.io import load_checkpoint
 
         path = Path(path) if path is not None else self.checkpoint_path
@@ -202,6 +359,12 @@ class Trainer:
         self.epoch = int(state["epoch"])
         self.samples_seen = int(state.get("samples_seen", 0))
         self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.global_step = int(state.get("global_step", self.epoch * len(self.loader)))
+        self.planned_epochs = int(state.get("planned_epochs", self.epoch))
+        stopping = state.get("early_stopping")
+        if self.early_stopping is not None and stopping is not None:
+            self.early_stopping.load_state_dict(stopping)
+        self._partial = state.get("partial")
 
     # ----- the loop ---------------------------------------------------------------------------
     def _progress_bar(self, epochs: int) -> Any:
@@ -212,9 +375,10 @@ class Trainer:
         except ImportError:
             return None
         steps = len(self.loader)
+        done = self.epoch * steps + (self._partial["step"] if self._partial else 0)
         return tqdm(
             total=epochs * steps,
-            initial=self.epoch * steps,
+            initial=done,
             unit="batch",
             file=sys.stderr,
             dynamic_ncols=True,
@@ -223,32 +387,76 @@ class Trainer:
         )
 
     def fit(self, epochs: int) -> list[EpochMetrics]:
-        """Train until ``epochs`` epochs are done (counting epochs restored from a checkpoint)."""
-        bar = self._progress_bar(epochs)
+        """Train until ``epochs`` epochs are done (counting epochs restored from a checkpoint).
+
+        A larger ``epochs`` than the run was fitted with extends it (a finished run trains on;
+        after early stopping, from the restored best weights with the patience counter reset).
+        A run that stopped early and is fitted again with no more epochs does nothing.
+
+        Raises
+        ------
+        TrainingInterrupted
+            After Ctrl-C (or ``self.interrupt.request()``): once the current optimizer step is
+            done, with a checkpoint written when ``checkpoint_path`` is set.
+        """
+        stopping = self.early_stopping
+        if stopping is not None and stopping.stopped and epochs > self.planned_epochs:
+            stopping.extend()
+        if not self.stopped_early:
+            self.planned_epochs = epochs
+        self.interrupt.clear()
+        bar = self._progress_bar(self.planned_epochs)
         for callback in self.callbacks:
             callback.on_fit_begin(self)
         try:
-            while self.epoch < epochs:
-                self._run_epoch(bar, epochs)
-                last = self.epoch == epochs
-                every = self.checkpoint_every
-                if self.checkpoint_path is not None and (
-                    (every and self.epoch % every == 0) or last
-                ):
-                    self.save_checkpoint()
+            with self.interrupt.catching():
+                while self.epoch < self.planned_epochs and not self.stopped_early:
+                    self._run_epoch(bar)
+                    self._end_epoch()
         finally:
             if bar is not None:
                 bar.close()
+        self.stop_reason = (
+            f"trained {self.epoch} epochs"
+            if stopping is None
+            else stopping.reason(self.epoch, self.planned_epochs)
+        )
         for callback in self.callbacks:
             callback.on_fit_end(self)
         return self.history
 
-    def _run_epoch(self, bar: Any, epochs: int) -> None:
-        model, optimizer = self.model, self.optimizer
+    def _end_epoch(self) -> None:
+        """Early stopping, the checkpoint, and an interrupt that came after the last step."""
+        stopping = self.early_stopping
+        stop = stopping is not None and stopping.update(self.history[-1], self.model)
+        last = stop or self.epoch >= self.planned_epochs
+        if last and stopping is not None:
+            stopping.restore(self.model)  # the checkpoint then holds the weights kept
+            if stop and self.log is not None:
+                self.log(stopping.reason(self.epoch, self.planned_epochs))
+        every = self.checkpoint_every
+        saved = False
+        if self.checkpoint_path is not None and ((every and self.epoch % every == 0) or last):
+            self.save_checkpoint()
+            saved = True
+        if self.interrupt.requested and not last:
+            if self.checkpoint_path is not None and not saved:
+                self.save_checkpoint()
+            raise TrainingInterrupted(self.epoch, 0, self.global_step, self.checkpoint_path)
+
+    def _run_epoch(self, bar: Any) -> None:
+        model, optimizer, flag = self.model, self.optimizer, self.interrupt
+        classify = self.task == "classification"
         model.train()
-        started = time.perf_counter()
-        total_loss, correct, seen = 0.0, 0, 0
-        for step, (xb, yb) in enumerate(self.loader):
+        partial, self._partial = self._partial, None
+        first, total_loss, correct, seen, spent = 0, 0.0, 0, 0, 0.0
+        if partial is not None:  # the rest of an epoch interrupted part-way
+            first, total_loss = int(partial["step"]), float(partial["loss"])
+            correct, seen = int(partial["correct"]), int(partial["seen"])
+            spent = float(partial["seconds"])
+        n_batches = len(self.loader)
+        started = time.perf_counter() - spent
+        for step, (xb, yb) in enumerate(self.loader, first):
             logits = model(Tensor(xb))
             loss = self.loss_fn(logits, yb)
             optimizer.zero_grad()
@@ -262,37 +470,69 @@ class Trainer:
             if self.on_step is not None:
                 self.on_step(self.global_step, value)
             total_loss += value * n
-            correct += int((_predicted_classes(logits.data) == yb).sum())
+            if classify:
+                correct += int((_predicted_classes(logits.data) == yb).sum())
             seen += n
             if bar is not None:
                 bar.update(1)
                 if step % 10 == 0:
+                    shown = {"acc": f"{correct / seen:.4f}"} if classify else {}
                     bar.set_postfix(
-                        epoch=f"{self.epoch + 1}/{epochs}",
+                        epoch=f"{self.epoch + 1}/{self.planned_epochs}",
                         loss=f"{total_loss / seen:.4f}",
-                        acc=f"{correct / seen:.4f}",
                         refresh=False,
+                        **shown,
                     )
+            if flag.requested and step + 1 < n_batches:  # the last step ends the epoch first
+                sums = {"loss": total_loss, "correct": correct, "seen": seen}
+                self._stop_mid_epoch(step + 1, sums, time.perf_counter() - started)
         seconds = time.perf_counter() - started
         self.epoch += 1
         self.samples_seen += seen
         self.train_seconds += seconds
-        train_loss, train_acc = total_loss / max(seen, 1), correct / max(seen, 1)
+        self._record_epoch(total_loss / max(seen, 1), correct / max(seen, 1), seconds)
+
+    def _stop_mid_epoch(self, step: int, sums: dict[str, Any], seconds: float) -> None:
+        if self.checkpoint_path is not None:
+            self.save_checkpoint({"step": step, **sums, "seconds": seconds})
+        raise TrainingInterrupted(self.epoch, step, self.global_step, self.checkpoint_path)
+
+    def _record_epoch(self, train_loss: float, train_acc: float, seconds: float) -> None:
+        model, optimizer = self.model, self.optimizer
+        classify = self.task == "classification"
         val_loss = val_acc = None
         if self.val_data is not None and len(self.val_data[0]):
-            val_loss, val_acc = evaluate_loss_accuracy(model, *self.val_data, self.loss_fn)
+            if classify:
+                val_loss, val_acc = evaluate_loss_accuracy(model, *self.val_data, self.loss_fn)
+            else:
+                val_loss = evaluate_regression(model, *self.val_data, self.loss_fn)[0]
         lr = float(optimizer.param_groups[0]["lr"])
         if self.scheduler is not None:
             if type(self.scheduler).__name__ == "ReduceLROnPlateau":
                 self.scheduler.step(val_loss if val_loss is not None else train_loss)
             else:
                 self.scheduler.step()
-        metrics = EpochMetrics(self.epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds)
+        accuracy = train_acc if classify else None
+        metrics = EpochMetrics(self.epoch, train_loss, accuracy, val_loss, val_acc, lr, seconds)
         self.history.append(metrics)
         if self.log is not None:
-            val = "" if val_loss is None else f"  val loss {val_loss:.4f} acc {val_acc:.4f}"
-            self.log(
-                f"epoch {self.epoch}/{epochs}  loss {train_loss:.4f} acc {train_acc:.4f}{val}"
-            )
+            epochs = self.planned_epochs
+            acc = f" acc {train_acc:.4f}" if classify else ""
+            val = "" if val_loss is None else f"  val loss {val_loss:.4f}"
+            val += "" if val_acc is None else f" acc {val_acc:.4f}"
+            self.log(f"epoch {self.epoch}/{epochs}  loss {train_loss:.4f}{acc}{val}")
         for callback in self.callbacks:
             callback.on_epoch_end(self, metrics)
+
+
+def _early_stopping(
+    patience: int, monitor: str, task: str, val_data: tuple[Any, Any] | None
+) -> EarlyStopping | None:
+    """The trainer's early stopping (None when ``patience`` is 0), checked against its data."""
+    if patience == 0:
+        return None
+    if val_data is None or not len(val_data[0]):
+        raise NablaError(f"Trainer: patience={patience} watches {monitor}: pass val_data")
+    if task == "regression" and monitor == "val_accuracy":
+        raise NablaError("Trainer: regression has no val_accuracy to monitor; use val_loss")
+    return EarlyStopping(patience, monitor)
