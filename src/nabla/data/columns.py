@@ -148,7 +148,7 @@ def encode_columns(columns: dict[str, Array], spec: dict[str, Any], fail: Fail) 
             missing = np.isnan(x)
             bad = np.flatnonzero(~missing & ~(np.abs(x) <= FLOAT32_MAX))
             if bad.size:
-                value = x[bad[0]]
+                value = float(x[bad[0]])
                 why = "is not finite" if not np.isfinite(value) else "overflows float32"
                 fail(int(bad[0]), name, f"value {value!r} {why}")
             fill = column["fill"]
@@ -211,7 +211,7 @@ def _numeric_column(
         )
     if not np.isfinite(present).all():
         row = int(rows[np.flatnonzero(~missing & ~np.isfinite(train))[0]])
-        raise DataError(f"{table.where(row, name)}: value {values[row]!r} is not finite")
+        raise DataError(f"{table.where(row, name)}: value {float(values[row])!r} is not finite")
     fill = None
     if options.impute != "drop":
         fill = float(np.median(present) if options.impute == "median" else np.mean(present))
