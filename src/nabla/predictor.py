@@ -140,21 +140,21 @@ def _shared_rules() -> str:
 
 
 def _column_rules() -> str:
-    """nabla's encoding of raw columns (nabla.data.columns), copied as source: one rule."""
+    """nabla's encoding of raw columns (nabla.data.column_encode), copied as source: one rule."""
     import inspect
 
-    from nabla.data import columns
+    from nabla.data import column_encode as encode
     from nabla.data.table import MISSING_TOKENS
 
     parts = [
-        "\n\n# the encoding of raw columns, copied from nabla.data.columns\n",
-        f"MISSING_TOKENS = {MISSING_TOKENS!r}\nFLOAT32_MAX = {columns.FLOAT32_MAX!r}\n",
+        "\n\n# the encoding of raw columns, copied from nabla.data.column_encode\n",
+        f"MISSING_TOKENS = {MISSING_TOKENS!r}\nFLOAT32_MAX = {encode.FLOAT32_MAX!r}\n",
     ]
     for function in (
-        columns.parse_cells,
-        columns._one_hot,
-        columns.encode_columns,
-        columns.standardize,
+        encode.parse_cells,
+        encode._one_hot,
+        encode.encode_columns,
+        encode.standardize,
     ):
         parts.append("\n\n" + inspect.getsource(function))
     return "".join(parts)
