@@ -329,3 +329,17 @@ def test_a_real_sigint_writes_a_checkpoint_that_resumes_bitwise(
     resumed.fit(EPOCHS)
     reference, _ = reference_run()
     assert_same_run(reference, resumed)
+
+
+def test_fit_again_after_an_interrupt_continues_exactly() -> None:
+    # no checkpoint file: the same trainer object carries on (Ctrl-C in a notebook)
+    reference, reference_losses = reference_run()
+    losses: list[float] = []
+    trainer = make_trainer(None)
+    trainer.on_step = interrupter(trainer.interrupt, [5, 12, 30], losses)
+    for _ in range(3):
+        with pytest.raises(TrainingInterrupted):
+            trainer.fit(EPOCHS)
+    trainer.fit(EPOCHS)
+    assert_same_run(reference, trainer)
+    assert losses == reference_losses

@@ -391,7 +391,8 @@ class Trainer:
 
         A larger ``epochs`` than the run was fitted with extends it (a finished run trains on;
         after early stopping, from the restored best weights with the patience counter reset).
-        A run that stopped early and is fitted again with no more epochs does nothing.
+        A run that stopped early and is fitted again with no more epochs does nothing. After
+        :class:`TrainingInterrupted`, calling ``fit`` again continues where it stopped.
 
         Raises
         ------
@@ -493,8 +494,12 @@ class Trainer:
         self._record_epoch(total_loss / max(seen, 1), correct / max(seen, 1), seconds)
 
     def _stop_mid_epoch(self, step: int, sums: dict[str, Any], seconds: float) -> None:
+        partial = {"step": step, **sums, "seconds": seconds}
         if self.checkpoint_path is not None:
-            self.save_checkpoint({"step": step, **sums, "seconds": seconds})
+            self.save_checkpoint(partial)
+        # calling fit again (in a notebook, say) finishes this epoch, as a resume would
+        self._partial = partial
+        self.loader.load_state_dict(self.loader.state_dict(mid_epoch=True))
         raise TrainingInterrupted(self.epoch, step, self.global_step, self.checkpoint_path)
 
     def _record_epoch(self, train_loss: float, train_acc: float, seconds: float) -> None:
