@@ -306,7 +306,10 @@ def test_monitoring_needs_the_value() -> None:
     [
         ({"patience": -1}, r"patience must be an int >= 1, got -1"),
         ({"patience": 2, "monitor": "train_loss"}, r"monitor must be one of"),
-        ({"patience": 2, "val_data": None}, r"patience=2 watches val_loss: pass val_data"),
+        (
+            {"patience": 2, "val_data": None},
+            r"patience 2\) watches val_loss, which needs validation data",
+        ),
         ({"patience": 2, "monitor": "val_accuracy", "task": "regression"}, "no val_accuracy"),
         ({"task": "ranking"}, r"task must be one of \('classification', 'regression'\)"),
     ],

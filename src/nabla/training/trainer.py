@@ -537,7 +537,10 @@ def _early_stopping(
     if patience == 0:
         return None
     if val_data is None or not len(val_data[0]):
-        raise NablaError(f"Trainer: patience={patience} watches {monitor}: pass val_data")
+        raise NablaError(
+            f"early stopping (patience {patience}) watches {monitor}, which needs validation "
+            "data (val_data), and there is none"
+        )
     if task == "regression" and monitor == "val_accuracy":
         raise NablaError("Trainer: regression has no val_accuracy to monitor; use val_loss")
     return EarlyStopping(patience, monitor)
