@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -60,20 +61,35 @@ def _predicted_classes(logits: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return classes
 
 
-def predict_classes(
-    model: Module, X: np.ndarray[Any, Any], batch_size: int = 4096
-) -> np.ndarray[Any, Any]:
-    """The class ``model`` predicts for each row of X, in eval mode, without a graph."""
+@contextmanager
+def _evaluating(model: Module) -> Iterator[None]:
+    """Eval mode without a graph inside the block; the model's mode is restored after it."""
     was_training = model.training
     model.eval()
     try:
         with no_grad():
-            parts = [
-                _predicted_classes(model(Tensor(X[start : start + batch_size])).data)
-                for start in range(0, len(X), batch_size)
-            ]
+            yield
     finally:
         model.train(was_training)
+
+
+def _one_column(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
+    """Batches of outputs joined; a single output column comes back as shape (n,)."""
+    if not parts:
+        return np.zeros(0, dtype=np.float32)
+    out = np.concatenate(parts)
+    return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
+
+
+def predict_classes(
+    model: Module, X: np.ndarray[Any, Any], batch_size: int = 4096
+) -> np.ndarray[Any, Any]:
+    """The class ``model`` predicts for each row of X, in eval mode, without a graph."""
+    with _evaluating(model):
+        parts = [
+            _predicted_classes(model(Tensor(X[start : start + batch_size])).data)
+            for start in range(0, len(X), batch_size)
+        ]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
@@ -85,18 +101,13 @@ def evaluate_loss_accuracy(
     batch_size: int = 4096,
 ) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on (X, y), in eval mode, without a graph."""
-    was_training = model.training
-    model.eval()
     total_loss, correct = 0.0, 0
-    try:
-        with no_grad():
-            for start in range(0, len(X), batch_size):
-                xb, yb = X[start : start + batch_size], y[start : start + batch_size]
-                logits = model(Tensor(xb))
-                total_loss += float(loss_fn(logits, yb).item()) * len(xb)
-                correct += int((_predicted_classes(logits.data) == yb).sum())
-    finally:
-        model.train(was_training)
+    with _evaluating(model):
+        for start in range(0, len(X), batch_size):
+            xb, yb = X[start : start + batch_size], y[start : start + batch_size]
+            logits = model(Tensor(xb))
+            total_loss += float(loss_fn(logits, yb).item()) * len(xb)
+            correct += int((_predicted_classes(logits.data) == yb).sum())
     n = max(len(X), 1)
     return total_loss / n, correct / n
 
@@ -134,20 +145,12 @@ def predict_values(
     model: Module, X: np.ndarray[Any, Any], batch_size: int = 4096
 ) -> np.ndarray[Any, Any]:
     """The model's outputs for X in eval mode, without a graph; one column comes back as (n,)."""
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            parts = [
-                model(Tensor(X[start : start + batch_size])).data
-                for start in range(0, len(X), batch_size)
-            ]
-    finally:
-        model.train(was_training)
-    if not parts:
-        return np.zeros(0, dtype=np.float32)
-    out = np.concatenate(parts)
-    return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
+    with _evaluating(model):
+        parts = [
+            model(Tensor(X[start : start + batch_size])).data
+            for start in range(0, len(X), batch_size)
+        ]
+    return _one_column(parts)
 
 
 def evaluate_regression(
@@ -164,23 +167,14 @@ def evaluate_regression(
     model's outputs (``(n,)`` for one output column), in the target's scale as trained.
     """
     loss_fn = loss_fn or RegressionLoss("mse")
-    was_training = model.training
-    model.eval()
     total_loss, parts = 0.0, []
-    try:
-        with no_grad():
-            for start in range(0, len(X), batch_size):
-                xb, yb = X[start : start + batch_size], y[start : start + batch_size]
-                output = model(Tensor(xb))
-                total_loss += float(loss_fn(output, yb).item()) * len(xb)
-                parts.append(output.data)
-    finally:
-        model.train(was_training)
-    if not parts:
-        return float("nan"), np.zeros(0, dtype=np.float32)
-    out = np.concatenate(parts)
-    predictions = out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
-    return total_loss / len(X), predictions
+    with _evaluating(model):
+        for start in range(0, len(X), batch_size):
+            xb, yb = X[start : start + batch_size], y[start : start + batch_size]
+            output = model(Tensor(xb))
+            total_loss += float(loss_fn(output, yb).item()) * len(xb)
+            parts.append(output.data)
+    return total_loss / len(X) if len(X) else float("nan"), _one_column(parts)
 
 
 class Trainer:
