@@ -13,9 +13,8 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 import nabla as nb
-from nabla.data.columns import ColumnOptions, Preprocessing, choose_columns
+from nabla.data.columns import ColumnOptions, Preprocessing, choose_columns, target_values
 from nabla.data.table import Table
-from nabla.deploy import target_values
 
 TOL = 1e-6
 TARGET = {"name": "price", "task": "regression", "mean": 152.5, "scale": 77.25}

@@ -20,9 +20,8 @@ import pytest
 
 import nabla as nb
 from nabla.data import table as table_module
-from nabla.data.columns import ColumnOptions, Preprocessing, choose_columns
+from nabla.data.columns import ColumnOptions, Preprocessing, choose_columns, target_values
 from nabla.data.table import Table
-from nabla.deploy import target_values
 from nabla.errors import DataError
 from nabla.predictor import write_predictor
 

@@ -4,7 +4,7 @@
 ``nabla.sklearn`` estimator) in eval mode and returns :class:`Step` objects holding copies of
 the weights: ``standardize``, ``linear``, ``batchnorm``, ``softmax``, ``log_softmax``,
 ``flatten``, ``exp``, ``binary`` (one sigmoid column p → the two columns [1 − p, p]),
-``target`` (a regressor's outputs back in the target's units, :func:`target_values`), and one
+``target`` (a regressor's outputs back in the target's units, ``target_values``), and one
 step per activation layer, named as in :data:`nabla.nn.registry.ACTIVATIONS` with its params
 as attributes (the exporters read the entry's ONNX op and NumPy source). Dropout and Identity
 vanish. It runs the example input
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from nabla.autograd.mode import no_grad
+from nabla.data.columns import Preprocessing, is_regression, target_arrays
 from nabla.errors import NablaError
 from nabla.nn import (
     ACTIVATIONS,
@@ -199,27 +200,21 @@ def lower(
         Merge each BatchNorm1d that directly follows a Linear (on 2-D data) into its weights.
     target : dict, optional
         The model file's ``target``; for ``{"task": "regression", "mean": m, "scale": s}`` a
-        last step maps outputs to ``out * s + m`` in float64 (:func:`target_values`).
+        last step maps outputs to ``out * s + m`` in float64 (``nabla.data.columns.target_values``).
     preprocessing : Preprocessing or its ``to_dict()``, optional
         The encoding of raw columns in front of the network (instead of ``scaler``); the
         exporters apply it first. Its number of features must be the network's input width.
     """
-    spec = None
-    if preprocessing is not None:
-        from nabla.data.columns import Preprocessing
-
-        if scaler is not None:
-            raise ExportError("pass the preprocessing or a scaler, not both")
-        document = getattr(preprocessing, "to_dict", lambda: preprocessing)()
-        spec = Preprocessing.from_dict(document).spec
+    if preprocessing is not None and scaler is not None:
+        raise ExportError("pass the preprocessing or a scaler, not both")
+    spec = None if preprocessing is None else Preprocessing.coerce(preprocessing).spec
     network, head = head_for(model, probabilities)
     dtype = network.dtype
     x = _example(network, example_input, dtype)
     in_shape = tuple(x.shape)
-    if spec is not None and in_shape[1:] != (len(spec["feature_names"]),):
+    if spec is not None and in_shape[1:] != (n := len(spec["feature_names"]),):
         raise ExportError(
-            f"the preprocessing makes {len(spec['feature_names'])} features, but the model "
-            f"takes inputs of shape {in_shape[1:]}"
+            f"the preprocessing makes {n} features, but the model takes {in_shape[1:]}"
         )
     steps: list[Step] = []
     if scaler is not None:
@@ -230,15 +225,9 @@ def lower(
     if head is not None:
         out_shape = _append_head(steps, head, out_shape)
     if is_regression(target):
-        assert target is not None
         if head is not None:
-            raise ExportError(
-                "a regression model has no class probabilities: pass probabilities=False"
-            )
-        arrays = {
-            "scale": np.array(float(target["scale"]), np.float64),
-            "mean": np.array(float(target["mean"]), np.float64),
-        }
+            raise ExportError("a regression has no class probabilities: pass probabilities=False")
+        arrays = target_arrays(target)
         steps.append(Step("target", "<target>", arrays, in_shape=out_shape, out_shape=out_shape))
     return Lowered(steps, np.dtype(dtype), in_shape, out_shape, spec)
 
@@ -352,24 +341,6 @@ def class_probabilities(model: Any, x: Any) -> np.ndarray[Any, Any]:
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     return np.asarray(e / e.sum(axis=-1, keepdims=True))
-
-
-def is_regression(target: dict[str, Any] | None) -> bool:
-    """Whether a model file's ``target`` describes a regression (standardised target)."""
-    return bool(target) and isinstance(target, dict) and target.get("task") == "regression"
-
-
-def target_values(out: Any, target: dict[str, Any] | None) -> np.ndarray[Any, Any]:
-    """A regressor's outputs in the target's units: ``out * scale + mean`` in float64.
-
-    The one rule of ``nabla predict``, the NumPy predictor and the ONNX graph (``Cast`` to
-    double, ``Mul``, ``Add``); other outputs are returned as they are.
-    """
-    if not is_regression(target):
-        return np.asarray(out)
-    assert target is not None
-    scale = np.array(float(target["scale"]), np.float64)
-    return np.asarray(out, dtype=np.float64) * scale + np.array(float(target["mean"]), np.float64)
 
 
 def _scaler_arrays(scaler: Any, dtype: np.dtype[Any]) -> tuple[Any, Any]:

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from nabla.deploy import Lowered, Step, is_regression, lower
+from nabla.data.columns import is_regression
+from nabla.deploy import Lowered, Step, lower
 from nabla.nn.registry import ACTIVATIONS
 from nabla.predictor_runtime import IMPORTS as _IMPORTS
 from nabla.predictor_runtime import RUNTIME as _RUNTIME

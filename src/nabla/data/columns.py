@@ -46,7 +46,7 @@ JSON document (``to_dict``)::
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -63,9 +63,12 @@ __all__ = [
     "Preprocessing",
     "choose_columns",
     "encode_columns",
+    "is_regression",
     "parse_cells",
     "rows_with_missing",
     "standardize",
+    "target_arrays",
+    "target_values",
 ]
 
 FORMAT = "nabla.preprocessing"
@@ -258,6 +261,13 @@ class Preprocessing:
         return cls(copy.deepcopy(document))
 
     @classmethod
+    def coerce(cls, preprocessing: Any) -> Preprocessing:
+        """`preprocessing` itself, or the one its ``to_dict()`` document describes."""
+        if isinstance(preprocessing, Preprocessing):
+            return preprocessing
+        return cls.from_dict(preprocessing)
+
+    @classmethod
     def from_legacy(cls, feature_names: list[str], scaler: dict[str, Any] | None) -> Preprocessing:
         """A model file from before this format: numeric columns, no missing value allowed."""
         n = len(feature_names)
@@ -335,3 +345,26 @@ def _validated(spec: Any) -> dict[str, Any]:
         if not np.isfinite(array).all() or (key == "scale" and not (array > 0).all()):
             raise _bad(f"'{key}' must be finite" + (" and positive" if key == "scale" else ""))
     return spec
+
+
+def is_regression(target: Any) -> TypeGuard[dict[str, Any]]:
+    """Whether a model file's ``target`` is a regression's: ``{"task": "regression", ...}``."""
+    return isinstance(target, dict) and target.get("task") == "regression"
+
+
+def target_arrays(target: dict[str, Any]) -> dict[str, Array]:
+    """The regression target's ``scale`` and ``mean`` as float64 scalars."""
+    return {key: np.array(float(target[key]), np.float64) for key in ("scale", "mean")}
+
+
+def target_values(out: Any, target: dict[str, Any] | None) -> Array:
+    """A regressor's outputs in the target's units: ``out * scale + mean`` in float64.
+
+    The one rule of ``nabla predict``, the NumPy predictor and the ONNX graph (``Cast`` to
+    double, ``Mul``, ``Add``); other outputs are returned as they are.
+    """
+    if not is_regression(target):
+        return np.asarray(out)
+    arrays = target_arrays(target)
+    values: Array = np.asarray(out, dtype=np.float64) * arrays["scale"] + arrays["mean"]
+    return values
