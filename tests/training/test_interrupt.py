@@ -29,6 +29,17 @@ from nabla.training.trainer import Trainer
 EPOCHS = 4
 N_TRAIN, BATCH = 90, 8  # 12 batches per epoch, the last one of 2 rows
 
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+
+@pytest.fixture(autouse=True)
+def python_sigint_handler() -> Any:
+    """Python's own SIGINT handler, as in a terminal: a test run started in the background
+    inherits an ignored SIGINT, which the trainer rightly leaves alone."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
 
 def make_trainer(
     checkpoint: Path | None, *, seed: int = 3, patience: int = 0, **kwargs: Any
@@ -272,6 +283,7 @@ def test_training_interrupted_is_a_nabla_error_and_pickles() -> None:
 
 SCRIPT = """
 import json, os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (see the fixture)
 sys.path.insert(0, {tests!r})
 from test_interrupt import EPOCHS, make_trainer
 import nabla.io
