@@ -153,7 +153,7 @@ def _column_rules() -> str:
     ]
     for function in (
         encode.parse_cells,
-        encode._one_hot,
+        encode._category_codes,
         encode.encode_columns,
         encode.standardize,
     ):

@@ -49,44 +49,48 @@ def parse_cells(cells: Any, numeric: bool, fail: Fail, name: str) -> Array:
     return out
 
 
-def _one_hot(
+def _category_codes(
     values: Array, column: dict[str, Any], strict: bool, fail: Fail
 ) -> tuple[Array, Array]:
-    """(0/1 block of shape (n, n_categories), missing mask) of one categorical column."""
+    """(code of each cell, missing mask) of one categorical column.
+
+    Codes are looked up once per distinct cell: -2 for a missing cell (None, NaN or a missing
+    token), -1 for an unknown category, else the category's position.
+    """
     categories, name = column["categories"], column["name"]
+    cells = values.tolist()
+    code_of: dict[Any, int] = {}
     if values.dtype.kind == "f":  # a text column read as numbers: compare as numbers
         lookup: dict[Any, int] = {}
         for j, category in enumerate(categories):
             with contextlib.suppress(ValueError):
                 lookup.setdefault(float(category), j)
-        missing = np.isnan(values)
+        for cell in set(cells):
+            code_of[cell] = -2 if np.isnan(cell) else lookup.get(cell, -1)
     else:
         lookup = {category: j for j, category in enumerate(categories)}
-        tokens = set(MISSING_TOKENS)  # a Table has None there; other callers may pass "NA"
-        missing = np.array([v is None or str(v).strip() in tokens for v in values], dtype=bool)
-    known: dict[Any, int] = {}
-    codes = np.full(len(values), -1, dtype=np.int64)
-    for i in np.flatnonzero(~missing).tolist():
-        value = values[i]
-        key = float(value) if values.dtype.kind == "f" else str(value).strip()
-        code = known.get(key)
-        if code is None:
-            code = known[key] = lookup.get(key, -1)
-        if code < 0 and strict:
-            shown = ", ".join(repr(c) for c in categories[:5])
-            more = f" and {len(categories) - 5} more" if len(categories) > 5 else ""
-            fail(i, name, f"unknown category {value!r} (known: {shown}{more}; --strict)")
-        codes[i] = code
-    block = np.zeros((len(values), len(categories)))
-    hit = np.flatnonzero(codes >= 0)
-    block[hit, codes[hit]] = 1.0
-    return block, missing
+        for cell in set(cells):
+            key = None if cell is None else str(cell).strip()
+            code_of[cell] = -2 if key is None or key in MISSING_TOKENS else lookup.get(key, -1)
+    codes = np.fromiter(map(code_of.__getitem__, cells), dtype=np.int64, count=len(cells))
+    if strict and (codes == -1).any():
+        i = int(np.flatnonzero(codes == -1)[0])
+        shown = ", ".join(repr(c) for c in categories[:5])
+        more = f" and {len(categories) - 5} more" if len(categories) > 5 else ""
+        fail(i, name, f"unknown category {cells[i]!r} (known: {shown}{more}; --strict)")
+    return codes, codes == -2
 
 
 def encode_columns(columns: dict[str, Array], spec: dict[str, Any], fail: Fail) -> Array:
-    """The encoded, unstandardised features (float64, shape (n_rows, n_features)) of
-    ``columns`` (name -> numeric or text column) under the preprocessing document ``spec``."""
-    blocks = []
+    """The encoded, unstandardised features (float32, shape (n_rows, n_features)) of
+    ``columns`` (name -> numeric or text column) under the preprocessing document ``spec``.
+
+    A numeric column is filled in float64, then rounded to float32; a categorical one sets
+    one 0/1 column per category; an indicator is 1 where the cell is missing.
+    """
+    n_rows = len(columns[spec["columns"][0]["name"]])
+    out = np.zeros((n_rows, len(spec["feature_names"])), dtype=np.float32)
+    j = 0
     for column in spec["columns"]:
         name, values = column["name"], columns[column["name"]]
         if column["kind"] == "numeric":
@@ -100,9 +104,13 @@ def encode_columns(columns: dict[str, Array], spec: dict[str, Any], fail: Fail) 
                 why = "is not finite" if not np.isfinite(value) else "overflows float32"
                 fail(int(bad[0]), name, f"value {value!r} {why}")
             fill = column["fill"]
-            block = np.where(missing, 0.0 if fill is None else fill, x)[:, None]
+            out[:, j] = np.where(missing, 0.0 if fill is None else fill, x)
+            j += 1
         else:
-            block, missing = _one_hot(values, column, spec["strict"], fail)
+            codes, missing = _category_codes(values, column, spec["strict"], fail)
+            hit = np.flatnonzero(codes >= 0)
+            out[hit, j + codes[hit]] = 1.0
+            j += len(column["categories"])
             fill = None if spec.get("impute") == "drop" else 0.0
         if fill is None and missing.any():
             fail(
@@ -111,15 +119,16 @@ def encode_columns(columns: dict[str, Array], spec: dict[str, Any], fail: Fail) 
                 "missing value, and this model refuses missing values "
                 "(trained with --impute drop, or by an older nabla)",
             )
-        blocks.append(block)
         if column["indicator"]:
-            blocks.append(missing[:, None].astype(np.float64))
-    n_rows = len(columns[spec["columns"][0]["name"]]) if spec["columns"] else 0
-    return np.concatenate(blocks, axis=1) if blocks else np.zeros((n_rows, 0))
+            out[:, j] = missing
+            j += 1
+    return out
 
 
 def standardize(encoded: Array, spec: dict[str, Any]) -> Array:
     """``(x - mean) / scale`` in float32, as nabla.data.StandardScaler.transform computes it."""
     mean = np.asarray(spec["mean"], dtype=np.float32)
     scale = np.asarray(spec["scale"], dtype=np.float32)
-    return (np.asarray(encoded, dtype=np.float32) - mean) / scale
+    x = np.subtract(encoded, mean, dtype=np.float32)
+    x /= scale
+    return x

@@ -22,10 +22,10 @@ Decisions
   numerically with the categories that are numbers.
 - ``indicators=True`` adds ``"<name>_missing"`` (1 where the cell is missing) after each
   column that had missing cells in the training rows.
-- Numeric columns are standardised ``(x - mean) / scale`` with the statistics of the filled
-  training values (nabla.data.StandardScaler's rule: population std, scale 1 for a constant
-  column); one-hot and indicator columns keep mean 0, scale 1. Values are cast to float32
-  before standardising (in float32), and the output is float32.
+- A numeric cell is filled in float64 and rounded to float32 (what the model sees); numeric
+  columns are then standardised ``(x - mean) / scale`` in float32 with the statistics of the
+  filled training values (nabla.data.StandardScaler's rule: population std, scale 1 for a
+  constant column); one-hot and indicator columns keep mean 0, scale 1. Output: float32.
 - A numeric cell that is not a number, infinite or beyond float32 is an error naming the
   table, row, column and value.
 
