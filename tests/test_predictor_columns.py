@@ -236,3 +236,24 @@ def test_errors_are_nablas_one_line_messages(
         assert f"row {row}, column {column!r}" in err
     status, err = results[-1]
     assert status == 1 and "absent.csv: missing column(s) 'island', 'sex'" in err
+
+
+def test_strict_at_predict_time_and_data_frames(
+    tmp_path: Path, penguins: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pd = pytest.importorskip("pandas")
+    prep = penguins["prep"]  # fitted without strict: unknown categories are all zeros
+    model = nb.nn.MLP([prep.n_features, 3])
+    predictor = runpy.run_path(str(write_predictor(model, tmp_path / "p.py", preprocessing=prep)))
+    csv_path = str(penguins["csv"])
+    assert predictor["main"]([csv_path]) == 0
+    capsys.readouterr()
+    assert predictor["main"]([csv_path, "--strict"]) == 1
+    err = capsys.readouterr().err
+    with pytest.raises(DataError) as info:
+        prep.transform(penguins["table"], strict=True)
+    assert err.strip().split(": error: ", 1)[1] == str(info.value).replace("new.csv", csv_path)
+    assert "unknown category 'Atlantis'" in err and len(err.splitlines()) == 1
+    frame = pd.DataFrame(_columns(penguins["new"]))
+    expected = model.predict_proba(prep.transform(penguins["table"]))
+    np.testing.assert_allclose(predictor["predict_proba"](frame), expected, rtol=0, atol=TOL)

@@ -80,13 +80,18 @@ def forward(X):
     return x
 
 
-def transform(rows):
-    """The network's input for raw rows: a dict of column name -> list of cells (numbers,
-    text, None or missing tokens such as "NA"), or, when every input column is numeric, a
-    2-D array of INPUT_COLUMNS (NaN for missing). Without PREPROCESSING, rows as they are."""
+def _spec(strict):
+    return PREPROCESSING if strict is None else {**PREPROCESSING, "strict": bool(strict)}
+
+
+def transform(rows, strict=None):
+    """The network's input for raw rows: a dict (or DataFrame) of column name -> cells
+    (numbers, text, None or missing tokens such as "NA"), or, when every input column is
+    numeric, a 2-D array of INPUT_COLUMNS (NaN for missing). Without PREPROCESSING, rows as
+    they are. ``strict``: an unknown category is an error (default: the training setting)."""
     if PREPROCESSING is None:
         return rows
-    if isinstance(rows, dict):
+    if hasattr(rows, "keys"):
         absent = [name for name in INPUT_COLUMNS if name not in rows]
         if absent:
             raise InputError(f"missing column(s) {_listed(absent)}")
@@ -102,20 +107,20 @@ def transform(rows):
         if X.ndim != 2 or X.shape[1] != len(INPUT_COLUMNS):
             raise InputError(f"expected rows of {len(INPUT_COLUMNS)} columns, got shape {X.shape}")
         columns = {name: X[:, j] for j, name in enumerate(INPUT_COLUMNS)}
-    return standardize(encode_columns(columns, PREPROCESSING, _fail_at("rows", None)),
-                       PREPROCESSING)
+    spec = _spec(strict)
+    return standardize(encode_columns(columns, spec, _fail_at("rows", None)), spec)
 
 
-def predict_proba(rows):
+def predict_proba(rows, strict=None):
     """Class probabilities, shape (n_samples, n_classes), columns in CLASS_NAMES order."""
     if not PROBABILITIES:
         raise ValueError("this predictor outputs raw values, not probabilities; use forward")
-    return forward(transform(rows))
+    return forward(transform(rows, strict))
 
 
-def predict(rows):
+def predict(rows, strict=None):
     """The most probable class name of each row (the values of a regressor)."""
-    out = forward(transform(rows))
+    out = forward(transform(rows, strict))
     if TARGET is not None and out.ndim == 2 and out.shape[1] == 1:
         return out[:, 0]
     if CLASS_NAMES is None:
@@ -177,7 +182,7 @@ def _fail_at(path, lines):
     return fail
 
 
-def _read_table(path):
+def _read_table(path, strict=None):
     """The model's input columns of a CSV file (by header name), its ID column if present."""
     rows, lines = _read_csv(path, sniff=True)
     names = [cell.strip() for cell in rows[0]]
@@ -203,7 +208,8 @@ def _read_table(path):
     ids = None
     if ID_COLUMN is not None and ID_COLUMN in names:
         ids = [row[names.index(ID_COLUMN)].strip() for row in rows]
-    return standardize(encode_columns(columns, PREPROCESSING, fail), PREPROCESSING), ids
+    spec = _spec(strict)
+    return standardize(encode_columns(columns, spec, fail), spec), ids
 
 
 def _read_csv(path, sniff=False):
@@ -280,15 +286,18 @@ def _read_rows(path):
 
 
 def main(argv=None):
-    args = sys.argv[1:] if argv is None else argv
+    args = sys.argv[1:] if argv is None else list(argv)
+    strict = "--strict" in args
+    args = [arg for arg in args if arg != "--strict"]
     if len(args) != 1 or args[0] in ("-h", "--help"):
-        print("usage: python predictor.py ROWS.csv  (a header row with the feature names)")
+        print("usage: python predictor.py ROWS.csv [--strict]  (a header row with the "
+              "feature names; --strict: an unknown category is an error)")
         return 2
     try:
         if PREPROCESSING is None:
             out, ids = forward(_read_rows(args[0])), None
         else:
-            X, ids = _read_table(args[0])
+            X, ids = _read_table(args[0], strict or None)
             out = forward(X)
     except InputError as error:
         print(f"{Path(__file__).name}: error: {error}", file=sys.stderr)

@@ -209,12 +209,13 @@ class Preprocessing:
                     spec["scale"][i] = float(scaler.scale_[k])
         return cls(spec)
 
-    def transform(self, table: Table) -> Array:
+    def transform(self, table: Table, strict: bool | None = None) -> Array:
         """The float32 features of every row of `table`, shape (n_rows, n_features).
 
         Columns are matched by name (others are ignored). Raises DataError for a missing
         column, a non-numeric numeric cell, a missing cell under ``impute="drop"`` or an
-        unknown category under ``strict``; each message names the row, column and value.
+        unknown category under ``strict`` (None: the setting fitted with, as
+        ``nabla predict --strict`` overrides it); each message names the row, column and value.
         """
         absent = [name for name in self.input_columns if name not in table.columns]
         if absent:
@@ -222,8 +223,9 @@ class Preprocessing:
                 f"{table.source}: missing column(s) {', '.join(map(repr, absent))} "
                 "that the model was trained on"
             )
-        encoded = encode_columns(table.columns, self.spec, _fail_in(table))
-        out: Array = standardize(encoded, self.spec)
+        spec = self.spec if strict is None else {**self.spec, "strict": strict}
+        encoded = encode_columns(table.columns, spec, _fail_in(table))
+        out: Array = standardize(encoded, spec)
         return out
 
     def rows_with_missing(self, table: Table) -> Array:
