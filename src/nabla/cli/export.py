@@ -120,11 +120,7 @@ def _preprocessing(metadata: dict[str, Any]) -> Any:
     document = metadata.get("preprocessing")
     if document is not None:
         return Preprocessing.from_dict(document)
-    names = metadata.get("feature_names")
-    if not names:  # no column names: the network's input with the scaler alone
-        scaler = metadata.get("scaler")
-        n = len(scaler["mean"]) if isinstance(scaler, dict) and "mean" in scaler else 0
-        if not n:
-            return None
-        names = [f"col{j}" for j in range(n)]
+    names = metadata.get("feature_names") or []
+    if not names and not metadata.get("scaler"):
+        return None  # no names, no scaler: the network's input as it is
     return Preprocessing.from_legacy(list(names), metadata.get("scaler"))

@@ -271,7 +271,15 @@ class Preprocessing:
 
     @classmethod
     def from_legacy(cls, feature_names: list[str], scaler: dict[str, Any] | None) -> Preprocessing:
-        """A model file from before this format: numeric columns, no missing value allowed."""
+        """A model file from before this format: numeric columns, no missing value allowed.
+
+        Without feature names (a file without a header), the columns are ``col0``, ``col1``...
+        as many as the scaler has.
+        """
+        if not feature_names and scaler is not None:
+            feature_names = [f"col{j}" for j in range(len(scaler.get("mean", [])))]
+        if not feature_names:
+            raise DataError("a model file without feature names or scaler: no column to read")
         n = len(feature_names)
         mean = [0.0] * n if scaler is None else [float(v) for v in scaler.get("mean", [])]
         scale = [1.0] * n if scaler is None else [float(v) for v in scaler.get("scale", [])]
