@@ -40,7 +40,8 @@ def add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--no-standardize",
         dest="standardize",
         action="store_false",
-        help="leave out the model's standardisation (inputs must be standardised already)",
+        help="leave out the model's preprocessing and standardisation (inputs must be the "
+        "encoded, standardised features already)",
     )
     p.set_defaults(command_fn="export")
 
