@@ -158,6 +158,7 @@ def test_the_mid_epoch_checkpoint_holds_the_partial_epoch(tmp_path: Path) -> Non
     trainer.on_step = lambda step, loss: trainer.interrupt.request() if step == 17 else None
     with pytest.raises(TrainingInterrupted, match=r"after step 5 of epoch 2 \(step 17\)"):
         trainer.fit(EPOCHS)
+    assert trainer.stop_reason is not None and "after step 5 of epoch 2" in trainer.stop_reason
     state = load_checkpoint(tmp_path / "c.safetensors")
     partial = state["partial"]
     assert partial["step"] == 5 and partial["seen"] == 5 * BATCH

@@ -229,7 +229,7 @@ class Trainer:
     stopped_early : bool
         Whether patience ran out.
     stop_reason : str or None
-        After :meth:`fit`, one line on how the run ended.
+        After :meth:`fit`, one line on how the run ended (also when it was interrupted).
     interrupt : InterruptFlag
         SIGINT sets it during :meth:`fit`; ``trainer.interrupt.request()`` does the same.
     """
@@ -408,6 +408,9 @@ class Trainer:
                 while self.epoch < self.planned_epochs and not self.stopped_early:
                     self._run_epoch(bar)
                     self._end_epoch()
+        except TrainingInterrupted as stop:
+            self.stop_reason = str(stop)
+            raise
         finally:
             if bar is not None:
                 bar.close()
