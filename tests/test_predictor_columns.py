@@ -257,3 +257,21 @@ def test_strict_at_predict_time_and_data_frames(
     frame = pd.DataFrame(_columns(penguins["new"]))
     expected = model.predict_proba(prep.transform(penguins["table"]))
     np.testing.assert_allclose(predictor["predict_proba"](frame), expected, rtol=0, atol=TOL)
+
+
+def test_the_command_reads_the_training_files_encoding(tmp_path: Path) -> None:
+    city = np.array(["Göteborg", "Malmö", "Umeå"] * 4, dtype=object)
+    table = Table(["city", "y"], {"city": city, "y": np.zeros(12)}, "t.csv")
+    options = ColumnOptions()
+    prep = Preprocessing.fit(table, np.arange(12), choose_columns(table, "y", options), options)
+    model = nb.nn.MLP([prep.n_features, 2])
+    path = write_predictor(model, tmp_path / "p.py", preprocessing=prep, encoding="latin-1")
+    (tmp_path / "rows.csv").write_bytes("city\nMalmö\nUmeå\n".encode("latin-1"))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert runpy.run_path(str(path))["main"]([str(tmp_path / "rows.csv")]) == 0
+    got = np.array(
+        [[float(v) for v in line.split(",")[2:]] for line in out.getvalue().split()[1:]]
+    )
+    new = Table(["city"], {"city": np.array(["Malmö", "Umeå"], dtype=object)}, "rows.csv")
+    np.testing.assert_allclose(got, model.predict_proba(prep.transform(new)), rtol=0, atol=TOL)

@@ -39,6 +39,7 @@ def predictor_source(
     preprocessing: Any = None,
     target: dict[str, Any] | None = None,
     id_column: str | None = None,
+    encoding: str | None = None,
 ) -> tuple[str, bytes]:
     """The predictor's text and its ``.npz`` weight bytes (embedded unless ``weights_file``)."""
     import nabla
@@ -91,6 +92,7 @@ Needs only NumPy. As a module: ``from predictor import predict_proba, predict``;
             f"INPUT_COLUMNS = {None if spec is None else [c['name'] for c in spec['columns']]!r}",
             f"TARGET = {target if is_regression(target) else None!r}",
             f"ID_COLUMN = {id_column!r}",
+            f"ENCODING = {encoding or 'utf-8-sig'!r}  # of the CSV files the command reads",
             f"WEIGHTS_FILE = {weights_file!r}  # None: the weights are embedded below",
         ]
     )
@@ -190,6 +192,7 @@ def write_predictor(
     preprocessing: Any = None,
     target: dict[str, Any] | None = None,
     id_column: str | None = None,
+    encoding: str | None = None,
 ) -> Path:
     """Write the NumPy-only predictor of ``model`` to ``path``; return the path.
 
@@ -217,6 +220,8 @@ def write_predictor(
         The model file's target; for a regression, outputs are ``out * scale + mean``.
     id_column : str, optional
         A column copied from the CSV file to the first column of the command's output.
+    encoding : str, optional
+        The text encoding of the CSV files the command reads (default UTF-8, BOM or not).
     """
     from nabla.io import atomic_write_bytes
 
@@ -234,6 +239,7 @@ def write_predictor(
         preprocessing=preprocessing,
         target=target,
         id_column=id_column,
+        encoding=encoding,
     )
     if weights_file is not None:
         atomic_write_bytes(out_path.with_name(weights_file), blob)

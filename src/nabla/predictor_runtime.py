@@ -215,7 +215,7 @@ def _read_table(path, strict=None):
 def _read_csv(path, sniff=False):
     """The non-blank rows of a CSV file and the line each starts on; all rows equally long."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        with open(path, newline="", encoding=ENCODING) as f:
             first = f.readline()
             f.seek(0)
             delimiter = ","
@@ -231,7 +231,8 @@ def _read_csv(path, sniff=False):
     except OSError as error:
         raise InputError(f"{path}: cannot read the file ({error.strerror or error})") from None
     except UnicodeDecodeError as error:
-        raise InputError(f"{path}: not UTF-8 text ({error.reason})") from None
+        shown = "UTF-8" if ENCODING == "utf-8-sig" else ENCODING
+        raise InputError(f"{path}: not {shown} text ({error.reason})") from None
     except csv.Error as error:
         raise InputError(f"{path}: malformed CSV near row {start}: {error}") from None
     if not rows:

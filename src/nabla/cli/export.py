@@ -103,6 +103,7 @@ def _export(args: argparse.Namespace) -> int:
             preprocessing=preprocessing,
             target=target,
             id_column=metadata.get("id_column"),
+            encoding=(metadata.get("csv") or {}).get("encoding"),
             class_names=class_names if probabilities else None,
             feature_names=feature_names,
             probabilities=probabilities,
