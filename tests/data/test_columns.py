@@ -290,7 +290,8 @@ def test_describe_and_legacy(rng: np.random.Generator) -> None:
     np.testing.assert_array_equal(legacy.transform(raw), scaler.transform(X))
     unnamed = Preprocessing.from_legacy([], scaler.to_dict())
     assert unnamed.input_columns == ["col0", "col1", "col2"]
-    assert "no column to read" in _error(lambda: Preprocessing.from_legacy([], None))
+    assert "pass n_features" in _error(lambda: Preprocessing.from_legacy([], None))
+    assert Preprocessing.from_legacy([], None, n_features=2).input_columns == ["col0", "col1"]
     raw.columns["b"][4] = np.nan
     assert "array: row 6, column 'b': missing value" in _error(lambda: legacy.transform(raw))
 

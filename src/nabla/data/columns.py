@@ -270,16 +270,26 @@ class Preprocessing:
         return cls.from_dict(preprocessing)
 
     @classmethod
-    def from_legacy(cls, feature_names: list[str], scaler: dict[str, Any] | None) -> Preprocessing:
+    def from_legacy(
+        cls,
+        feature_names: list[str],
+        scaler: dict[str, Any] | None,
+        n_features: int | None = None,
+    ) -> Preprocessing:
         """A model file from before this format: numeric columns, no missing value allowed.
 
-        Without feature names (a file without a header), the columns are ``col0``, ``col1``...
-        as many as the scaler has.
+        Without feature names (a file without a header, a bare saved module), the columns are
+        ``col0``, ``col1``... as many as the scaler has, else ``n_features`` (the network's
+        input width).
         """
-        if not feature_names and scaler is not None:
-            feature_names = [f"col{j}" for j in range(len(scaler.get("mean", [])))]
         if not feature_names:
-            raise DataError("a model file without feature names or scaler: no column to read")
+            n = len(scaler.get("mean", [])) if scaler is not None else n_features or 0
+            feature_names = [f"col{j}" for j in range(n)]
+        if not feature_names:
+            raise DataError(
+                "a model file without feature names or scaler: pass n_features to read "
+                "col0, col1..."
+            )
         n = len(feature_names)
         mean = [0.0] * n if scaler is None else [float(v) for v in scaler.get("mean", [])]
         scale = [1.0] * n if scaler is None else [float(v) for v in scaler.get("scale", [])]
