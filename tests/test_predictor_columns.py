@@ -275,3 +275,29 @@ def test_the_command_reads_the_training_files_encoding(tmp_path: Path) -> None:
     )
     new = Table(["city"], {"city": np.array(["Malmö", "Umeå"], dtype=object)}, "rows.csv")
     np.testing.assert_allclose(got, model.predict_proba(prep.transform(new)), rtol=0, atol=TOL)
+
+
+def test_onnx_on_the_same_csv_agrees(tmp_path: Path, penguins: dict[str, Any]) -> None:
+    """The CSV's cells as the graph's metadata asks (stripped, "" or NaN for missing)."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    prep = penguins["prep"]
+    model = nb.nn.MLP([prep.n_features, 6, 3])
+    nb.onnx.export(model, tmp_path / "m.onnx", preprocessing=prep, probabilities=True)
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    props = session.get_modelmeta().custom_metadata_map
+    tokens = set(json.loads(props["missing_tokens"]))
+    with penguins["csv"].open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    numeric = json.loads(props["input_columns"])
+    text = json.loads(props["text_columns"])
+    feeds = {
+        "input": np.array(
+            [[np.nan if r[n].strip() in tokens else float(r[n]) for n in numeric] for r in rows],
+            dtype=np.float32,
+        ),
+        "text": np.array([[r[n].strip() for n in text] for r in rows], dtype=object),
+    }
+    (got,) = session.run(None, feeds)
+    expected = model.predict_proba(prep.transform(penguins["table"]))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOL)
