@@ -12,10 +12,12 @@ from nabla.data.loader import DataLoader, default_collate
 from nabla.data.preprocessing import StandardScaler
 from nabla.data.sources import load_data, load_npz
 from nabla.data.split import DatasetSplit, split_dataset, stratified_split
+from nabla.data.table import MISSING_TOKENS, Table, read_table
 from nabla.data.tabular import TabularData, check_classification_target
 
 __all__ = [
     "BUILTIN_DATASETS",
+    "MISSING_TOKENS",
     "ColumnChoice",
     "ColumnOptions",
     "DataLoader",
@@ -23,6 +25,7 @@ __all__ = [
     "DatasetSplit",
     "Preprocessing",
     "StandardScaler",
+    "Table",
     "TabularData",
     "TensorDataset",
     "check_classification_target",
@@ -35,6 +38,7 @@ __all__ = [
     "load_idx",
     "load_npz",
     "read_idx",
+    "read_table",
     "split_dataset",
     "stratified_split",
 ]

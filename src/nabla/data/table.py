@@ -9,19 +9,27 @@ messages.
 
 from __future__ import annotations
 
+import csv
+import importlib.util
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
 from nabla._typing import Array
+from nabla.data.csv_loader import quote
+from nabla.data.table_numpy import MISSING_TOKENS, iter_rows
+from nabla.data.table_reader import read_parts
 from nabla.errors import DataError
 
-__all__ = ["MISSING_TOKENS", "Table"]
+__all__ = ["ENGINES", "MISSING_TOKENS", "Table", "read_table"]
 
-#: cells read as a missing value (exact match after stripping spaces); documented in the README
-MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?")
+ENGINES = ("auto", "pandas", "numpy")
+#: the largest float32 value: a numeric cell beyond it (in magnitude) is an error
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass
@@ -75,7 +83,8 @@ class Table:
         column = self.columns[name]
         if column.dtype.kind == "f":
             return np.isnan(column)
-        return np.equal(column, None)
+        missing: Array = column == np.full(1, None, dtype=object)
+        return missing
 
     def line(self, row: int) -> int:
         """The file line data row ``row`` starts on."""
@@ -112,3 +121,140 @@ class Table:
                 f"{source}: {len(names)} names for an array of {matrix.shape[1]} columns"
             )
         return cls(names, {name: matrix[:, j] for j, name in enumerate(names)}, source)
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    delimiter: str | None = None,
+    encoding: str = "utf-8-sig",
+    header: bool | Literal["auto"] = "auto",
+    engine: Literal["auto", "pandas", "numpy"] = "auto",
+) -> Table:
+    """Read a CSV file into a :class:`Table`: numeric columns as float64, others as text.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file. Quoting follows RFC 4180 (delimiters, doubled quotes ``""`` and newlines
+        inside quoted cells); spaces after a delimiter are skipped; blank lines are skipped.
+    delimiter : str, optional
+        One character. None detects it with ``csv.Sniffer`` among ``, ; TAB |`` on the first
+        64 KB (else ",").
+    encoding : str, default "utf-8-sig"
+        UTF-8 with or without a byte-order mark by default.
+    header : "auto", True or False, default "auto"
+        "auto": the first row is a header when it is text in every column whose next rows
+        are numbers (missing cells aside). Without one, columns are ``col0``, ``col1``, ...
+        An empty header cell names column ``j`` ``col{j}`` (with a notice in
+        :attr:`Table.notices`); repeated names are an error.
+    engine : "auto", "pandas" or "numpy", default "auto"
+        "pandas": ``pandas.read_csv`` (fast, the ``cli`` extra); "numpy": Python's ``csv``
+        module and NumPy (no pandas); "auto": pandas when it is installed. Both return the
+        same table.
+
+    Returns
+    -------
+    Table
+        A cell is missing when, stripped, it is one of :data:`MISSING_TOKENS` (empty, ``NA``,
+        ``N/A``, ``NaN``, ``nan``, ``null``, ``NULL``, ``None``, ``?``). A column is numeric
+        (float64, NaN where missing) when every other cell is a decimal number, else text
+        (object array of stripped str, None where missing). ``lines`` holds each row's line
+        when blank lines or multi-line cells shift them (else None).
+
+    Raises
+    ------
+    DataError
+        One line, naming the file: a missing or empty file, a file of one column (suggesting
+        ``--delimiter``), bytes that are not `encoding` text (the byte offset, suggesting
+        ``--encoding``), repeated header names, a row with a different number of cells (its
+        line), a header without data rows, or a numeric cell that is infinite or beyond
+        float32's range (its line, column and text).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "pets.csv"
+    >>> _ = path.write_text("name;weight;kind\\nRex;12.5;dog\\nTom;NA;cat\\n")
+    >>> table = read_table(path)
+    >>> table.names, table.delimiter, table.columns["weight"].tolist()
+    (['name', 'weight', 'kind'], ';', [12.5, nan])
+    >>> table.columns["kind"].tolist()
+    ['dog', 'cat']
+    """
+    file = Path(path)
+    if engine not in ENGINES:
+        raise DataError(f"read_table: engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if header not in ("auto", True, False):
+        raise DataError(f"read_table: header must be 'auto', True or False, got {header!r}")
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise DataError(f"read_table: delimiter must be one character, got {delimiter!r}")
+    try:
+        "".encode(encoding)
+    except LookupError:
+        raise DataError(f"{file}: unknown encoding {encoding!r}") from None
+    has_pandas = _pandas_installed()
+    if engine == "pandas" and not has_pandas:
+        raise DataError(
+            "read_table: engine='pandas' needs pandas (pip install 'nabla[cli]'), "
+            "or use engine='numpy'"
+        )
+    if not file.exists():
+        raise DataError(f"{file}: file not found")
+    if not file.is_file():
+        raise DataError(f"{file}: not a file")
+    chosen = "pandas" if engine == "pandas" or (engine == "auto" and has_pandas) else "numpy"
+    try:
+        parts = read_parts(
+            file, delimiter=delimiter, encoding=encoding, header=header, engine=chosen
+        )
+    except OSError as error:
+        raise DataError(f"{file}: cannot read ({error.strerror or error})") from None
+    table = Table(
+        parts.names,
+        dict(zip(parts.names, parts.columns)),
+        str(file),
+        parts.has_header,
+        parts.lines,
+        parts.delimiter,
+        parts.notices,
+    )
+    _check_numbers(table, file, encoding)
+    return table
+
+
+def _pandas_installed() -> bool:
+    return importlib.util.find_spec("pandas") is not None
+
+
+def _check_numbers(table: Table, file: Path, encoding: str) -> None:
+    """A DataError at the first numeric cell that is infinite or beyond float32's range."""
+    first: tuple[int, int] | None = None
+    for j, name in enumerate(table.names):
+        column = table.columns[name]
+        if column.dtype.kind == "f":
+            bad = np.flatnonzero(np.abs(column) > FLOAT32_MAX)
+            if bad.size and (first is None or bad[0] < first[0]):
+                first = (int(bad[0]), j)
+    if first is None:
+        return
+    row, j = first
+    name = table.names[j]
+    value = float(table.columns[name][row])
+    what = "infinite" if np.isinf(value) else "beyond float32's range (|v| > 3.4e38)"
+    raise DataError(
+        f"{table.where(row, name)}: value {quote(_cell(table, file, encoding, row, j))} is "
+        f"{what}; numbers must be finite float32 values"
+    )
+
+
+def _cell(table: Table, file: Path, encoding: str, row: int, j: int) -> str:
+    """The text of one data cell, read again from the file (for an error message)."""
+    line = table.line(row)
+    try:
+        for start, cells in iter_rows(file, table.delimiter, encoding):
+            if start == line:
+                return cells[j].strip()
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    return repr(float(table.columns[table.names[j]][row]))

@@ -1,0 +1,225 @@
+"""The NumPy-only CSV engine of :func:`~nabla.data.read_table`: Python's ``csv`` module plus NumPy.
+
+It also holds the cell rules both engines share, so that a cell means the same thing whichever
+engine read it:
+
+- a cell is *missing* when, stripped of surrounding whitespace, it is one of
+  :data:`MISSING_TOKENS` (also exported by :mod:`nabla.data.table`);
+- a cell is a *number* when, stripped, it matches :data:`NUMBER`: an ASCII decimal float
+  (``1``, ``-2.5``, ``.5``, ``1.``, ``1e-3``) or ``inf``/``infinity`` in any case with a sign.
+  This is exactly what ``pandas.read_csv`` parses as a number (not Python's ``float``, which
+  also takes ``1_000``, ``nan`` and non-ASCII digits: those cells are text here);
+- a column is numeric (float64, NaN where missing) when every cell that is not missing is a
+  number, else text (object array of stripped ``str``, None where missing).
+
+Rows are read in chunks of :data:`CHUNK_ROWS`, so memory holds one chunk of Python strings at a
+time plus the finished columns. Which columns are text is first guessed from the file's first
+rows; a later cell that proves a guessed-numeric column to be text restarts the read with that
+column read as text (rare: only when the first rows of a text column all look like numbers).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nabla._typing import Array
+from nabla.errors import DataError
+
+__all__ = [
+    "CHUNK_ROWS",
+    "MISSING_TOKENS",
+    "NUMBER",
+    "is_number",
+    "is_numeric_column",
+    "iter_rows",
+    "read_columns",
+    "text_column",
+]
+
+#: cells read as a missing value (exact match after stripping spaces); documented in the README
+MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?")
+
+CHUNK_ROWS = 8192  # rows converted at a time
+#: a stripped cell that both engines read as a number
+NUMBER = re.compile(
+    r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf(?:inity)?))"
+)
+_MISSING = frozenset(MISSING_TOKENS)
+_END = "\uffff<end of file>\uffff"  # a noncharacter: in no cell of a real file
+
+
+def is_number(cell: str) -> bool:
+    """Whether a stripped cell is read as a number (see the module docstring)."""
+    return NUMBER.fullmatch(cell) is not None
+
+
+def _numbers(cells: Sequence[str]) -> Array | None:
+    """The cells as float64 when every one is a number (spaces around allowed), else None."""
+    try:
+        values = np.fromiter(map(float, cells), np.float64, len(cells))
+    except ValueError:
+        return None
+    # float() also reads "nan", "1_000" and non-ASCII digits, which are not numbers here:
+    # only cells with an "a", a "_" or a non-ASCII character need the exact test
+    joined = "".join(cells)
+    if joined.isascii() and "_" not in joined and "a" not in joined and "A" not in joined:
+        return values
+    return values if all(is_number(cell.strip()) for cell in cells) else None
+
+
+def _float_column(cells: Sequence[str]) -> Array | None:
+    """The cells as float64 (NaN where missing), or None when some present cell is text."""
+    values = _numbers(cells)  # the common case: nothing missing
+    if values is not None:
+        return values
+    stripped = [cell.strip() for cell in cells]
+    missing = np.fromiter((cell in _MISSING for cell in stripped), bool, len(stripped))
+    present = [cell for cell, gone in zip(stripped, missing) if not gone]
+    numbers = _numbers(present)
+    if numbers is None:
+        return None
+    values = np.full(len(stripped), np.nan)
+    values[~missing] = numbers
+    return values
+
+
+def is_numeric_column(cells: Sequence[str]) -> bool:
+    """Whether every cell that is not missing is a number."""
+    return _float_column(cells) is not None
+
+
+def text_column(cells: Sequence[str | None], numeric: bool = True) -> Array:
+    """One column from its cells (None is missing): float64 when numeric, else stripped text.
+
+    With ``numeric=False`` the column is text without trying numbers (the caller knows).
+    """
+    stripped = [None if cell is None else cell.strip() for cell in cells]
+    present = [cell for cell in stripped if cell is not None and cell not in _MISSING]
+    numbers = _numbers(present) if numeric else None
+    if numbers is not None:
+        values = np.full(len(stripped), np.nan)
+        mask = np.fromiter((c is not None and c not in _MISSING for c in stripped), bool)
+        values[mask] = numbers
+        return values
+    column = np.empty(len(stripped), dtype=object)
+    column[:] = [None if cell is None or cell in _MISSING else cell for cell in stripped]
+    return column
+
+
+def iter_rows(file: Path, delimiter: str, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line, cells)`` of each non-blank row, ``line`` the 1-based line it starts on.
+
+    A blank row is an empty line or one of only whitespace. A quoted cell still open at the end
+    of the file is a DataError (the ``csv`` module would silently end it there, pandas refuses
+    it). Decoding and ``csv`` errors propagate (the caller turns them into messages).
+    """
+    with file.open(newline="", encoding=encoding) as stream:
+        # a last line no cell can end with: inside an open quoted cell, it joins that cell
+        lines = itertools.chain(stream, (_END + "\n",))
+        reader = csv.reader(
+            lines, delimiter=delimiter, quotechar='"', doublequote=True, skipinitialspace=True
+        )
+        start = 1
+        for row in reader:
+            if row == [_END]:
+                return
+            if row and row[-1].endswith(_END + "\n"):
+                raise DataError(
+                    f"{file}: row {start} has a quoted cell that is not closed before the end "
+                    "of the file (a missing '\"')"
+                )
+            if row and not (len(row) == 1 and not row[0].strip()):
+                yield start, row
+            start = reader.line_num + 1
+
+
+class _TextFound(Exception):
+    """A column guessed numeric holds text: read again with it as text."""
+
+    def __init__(self, column: int) -> None:
+        self.column = column
+
+
+def ragged_row_error(file: Path, line: int, n_cells: int, n_columns: int, first: int) -> DataError:
+    """The message for a row whose number of cells differs from the first row's."""
+    return DataError(
+        f"{file}: row {line} has {n_cells} cells, but row {first} has {n_columns} "
+        "(check quoting, or pass --delimiter)"
+    )
+
+
+def read_columns(
+    file: Path,
+    *,
+    delimiter: str,
+    encoding: str,
+    has_header: bool,
+    n_columns: int,
+    text_columns: set[int],
+) -> tuple[list[Array], Array]:
+    """Every column of the file and the line each data row starts on (NumPy engine).
+
+    `n_columns` is the first row's width (every row must have it); `text_columns` are the
+    columns known to be text (others are tried as numbers first).
+    """
+    text = set(text_columns)
+    while True:
+        try:
+            return _read_once(file, delimiter, encoding, has_header, n_columns, text)
+        except _TextFound as found:
+            text.add(found.column)
+
+
+def _read_once(
+    file: Path,
+    delimiter: str,
+    encoding: str,
+    has_header: bool,
+    n_columns: int,
+    text: set[int],
+) -> tuple[list[Array], Array]:
+    numbers: dict[int, list[Array]] = {j: [] for j in range(n_columns) if j not in text}
+    strings: dict[int, list[str | None]] = {j: [] for j in text}
+    lines: list[int] = []
+    rows = iter_rows(file, delimiter, encoding)
+    first = next(rows, None)
+    if first is None:
+        raise DataError(f"{file}: file is empty")
+    chunk: list[list[str]] = [] if has_header else [first[1]]
+    if not has_header:
+        lines.append(first[0])
+
+    def convert(chunk: list[list[str]]) -> None:
+        cells = list(zip(*chunk))
+        for j, values in numbers.items():
+            column = _float_column(cells[j])
+            if column is None:
+                raise _TextFound(j)
+            values.append(column)
+        for j, texts in strings.items():
+            texts.extend(cells[j])
+
+    for line, row in rows:
+        if len(row) != n_columns:
+            raise ragged_row_error(file, line, len(row), n_columns, first[0])
+        chunk.append(row)
+        lines.append(line)
+        if len(chunk) == CHUNK_ROWS:
+            convert(chunk)
+            chunk = []
+    if chunk:
+        convert(chunk)
+    columns: list[Array] = []
+    for j in range(n_columns):
+        if j in numbers:
+            parts = numbers[j]
+            columns.append(np.concatenate(parts) if parts else np.empty(0))
+        else:
+            columns.append(text_column(strings.pop(j), numeric=False))
+    return columns, np.asarray(lines, dtype=np.int64)
