@@ -87,6 +87,11 @@ def _read_npz(file: Path, keys: tuple[str, ...]) -> tuple[dict[str, Array], list
     return arrays, list(members)
 
 
+def _image_names(shape: tuple[int, ...]) -> list[str]:
+    """Names of the flattened pixels of images of `shape` (h, w) or (h, w, c), in C order."""
+    return ["px_" + "_".join(map(str, index)) for index in np.ndindex(*shape)]
+
+
 def load_npz(
     path: str | os.PathLike[str],
     x_key: str | None = None,
@@ -103,7 +108,9 @@ def load_npz(
         pickle), and each array's header must fit in its archive member before any data is
         read, so a small file cannot claim a huge array.
     x_key : str, optional
-        Name of the feature array, shape (n_samples, n_features); default ``"X"``, else ``"x"``.
+        Name of the feature array; default ``"X"``, else ``"x"``. Its shape is
+        (n_samples, n_features), or images (n_samples, h, w) or (n_samples, h, w, channels),
+        which are flattened row by row to (n_samples, h * w [* channels]) for an MLP.
     y_key : str, default "y"
         Name of the target array, shape (n_samples,).
     task : "auto", "classification" or "regression", default "auto"
@@ -112,14 +119,26 @@ def load_npz(
     Returns
     -------
     TabularData
-        An optional string array ``feature_names`` in the archive names the features.
+        `X` float32 of shape (n_samples, n_features). An optional string array
+        ``feature_names`` in the archive, one per (flattened) feature, names the features;
+        else they are ``x0``, ``x1``, ... for a matrix and ``px_<row>_<col>`` (or
+        ``px_<row>_<col>_<channel>``) for images.
 
     Raises
     ------
     DataError
         For a missing or unreadable file, a missing key (the message lists the keys present),
         an array header that claims more data than the archive holds, shapes that do not
-        match, or non-finite features.
+        match, or non-finite features (the element's index in the original array).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "images.npz"
+    >>> np.savez(path, images=np.zeros((4, 2, 3)), labels=np.array([0, 1, 0, 1]))
+    >>> data = load_npz(path, x_key="images", y_key="labels")
+    >>> data.X.shape, data.feature_names[:4]
+    ((4, 6), ['px_0_0', 'px_0_1', 'px_0_2', 'px_1_0'])
     """
     file = Path(path)
     if not file.is_file():
@@ -135,10 +154,11 @@ def load_npz(
         if key not in arrays:
             raise DataError(f"{file}: no {role} array named {key!r}; arrays present: {present}")
     features, target = arrays[x_key], arrays[y_key]
-    if features.ndim != 2 or features.dtype.kind not in "biuf":
+    if features.ndim not in (2, 3, 4) or features.dtype.kind not in "biuf":
         raise DataError(
-            f"{file}: {x_key!r} must be a 2-D numeric array, got shape "
-            f"{features.shape} and dtype {features.dtype}"
+            f"{file}: {x_key!r} must be a 2-D numeric array, got shape {features.shape} and "
+            f"dtype {features.dtype} (images of shape (n, h, w) or (n, h, w, channels) are "
+            "read too)"
         )
     if target.ndim != 1 or target.shape[0] != features.shape[0]:
         raise DataError(
@@ -146,23 +166,32 @@ def load_npz(
             f"{target.shape}; the target must be 1-D with one entry per row"
         )
     with np.errstate(over="ignore"):  # values beyond float32's range become inf, caught below
-        X = features.astype(np.float32)
+        X = features.reshape(features.shape[0], -1).astype(np.float32)
     if not np.isfinite(X).all():
         row, column = np.argwhere(~np.isfinite(X))[0]
+        index = (int(row), *(int(i) for i in np.unravel_index(column, features.shape[1:])))
         raise DataError(
-            f"{file}: {x_key}[{row}, {column}] = {features[row, column]} is not "
+            f"{file}: {x_key}[{', '.join(map(str, index))}] = {features[index]} is not "
             f"finite in float32 (NaN and inf are not supported)"
         )
     y, class_names = encode_target(target, task, source=str(file), column=y_key)
     names = arrays.get("feature_names")
     if names is not None and names.shape == (X.shape[1],):
         feature_names = [str(name) for name in names]
+    elif features.ndim > 2:
+        feature_names = _image_names(features.shape[1:])
     else:
         feature_names = [f"x{j}" for j in range(X.shape[1])]
     return TabularData(X, y, feature_names, y_key, class_names, str(file))
 
 
-def load_data(spec: str | os.PathLike[str], target: str | int | None = None) -> TabularData:
+def load_data(
+    spec: str | os.PathLike[str],
+    target: str | int | None = None,
+    *,
+    x_key: str | None = None,
+    y_key: str | None = None,
+) -> TabularData:
     """Load a data set from a built-in name, a ``.csv`` or ``.npz`` file, or an IDX folder.
 
     Parameters
@@ -173,6 +202,10 @@ def load_data(spec: str | os.PathLike[str], target: str | int | None = None) -> 
     target : str or int, optional
         The target column of a CSV file (see :func:`~nabla.data.load_csv`) or the target key of
         an ``.npz`` archive; not allowed for built-in data sets and IDX folders.
+    x_key, y_key : str, optional
+        The feature and target arrays of an ``.npz`` archive (see :func:`load_npz`; the CLI's
+        ``--x-key``/``--y-key``). `y_key` is another name for `target` there; giving both with
+        different values is an error. Only for ``.npz`` archives.
 
     Returns
     -------
@@ -181,7 +214,8 @@ def load_data(spec: str | os.PathLike[str], target: str | int | None = None) -> 
     Raises
     ------
     DataError
-        When `spec` is none of the above, the path does not exist, or `target` does not apply.
+        When `spec` is none of the above, the path does not exist, or `target`, `x_key` or
+        `y_key` does not apply.
     """
     if not isinstance(spec, (str, os.PathLike)):
         raise DataError(
@@ -189,6 +223,9 @@ def load_data(spec: str | os.PathLike[str], target: str | int | None = None) -> 
         )
     path = Path(spec)
     key = builtin_key(spec) if isinstance(spec, str) else None
+    is_npz = path.suffix.lower() == ".npz" and not path.is_dir()
+    if (x_key is not None or y_key is not None) and not is_npz:
+        raise DataError(f"{spec!s}: x_key/y_key (--x-key/--y-key) apply only to .npz archives")
     if key is not None and not path.exists():
         _reject_target(target, f"built-in data set {key!r}")
         return load_builtin(key)
@@ -201,7 +238,12 @@ def load_data(spec: str | os.PathLike[str], target: str | int | None = None) -> 
     if suffix == ".npz":
         if target is not None and not isinstance(target, str):
             raise DataError(f"{path}: target of an .npz archive is an array name, got {target!r}")
-        return load_npz(path, y_key="y" if target is None else target)
+        if target is not None and y_key is not None and target != y_key:
+            raise DataError(
+                f"{path}: target {target!r} and y_key {y_key!r} name different arrays; "
+                "give one of them"
+            )
+        return load_npz(path, x_key=x_key, y_key=y_key or target or "y")
     if not path.exists():
         raise DataError(
             f"{spec!s}: no such file or folder, and not a built-in data set "
