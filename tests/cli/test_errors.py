@@ -58,19 +58,31 @@ def test_unknown_column(
 def test_non_numeric_cell_names_row_and_column(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "bad.csv"
-    path.write_text("a,b,label\n1,2,0\n3,x7,1\n5,6,0\n")
+    # a text cell in training makes its column categorical; in a column the model reads as
+    # numbers it is an error naming the row, the column and the value
+    train = tmp_path / "train.csv"
+    train.write_text("a,b,label\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(30)))
     out = tmp_path / "out"
-    _fails(_train(path, out), capsys, "row 3", "'b'", "'x7'")
-    assert not out.exists()
+    assert main([*_train(train, out), "--no-plots"]) == 0
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\n1,2\n3,x7\n5,6\n")
+    capsys.readouterr()
+    _fails(["predict", str(out / "model.safetensors"), str(path)], capsys, "row 3", "'b'", "'x7'")
 
 
-def test_nan_and_inf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for value in ("nan", "inf"):
-        path = tmp_path / f"{value}.csv"
-        path.write_text(f"a,b,label\n1,2,0\n3,{value},1\n5,6,0\n")
-        _fails(_train(path, tmp_path / "out"), capsys, "row 3", "'b'")
+def test_inf_is_refused_and_nan_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "inf.csv"
+    path.write_text("a,b,label\n1,2,0\n3,inf,1\n5,6,0\n")
+    _fails(_train(path, tmp_path / "out"), capsys, "row 3", "'b'")
     assert not (tmp_path / "out").exists()
+    path = tmp_path / "nan.csv"
+    path.write_text(
+        "a,b,label\n" + "".join(f"{i},{'nan' if i % 4 == 3 else i},{i % 2}\n" for i in range(20))
+    )
+    assert main([*_train(path, tmp_path / "nan"), "--no-plots"]) == 0
+    assert "filled with the training median: b (" in capsys.readouterr().out
 
 
 def test_single_class(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,11 +105,11 @@ def test_feature_count_mismatch_in_evaluate_and_predict(
     assert main(_train("iris", run, "--no-plots")) == 0
     capsys.readouterr()
     model = str(run / "model.safetensors")
-    _fails(["evaluate", model, "--data", str(blobs_csv)], capsys, "3 features", "trained on 4")
+    _fails(["evaluate", model, "--data", str(blobs_csv)], capsys, "missing column", "sepal length")
     wide = tmp_path / "wide.csv"
     wide.write_text("1,2,3,4,5\n6,7,8,9,10\n")
     out = tmp_path / "pred.csv"
-    _fails(["predict", model, str(wide), "-o", str(out)], capsys, "5 columns", "4 features")
+    _fails(["predict", model, str(wide), "-o", str(out)], capsys, "5 features", "trained on 4")
     assert not out.exists()
 
 
@@ -191,7 +203,7 @@ def test_resource_errors_are_one_line(
         raise error
 
     # the recipe loads the data (nabla train only parses and prints)
-    monkeypatch.setattr(nabla.training.recipe, "load_classification_data", exhausted)
+    monkeypatch.setattr(nabla.training.recipe, "prepare_data", exhausted)
     _fails(_train("iris", tmp_path / "out"), capsys, "nabla train: error:", fragment)
 
 
@@ -229,7 +241,7 @@ def test_integer_regression_target_is_refused_before_training(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], targets: list[int], fragment: str
 ) -> None:
     path = _integer_target_csv(tmp_path / "scores.csv", targets)
-    _fails(_train(path, tmp_path / "out"), capsys, "'score'", fragment, "classification target")
+    _fails(_train(path, tmp_path / "out"), capsys, "'score'", fragment, "--task regression")
     assert not (tmp_path / "out").exists()
 
 

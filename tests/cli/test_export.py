@@ -12,10 +12,18 @@ import pytest
 
 import nabla as nb
 from nabla.cli import main
-from nabla.cli.evaluate import load_model_and_metadata, prepare_features
+from nabla.cli.evaluate import load_model_and_metadata
+from nabla.cli.model_data import model_preprocessing
+from nabla.data.table import Table
 
 pytest.importorskip("sklearn")
 pytest.importorskip("safetensors")
+
+
+def _encoded(X: np.ndarray, metadata: dict) -> np.ndarray:
+    """Rows encoded as the model file says (its columns by name, its standardisation)."""
+    table = Table.from_matrix(X, metadata["preprocessing"]["feature_names"], "wine")
+    return model_preprocessing(metadata).transform(table)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +41,7 @@ def _reference(model_path: Path) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, 
 
     X = load_wine().data
     model, metadata = load_model_and_metadata(str(model_path))
-    features = prepare_features(X, metadata, "wine")
+    features = _encoded(X, metadata)
     return X, model.predict_proba(nb.tensor(features.astype(model.dtype)))
 
 
@@ -81,7 +89,7 @@ def test_logits_npz_and_no_standardize(trained: Path, tmp_path: Path) -> None:
     predictor = runpy.run_path(str(out))
     model, metadata = load_model_and_metadata(str(trained))
     X, _ = _reference(trained)
-    features = prepare_features(X, metadata, "wine").astype(np.float32)
+    features = _encoded(X, metadata).astype(np.float32)
     np.testing.assert_allclose(
         predictor["forward"](features), model(nb.tensor(features)).data, atol=1e-6
     )

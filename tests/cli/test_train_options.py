@@ -22,17 +22,30 @@ from nabla.training.config import TrainConfig, setting
 pytest.importorskip("safetensors")
 
 _SWITCH = "switch"
-# the options `nabla train` had when they were written by hand (README, `nabla train --help`):
-# flags, destination, type (or on/off switch), default, choices
+# the options `nabla train` had when they were written by hand (README, `nabla train --help`),
+# and those of real tables (issue 15): flags, destination, type (or on/off switch), default,
+# choices
 OPTIONS_BEFORE: list[tuple[tuple[str, ...], str, Any, Any, set[str] | None]] = [
     (("--data",), "data", str, "digits", None),
     (("--target",), "target", str, None, None),
+    (("--task",), "task", str, "auto", {"auto", "classification", "regression"}),
+    (("--delimiter",), "delimiter", str, None, None),
+    (("--encoding",), "encoding", str, "utf-8-sig", None),
+    (("--features",), "features", str, "", None),
+    (("--drop",), "drop", str, "", None),
+    (("--id",), "id_column", str, None, None),
+    (("--impute",), "impute", str, "median", {"median", "mean", "drop"}),
+    (("--missing-indicators",), "missing_indicators", _SWITCH, False, None),
+    (("--strict",), "strict", _SWITCH, False, None),
+    (("--x-key",), "x_key", str, None, None),
+    (("--y-key",), "y_key", str, None, None),
     (("--val-split",), "val_split", float, 0.1, None),
     (("--test-split",), "test_split", float, 0.2, None),
     (("--no-standardize",), "standardize", _SWITCH, True, None),
     (("--model",), "model", str, "mlp", {"mlp", "logistic"}),
     (("--hidden",), "hidden", str, "128", None),
     (("--activation",), "activation", str, "tanh", {"identity", "tanh", "sigmoid", "relu", "leaky_relu"}),
+    (("--loss",), "loss", str, "auto", {"auto", "cross_entropy", "mse", "mae", "huber"}),
     (("--dropout",), "dropout", float, 0.0, None),
     (("--batch-norm",), "batch_norm", _SWITCH, False, None),
     (("--epochs",), "epochs", int, 60, None),
@@ -42,8 +55,11 @@ OPTIONS_BEFORE: list[tuple[tuple[str, ...], str, Any, Any, set[str] | None]] = [
     (("--momentum",), "momentum", float, None, None),
     (("--weight-decay",), "weight_decay", float, 1e-3, None),
     (("--scheduler",), "scheduler", str, "cosine", {"cosine", "step", "exponential", "plateau", "none"}),
+    (("--patience",), "patience", int, 0, None),
+    (("--monitor",), "monitor", str, "val_loss", {"val_loss", "val_accuracy"}),
     (("--seed",), "seed", int, 1, None),
-    (("--out",), "out", str, "runs/train", None),
+    (("--out",), "out", str, None, None),
+    (("--overwrite",), "overwrite", _SWITCH, False, None),
     (("--checkpoint-every",), "checkpoint_every", int, 0, None),
     (("--resume",), "resume", _SWITCH, False, None),
     (("--no-progress",), "progress", _SWITCH, True, None),

@@ -35,7 +35,13 @@ def test_recipe_equals_the_cli_bitwise(tmp_path: Path) -> None:
         progress=False,
     )
     run = train(config, log=lambda line: None)
-    assert run.files == ["model.safetensors", "metrics.csv", "metrics.json", "curves.png"]
+    assert run.files == [
+        "model.safetensors",
+        "metrics.csv",
+        "metrics.json",
+        "curves.png",
+        "checkpoint.safetensors",
+    ]
     for name in run.files:
         assert (tmp_path / "py" / name).stat().st_size > 0
     a, b = (
@@ -84,7 +90,10 @@ def test_log_receives_epochs_and_the_resume_note(tmp_path: Path) -> None:
     train(
         TrainConfig.from_dict({**config.to_dict(), "epochs": 3, "resume": True}), log=lines.append
     )
-    assert lines == [f"resuming from {tmp_path / 'checkpoint.safetensors'} after epoch 2"]
+    assert lines == [
+        f"resuming from {tmp_path / 'checkpoint.safetensors'} after epoch 2",
+        "extending the run from 2 to 3 epochs",
+    ]
 
 
 def test_resume_without_checkpoint_is_refused_before_reading_data(tmp_path: Path) -> None:
@@ -118,8 +127,8 @@ def test_the_report_draws_the_initial_model_and_shows_per_class_metrics(
     pytest.importorskip("matplotlib")
     metrics = pytest.importorskip("sklearn.metrics")
     import nabla.viz.report as report_module
+    from nabla.training.evaluation import predict_classes
     from nabla.training.recipe import build_model
-    from nabla.training.trainer import predict_classes
 
     seen: dict[str, Any] = {}
     original = report_module.write_training_report

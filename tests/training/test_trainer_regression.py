@@ -11,12 +11,8 @@ import pytest
 import nabla as nb
 from nabla.data import DataLoader, TensorDataset
 from nabla.optim import SGD
-from nabla.training.trainer import (
-    RegressionLoss,
-    Trainer,
-    evaluate_regression,
-    predict_values,
-)
+from nabla.training.evaluation import RegressionLoss, evaluate_regression, predict_values
+from nabla.training.trainer import Trainer
 
 GRADIENTS = {
     "mse": lambda e, delta: 2 * e,

@@ -103,15 +103,14 @@ def model_loss(args: argparse.Namespace) -> Any:
     data (evaluation mode: no dropout)."""
     from nabla.cli.graph import _batch_and_model
     from nabla.creation import tensor
-    from nabla.nn.models import classification_loss
 
     batch = argparse.Namespace(
         model=args.model, data=args.data, target=args.target, batch_size=args.rows
     )
-    model, X, y = _batch_and_model(batch)
+    model, X, y, loss_fn = _batch_and_model(batch)
     model.eval()
     logits = model(tensor(np.asarray(X, dtype=model.dtype), name="X"))
-    return getattr(model, "loss", classification_loss)(logits, tensor(y, name="y"))
+    return loss_fn(logits, tensor(y, name="y"))
 
 
 def run_explore(args: argparse.Namespace) -> int:

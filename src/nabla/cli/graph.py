@@ -56,36 +56,45 @@ def add_graph_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.set_defaults(command_fn="graph")
 
 
-def _batch_and_model(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    from nabla.cli.train import load_classification_data, parse_hidden
+def _batch_and_model(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    """The model, a batch of its rows (X, y) and its loss function."""
     from nabla.creation import manual_seed
-    from nabla.data import StandardScaler
     from nabla.nn import MLP
+    from nabla.nn.models import classification_loss
+    from nabla.training.config import TrainConfig, parse_hidden
+    from nabla.training.evaluation import RegressionLoss
+    from nabla.training.prepare import prepare_data
 
     n = args.batch_size
     if args.model is not None:
-        from nabla.cli.evaluate import (
-            data_target,
-            load_model_and_metadata,
-            map_labels,
-            prepare_features,
-            training_data,
-        )
+        from nabla.cli.evaluate import load_model_and_metadata, same_data, training_data
+        from nabla.cli.model_data import model_rows, model_task
 
         model, metadata = load_model_and_metadata(args.model)
         spec = args.data or training_data(args.model, metadata)
-        target = data_target(spec, args.target, metadata)
-        data = load_classification_data(spec, target, by_name=args.target is None)
-        X = prepare_features(data.X[:n], metadata, str(data.source), names=data.feature_names)
-        y = data.y[:n]
-        if metadata.get("class_names"):
-            y = map_labels(y, data.class_names, metadata["class_names"], str(data.source))
-        return model, X, y
-    data = load_classification_data(args.data or "digits", args.target)
-    X = StandardScaler().fit(data.X).transform(data.X[:n])
+        rows = model_rows(
+            spec,
+            metadata,
+            target=args.target,
+            split="all",
+            same_data=same_data(spec, metadata),
+            model=model,
+        )
+        y = rows.y[:n]
+        if model_task(metadata) == "regression":
+            target = metadata.get("target") or {}
+            y = (y - float(target.get("mean", 0.0))) / float(target.get("scale", 1.0))
+            return model, rows.X[:n], y.astype("float32"), RegressionLoss("mse")
+        return model, rows.X[:n], y, getattr(model, "loss", classification_loss)
+    config = TrainConfig(
+        data=args.data or "digits", target=args.target, val_split=0.0, test_split=0.0
+    )
+    data = prepare_data(config)
     manual_seed(args.seed)
-    sizes = [data.n_features, *parse_hidden(args.hidden), int(data.n_classes)]
-    return MLP(sizes, activation=args.activation), X, data.y[:n]
+    sizes = [data.n_features, *parse_hidden(args.hidden), data.n_outputs]
+    model = MLP(sizes, activation=args.activation)
+    loss = RegressionLoss("mse") if data.is_regression else classification_loss
+    return model, data.X_train[:n], data.y_train[:n], loss
 
 
 def run_graph(args: argparse.Namespace) -> int:
@@ -93,7 +102,6 @@ def run_graph(args: argparse.Namespace) -> int:
 
     from nabla.cli.main import CLIError
     from nabla.creation import tensor
-    from nabla.nn.models import classification_loss
     from nabla.viz.dot import to_dot, write_graph
     from nabla.viz.explain import explain
 
@@ -105,10 +113,10 @@ def run_graph(args: argparse.Namespace) -> int:
         raise CLIError("--collapse and --max-nodes cannot be combined: pick one way to shorten")
     if args.dpi is not None and not 0 < args.dpi <= 1200:
         raise CLIError(f"--dpi must be in (0, 1200], got {args.dpi}")
-    model, X, y = _batch_and_model(args)
+    model, X, y, loss_fn = _batch_and_model(args)
     model.train()  # the graph a training step differentiates (dropout, batch statistics)
     logits = model(tensor(np.asarray(X, dtype=model.dtype), name="X"))
-    loss = getattr(model, "loss", classification_loss)(logits, tensor(y, name="y"))
+    loss = loss_fn(logits, tensor(y, name="y"))
     text = to_dot(
         loss,
         grads=args.grads,

@@ -48,7 +48,8 @@ def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
 def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "evaluate",
-        help="accuracy, per-class precision/recall/F1 and confusion matrix of a saved model",
+        help="a saved model's scores: accuracy, per-class precision/recall/F1 and the confusion "
+        "matrix, or RMSE, MAE and R² for a regression",
     )
     p.add_argument("model", help="a model file written by nabla train (model.safetensors)")
     p.add_argument("--data", required=True, help="data set name, .csv, .npz or IDX folder")
@@ -60,20 +61,48 @@ def _add_evaluate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="which part to evaluate: the training run's held-out test split when --data is the "
         "training data (auto), or all rows",
     )
-    p.add_argument("--plot", metavar="PNG", help="also draw the confusion matrix to this file")
+    _add_reading(p)
+    p.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="also draw the confusion matrix (a regression: predicted vs true and residuals)",
+    )
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     p.set_defaults(command_fn="evaluate")
 
 
+def _add_reading(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--delimiter", help="field separator of a CSV, e.g. ';' or '\\t' (default: detected)"
+    )
+    p.add_argument(
+        "--encoding", help="text encoding of a CSV (default: the training file's, else UTF-8)"
+    )
+
+
 def _add_predict(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("predict", help="class and probabilities for each row of a CSV file")
+    p = sub.add_parser(
+        "predict", help="class and probabilities (or the predicted value) for each row of a CSV"
+    )
     p.add_argument("model", help="a model file written by nabla train")
     p.add_argument(
         "input",
-        help="CSV file of features (a header row with the feature names, "
-        "or exactly the model's number of columns)",
+        help="CSV file of rows (a header row with the model's column names, in any order; "
+        "other columns are ignored), encoded as in training",
     )
     p.add_argument("-o", "--output", help="write the predictions to this CSV (default: stdout)")
+    _add_reading(p)
+    p.add_argument(
+        "--id",
+        dest="id_column",
+        help="copy this column into the output as the first column (default: the training "
+        "run's --id, when the file has it)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse text categories not seen in training (default: the model's policy)",
+    )
     p.set_defaults(command_fn="predict")
 
 

@@ -77,3 +77,17 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+#: longest class name printed in full in tables and plots
+MAX_NAME = 40
+
+
+def display_names(names: Sequence[str], limit: int = MAX_NAME) -> list[str]:
+    """Class names for tables and plots: a long one keeps its start and says how long it was."""
+    shown = [
+        name if len(name) <= limit else f"{name[: limit - 16]}...({len(name)} chars)"
+        for name in map(str, names)
+    ]
+    repeated = {name for name in shown if shown.count(name) > 1}
+    return [f"{name} #{i}" if name in repeated else name for i, name in enumerate(shown)]

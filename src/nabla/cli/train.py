@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
+import sys
 from typing import Any
 
-from nabla.cli.output import table
-from nabla.training.config import TrainConfig, choices_of, field_type, flags_of, parse_hidden
-from nabla.training.recipe import TrainRun, load_classification_data, train
+import numpy as np
 
-# load_classification_data and parse_hidden are re-exported for `nabla graph`
+from nabla.cli.output import display_names, table
+from nabla.training.config import TrainConfig, choices_of, field_type, flags_of
+from nabla.training.prepare import PreparedData
+from nabla.training.recipe import TrainRun, train
+
 __all__ = [
     "CONFIG",
     "add_config_arguments",
     "add_train_parser",
     "config_from_args",
-    "load_classification_data",
-    "parse_hidden",
+    "describe_data",
+    "print_plan",
     "print_summary",
+    "resume_command",
     "run_train",
 ]
 
@@ -82,25 +87,115 @@ def config_from_args(args: argparse.Namespace, cls: type[TrainConfig] = TrainCon
 
 def run_train(args: argparse.Namespace) -> int:
     config = config_from_args(args, getattr(args, "config_class", CONFIG))
-    print_summary(train(config))
+    run = train(config, announce=print_plan)
+    print_summary(run)
+    if run.interrupted is not None:
+        print(
+            f"interrupted after epoch {run.interrupted.epoch} step {run.interrupted.step}; "
+            f"continue with:\n  {resume_command(run)}",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 
-def print_summary(run: TrainRun) -> None:
-    """The run's model, results table, speed and files, as ``nabla train`` prints them."""
-    config, data, trainer = run.config, run.data, run.trainer
-    print(
-        f"nabla train: {config.model} on {config.data} ({data.n_samples} samples, "
-        f"{data.n_features} features, {run.n_classes} classes)"
+def resume_command(run: TrainRun) -> str:
+    """The command line that continues ``run``: its own arguments with --out and --resume."""
+    argv = list(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ["train"]
+    if "--out" not in argv and not any(a.startswith("--out=") for a in argv):
+        argv += ["--out", str(run.out)]
+    if "--resume" not in argv:
+        argv.append("--resume")
+    return "nabla " + " ".join(shlex.quote(a) for a in argv)
+
+
+def print_plan(run: TrainRun) -> None:
+    """The data and the model, printed before training starts."""
+    config, data = run.config, run.data
+    what = (
+        f"regression of {data.target_name!r}"
+        if data.is_regression
+        else f"classification of {data.target_name!r} ({data.n_classes} classes)"
     )
+    print(f"nabla train: {config.model} on {config.data}: {what}")
+    for line in describe_data(data):
+        print(f"  {line}")
+    n_train, n_val, n_test = (len(y) for _, _, y in data.named())
+    print(f"  split: {n_train} train, {n_val} validation, {n_test} test (seed {config.seed})")
     is_mlp = config.model == "mlp"
-    print(run.model if is_mlp else f"LogisticRegression({data.n_features} → {run.n_classes})")
-    rows = [[name, r["accuracy"], r["loss"], r["samples"]] for name, r in run.results.items()]
-    print(table(["split", "accuracy", "loss", "samples"], rows))
+    print(run.model if is_mlp else f"LogisticRegression({data.n_features} → {data.n_classes})")
+    print(f"output: {run.out}", flush=True)
+
+
+def describe_data(data: PreparedData) -> list[str]:
+    """Rows, features after encoding, target range or classes, encoded/imputed columns."""
+    used = f"rows: {data.rows_read} read, {data.n_samples} used"
+    lines = [f"{used}; features: {data.n_features} after encoding"]
+    if data.is_regression:
+        y = data.unscale(np.concatenate([y for _, _, y in data.named()]))
+        lines.append(
+            f"target {data.target_name!r}: {y.min():.6g} to {y.max():.6g} (mean "
+            f"{data.target_mean:.6g}, std {data.target_scale:.6g} in training)"
+        )
+    else:
+        shown = ", ".join(display_names(data.class_names or [])[:10])
+        more = f" and {data.n_classes - 10} more" if data.n_classes > 10 else ""
+        lines.append(f"classes: {shown}{more}")
+    described = data.preprocessing.describe()
+    if described["numeric"]:
+        lines.append(f"numeric: {_names(described['numeric'])}")
+    if described["categorical"]:
+        encoded = [f"{name} ({n})" for name, n in described["categorical"].items()]
+        lines.append(f"text, one-hot (categories): {_names(encoded, quote=False)}")
+    if described["imputed"]:
+        filled = [
+            f"{name} ({n} missing → {fill:.6g})" if fill is not None else f"{name} ({n} missing)"
+            for name, (n, fill) in described["imputed"].items()
+        ]
+        lines.append(f"filled with the training {data.impute}: {_names(filled, quote=False)}")
+    if described["missing_categorical"]:
+        empty = [f"{name} ({n})" for name, n in described["missing_categorical"].items()]
+        lines.append(f"missing text as all zeros: {_names(empty, quote=False)}")
+    if described["indicators"]:
+        lines.append(f"missing-value indicators: {_names(described['indicators'])}")
+    left_out = [
+        f"{name} ({why})" for name, why in data.excluded.items() if name != data.target_name
+    ]
+    if left_out:
+        lines.append(f"left out: {_names(left_out, quote=False)}")
+    return lines
+
+
+def _names(names: list[str], quote: bool = True, limit: int = 8) -> str:
+    shown = [repr(n) if quote else n for n in names[:limit]]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(shown) + more
+
+
+def print_summary(run: TrainRun) -> None:
+    """The run's results table, time and files, as ``nabla train`` prints them after training."""
+    data, trainer = run.data, run.trainer
+    if data.is_regression:
+        header = ["split", "rmse", "mae", "r2", "loss", "samples"]
+        rows = [
+            [n, r["rmse"], r["mae"], r["r2"], r["loss"], r["samples"]]
+            for n, r in run.results.items()
+        ]
+    else:
+        header = ["split", "accuracy", "loss", "samples"]
+        rows = [[n, r["accuracy"], r["loss"], r["samples"]] for n, r in run.results.items()]
+    print(table(header, rows))
+    stop_reason = getattr(trainer, "stop_reason", None)
+    if stop_reason:
+        print(stop_reason)
     print(
-        f"time {trainer.train_seconds:.2f} s training ({run.wall_seconds:.2f} s this run), "
+        f"time {run.wall_seconds:.2f} s ({trainer.train_seconds:.2f} s training), "
         f"{run.samples_per_second:,.0f} samples/s"
     )
     if "test" in run.results:
-        print(f"held-out test accuracy: {run.results['test']['accuracy']:.4f}")
+        if data.is_regression:
+            result = run.results["test"]
+            print(f"held-out test R²: {result['r2']:.4f} (RMSE {result['rmse']:.6g})")
+        else:
+            print(f"held-out test accuracy: {run.results['test']['accuracy']:.4f}")
     print(f"wrote {run.out}/{', '.join(run.files)}")

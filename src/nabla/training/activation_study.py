@@ -25,7 +25,7 @@ from nabla.nn.layers import Linear
 from nabla.nn.models import MLP
 from nabla.optim.registry import build_optimizer
 from nabla.tensor import Tensor
-from nabla.training.trainer import evaluate_loss_accuracy
+from nabla.training.evaluation import evaluate_loss_accuracy
 
 #: the activations compared
 STUDIED = ("sigmoid", "tanh", "relu")

@@ -19,76 +19,46 @@ True
 >>> TrainConfig(epochs=0)
 Traceback (most recent call last):
 ...
-nabla.training.config.ConfigError: --epochs must be positive, got 0
+nabla.training.config_fields.ConfigError: --epochs must be positive, got 0
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import numbers
-import types
-import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nabla.errors import NablaError
 from nabla.nn.registry import ACTIVATIONS  # importing nabla.nn registers the built-ins
 from nabla.optim.registry import OPTIMIZERS
+from nabla.training.config_fields import (
+    ConfigError,
+    check_field,
+    choices_of,
+    field_type,
+    flags_of,
+    in_fingerprint,
+    require,
+    setting,
+)
 
-__all__ = ["ConfigError", "TrainConfig", "parse_hidden", "setting"]
+__all__ = [
+    "ConfigError",
+    "TrainConfig",
+    "choices_of",
+    "field_type",
+    "flag_of",
+    "flags_of",
+    "parse_delimiter",
+    "parse_hidden",
+    "setting",
+]
 
 SCHEDULER_CHOICES = ("cosine", "step", "exponential", "plateau", "none")
 TASK_CHOICES = ("auto", "classification", "regression")
 IMPUTE_CHOICES = ("median", "mean", "drop")
 LOSS_CHOICES = ("auto", "cross_entropy", "mse", "mae", "huber")
 MONITOR_CHOICES = ("val_loss", "val_accuracy")
-
-
-class ConfigError(NablaError, ValueError):
-    """A training setting with a bad value; the message names the setting.
-
-    A value out of range names its command-line flag (``--epochs must be positive``), as both
-    the CLI and Python reach that check; a wrong type or choice names the field
-    (``TrainConfig.epochs``), as only Python can pass one.
-    """
-
-
-def setting(
-    default: Any,
-    help: str,
-    *,
-    group: str | None = None,
-    flags: tuple[str, ...] | None = None,
-    choices: tuple[Any, ...] | Callable[[], tuple[Any, ...]] | None = None,
-    resume: str | Callable[[Any], bool] = "fingerprint",
-) -> Any:
-    """A :class:`TrainConfig` field: its default and what the CLI and resume check need.
-
-    Parameters
-    ----------
-    default : value
-        The field's default (immutable: the config is frozen and hashable).
-    help : str
-        The ``--help`` text.
-    group : str, optional
-        The ``--help`` section ("data", "model", "optimisation", "output").
-    flags : tuple of str, optional
-        Command-line spellings; default ``--name-with-dashes`` (``--no-name`` for a boolean
-        that defaults to True).
-    choices : tuple or callable, optional
-        The only values allowed, or a function returning them when asked (for a registry that
-        grows at run time, such as the activations).
-    resume : "fingerprint", "free" or callable
-        "fingerprint": a resumed run must keep the value (the checkpoint records it); "free":
-        it may change (output paths, verbosity); a callable ``f(config) -> bool`` says whether
-        it belongs to this config's fingerprint.
-    """
-    if resume not in ("fingerprint", "free") and not callable(resume):
-        raise ValueError(f"setting: resume must be 'fingerprint', 'free' or callable: {resume!r}")
-    metadata = {"help": help, "group": group, "flags": flags, "choices": choices}
-    return dataclasses.field(default=default, metadata={**metadata, "resume": resume})
 
 
 def parse_hidden(text: str) -> list[int]:
@@ -106,15 +76,17 @@ def parse_hidden(text: str) -> list[int]:
     return sizes
 
 
+def parse_delimiter(text: str | None) -> str | None:
+    """A ``--delimiter`` value as the character: ``\\t`` and ``tab`` are a tab; None stays None
+    (detect it)."""
+    if text is None:
+        return None
+    return "\t" if text in ("\\t", "tab", "TAB") else text
+
+
 def activation_names() -> tuple[str, ...]:
     """The activations MLP(activation=...) accepts by name: the registry's, as of now."""
     return tuple(sorted(ACTIVATIONS))
-
-
-def choices_of(field: dataclasses.Field[Any]) -> tuple[Any, ...] | None:
-    """The values ``field`` allows now (its metadata's tuple, or what its function returns)."""
-    choices = field.metadata.get("choices")
-    return tuple(choices()) if callable(choices) else choices
 
 
 def _lr_help() -> str:
@@ -279,50 +251,50 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
-            _check_field(self, field)
+            check_field(self, field)
         self._check_ranges()
 
     def _check_ranges(self) -> None:
-        _require(self.epochs > 0, f"--epochs must be positive, got {self.epochs}")
-        _require(self.batch_size > 0, f"--batch-size must be positive, got {self.batch_size}")
+        require(self.epochs > 0, f"--epochs must be positive, got {self.epochs}")
+        require(self.batch_size > 0, f"--batch-size must be positive, got {self.batch_size}")
         for name in ("val_split", "test_split"):
             value = getattr(self, name)
-            _require(0 <= value < 1, f"{flag_of(name)} must be in [0, 1), got {value}")
-        _require(
+            require(0 <= value < 1, f"{flag_of(name)} must be in [0, 1), got {value}")
+        require(
             self.val_split + self.test_split < 1,
             "--val-split and --test-split leave no training data",
         )
-        _require(self.lr is None or self.lr > 0, f"--lr must be positive, got {self.lr}")
-        _require(0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}")
-        _require(
+        require(self.lr is None or self.lr > 0, f"--lr must be positive, got {self.lr}")
+        require(0 <= self.dropout < 1, f"--dropout must be in [0, 1), got {self.dropout}")
+        require(
             self.checkpoint_every >= 0,
             f"--checkpoint-every must be >= 0, got {self.checkpoint_every}",
         )
-        _require(self.patience >= 0, f"--patience must be >= 0, got {self.patience}")
-        _require(
+        require(self.patience >= 0, f"--patience must be >= 0, got {self.patience}")
+        require(
             self.patience == 0 or self.val_split > 0,
             "--patience watches the validation split: --val-split must be above 0",
         )
-        _require(
+        require(
             not (self.task == "regression" and self.monitor == "val_accuracy"),
             "--monitor val_accuracy applies to classification; regression monitors val_loss",
         )
-        _require(
+        require(
             not (self.task == "regression" and self.loss == "cross_entropy"),
             "--loss cross_entropy applies to classification; regression takes mse, mae or huber",
         )
-        _require(
+        require(
             not (self.task == "classification" and self.loss in ("mse", "mae", "huber")),
             f"--loss {self.loss} applies to regression; classification trains with cross_entropy",
         )
-        _require(
-            self.delimiter is None or len(self.delimiter_char()) == 1,
+        require(
+            self.delimiter is None or len(self.delimiter_char() or "") == 1,
             f"--delimiter must be one character (or \\t), got {self.delimiter!r}",
         )
         self.hidden_sizes()  # a bad --hidden fails here, before any data is read
         if self.momentum is not None:
             takers = [n for n, e in OPTIMIZERS.items() if "momentum" in e.hyperparameters()]
-            _require(
+            require(
                 self.optimizer in takers,
                 f"--momentum applies to {' and '.join(takers)}, not {self.optimizer}",
             )
@@ -334,9 +306,7 @@ class TrainConfig:
 
     def delimiter_char(self) -> str | None:
         """``delimiter`` with ``\\t`` and ``tab`` read as a tab (None: detect it)."""
-        if self.delimiter is None:
-            return None
-        return "\t" if self.delimiter in ("\\t", "tab", "TAB") else self.delimiter
+        return parse_delimiter(self.delimiter)
 
     def column_list(self, name: str) -> tuple[str, ...]:
         """The comma-separated column names of field ``name`` (``features`` or ``drop``)."""
@@ -356,7 +326,7 @@ class TrainConfig:
         return {
             field.name: getattr(self, field.name)
             for field in dataclasses.fields(self)
-            if _in_fingerprint(field, self)
+            if in_fingerprint(field, self)
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -379,82 +349,3 @@ def flag_of(name: str, cls: type = TrainConfig) -> str:
     """The long command-line flag of field ``name`` (``"val_split"`` → ``"--val-split"``)."""
     field = {f.name: f for f in dataclasses.fields(cls)}[name]
     return flags_of(field, cls)[-1]
-
-
-def flags_of(field: dataclasses.Field[Any], cls: type = TrainConfig) -> tuple[str, ...]:
-    """The command-line spellings of ``field``: its metadata's, else derived from its name."""
-    given: tuple[str, ...] | None = field.metadata.get("flags")
-    if given:
-        return given
-    dashed = field.name.replace("_", "-")
-    if field_type(cls, field.name) is bool and field.default is True:
-        return (f"--no-{dashed}",)
-    return (f"--{dashed}",)
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def field_type(cls: type, name: str) -> type:
-    """The value type of field ``name`` (``float`` for ``float | None``)."""
-    hint = _hints(cls)[name]
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if _is_union(hint) and len(args) == 1:
-        hint = args[0]
-    if hint not in (bool, int, float, str):
-        raise TypeError(f"{cls.__name__}.{name}: settings are bool, int, float or str: {hint}")
-    return typing.cast(type, hint)
-
-
-def optional(cls: type, name: str) -> bool:
-    """Whether field ``name`` may be None."""
-    hint = _hints(cls)[name]
-    return _is_union(hint) and type(None) in typing.get_args(hint)
-
-
-def _is_union(hint: Any) -> bool:
-    return typing.get_origin(hint) in (typing.Union, types.UnionType)
-
-
-#: what each field type accepts (then converts): NumPy integers for int, any real for float
-_ACCEPTS: dict[type, type | tuple[type, ...]] = {
-    bool: bool,
-    int: numbers.Integral,
-    float: numbers.Real,
-    str: str,
-}
-
-
-def _check_field(config: Any, field: dataclasses.Field[Any]) -> None:
-    """Refuse a value of the wrong type or outside the field's choices, naming the field.
-
-    The command line cannot produce either (argparse converts and checks choices), so these
-    errors name the field as Python spells it: ``TrainConfig.epochs``.
-    """
-    cls, value = type(config), getattr(config, field.name)
-    if value is None and optional(cls, field.name):
-        return
-    kind, name = field_type(cls, field.name), f"{cls.__name__}.{field.name}"
-    if not isinstance(value, _ACCEPTS[kind]) or (kind is not bool and isinstance(value, bool)):
-        raise ConfigError(f"{name} must be {kind.__name__}, got {value!r}")
-    if type(value) is not kind:
-        object.__setattr__(config, field.name, kind(value))  # np.int64(5) → 5, 1 → 1.0
-    choices = choices_of(field)
-    if choices is not None and value not in choices:
-        raise ConfigError(
-            f"{name}: invalid choice {value!r} (choose from {', '.join(map(str, choices))})"
-        )
-
-
-def _in_fingerprint(field: dataclasses.Field[Any], config: Any) -> bool:
-    rule = field.metadata.get("resume", "fingerprint")
-    if callable(rule):
-        return bool(rule(config))
-    return bool(rule == "fingerprint")
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ConfigError(message)

@@ -137,3 +137,19 @@ class EarlyStopping:
         self.stopped = bool(state.get("stopped", False))
         saved = state.get("best_state")
         self.best_state = None if saved is None else {k: np.asarray(v) for k, v in saved.items()}
+
+
+def early_stopping_for(
+    patience: int, monitor: str, task: str, val_data: tuple[Any, Any] | None
+) -> EarlyStopping | None:
+    """The trainer's early stopping (None when ``patience`` is 0), checked against its data."""
+    if patience == 0:
+        return None
+    if val_data is None or not len(val_data[0]):
+        raise NablaError(
+            f"early stopping (patience {patience}) watches {monitor}, which needs validation "
+            "data (val_data), and there is none"
+        )
+    if task == "regression" and monitor == "val_accuracy":
+        raise NablaError("Trainer: regression has no val_accuracy to monitor; use val_loss")
+    return EarlyStopping(patience, monitor)

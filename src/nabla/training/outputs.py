@@ -48,12 +48,17 @@ def save_figure(fig: Any, path: Path) -> None:
 
 
 def plot_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
-    """Loss and accuracy per epoch, training and validation, side by side."""
+    """Loss and accuracy per epoch, training and validation, side by side (loss alone for a
+    regression, whose history has no accuracy)."""
     plt = pyplot()
     epochs = [h["epoch"] for h in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, title in ((ax_loss, "loss", "loss"), (ax_acc, "accuracy", "accuracy")):
-        ax.plot(epochs, [h[f"train_{key}"] for h in history], label="train")
+    keys = [("loss", "loss")]
+    if any(h.get("train_accuracy") is not None for h in history):
+        keys.append(("accuracy", "accuracy"))
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 4), squeeze=False)
+    for ax, (key, title) in zip(axes[0], keys):
+        train = [h[f"train_{key}"] for h in history]
+        ax.plot(epochs, [np.nan if v is None else v for v in train], label="train")
         val = [h[f"val_{key}"] for h in history]
         if any(v is not None for v in val):
             ax.plot(epochs, [np.nan if v is None else v for v in val], label="validation")
@@ -65,33 +70,47 @@ def plot_curves(history: Sequence[dict[str, Any]], path: Path) -> None:
 
 
 def model_metadata(run: TrainRun) -> dict[str, Any]:
-    """What the model file records about its run: data, features, classes, scaler, split."""
+    """What the model file records about its run: data, columns and their encoding, target,
+    classes, split and results, so that new rows are read the way training read them."""
     config, data = run.config, run.data
-    scaler = run.splits.scaler
+    trainer = run.trainer
     return {
         "created_by": "nabla train",
         "data": config.data,
         # where the data is whatever folder a later command runs in (None for built-in sets)
         "data_path": str(Path(config.data).resolve()) if Path(config.data).exists() else None,
         "source": str(data.source),
+        "task": data.task,
         "target_name": data.target_name,
-        "feature_names": list(data.feature_names),
-        "class_names": [str(c) for c in (data.class_names or range(run.n_classes))],
-        "scaler": None if scaler is None else scaler.to_dict(),
+        "target": data.target_metadata(),
+        "feature_names": data.feature_names,
+        "preprocessing": data.preprocessing.to_dict(),
+        "class_names": None if data.class_names is None else [str(c) for c in data.class_names],
+        "id_column": data.id_column,
+        "csv": data.csv,
         "seed": config.seed,
         "val_split": config.val_split,
         "test_split": config.test_split,
+        "impute": config.impute,
+        "epochs_trained": trainer.epoch,
+        "best_epoch": getattr(trainer, "best_epoch", None),
+        "interrupted": run.interrupted is not None,
         "results": run.results,
     }
 
 
 def write_run_files(run: TrainRun) -> list[str]:
-    """Write the run's files into ``run.out``; returns their names."""
+    """Write the run's files into ``run.out``; returns the names of every file the run left
+    there (the checkpoint the trainer wrote included)."""
     from nabla.io import save
+    from nabla.training.recipe import CHECKPOINT
 
     out, history, trainer = run.out, run.history, run.trainer
     save(run.model, out / "model.safetensors", metadata=model_metadata(run))
-    write_csv(out / "metrics.csv", list(history[0]), [list(h.values()) for h in history])
+    files = ["model.safetensors"]
+    if history:
+        write_csv(out / "metrics.csv", list(history[0]), [list(h.values()) for h in history])
+        files.append("metrics.csv")
     settings = settings_used(run)
     write_json(
         out / "metrics.json",
@@ -100,27 +119,32 @@ def write_run_files(run: TrainRun) -> list[str]:
             "final": run.results,
             "train_seconds": trainer.train_seconds,
             "samples_per_second": run.samples_per_second,
+            "best_epoch": getattr(trainer, "best_epoch", None),
+            "stopped_early": bool(getattr(trainer, "stopped_early", False)),
+            "interrupted": run.interrupted is not None,
             "settings": settings,
         },
     )
-    if run.monitor is not None:
-        _write_report(run, settings)
-    if run.config.plots:
+    files.append("metrics.json")
+    if run.config.plots and history:
         plot_curves(history, out / "curves.png")
-    files = ["model.safetensors", "metrics.csv", "metrics.json"]
-    if run.config.plots:
         files.append("curves.png")
-    if run.monitor is not None:
+    if run.monitor is not None and history and run.interrupted is None:
+        _write_report(run, settings)
         files.append("report.html")
+    if (out / CHECKPOINT).is_file():
+        files.append(CHECKPOINT)
     return files
 
 
 def _classification(run: TrainRun) -> tuple[str, Any] | None:
     """Per-class metrics and the confusion matrix of the trained model on the test split (the
     validation split when there is no test split), for the report."""
+    from nabla.training.evaluation import predict_classes
     from nabla.training.metrics import classification_report
-    from nabla.training.trainer import predict_classes
 
+    if run.data.is_regression:
+        return None
     named = {name: (X, y) for name, X, y in run.splits.named() if len(X)}
     split = next((s for s in ("test", "val", "train") if s in named), None)
     if split is None:
@@ -130,9 +154,25 @@ def _classification(run: TrainRun) -> tuple[str, Any] | None:
     return split, classification_report(y, predict_classes(run.model, X), list(names))
 
 
+def _regression(run: TrainRun) -> tuple[str, Any, Any] | None:
+    """Predicted against true values (the target's units) on the test split (else validation,
+    else training), for the report."""
+    if not run.data.is_regression:
+        return None
+    from nabla.training.evaluation import predict_values
+
+    named = {name: (X, y) for name, X, y in run.splits.named() if len(X)}
+    split = next((s for s in ("test", "val", "train") if s in named), None)
+    if split is None:
+        return None
+    X, y = named[split]
+    predicted = predict_values(run.model, X).reshape(-1)
+    return split, run.data.unscale(y), run.data.unscale(predicted)
+
+
 def _studies(run: TrainRun) -> Any:
     """The vanishing-gradient study of the report (an MLP run only)."""
-    if run.config.model != "mlp":
+    if run.config.model != "mlp" or run.data.is_regression:
         return None
     from nabla.training.activation_study import study_activations
 
@@ -155,6 +195,11 @@ def _write_report(run: TrainRun, settings: dict[str, Any]) -> None:
 
     config, data, splits = run.config, run.data, run.splits
     assert run.monitor is not None
+    what = (
+        f"regression of {data.target_name!r} (loss on the standardised target)"
+        if data.is_regression
+        else f"{run.n_classes} classes"
+    )
     write_training_report(
         run.out / "report.html",
         model=run.start_model if run.start_model is not None else run.model,
@@ -165,8 +210,9 @@ def _write_report(run: TrainRun, settings: dict[str, Any]) -> None:
         settings={**settings, "epochs": config.epochs, "out": str(run.out)},
         monitor=run.monitor,
         classification=_classification(run),
+        regression=_regression(run),
         studies=_studies(run),
         title=f"nabla train: {config.model} on {config.data}",
-        subtitle=f"{data.n_samples} samples, {data.n_features} features, {run.n_classes} "
-        f"classes; {run.trainer.train_seconds:.2f} s training",
+        subtitle=f"{data.n_samples} samples, {data.n_features} features, {what}; "
+        f"{run.trainer.train_seconds:.2f} s training",
     )

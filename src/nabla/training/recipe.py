@@ -1,8 +1,9 @@
-"""The ``nabla train`` recipe: data → split → standardise → model → Trainer → results → files.
+"""The ``nabla train`` recipe: folder → data → model → Trainer → results → files.
 
 Each step is a plain function of a :class:`~nabla.training.config.TrainConfig`; :func:`train`
-runs them all and returns a :class:`TrainRun`, which the CLI prints. The same run can be
-started from Python::
+runs them all and returns a :class:`TrainRun`, which the CLI prints. The data is read, split
+and encoded by :func:`nabla.training.prepare.prepare_data`. The same run can be started from
+Python::
 
     from nabla.training.config import TrainConfig
     from nabla.training.recipe import train
@@ -14,6 +15,7 @@ started from Python::
 from __future__ import annotations
 
 import copy
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -23,134 +25,31 @@ from typing import Any
 
 from nabla._typing import Array
 from nabla.creation import manual_seed
-from nabla.data import (
-    DataLoader,
-    StandardScaler,
-    TabularData,
-    TensorDataset,
-    check_classification_target,
-    load_data,
-    split_dataset,
-)
-from nabla.data.csv_loader import TargetNameError
-from nabla.errors import DataError
+from nabla.data import DataLoader, TensorDataset
 from nabla.nn import MLP, LogisticRegression, Module
 from nabla.optim import lr_scheduler
 from nabla.optim.optimizer import Optimizer
 from nabla.optim.registry import build_optimizer
 from nabla.training.callbacks import LayerMonitor
 from nabla.training.config import ConfigError, TrainConfig
-from nabla.training.trainer import Trainer, evaluate_loss_accuracy
+from nabla.training.evaluation import RegressionLoss, evaluate_loss_accuracy, evaluate_regression
+from nabla.training.interrupt import TrainingInterrupted, deferred_interrupts
+from nabla.training.metrics import regression_metrics
+from nabla.training.prepare import PreparedData, prepare_data
+from nabla.training.run_folder import choose_out, prepare_out
+from nabla.training.trainer import Trainer
 
 __all__ = [
     "CHECKPOINT",
-    "Splits",
     "TrainRun",
     "build_model",
     "build_scheduler",
-    "check_class_labels",
-    "load_classification_data",
     "make_optimizer",
-    "split_data",
     "train",
 ]
 
 #: the checkpoint's name inside the run's output folder
 CHECKPOINT = "checkpoint.safetensors"
-#: most distinct values of an integer target read as class labels, unless they are 0..K-1
-MAX_INTEGER_CLASSES = 50
-
-
-def load_classification_data(spec: str, target: str | None, by_name: bool = False) -> TabularData:
-    """Load `spec` and require class labels; a `target` of digits is an index unless `by_name`."""
-    target_arg: str | int | None = target
-    if target is not None and target.lstrip("-").isdigit() and not by_name:
-        target_arg = int(target)
-    try:
-        data = load_data(spec, target_arg)
-    except TargetNameError as exc:  # the command line names the target with --target
-        last = exc.n_columns - 1
-        raise TargetNameError(
-            exc.path,
-            exc.target,
-            exc.n_columns,
-            f"pass --target with a column index in 0..{last} (e.g. --target {last})",
-        ) from None
-    if not data.is_classification:
-        raise DataError(
-            f"{data.source}: target {data.target_name!r} holds continuous values; nabla train "
-            "trains classifiers (class labels: text or integers)"
-        )
-    check_classification_target(data.y, source=str(data.source))
-    return data
-
-
-def check_class_labels(data: TabularData) -> None:
-    """Refuse an integer target that looks like a regression target, before training on it.
-
-    An integer-valued target is read as class labels, so a count or a score (a regression
-    target) would train as a classifier with a class per value. It is refused when it has more
-    than :data:`MAX_INTEGER_CLASSES` distinct values that are not the class ids 0..K-1, or
-    more than 10 distinct values that number over half the rows (most classes would have one
-    row). Text labels are always classes.
-    """
-    names = data.class_names or []
-    if not all(name.lstrip("-").isdigit() for name in names):
-        return
-    n_classes = len(names)
-    n_rows = data.n_samples + (0 if data.X_test is None else len(data.X_test))
-    class_ids = sorted(int(name) for name in names) == list(range(n_classes))
-    if (n_classes > MAX_INTEGER_CLASSES and not class_ids) or (
-        n_classes > 10 and n_classes > n_rows / 2
-    ):
-        raise DataError(
-            f"{data.source}: target {data.target_name!r} has {n_classes} distinct integer "
-            f"values in {n_rows} rows, which looks like a regression target; nabla train "
-            f"trains classifiers: use a classification target (class labels as text, at most "
-            f"{MAX_INTEGER_CLASSES} integer values or the ids 0..K-1, and fewer than half as "
-            "many as rows)"
-        )
-
-
-@dataclass
-class Splits:
-    """The train/validation/test rows, standardised by ``scaler`` (fit on train) when set."""
-
-    X_train: Array
-    y_train: Array
-    X_val: Array
-    y_val: Array
-    X_test: Array
-    y_test: Array
-    scaler: StandardScaler | None
-
-    def named(self) -> list[tuple[str, Array, Array]]:
-        """("train", X, y), ("val", ...), ("test", ...), in that order."""
-        return [
-            ("train", self.X_train, self.y_train),
-            ("val", self.X_val, self.y_val),
-            ("test", self.X_test, self.y_test),
-        ]
-
-
-def split_data(config: TrainConfig, data: TabularData) -> Splits:
-    """Split by ``config``'s fractions and seed; a data set with its own test rows keeps them."""
-    own_test = None  # an MNIST folder comes with its own test rows
-    if data.X_test is not None and data.y_test is not None:
-        own_test = (data.X_test, data.y_test)
-    split = split_dataset(
-        data.X,
-        data.y,
-        val_split=config.val_split,
-        test_split=0.0 if own_test is not None else config.test_split,
-        seed=config.seed,
-    )
-    X_test, y_test = own_test if own_test is not None else (split.X_test, split.y_test)
-    X_train, X_val = split.X_train, split.X_val
-    scaler = StandardScaler().fit(X_train) if config.standardize else None
-    if scaler is not None:
-        X_train, X_val, X_test = (scaler.transform(X) for X in (X_train, X_val, X_test))
-    return Splits(X_train, split.y_train, X_val, split.y_val, X_test, y_test, scaler)
 
 
 def build_model(config: TrainConfig, n_features: int, n_classes: int) -> Module:
@@ -192,20 +91,27 @@ class TrainRun:
     """What :func:`train` did: the data, the trained model and trainer, results and files."""
 
     config: TrainConfig
-    data: TabularData
-    splits: Splits
+    data: PreparedData
     model: Module
     trainer: Trainer
     monitor: LayerMonitor | None
-    #: split name → {"loss", "accuracy", "samples"}, for the splits that have rows
+    #: split name → {"loss", "accuracy", "samples"} (regression: {"loss", "rmse", "mae", "r2",
+    #: "samples"}, in the target's units), for the splits that have rows
     results: dict[str, dict[str, Any]]
-    #: seconds this call took to train (the trainer's total includes resumed epochs)
+    #: seconds this call took, loading the data included
     wall_seconds: float
     #: names of the files written into ``config.out``
     files: list[str]
     #: the model as this run started (initialisation, or the checkpoint it resumed from),
     #: kept for the report's graph when ``config.report``
     start_model: Module | None = None
+    #: set when Ctrl-C stopped the run: the checkpoint holds the step it stopped after
+    interrupted: TrainingInterrupted | None = None
+
+    @property
+    def splits(self) -> PreparedData:
+        """The encoded train/validation/test rows (the prepared data)."""
+        return self.data
 
     @property
     def n_classes(self) -> int:
@@ -213,7 +119,7 @@ class TrainRun:
 
     @property
     def out(self) -> Path:
-        return Path(self.config.out)
+        return Path(str(self.config.out))
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -229,72 +135,146 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def train(config: TrainConfig, log: Callable[[str], None] | None = None) -> TrainRun:
-    """Run ``config`` end to end and write its files into ``config.out``.
+def train(
+    config: TrainConfig,
+    log: Callable[[str], None] | None = None,
+    announce: Callable[[TrainRun], None] | None = None,
+) -> TrainRun:
+    """Run ``config`` end to end and write its files into its run folder.
 
     Parameters
     ----------
     config : TrainConfig
+        Without ``out``, the run goes to the first free folder of ``runs/train``,
+        ``runs/train-2``, ... (``run.config.out`` says which).
     log : callable, optional
-        Receives progress lines: the resume note and, with ``config.verbose``, one line per
-        epoch (default: print them to stderr).
+        Receives progress lines: notices about the data (columns left out, rows dropped, the
+        task inferred), the resume note and, with ``config.verbose``, one line per epoch
+        (default: print them to stderr).
+    announce : callable, optional
+        Called with the run before its first epoch (the data is prepared and the model
+        built), so that a summary can be shown before training starts.
 
     Returns
     -------
     TrainRun
+        When Ctrl-C stopped training, ``run.interrupted`` holds the interruption; the model,
+        metrics so far and checkpoint are written all the same.
     """
     from nabla.training.outputs import write_run_files
 
+    started = time.perf_counter()
     say = log or _stderr
     if config.report:
         from nabla.viz.report import require_matplotlib
 
         require_matplotlib()  # fail before training, not after
-    checkpoint = Path(config.out) / CHECKPOINT
+    out = choose_out(config.out, config.resume)
+    config = dataclasses.replace(config, out=str(out))
+    checkpoint = out / CHECKPOINT
     if config.resume and not checkpoint.exists():
         raise ConfigError(
-            f"--resume: no checkpoint at {checkpoint} (train with --out {config.out} first)"
+            f"--resume: no checkpoint at {checkpoint} (train with --out {out} first)"
         )
-    data = load_classification_data(config.data, config.target)
-    check_class_labels(data)
-    splits = split_data(config, data)
-    trainer, monitor = _make_trainer(config, data, splits, say)
+    if config.model == "logistic" and config.task == "regression":
+        raise ConfigError(
+            "--model logistic is a classifier; for a linear regression use --hidden none"
+        )
+    data = prepare_data(config)
+    if config.model == "logistic" and data.is_regression:
+        raise ConfigError(
+            f"--model logistic is a classifier, but {config.data} has a regression target; "
+            "for a linear regression use --hidden none"
+        )
+    for notice in data.notices:
+        say(f"note: {notice}")
+    removed = prepare_out(out, resume=config.resume, overwrite=config.overwrite)
+    if removed:
+        say(f"--overwrite: removed {', '.join(removed)} from {out}")
+    trainer, monitor = _make_trainer(config, data, say)
     if config.resume:
         trainer.load_checkpoint()
+        extension = _extend(config, trainer)
         say(f"resuming from {checkpoint} after epoch {trainer.epoch}")
+        if extension:
+            say(extension)
     start_model = copy.deepcopy(trainer.model) if config.report else None
-    started = time.perf_counter()
-    trainer.fit(config.epochs)
-    wall = time.perf_counter() - started
-    results = {name: _scores(trainer, X, y) for name, X, y in splits.named() if len(X)}
-    run = TrainRun(config, data, splits, trainer.model, trainer, monitor, results, wall, [])
-    run.start_model = start_model
-    run.files = write_run_files(run)
+    run = TrainRun(config, data, trainer.model, trainer, monitor, {}, 0.0, [], start_model)
+    if announce is not None:
+        announce(run)
+    try:
+        trainer.fit(config.epochs)
+    except TrainingInterrupted as stop:
+        run.interrupted = stop
+    with deferred_interrupts() as pressed:  # Ctrl-C here would leave a half-written run
+        if run.interrupted is not None and trainer.early_stopping is not None:
+            trainer.early_stopping.restore(trainer.model)  # the best weights so far
+        run.results = {name: _scores(run, X, y) for name, X, y in data.named() if len(X)}
+        run.files = write_run_files(run)
+    if pressed.presses and run.interrupted is None:
+        run.interrupted = TrainingInterrupted(trainer.epoch, 0, trainer.global_step, checkpoint)
+    run.wall_seconds = time.perf_counter() - started
     return run
 
 
+def _extend(config: TrainConfig, trainer: Trainer) -> str | None:
+    """Check a resumed run's ``--epochs``; a larger one extends a finished run.
+
+    An unfinished run (stopped by Ctrl-C or a crash) resumes with the number of epochs it was
+    started with. A finished run given more epochs trains on; under the cosine schedule the
+    added epochs are a new cosine cycle from the base learning rate down (a warm restart,
+    as in SGDR), since the old cycle ended at its minimum. Returns the note to print when the
+    run is extended.
+    """
+    planned = trainer.planned_epochs
+    if config.epochs == planned or (trainer.stopped_early and config.epochs <= planned):
+        return None
+    finished = trainer.epoch >= planned
+    if not finished:
+        raise ConfigError(
+            f"--epochs {config.epochs}: the run in {config.out} stopped at epoch {trainer.epoch} "
+            f"of {planned}; resume it with --epochs {planned} first, then extend it"
+        )
+    if config.epochs < trainer.epoch:
+        raise ConfigError(
+            f"--epochs {config.epochs}: the run in {config.out} has trained {trainer.epoch} "
+            "epochs already; pass more to extend it"
+        )
+    if config.scheduler == "cosine":
+        for group in trainer.optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        trainer.scheduler = lr_scheduler.CosineAnnealingLR(
+            trainer.optimizer, T_max=config.epochs - trainer.epoch
+        )
+    return f"extending the run from {trainer.epoch} to {config.epochs} epochs"
+
+
 def _make_trainer(
-    config: TrainConfig, data: TabularData, splits: Splits, say: Callable[[str], None]
+    config: TrainConfig, data: PreparedData, say: Callable[[str], None]
 ) -> tuple[Trainer, LayerMonitor | None]:
     manual_seed(config.seed)  # the model's initial weights, then dropout, come from it
-    model = build_model(config, data.n_features, int(data.n_classes))
+    model = build_model(config, data.n_features, data.n_outputs)
     optimizer = make_optimizer(config, model)
     scheduler = build_scheduler(config, optimizer)
     loader = DataLoader(
-        TensorDataset(splits.X_train, splits.y_train),
+        TensorDataset(data.X_train, data.y_train),
         batch_size=config.batch_size,
         shuffle=True,
         seed=config.seed,
     )
-    Path(config.out).mkdir(parents=True, exist_ok=True)
+    Path(str(config.out)).mkdir(parents=True, exist_ok=True)
     monitor = LayerMonitor() if config.report else None
     trainer = Trainer(
         model,
         optimizer,
         loader,
         scheduler=scheduler,
-        val_data=(splits.X_val, splits.y_val) if len(splits.X_val) else None,
-        checkpoint_path=Path(config.out) / CHECKPOINT,
+        val_data=(data.X_val, data.y_val) if len(data.X_val) else None,
+        loss_fn=regression_loss(config) if data.is_regression else None,
+        task=data.task,
+        patience=config.patience,
+        monitor=config.monitor,
+        checkpoint_path=Path(str(config.out)) / CHECKPOINT,
         checkpoint_every=config.checkpoint_every,
         fingerprint=config.fingerprint(),
         progress=config.progress,
@@ -304,6 +284,16 @@ def _make_trainer(
     return trainer, monitor
 
 
-def _scores(trainer: Trainer, X: Array, y: Array) -> dict[str, Any]:
-    loss, accuracy = evaluate_loss_accuracy(trainer.model, X, y, trainer.loss_fn)
-    return {"loss": loss, "accuracy": accuracy, "samples": len(X)}
+def regression_loss(config: TrainConfig) -> RegressionLoss:
+    """The regression loss ``config.loss`` names (mean squared error for "auto")."""
+    return RegressionLoss("mse" if config.loss == "auto" else config.loss)
+
+
+def _scores(run: TrainRun, X: Array, y: Array) -> dict[str, Any]:
+    trainer, data = run.trainer, run.data
+    if not data.is_regression:
+        loss, accuracy = evaluate_loss_accuracy(trainer.model, X, y, trainer.loss_fn)
+        return {"loss": loss, "accuracy": accuracy, "samples": len(X)}
+    loss, predicted = evaluate_regression(trainer.model, X, y, trainer.loss_fn)
+    metrics = regression_metrics(data.unscale(y), data.unscale(predicted))
+    return {"loss": loss, **{k: metrics[k] for k in ("rmse", "mae", "r2")}, "samples": len(X)}

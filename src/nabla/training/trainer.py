@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,23 +21,21 @@ from typing import Any
 import numpy as np
 
 from nabla import creation
-from nabla.autograd.mode import no_grad
 from nabla.errors import NablaError
-from nabla.nn import functional as F
 from nabla.nn.models import classification_loss
 from nabla.nn.module import Module
 from nabla.tensor import Tensor
 from nabla.training.callbacks import Callback
-from nabla.training.early_stopping import EarlyStopping
+from nabla.training.early_stopping import early_stopping_for
+from nabla.training.evaluation import (
+    RegressionLoss,
+    evaluate_loss_accuracy,
+    evaluate_regression,
+    predicted_classes,
+)
 from nabla.training.interrupt import InterruptFlag, TrainingInterrupted
 
 TASKS = ("classification", "regression")
-#: regression losses by the name ``--loss`` uses
-REGRESSION_LOSSES: dict[str, Callable[..., Tensor]] = {
-    "mse": F.mse_loss,
-    "mae": F.l1_loss,
-    "huber": F.huber_loss,
-}
 
 
 @dataclass
@@ -52,129 +49,6 @@ class EpochMetrics:
     val_accuracy: float | None
     lr: float
     seconds: float
-
-
-def _predicted_classes(logits: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    if logits.ndim == 2 and logits.shape[1] == 1:
-        return (logits[:, 0] > 0).astype(np.int64)
-    classes: np.ndarray[Any, Any] = logits.argmax(axis=1)
-    return classes
-
-
-@contextmanager
-def _evaluating(model: Module) -> Iterator[None]:
-    """Eval mode without a graph inside the block; the model's mode is restored after it."""
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
-def _one_column(parts: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
-    """Batches of outputs joined; a single output column comes back as shape (n,)."""
-    if not parts:
-        return np.zeros(0, dtype=np.float32)
-    out = np.concatenate(parts)
-    return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
-
-
-def predict_classes(
-    model: Module, X: np.ndarray[Any, Any], batch_size: int = 4096
-) -> np.ndarray[Any, Any]:
-    """The class ``model`` predicts for each row of X, in eval mode, without a graph."""
-    with _evaluating(model):
-        parts = [
-            _predicted_classes(model(Tensor(X[start : start + batch_size])).data)
-            for start in range(0, len(X), batch_size)
-        ]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
-def evaluate_loss_accuracy(
-    model: Module,
-    X: np.ndarray[Any, Any],
-    y: np.ndarray[Any, Any],
-    loss_fn: Callable[[Tensor, Any], Tensor] = classification_loss,
-    batch_size: int = 4096,
-) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on (X, y), in eval mode, without a graph."""
-    total_loss, correct = 0.0, 0
-    with _evaluating(model):
-        for start in range(0, len(X), batch_size):
-            xb, yb = X[start : start + batch_size], y[start : start + batch_size]
-            logits = model(Tensor(xb))
-            total_loss += float(loss_fn(logits, yb).item()) * len(xb)
-            correct += int((_predicted_classes(logits.data) == yb).sum())
-    n = max(len(X), 1)
-    return total_loss / n, correct / n
-
-
-class RegressionLoss:
-    """``loss(output, y)``: a regression loss of a model's output against targets of one value
-    per row, shaped like the output ((n,) targets against an (n, 1) output, cast to its dtype).
-
-    Parameters
-    ----------
-    name : {"mse", "mae", "huber"}
-    delta : float
-        Huber's threshold (``huber`` only).
-    """
-
-    def __init__(self, name: str = "mse", delta: float = 1.0) -> None:
-        if name not in REGRESSION_LOSSES:
-            raise NablaError(
-                f"regression loss must be one of {sorted(REGRESSION_LOSSES)}, got {name!r}"
-            )
-        self.name, self.delta = name, delta
-
-    def __call__(self, output: Tensor, target: Any) -> Tensor:
-        y = np.asarray(getattr(target, "data", target), dtype=output.dtype)
-        y = y.reshape(output.shape)
-        if self.name == "huber":
-            return F.huber_loss(output, y, delta=self.delta)
-        return REGRESSION_LOSSES[self.name](output, y)
-
-    def __repr__(self) -> str:
-        return f"RegressionLoss({self.name!r})"
-
-
-def predict_values(
-    model: Module, X: np.ndarray[Any, Any], batch_size: int = 4096
-) -> np.ndarray[Any, Any]:
-    """The model's outputs for X in eval mode, without a graph; one column comes back as (n,)."""
-    with _evaluating(model):
-        parts = [
-            model(Tensor(X[start : start + batch_size])).data
-            for start in range(0, len(X), batch_size)
-        ]
-    return _one_column(parts)
-
-
-def evaluate_regression(
-    model: Module,
-    X: np.ndarray[Any, Any],
-    y: np.ndarray[Any, Any],
-    loss_fn: Callable[[Tensor, Any], Tensor] | None = None,
-    batch_size: int = 4096,
-) -> tuple[float, np.ndarray[Any, Any]]:
-    """Mean loss (NaN without rows) and the predictions of a regression model on (X, y).
-
-    ``loss_fn`` (default mean squared error) is a mean over the rows of a batch, so the
-    batches' losses weighted by their sizes give the mean over all rows. Predictions are the
-    model's outputs (``(n,)`` for one output column), in the target's scale as trained.
-    """
-    loss_fn = loss_fn or RegressionLoss("mse")
-    total_loss, parts = 0.0, []
-    with _evaluating(model):
-        for start in range(0, len(X), batch_size):
-            xb, yb = X[start : start + batch_size], y[start : start + batch_size]
-            output = model(Tensor(xb))
-            total_loss += float(loss_fn(output, yb).item()) * len(xb)
-            parts.append(output.data)
-    return total_loss / len(X) if len(X) else float("nan"), _one_column(parts)
 
 
 class Trainer:
@@ -265,7 +139,7 @@ class Trainer:
             else RegressionLoss("mse")
         )
         self.loss_fn = loss_fn or default_loss
-        self.early_stopping = _early_stopping(patience, monitor, task, val_data)
+        self.early_stopping = early_stopping_for(patience, monitor, task, val_data)
         self.checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
         self.checkpoint_every = int(checkpoint_every)
         self.fingerprint = fingerprint or {}
@@ -469,7 +343,7 @@ class Trainer:
                 self.on_step(self.global_step, value)
             total_loss += value * n
             if classify:
-                correct += int((_predicted_classes(logits.data) == yb).sum())
+                correct += int((predicted_classes(logits.data) == yb).sum())
             seen += n
             if bar is not None:
                 bar.update(1)
@@ -525,19 +399,3 @@ class Trainer:
             self.log(f"epoch {self.epoch}/{epochs}  loss {train_loss:.4f}{acc}{val}")
         for callback in self.callbacks:
             callback.on_epoch_end(self, metrics)
-
-
-def _early_stopping(
-    patience: int, monitor: str, task: str, val_data: tuple[Any, Any] | None
-) -> EarlyStopping | None:
-    """The trainer's early stopping (None when ``patience`` is 0), checked against its data."""
-    if patience == 0:
-        return None
-    if val_data is None or not len(val_data[0]):
-        raise NablaError(
-            f"early stopping (patience {patience}) watches {monitor}, which needs validation "
-            "data (val_data), and there is none"
-        )
-    if task == "regression" and monitor == "val_accuracy":
-        raise NablaError("Trainer: regression has no val_accuracy to monitor; use val_loss")
-    return EarlyStopping(patience, monitor)

@@ -1,0 +1,227 @@
+"""Rows read the way a saved model's training run read them, for evaluate, predict and graph.
+
+A model file written by ``nabla train`` stores its column encoding (``preprocessing``), its
+target and task, how its CSV was read and how its rows were split. :func:`model_rows` reads a
+data set with them: a CSV through the same raw table and encoding as training (columns matched
+by name), a built-in set, ``.npz`` archive or IDX folder as numeric columns; then it picks the
+rows of one split by repeating the training run's row selection and split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nabla._typing import Array
+from nabla.data import load_data
+from nabla.data.columns import Preprocessing
+from nabla.data.table import Table
+from nabla.data.tabular import encode_target, match_features
+from nabla.errors import DataError
+from nabla.training.prepare import is_csv, read_rows, resolve_target, split_rows, target_rows
+
+__all__ = [
+    "ModelRows",
+    "align_columns",
+    "model_preprocessing",
+    "model_rows",
+    "model_task",
+    "read_new_rows",
+]
+
+
+@dataclass
+class ModelRows:
+    """Encoded rows of one split: the model's input, the true targets, which split it was."""
+
+    X: Array
+    #: class ids in the model's class order, or target values (regression)
+    y: Array
+    split: str
+    source: str
+
+
+def model_preprocessing(metadata: dict[str, Any], model: Any = None) -> Preprocessing:
+    """The model's column encoding.
+
+    A model file from before issue 15 has feature names and a scaler instead; one saved by
+    ``nb.save`` without metadata has neither, and reads as many unnamed columns as its first
+    layer takes.
+    """
+    stored = metadata.get("preprocessing")
+    if stored is not None:
+        return Preprocessing.from_dict(stored)
+    names = list(metadata.get("feature_names") or [])
+    scaler = metadata.get("scaler")
+    if not names and scaler is None and model is not None:
+        from nabla.cli.evaluate import input_width
+
+        width = input_width(model)
+        if width is None:
+            raise DataError(
+                "cannot tell how many features the model takes (it stores no feature names "
+                "and does not start with a Linear or BatchNorm1d layer)"
+            )
+        names = [f"col{j}" for j in range(width)]
+    return Preprocessing.from_legacy(names, scaler)
+
+
+def model_task(metadata: dict[str, Any]) -> str:
+    """ "classification" or "regression" (older model files are classifiers)."""
+    return str(
+        (metadata.get("target") or {}).get("task") or metadata.get("task") or "classification"
+    )
+
+
+def align_columns(table: Table, preprocessing: Preprocessing, exclude: str | None = None) -> Table:
+    """``table`` with the model's input columns, matched by name.
+
+    A file without a header (``col0``, ``col1``...) or a model trained on one is read in order
+    when the counts agree (``exclude``, the target column, left out first), as ``nabla
+    predict`` always did. Columns that do not match are one line naming the missing and the
+    unknown ones (:func:`~nabla.data.tabular.match_features`).
+    """
+    wanted = list(preprocessing.input_columns)
+    names = [name for name in table.names if name != exclude]
+    positions = match_features(names, wanted, source=table.source)
+    columns = {new: table.columns[names[j]] for new, j in zip(wanted, positions)}
+    return Table(wanted, columns, table.source, table.has_header, table.lines, table.delimiter)
+
+
+def read_new_rows(
+    spec: str,
+    metadata: dict[str, Any],
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> Table:
+    """A data set as a raw table: a CSV as its cells, anything else as numeric columns."""
+    csv = metadata.get("csv") or {}
+    if is_csv(spec):
+        return read_rows(spec, delimiter, encoding or csv.get("encoding") or "utf-8-sig")
+    data = load_data(spec)
+    table = Table.from_matrix(data.X, list(data.feature_names), str(data.source))
+    return table
+
+
+def _target_values(y: Array, class_names: list[str] | None) -> Array:
+    """The target of a loaded matrix data set as its labels (text) or values."""
+    if class_names is None:
+        return np.asarray(y, dtype=np.float64)
+    return np.asarray(class_names, dtype=object)[y]
+
+
+def model_rows(
+    spec: str,
+    metadata: dict[str, Any],
+    *,
+    target: str | None,
+    split: str,
+    same_data: bool,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    model: Any = None,
+) -> ModelRows:
+    """The rows of ``split`` ("auto", "all", "train", "val", "test") of ``spec``, encoded.
+
+    "auto" is the training run's held-out test split when ``spec`` is its training data, else
+    every row. A split other than "all" repeats the run's row selection (rows without a
+    target; with ``--impute drop``, rows with a missing value) and its seeded split.
+    """
+    preprocessing = model_preprocessing(metadata, model)
+    task = model_task(metadata)
+    if split == "auto":
+        split = "test" if same_data else "all"
+    if split != "all" and "seed" not in metadata:
+        raise DataError(f"{spec}: the model has no record of its training split; use --split all")
+    own_test: tuple[Array, Array] | None = None
+    target_column: str | None = None
+    if is_csv(spec):
+        csv = metadata.get("csv") or {}
+        table = read_rows(spec, delimiter, encoding or csv.get("encoding") or "utf-8-sig")
+        name = resolve_target(table, target or _stored_target(metadata, table, spec))
+        rows, _ = target_rows(table, name)
+        if metadata.get("impute") == "drop":
+            rows = rows[~preprocessing.rows_with_missing(table)[rows]]
+        values = table.columns[name][rows]
+        target_column = name
+    else:
+        data = _load_matrix(spec, target)
+        table = Table.from_matrix(data.X, list(data.feature_names), str(data.source))
+        rows = np.arange(table.n_rows)
+        values = _target_values(data.y, data.class_names)
+        if data.X_test is not None and data.y_test is not None:
+            own_test = (data.X_test, _target_values(data.y_test, data.class_names))
+    if split != "all":
+        if split == "test" and own_test is not None:
+            table = Table.from_matrix(own_test[0], table.names, table.source)
+            rows, values = np.arange(table.n_rows), own_test[1]
+        else:
+            y_split, _ = encode_target(values, task, source=spec, column="target")
+            test_fraction = 0.0 if own_test is not None else float(metadata["test_split"])
+            parts = split_rows(
+                y_split,
+                float(metadata["val_split"]),
+                test_fraction,
+                int(metadata["seed"]),
+                stratify=task == "classification",
+            )
+            chosen = parts[("train", "val", "test").index(split)]
+            rows, values = rows[chosen], values[chosen]
+    if len(rows) == 0:
+        raise DataError(f"{spec}: the {split} split is empty")
+    table = align_columns(table.take(rows), preprocessing, exclude=target_column)
+    X = preprocessing.transform(table)
+    return ModelRows(X, _true_targets(values, task, metadata, spec), split, spec)
+
+
+def _stored_target(metadata: dict[str, Any], table: Table, spec: str) -> str | None:
+    """The model's target column when this table has it (a CSV of the same kind)."""
+    stored = metadata.get("target_name")
+    if stored in table.columns or stored is None:
+        return stored
+    if not table.has_header and str(metadata.get("data", "")).lower().endswith(".csv"):
+        last = len(table.names) - 1
+        raise DataError(
+            f"{spec}: target {stored!r} is a column name, but the file has no header row; "
+            f"pass --target with a column index in 0..{last} (e.g. --target {last})"
+        )
+    return None
+
+
+def _load_matrix(spec: str, target: str | None) -> Any:
+    key: str | int | None = target
+    if target is not None and target.lstrip("-").isdigit():
+        key = int(target)
+    return load_data(spec, key)
+
+
+def _true_targets(values: Array, task: str, metadata: dict[str, Any], source: str) -> Array:
+    """Class ids in the model's class order (matched by label), or float targets."""
+    if task == "regression":
+        try:
+            return np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(
+                f"{source}: the model predicts numbers, but the target holds text"
+            ) from None
+    names = [_label(v) for v in values]
+    model_classes = [str(c) for c in metadata.get("class_names") or []]
+    if not model_classes:  # a model saved without its classes: the data's labels, sorted
+        ids, _ = encode_target(values, "classification", source=source, column="target")
+        return ids
+    index = {name: i for i, name in enumerate(model_classes)}
+    unknown = sorted({n for n in names if n not in index})
+    if unknown:
+        raise DataError(
+            f"{source}: class(es) {', '.join(map(repr, unknown[:5]))} were not seen in "
+            f"training (the model knows {', '.join(map(repr, model_classes[:10]))})"
+        )
+    return np.array([index[n] for n in names], dtype=np.int64)
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
