@@ -84,6 +84,7 @@ def test_evaluate_reports_the_run_s_test_metrics(
     out = capsys.readouterr().out
     assert "rmse" in out.lower() and "r2" in out.lower().replace("²", "2")
     result = json.loads(report.read_text())
+    assert result["split"] == "test"
     # the same numbers as predict's values on the run's test rows, scored by scikit-learn
     _, _, X_test, y_test = _test_split(diabetes)
     rows = tmp_path / "test_rows.csv"

@@ -1,4 +1,5 @@
-"""``nabla evaluate``: a saved model on a data set: accuracy, per-class P/R/F1, confusion matrix."""
+"""``nabla evaluate``: a saved model on a data set: accuracy, per-class P/R/F1 and the confusion
+matrix, or RMSE, MAE and R² for a regression."""
 
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     X, y, split = rows.X, rows.y, rows.split
     header = f"nabla evaluate: {args.model} on {args.data} ({split} split, {len(X)} samples)"
     if model_task(metadata) == "regression":
-        return _evaluate_regression(args, model, metadata, X, y, header)
+        return _evaluate_regression(args, model, metadata, rows, header)
     class_names = metadata.get("class_names") or [str(i) for i in range(int(y.max()) + 1)]
     proba = model_probabilities(model, X, args.model)
     predicted = proba.argmax(axis=1)
@@ -138,12 +139,12 @@ def _evaluate_regression(
     args: argparse.Namespace,
     model: Any,
     metadata: dict[str, Any],
-    X: np.ndarray[Any, Any],
-    y: np.ndarray[Any, Any],
+    rows: Any,
     header: str,
 ) -> int:
     from nabla.training.metrics import regression_report
 
+    X, y = rows.X, rows.y
     predicted = model_outputs(model, X, metadata, args.model)
     report = regression_report(y, predicted)
     print(header)
@@ -154,6 +155,6 @@ def _evaluate_regression(
         plot_regression(y, predicted, Path(args.plot))
         print(f"wrote {args.plot}")
     if args.json:
-        write_json(Path(args.json), {"split": args.split, "samples": len(X), **report.to_dict()})
+        write_json(Path(args.json), {"split": rows.split, "samples": len(X), **report.to_dict()})
         print(f"wrote {args.json}")
     return 0
