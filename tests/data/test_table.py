@@ -406,3 +406,91 @@ def test_column_text_only_after_pandas_first_chunk(tmp_path: Path) -> None:
     table = read_both(write_rows(tmp_path / "mixed.csv", rows))
     assert table.columns["code"].tolist() == [row[0] for row in rows[1:]]
     assert table.columns["flag"].tolist() == [row[1] for row in rows[1:]]
+
+
+def test_spaces_after_the_sample_and_quotes_after_spaces(tmp_path: Path) -> None:
+    head = "".join(f"{i},x{i % 7},{i / 4}\n" for i in range(8000))  # past the 64 KB sample
+    path = tmp_path / "spaces.csv"
+    path.write_text("n,s,v\n" + head + '8000, NA , 2\n8001,  "y, z" , NA\n8002,\t"w",  3.5\n')
+    table = read_both(path)
+    # spaces before a quote are skipped, a tab is not: that quote is text (as in the csv module)
+    assert table.columns["s"][-3:].tolist() == [None, "y, z", '"w"']
+    np.testing.assert_array_equal(table.columns["v"][-3:], [2.0, np.nan, 3.5])
+    assert table.lines is None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_missing_last_cells_and_a_short_row_in_a_long_file(tmp_path: Path, engine: str) -> None:
+    rows = "".join(f"{i},{'NA' if i % 3 else i}\n" for i in range(20000))
+    path = tmp_path / "last.csv"
+    path.write_text("a,b\n" + rows)
+    table = read_both(path)
+    assert np.isnan(table.columns["b"]).sum() == sum(1 for i in range(20000) if i % 3)
+    short = tmp_path / "short.csv"
+    short.write_text("a,b,c\n" + "1,2,\n" * 10000 + "3,4\n" + "5,6,7\n")
+    assert ": row 10002 has 2 cells, but row 1 has 3" in error_of(short, engine)
+
+
+def test_other_encodings_and_line_ends(tmp_path: Path) -> None:
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text("name,v\nÅsa,1\n\nBo,NA\n", encoding="utf-16")
+    table = read_both(utf16, encoding="utf-16")
+    assert table.columns["name"].tolist() == ["Åsa", "Bo"] and table.line(1) == 4
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes(b"a,b\r1,x\r\r2,y\r")
+    table = read_both(cr)
+    assert table.columns["b"].tolist() == ["x", "y"] and [table.line(i) for i in (0, 1)] == [2, 4]
+
+
+def test_a_header_wider_than_the_sample(tmp_path: Path) -> None:
+    names = [f"feature_with_a_long_name_{j:05d}" for j in range(3000)]  # about 100 KB
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(names) + "\n" + ",".join("1.5" for _ in names) + "\n")
+    table = read_both(path)
+    assert table.names == names and table.has_header and table.columns[names[-1]][0] == 1.5
+
+
+CELLS = [
+    *("1", "-2.5", ".5", "1e3", "007", " 3", "4 ", "+.5e-3", "-inf", "1e39", "0x1F", "1_000"),
+    *("NA", " NA ", "", "?", "null", "None", "nan", "NaN", "NAN", "  ", " \t ", "\x0b"),
+    *("abc", "x y", "a,b", 'q"uote', "multi\nline", "True", "false", "12:30", "2024-01-02"),
+    *("é", "٣", "\tz", "1.5\xa0"),
+]
+EXTRA_LINES = ["", "  ", "\t", " \t ", "\xa0", "\x0c", ",", "\t\t"]
+
+
+def outcome(path: Path, engine: str) -> Table | str:
+    try:
+        return read_table(path, engine=engine)
+    except DataError as error:
+        return str(error)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_engines_agree_on_random_files(tmp_path: Path, seed: int) -> None:
+    """Random cells, delimiters, quoting, line ends and stray lines: the same table or the
+    same one-line error from both engines."""
+    rng = np.random.default_rng(seed)
+    for trial in range(40):
+        n_columns = int(rng.integers(1, 6))
+        pools = [list(rng.choice(CELLS, int(rng.integers(1, 7)))) for _ in range(n_columns)]
+        rows = [[f"c{j}" for j in range(n_columns)]] if rng.random() < 0.7 else []
+        rows += [[str(rng.choice(pool)) for pool in pools] for _ in range(rng.integers(1, 30))]
+        buffer = io.StringIO()
+        csv.writer(
+            buffer,
+            delimiter=str(rng.choice([",", ";", "\t", "|"])),
+            lineterminator=str(rng.choice(["\n", "\r\n"])),
+            quoting=int(rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])),
+        ).writerows(rows)
+        lines = buffer.getvalue().split("\n")
+        if rng.random() < 0.3:
+            lines.insert(int(rng.integers(0, len(lines) + 1)), str(rng.choice(EXTRA_LINES)))
+        path = tmp_path / f"random{trial}.csv"
+        path.write_text("\n".join(lines))
+        results = [outcome(path, engine) for engine in ENGINES]
+        if isinstance(results[0], str) or isinstance(results[1], str):
+            assert results[0] == results[1], path.read_text()
+            assert "\n" not in str(results[0])
+        else:
+            assert_same(*results)

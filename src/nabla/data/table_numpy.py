@@ -1,7 +1,8 @@
 """The NumPy-only CSV engine of :func:`~nabla.data.read_table`: Python's ``csv`` module plus NumPy.
 
-It also holds the cell rules both engines share, so that a cell means the same thing whichever
-engine read it:
+It also holds what both engines share: the ``csv``-module scan of a file's rows (their lines,
+widths, an open quote, the byte a decoding error is at), the header names and messages, and the
+cell rules, so that a cell means the same thing whichever engine read it:
 
 - a cell is *missing* when, stripped of surrounding whitespace, it is one of
   :data:`MISSING_TOKENS` (also exported by :mod:`nabla.data.table`);
@@ -20,6 +21,7 @@ column read as text (rare: only when the first rows of a text column all look li
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import re
@@ -29,16 +31,23 @@ from pathlib import Path
 import numpy as np
 
 from nabla._typing import Array
+from nabla.data.csv_loader import quote
 from nabla.errors import DataError
 
 __all__ = [
     "CHUNK_ROWS",
     "MISSING_TOKENS",
     "NUMBER",
+    "column_names",
+    "decode_error",
+    "is_blank",
     "is_number",
     "is_numeric_column",
     "iter_rows",
+    "numeric_looking",
     "read_columns",
+    "scan_lines",
+    "single_column_error",
     "text_column",
 ]
 
@@ -46,6 +55,7 @@ __all__ = [
 MISSING_TOKENS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?")
 
 CHUNK_ROWS = 8192  # rows converted at a time
+_BLOCK = 1 << 22  # bytes decoded at a time when looking for a decoding error
 #: a stripped cell that both engines read as a number
 NUMBER = re.compile(
     r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf(?:inity)?))"
@@ -112,10 +122,46 @@ def text_column(cells: Sequence[str | None], numeric: bool = True) -> Array:
     return column
 
 
+def is_blank(row: list[str]) -> bool:
+    """Whether a parsed row is a blank line: no cell, or one of spaces and tabs (as pandas)."""
+    return not row or (len(row) == 1 and not row[0].strip(" \t"))
+
+
+def numeric_looking(rows: list[list[str]], n_columns: int) -> list[bool]:
+    """Per column: no present cell of `rows` is text (missing cells are ignored)."""
+    return [is_numeric_column([row[j] for row in rows if len(row) > j]) for j in range(n_columns)]
+
+
+def column_names(file: Path, row: list[str]) -> tuple[list[str], list[str]]:
+    """Column names from a header row (an empty one becomes ``col{j}``) and notices."""
+    names = [cell.strip() or f"col{j}" for j, cell in enumerate(row)]
+    notices = [
+        f"{file}: column {j} has no name in the header; it is called {names[j]!r}"
+        for j, cell in enumerate(row)
+        if not cell.strip()
+    ]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(
+            f"{file}: the header repeats column name(s) "
+            f"{', '.join(repr(name) for name in repeated)}; column names must be unique"
+        )
+    return names, notices
+
+
+def single_column_error(file: Path, first: str, delimiter: str) -> DataError:
+    """The message for a file whose first row is one cell: suggest another delimiter."""
+    other = next((d for d in ";\t|," if d in first and d != delimiter), ";")
+    return DataError(
+        f"{file}: parsed into a single column {quote(first.strip())} with delimiter "
+        f"{delimiter!r}; pass --delimiter (e.g. --delimiter {other!r})"
+    )
+
+
 def iter_rows(file: Path, delimiter: str, encoding: str) -> Iterator[tuple[int, list[str]]]:
     """``(line, cells)`` of each non-blank row, ``line`` the 1-based line it starts on.
 
-    A blank row is an empty line or one of only whitespace. A quoted cell still open at the end
+    Blank rows (:func:`is_blank`) are skipped. A quoted cell still open at the end
     of the file is a DataError (the ``csv`` module would silently end it there, pandas refuses
     it). Decoding and ``csv`` errors propagate (the caller turns them into messages).
     """
@@ -134,9 +180,51 @@ def iter_rows(file: Path, delimiter: str, encoding: str) -> Iterator[tuple[int, 
                     f"{file}: row {start} has a quoted cell that is not closed before the end "
                     "of the file (a missing '\"')"
                 )
-            if row and not (len(row) == 1 and not row[0].strip()):
+            if not is_blank(row):
                 yield start, row
             start = reader.line_num + 1
+
+
+def decode_error(file: Path, encoding: str) -> DataError:
+    """The one-line message for a file that is not `encoding` text: the first bad byte's offset."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with file.open("rb") as stream:
+        while True:
+            block = stream.read(_BLOCK)
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as error:
+                # error.object is the tail of (pending + block) the codec was decoding
+                where = offset - pending + (pending + len(block) - len(error.object)) + error.start
+                bad = error.object[error.start : error.start + 4]
+                return DataError(
+                    f"{file}: not {encoding} text ({error.reason} at byte {where}: {bad!r}); "
+                    "pass --encoding (e.g. --encoding latin-1)"
+                )
+            if not block:
+                return DataError(f"{file}: not {encoding} text; pass --encoding (e.g. latin-1)")
+            offset += len(block)
+
+
+def scan_lines(
+    file: Path, delimiter: str, encoding: str, has_header: bool, n_columns: int
+) -> Array:
+    """The line each data row starts on (csv module); a DataError at the first ragged row."""
+    lines: list[int] = []
+    first = 0
+    try:
+        for line, row in iter_rows(file, delimiter, encoding):
+            first = first or line
+            if len(row) != n_columns:
+                raise ragged_row_error(file, line, len(row), n_columns, first)
+            lines.append(line)
+    except UnicodeDecodeError:
+        raise decode_error(file, encoding) from None
+    except csv.Error as error:
+        raise DataError(f"{file}: malformed CSV near line {len(lines) + 1} ({error})") from None
+    return np.asarray(lines[1:] if has_header else lines, dtype=np.int64)
 
 
 class _TextFound(Exception):
@@ -174,6 +262,10 @@ def read_columns(
             return _read_once(file, delimiter, encoding, has_header, n_columns, text)
         except _TextFound as found:
             text.add(found.column)
+        except UnicodeDecodeError:
+            raise decode_error(file, encoding) from None
+        except csv.Error as error:
+            raise DataError(f"{file}: malformed CSV ({error})") from None
 
 
 def _read_once(

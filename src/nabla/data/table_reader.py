@@ -1,21 +1,26 @@
 """How :func:`~nabla.data.read_table` reads a CSV file: dialect, header, then one of two engines.
 
 1. The first :data:`SAMPLE_BYTES` are decoded; ``csv.Sniffer`` picks the delimiter among
-   ``, ; TAB |`` (else ","), the sample's rows decide the header (the rule of
-   :func:`nabla.data.csv_loader._detect_header`, with missing cells not counting against a
-   numeric column) and which columns are surely text.
+   ``, ; TAB |`` from their first :data:`SNIFF_LINES` lines (else ","); their rows decide the
+   header (the rule of :func:`nabla.data.csv_loader._detect_header`, with missing cells not
+   counting against a numeric column) and which columns are surely text. A cell that starts
+   with a space there makes pandas skip such spaces (``skipinitialspace``); a ``' "'`` later
+   in the file makes it read again that way, so a quote after spaces opens a quoted cell in
+   both engines.
 2. An engine reads every row: ``pandas.read_csv`` (C parser; numbers parsed straight to
    float64, the sample's text columns as ``object``), or the NumPy-only engine of
    :mod:`nabla.data.table_numpy` (Python's ``csv`` module). Both apply the same cell rules, so
    they return the same columns.
 3. The pandas engine's row lines: pandas skips blank lines and does not say where a row
-   started, so the file's newlines are counted (a C-speed pass over its bytes). When every
-   line up to the last non-blank one is a row, row ``i`` is on line ``i + 1 + header`` and
-   ``lines`` is None. Otherwise (blank lines, newlines inside quoted cells, lone ``\\r`` line
-   ends, encodings where a newline is not the byte ``\\n``), or when the last column has a
-   missing cell (pandas pads a short row with missing cells, silently), the file is scanned
-   with the ``csv`` module for each row's line and width. The NumPy engine always knows the
-   lines; both report ``lines`` as None exactly when it equals that default.
+   started, so a thread counts the file's newlines while pandas parses (a C-speed pass over
+   its bytes). When every line up to the last non-blank one is a row, row ``i`` is on line
+   ``i + 1 + header`` and ``lines`` is None. Otherwise (blank lines, newlines inside quoted
+   cells, lone ``\\r`` line ends, encodings where a newline is not the byte ``\\n``) the
+   file is scanned with the ``csv`` module for each row's line and width. pandas also pads a
+   short row with missing cells, silently: the rows whose last cell is missing are checked
+   (only their lines, parsed again, when every line is a row; else by the scan). The NumPy
+   engine always knows the lines; both report ``lines`` as None exactly when it equals the
+   default.
 """
 
 from __future__ import annotations
@@ -34,24 +39,36 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
-from nabla.data.csv_loader import HEADER_SAMPLE_ROWS, _detect_header, quote
+from nabla.data.csv_loader import HEADER_SAMPLE_ROWS, _detect_header
 from nabla.data.table_numpy import (
     MISSING_TOKENS,
-    is_numeric_column,
-    iter_rows,
+    column_names,
+    decode_error,
+    is_blank,
+    numeric_looking,
     ragged_row_error,
     read_columns,
+    scan_lines,
+    single_column_error,
     text_column,
 )
 from nabla.errors import DataError
 
-__all__ = ["DELIMITERS", "SAMPLE_BYTES", "TableParts", "read_parts"]
+__all__ = [
+    "DELIMITERS",
+    "SAMPLE_BYTES",
+    "SNIFF_LINES",
+    "TableParts",
+    "read_parts",
+    "sniff_delimiter",
+]
 
 SAMPLE_BYTES = 1 << 16  # bytes read for the dialect, the header and the text columns
 DELIMITERS = ",;\t|"  # what the sniffer chooses among
+SNIFF_LINES = 100  # lines of the sample the sniffer reads (its time grows with the text)
 _MISSING = frozenset(MISSING_TOKENS)
 _NONE = np.full(1, None, dtype=object)  # compares with an object column cell by cell
-_BLOCK = 1 << 22  # bytes read at a time when counting lines or finding a decoding error
+_BLOCK = 1 << 22  # bytes read at a time when counting lines
 
 
 @dataclass
@@ -66,73 +83,60 @@ class TableParts:
     notices: list[str] = field(default_factory=list)
 
 
-def decode_error(file: Path, encoding: str) -> DataError:
-    """The one-line message for a file that is not `encoding` text: the first bad byte's offset."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    with file.open("rb") as stream:
-        while True:
-            block = stream.read(_BLOCK)
-            pending = len(decoder.getstate()[0])
-            try:
-                decoder.decode(block, final=not block)
-            except UnicodeDecodeError as error:
-                # error.object is the tail of (pending + block) the codec was decoding
-                where = offset - pending + (pending + len(block) - len(error.object)) + error.start
-                bad = error.object[error.start : error.start + 4]
-                return DataError(
-                    f"{file}: not {encoding} text ({error.reason} at byte {where}: {bad!r}); "
-                    "pass --encoding (e.g. --encoding latin-1)"
-                )
-            if not block:
-                return DataError(f"{file}: not {encoding} text; pass --encoding (e.g. latin-1)")
-            offset += len(block)
-
-
 def _read_sample(file: Path, encoding: str) -> tuple[str, bool]:
-    """The decoded start of the file (whole lines) and whether it is the whole file."""
-    with file.open("rb") as stream:
-        data = stream.read(SAMPLE_BYTES)
-        complete = not stream.read(1)
-    try:
-        text = codecs.getincrementaldecoder(encoding)().decode(data, final=complete)
-    except UnicodeDecodeError:
-        raise decode_error(file, encoding) from None
-    if not complete and "\n" in text:
-        text = text[: text.rindex("\n") + 1]
-    return text, complete
+    """The decoded start of the file (whole lines) and whether it is the whole file.
+
+    At least :data:`SAMPLE_BYTES`, and more when those do not hold two whole lines (a very
+    wide header).
+    """
+    size = SAMPLE_BYTES
+    while True:
+        with file.open("rb") as stream:
+            data = stream.read(size)
+            complete = not stream.read(1)
+        try:
+            text = codecs.getincrementaldecoder(encoding)().decode(data, final=complete)
+        except UnicodeDecodeError:
+            raise decode_error(file, encoding) from None
+        if complete:
+            return text, True
+        if text.count("\n") >= 2:
+            return text[: text.rindex("\n") + 1], False
+        size *= 4
 
 
 def sniff_delimiter(sample: str) -> str:
-    """The delimiter ``csv.Sniffer`` finds among :data:`DELIMITERS`, else ","."""
+    """The delimiter ``csv.Sniffer`` finds among :data:`DELIMITERS` in the sample's first
+    :data:`SNIFF_LINES` lines, else ","."""
+    cut = 0
+    for _ in range(SNIFF_LINES):
+        newline = sample.find("\n", cut)
+        cut = len(sample) if newline < 0 else newline + 1
     try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+        return csv.Sniffer().sniff(sample[:cut], delimiters=DELIMITERS).delimiter
     except csv.Error:
         return ","
 
 
-def _sample_rows(sample: str, delimiter: str, complete: bool) -> list[list[str]]:
+def _sample_rows(file: Path, sample: str, delimiter: str, complete: bool) -> list[list[str]]:
     """The sample's non-blank rows (without the last when the sample may have cut it)."""
     rows: list[list[str]] = []
     reader = csv.reader(
-        io.StringIO(sample), delimiter=delimiter, quotechar='"', skipinitialspace=True
+        io.StringIO(sample, newline=""), delimiter=delimiter, quotechar='"', skipinitialspace=True
     )
     try:
-        rows.extend(row for row in reader if row and (len(row) > 1 or row[0].strip()))
-    except csv.Error:
+        rows.extend(row for row in reader if not is_blank(row))
+    except csv.Error as error:
+        if not rows:
+            raise DataError(f"{file}: malformed CSV on line {reader.line_num} ({error})") from None
         complete = False
     return rows if complete else rows[:-1] or rows
-
-
-def _numeric_looking(rows: list[list[str]], n_columns: int) -> list[bool]:
-    """Per column: no present cell of `rows` is text (missing cells are ignored)."""
-    return [is_numeric_column([row[j] for row in rows if len(row) > j]) for j in range(n_columns)]
 
 
 def _has_header(rows: list[list[str]], n_columns: int) -> bool:
     """``_detect_header``'s rule, with a missing cell in a numeric-looking column read as 0."""
     sample = [row for row in rows[1 : 1 + HEADER_SAMPLE_ROWS] if len(row) == n_columns]
-    looks = _numeric_looking(sample, n_columns)
+    looks = numeric_looking(sample, n_columns)
     filled = [
         ["0" if looks[j] and cell.strip() in _MISSING else cell for j, cell in enumerate(row)]
         for row in sample
@@ -145,31 +149,6 @@ def _spaces_lead_cells(sample: str, delimiter: str) -> bool:
     return re.search(f"(?:^|{re.escape(delimiter)}) ", sample, re.MULTILINE) is not None
 
 
-def _names(file: Path, row: list[str]) -> tuple[list[str], list[str]]:
-    """Column names from a header row (an empty one becomes ``col{j}``) and notices."""
-    names = [cell.strip() or f"col{j}" for j, cell in enumerate(row)]
-    notices = [
-        f"{file}: column {j} has no name in the header; it is called {names[j]!r}"
-        for j, cell in enumerate(row)
-        if not cell.strip()
-    ]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise DataError(
-            f"{file}: the header repeats column name(s) "
-            f"{', '.join(repr(name) for name in repeated)}; column names must be unique"
-        )
-    return names, notices
-
-
-def _single_column_error(file: Path, first: str, delimiter: str) -> DataError:
-    other = next((d for d in ";\t|," if d in first and d != delimiter), ";")
-    return DataError(
-        f"{file}: parsed into a single column {quote(first.strip())} with delimiter "
-        f"{delimiter!r}; pass --delimiter (e.g. --delimiter {other!r})"
-    )
-
-
 def read_parts(
     file: Path, *, delimiter: str | None, encoding: str, header: bool | str, engine: str
 ) -> TableParts:
@@ -177,39 +156,24 @@ def read_parts(
     sample, complete = _read_sample(file, encoding)
     if delimiter is None:
         delimiter = sniff_delimiter(sample)
-    rows = _sample_rows(sample, delimiter, complete)
+    rows = _sample_rows(file, sample, delimiter, complete)
     if not rows:
         raise DataError(f"{file}: file is empty")
     n_columns = len(rows[0])
     if n_columns < 2:
-        first = next(line for line in sample.splitlines() if line.strip())
-        raise _single_column_error(file, first, delimiter)
+        raise single_column_error(file, rows[0][0], delimiter)
     has_header = _has_header(rows, n_columns) if header == "auto" else bool(header)
     names, notices = (
-        _names(file, rows[0]) if has_header else ([f"col{j}" for j in range(n_columns)], [])
+        column_names(file, rows[0]) if has_header else ([f"col{j}" for j in range(n_columns)], [])
     )
-    looks = _numeric_looking(rows[1:] if has_header else rows, n_columns)
+    looks = numeric_looking(rows[1:] if has_header else rows, n_columns)
     text = {j for j in range(n_columns) if not looks[j]}
     read = None
     if engine == "pandas":
         pandas = _PandasEngine(file, delimiter, encoding, has_header, n_columns, text)
         read = pandas.read(spaces=_spaces_lead_cells(sample, delimiter))
     if read is None:  # the NumPy engine, or pandas and the csv module disagreed on the rows
-        read = _read_numpy(file, delimiter, encoding, has_header, n_columns, text)
-    columns, lines = read
-    n_rows = len(columns[0])
-    if n_rows == 0:
-        raise DataError(f"{file}: has a header row but no data rows")
-    if lines is not None and np.array_equal(lines, np.arange(n_rows) + 1 + int(has_header)):
-        lines = None
-    return TableParts(names, columns, lines, has_header, delimiter, notices)
-
-
-def _read_numpy(
-    file: Path, delimiter: str, encoding: str, has_header: bool, n_columns: int, text: set[int]
-) -> tuple[list[Array], Array]:
-    try:
-        return read_columns(
+        read = read_columns(
             file,
             delimiter=delimiter,
             encoding=encoding,
@@ -217,27 +181,13 @@ def _read_numpy(
             n_columns=n_columns,
             text_columns=text,
         )
-    except UnicodeDecodeError:
-        raise decode_error(file, encoding) from None
-    except csv.Error as error:
-        raise DataError(f"{file}: malformed CSV ({error})") from None
-
-
-def _scan(file: Path, delimiter: str, encoding: str, has_header: bool, n_columns: int) -> Array:
-    """The line of each data row, by the csv module; a DataError at the first ragged row."""
-    lines: list[int] = []
-    first = 0
-    try:
-        for line, row in iter_rows(file, delimiter, encoding):
-            first = first or line
-            if len(row) != n_columns:
-                raise ragged_row_error(file, line, len(row), n_columns, first)
-            lines.append(line)
-    except UnicodeDecodeError:
-        raise decode_error(file, encoding) from None
-    except csv.Error as error:
-        raise DataError(f"{file}: malformed CSV near line {len(lines) + 1} ({error})") from None
-    return np.asarray(lines[1:] if has_header else lines, dtype=np.int64)
+    columns, lines = read
+    n_rows = len(columns[0])
+    if n_rows == 0:
+        raise DataError(f"{file}: has a header row but no data rows")
+    if lines is not None and np.array_equal(lines, np.arange(n_rows) + 1 + int(has_header)):
+        lines = None
+    return TableParts(names, columns, lines, has_header, delimiter, notices)
 
 
 @dataclass
@@ -248,7 +198,7 @@ class _ByteFacts:
     space_quote: bool  # a '"' after a space somewhere (needs skipinitialspace to be a quote)
 
 
-def _byte_facts(file: Path, encoding: str) -> _ByteFacts:
+def _byte_facts(file: Path, encoding: str, delimiter: str) -> _ByteFacts:
     """Count lines when newlines are plain ``\n`` or ``\r\n`` bytes; look for ``' "'``."""
     n_lf = n_cr = 0
     tail = b""
@@ -260,11 +210,16 @@ def _byte_facts(file: Path, encoding: str) -> _ByteFacts:
             if not space_quote and b'"' in block:
                 space_quote = b' "' in tail[-1:] + block
             tail = (tail[-SAMPLE_BYTES:] + block[-SAMPLE_BYTES:])[-SAMPLE_BYTES:]
-    content = tail.rstrip()
+    # the blank lines at the end (spaces and tabs, unless a tab is the delimiter)
+    content = tail.rstrip(b" \r\n" if delimiter == "\t" else b" \t\r\n")
     countable = "a\n".encode(encoding).endswith(b"a\n") and n_cr in (0, n_lf)  # not UTF-16
     if not countable or (not content and len(tail) == SAMPLE_BYTES):
         return _ByteFacts(None, space_quote)
     return _ByteFacts(n_lf - tail[len(content) :].count(b"\n") + 1, space_quote)
+
+
+class _ParseFailed(Exception):
+    """pandas failed to parse the file without ``skipinitialspace``."""
 
 
 class _PandasEngine:
@@ -310,10 +265,14 @@ class _PandasEngine:
         with ``' "'`` somewhere is read again with it.
         """
         with ThreadPoolExecutor(max_workers=1) as pool:  # counts lines while pandas parses
-            counting = pool.submit(_byte_facts, self.file, self.encoding)
-            columns = self._columns(spaces)
+            counting = pool.submit(_byte_facts, self.file, self.encoding, self.delimiter)
+            try:
+                columns = self._columns(spaces)
+            except _ParseFailed:  # perhaps a quote after spaces, which split a quoted cell
+                columns = None
+                spaces = False
             facts = counting.result()
-        if facts.space_quote and not spaces:
+        if not spaces and (facts.space_quote or columns is None):
             columns = self._columns(True)
         if columns is None:
             return None
@@ -321,10 +280,35 @@ class _PandasEngine:
         last = columns[-1]
         # pandas pads a short row with missing cells: a missing cell in the last column may be one
         short = np.isnan(last).any() if last.dtype.kind == "f" else (last == _NONE).any()
-        if not short and facts.lines == n_rows + int(self.has_header):
+        if facts.lines == n_rows + int(self.has_header):  # row i is on line i + 1 + header
+            if short:
+                suspects = np.flatnonzero(
+                    np.isnan(last) if last.dtype.kind == "f" else last == _NONE
+                )
+                self._check_widths(suspects + 1 + int(self.has_header))
             return columns, None
-        lines = _scan(self.file, self.delimiter, self.encoding, self.has_header, self.n_columns)
+        lines = scan_lines(
+            self.file, self.delimiter, self.encoding, self.has_header, self.n_columns
+        )
         return (columns, lines) if len(lines) == n_rows else None
+
+    def _check_widths(self, lines: Array) -> None:
+        """A DataError at the first of these lines (each one row) with too few cells."""
+        wanted = iter(lines.tolist())
+        target = next(wanted, None)
+        with self.file.open(newline="", encoding=self.encoding) as stream:
+            for number, text in enumerate(stream, start=1):
+                if number != target:
+                    continue
+                reader = csv.reader(
+                    [text], delimiter=self.delimiter, quotechar='"', skipinitialspace=True
+                )
+                cells = next(reader)
+                if len(cells) != self.n_columns:
+                    raise ragged_row_error(self.file, number, len(cells), self.n_columns, 1)
+                target = next(wanted, None)
+                if target is None:
+                    return
 
     def _read_csv(self, spaces: bool, usecols: list[int] | None, dtype: Any) -> Any:
         pd = self.pd
@@ -346,8 +330,10 @@ class _PandasEngine:
         except pd.errors.EmptyDataError:
             raise DataError(f"{self.file}: file is empty") from None
         except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
+            if not spaces:
+                raise _ParseFailed from None
             # the csv module names the ragged row or the open quote
-            _scan(self.file, self.delimiter, self.encoding, self.has_header, self.n_columns)
+            scan_lines(self.file, self.delimiter, self.encoding, self.has_header, self.n_columns)
             message = " ".join(str(error).split())
             raise DataError(f"{self.file}: malformed CSV ({message})") from None
 
