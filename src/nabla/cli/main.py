@@ -145,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # cannot take options that start with "-")
         argv = ["bench", "--", *argv[1:]]
     args = parser.parse_args(argv)
+    args.argv = argv  # what was typed, for `nabla train`'s resume command
     try:
         module, function = COMMANDS[args.command_fn]
         return int(getattr(importlib.import_module(module), function)(args))

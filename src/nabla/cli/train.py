@@ -92,21 +92,22 @@ def run_train(args: argparse.Namespace) -> int:
     if run.interrupted is not None:
         print(
             f"interrupted after epoch {run.interrupted.epoch} step {run.interrupted.step}; "
-            f"continue with:\n  {resume_command(run)}",
+            f"continue with:\n  {resume_command(run, getattr(args, 'argv', None))}",
             file=sys.stderr,
         )
         return 130
     return 0
 
 
-def resume_command(run: TrainRun) -> str:
-    """The command line that continues ``run``: its own arguments with --out and --resume."""
-    argv = list(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ["train"]
-    if "--out" not in argv and not any(a.startswith("--out=") for a in argv):
-        argv += ["--out", str(run.out)]
-    if "--resume" not in argv:
-        argv.append("--resume")
-    return "nabla " + " ".join(shlex.quote(a) for a in argv)
+def resume_command(run: TrainRun, argv: list[str] | None = None) -> str:
+    """The command line that continues ``run``: its own arguments (``argv``, without
+    --overwrite) with --out and --resume."""
+    args = [a for a in argv if a != "--overwrite"] if argv else ["train"]
+    if "--out" not in args and not any(a.startswith("--out=") for a in args):
+        args += ["--out", str(run.out)]
+    if "--resume" not in args:
+        args.append("--resume")
+    return "nabla " + " ".join(shlex.quote(a) for a in args)
 
 
 def print_plan(run: TrainRun) -> None:
