@@ -1,9 +1,10 @@
 """The code of the generated NumPy-only predictor that does not depend on the model.
 
 :mod:`nabla.predictor` writes, in this order: a header, :data:`IMPORTS`, the model's constants
-(``STEPS``, ``PREPROCESSING``, the weights...), the activations of nabla.nn.registry, nabla's
-CSV header rule and column encoding (copied as source from nabla.data), then :data:`RUNTIME`:
-the forward pass, ``transform``/``predict_proba``/``predict``, the CSV readers and ``main``.
+(``STEPS``, ``PREPROCESSING``, the weights...), the activations of nabla.nn.registry, how
+``nabla predict`` reads and encodes a CSV file (copied as source from nabla), then
+:data:`RUNTIME`: the forward pass, ``transform``/``predict_proba``/``predict``, ``read_rows``
+(the copied ``read_table``, ``match_features`` and encoding, as ``nabla predict``) and ``main``.
 Text only: nothing here is imported by the predictor itself.
 """
 
@@ -11,12 +12,15 @@ IMPORTS = """
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import csv
 import io
+import itertools
 import os
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -84,11 +88,16 @@ def _spec(strict):
     return PREPROCESSING if strict is None else {**PREPROCESSING, "strict": bool(strict)}
 
 
+def _shaped(x):
+    """Encoded rows as the network's input: reshaped when it takes more than a row of numbers."""
+    return x if len(INPUT_SHAPE) == 1 else x.reshape((len(x),) + tuple(INPUT_SHAPE))
+
+
 def transform(rows, strict=None):
     """The network's input for raw rows: a dict (or DataFrame) of column name -> cells
     (numbers, text, None or missing tokens such as "NA"), or, when every input column is
-    numeric, a 2-D array of INPUT_COLUMNS (NaN for missing). Without PREPROCESSING, rows as
-    they are. ``strict``: an unknown category is an error (default: the training setting)."""
+    numeric, an array of rows of INPUT_COLUMNS (NaN for missing). ``strict``: an unknown
+    category is an error (default: the training setting)."""
     if PREPROCESSING is None:
         return rows
     if hasattr(rows, "keys"):
@@ -97,18 +106,20 @@ def transform(rows, strict=None):
             raise InputError(f"missing column(s) {_listed(absent)}")
         kinds = {c["name"]: c["kind"] == "numeric" for c in PREPROCESSING["columns"]}
         columns = {
-            name: parse_cells(list(rows[name]), kinds[name], _fail_at("rows", None), name)
+            name: parse_cells(list(rows[name]), kinds[name], _fail_in_rows, name)
             for name in INPUT_COLUMNS
         }
     else:
         X = np.asarray(rows, dtype=np.float64)
         if any(c["kind"] != "numeric" for c in PREPROCESSING["columns"]):
             raise InputError("the model reads text columns: pass a dict of column -> values")
+        if len(INPUT_SHAPE) > 1 and X.shape[1:] == tuple(INPUT_SHAPE):
+            X = X.reshape(len(X), -1)
         if X.ndim != 2 or X.shape[1] != len(INPUT_COLUMNS):
             raise InputError(f"expected rows of {len(INPUT_COLUMNS)} columns, got shape {X.shape}")
         columns = {name: X[:, j] for j, name in enumerate(INPUT_COLUMNS)}
     spec = _spec(strict)
-    return standardize(encode_columns(columns, spec, _fail_at("rows", None)), spec)
+    return _shaped(standardize(encode_columns(columns, spec, _fail_in_rows), spec))
 
 
 def predict_proba(rows, strict=None):
@@ -129,198 +140,106 @@ def predict(rows, strict=None):
 
 
 class InputError(ValueError):
-    """A CSV file this predictor cannot read; the message names the file, row and column."""
+    """Rows this predictor cannot read; the message names the file, row and column."""
 
 
-_PLACEHOLDER = re.compile(r"(col|x)[0-9]+")  # the names nabla gives columns that have none
+DataError = InputError  # what the functions copied from nabla raise
 
 
-def _number(cell):
-    try:
-        return float(cell)
-    except ValueError:
-        return None
+def _pandas_installed():
+    return False  # read_table's NumPy engine: the predictor needs NumPy alone
 
 
-def _quote(value, limit=40):
-    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} chars)"
+def _fail_in_rows(row, name, message):
+    raise InputError(f"rows: row {row + 1}, column {name!r}: {message}")
 
 
-def _listed(names, limit=5):
-    shown = ", ".join(repr(name) for name in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+def read_rows(path, delimiter=None, encoding=None, strict=None):
+    """The network's input for a CSV file, and its ID column's cells (None without one).
 
-
-def _columns(path, names, n_features):
-    """Positions of the model's features in a header: by name, as ``nabla predict`` does."""
-    expected = FEATURE_NAMES or [f"col{j}" for j in range(n_features)]
-    repeated = sorted({name for name in expected if names.count(name) > 1})
-    if repeated:
-        raise InputError(f"{path}: column(s) {_listed(repeated)} appear more than once")
-    missing = [name for name in expected if name not in names]
-    if not missing:
-        return [names.index(name) for name in expected]
-    counts = f"has {len(names)} features, but the model was trained on {len(expected)}"
-    placeholders = all(_PLACEHOLDER.fullmatch(name) for name in expected)
-    if placeholders or all(_PLACEHOLDER.fullmatch(name) for name in names):
-        if len(names) == len(expected):
-            return list(range(len(names)))
-        raise InputError(f"{path}: {counts}")
-    unknown = [name for name in names if name not in expected]
-    problem = counts if len(names) < len(expected) else "its columns do not match the model's"
-    detail = f"missing column(s) {_listed(missing)}"
-    if unknown:
-        detail += f"; unknown column(s) {_listed(unknown)}"
-    raise InputError(f"{path}: {problem}: {detail}")
-
-
-def _fail_at(path, lines):
-    def fail(row, name, message):
-        line = row + 1 if lines is None else lines[row]
-        raise InputError(f"{path}: row {line}, column {name!r}: {message}")
-
-    return fail
-
-
-def _read_table(path, strict=None):
-    """The model's input columns of a CSV file (by header name), its ID column if present."""
-    rows, lines = _read_csv(path, sniff=True)
-    names = [cell.strip() for cell in rows[0]]
-    if all(name in names for name in INPUT_COLUMNS):
-        rows, lines = rows[1:], lines[1:]
-        if not rows:
-            raise InputError(f"{path}: has a header row but no data rows")
-    elif all(_PLACEHOLDER.fullmatch(n) for n in INPUT_COLUMNS) and not _detect_header(rows):
-        names = [f"col{j}" for j in range(len(rows[0]))]
-    else:
-        missing = [name for name in INPUT_COLUMNS if name not in names]
-        raise InputError(f"{path}: missing column(s) {_listed(missing)}")
-    repeated = sorted({name for name in INPUT_COLUMNS if names.count(name) > 1})
-    if repeated:
-        raise InputError(f"{path}: column(s) {_listed(repeated)} appear more than once")
-    fail = _fail_at(path, lines)
-    columns = {}
-    for column in PREPROCESSING["columns"]:
-        j = names.index(column["name"])
-        cells = [row[j] for row in rows]
-        columns[column["name"]] = parse_cells(cells, column["kind"] == "numeric", fail,
-                                              column["name"])
-    ids = None
-    if ID_COLUMN is not None and ID_COLUMN in names:
-        ids = [row[names.index(ID_COLUMN)].strip() for row in rows]
-    spec = _spec(strict)
-    return standardize(encode_columns(columns, spec, fail), spec), ids
-
-
-def _read_csv(path, sniff=False):
-    """The non-blank rows of a CSV file and the line each starts on; all rows equally long."""
-    try:
-        with open(path, newline="", encoding=ENCODING) as f:
-            first = f.readline()
-            f.seek(0)
-            delimiter = ","
-            if sniff and "," not in first:
-                delimiter = next((d for d in ";\t|" if d in first), ",")
-            reader = csv.reader(f, delimiter=delimiter, skipinitialspace=True)
-            rows, lines, start = [], [], 1
-            for row in reader:
-                if row and not (len(row) == 1 and not row[0].strip()):
-                    rows.append(row)
-                    lines.append(start)
-                start = reader.line_num + 1
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the file ({error.strerror or error})") from None
-    except UnicodeDecodeError as error:
-        shown = "UTF-8" if ENCODING == "utf-8-sig" else ENCODING
-        raise InputError(f"{path}: not {shown} text ({error.reason})") from None
-    except csv.Error as error:
-        raise InputError(f"{path}: malformed CSV near row {start}: {error}") from None
-    if not rows:
-        raise InputError(f"{path}: file is empty")
-    width = len(rows[0])
-    for row, line in zip(rows, lines):
-        if len(row) != width:
-            raise InputError(
-                f"{path}: row {line} has {len(row)} cells, but row {lines[0]} has {width}"
-            )
-    return rows, lines
-
-
-def _read_rows(path):
-    """The model's feature columns of a CSV file as an array, checked as ``nabla predict`` does.
-
-    A header row is matched by name (other columns are ignored); without one the file must have
-    exactly the model's number of columns. Empty, non-numeric and non-finite cells are errors.
+    As ``nabla predict``: ``read_table`` (copied above), the model's columns matched by name
+    (``match_features``), then the model's encoding; errors are nabla's one-line messages.
     """
-    rows, lines = _read_csv(path)
-    width, n_features = len(rows[0]), int(np.prod(INPUT_SHAPE))
-    names = None
-    if _detect_header(rows):  # nabla's own rule, copied from nabla.data.csv_loader
-        names = [cell.strip() for cell in rows[0]]
-        rows, lines = rows[1:], lines[1:]
-        if not rows:
-            raise InputError(f"{path}: has a header row but no data rows")
-        columns = _columns(path, names, n_features)
-    elif width != n_features:
-        raise InputError(
-            f"{path}: has {width} columns, but the model expects {n_features} features"
-        )
-    else:
-        columns = list(range(width))
-    X = np.empty((len(rows), len(columns)))
-    for i, (row, line) in enumerate(zip(rows, lines)):
-        for k, j in enumerate(columns):
-            where = f"{path}: row {line}, column " + (repr(names[j]) if names else str(j))
-            cell = row[j].strip()
-            value = _number(cell)
-            if not cell:
-                raise InputError(f"{where}: empty cell (missing values are not supported)")
-            if value is None:
-                raise InputError(f"{where}: non-numeric value {_quote(cell)}")
-            if not np.isfinite(value):
-                raise InputError(f"{where}: value {_quote(cell)} is not finite (NaN and inf "
-                                 "are not supported)")
-            if abs(value) > float(np.finfo(DTYPE).max):  # compared as Python floats: no warning
-                raise InputError(f"{where}: value {_quote(cell)} overflows {DTYPE}")
-            X[i, k] = value
-    return X.astype(DTYPE).reshape((len(X),) + tuple(INPUT_SHAPE))
+    table = read_table(path, delimiter=delimiter, encoding=encoding or ENCODING)
+    ids = None
+    if ID_COLUMN is not None and ID_COLUMN in table.columns:
+        missing = table.missing(ID_COLUMN)
+        values = table.columns[ID_COLUMN].tolist()
+        ids = ["" if gone else _text(v) for v, gone in zip(values, missing)]
+    positions = match_features(table.names, INPUT_COLUMNS, source=table.source)
+    columns = {new: table.columns[table.names[j]] for new, j in zip(INPUT_COLUMNS, positions)}
+    # nabla's align_columns: the model's names, the file's rows and lines
+    aligned = Table(list(INPUT_COLUMNS), columns, table.source, table.has_header, table.lines)
+
+    def fail(row, name, message):
+        raise InputError(f"{aligned.where(int(row), name)}: {message}")
+
+    spec = _spec(strict)
+    return _shaped(standardize(encode_columns(aligned.columns, spec, fail), spec)), ids
+
+
+def _text(value):
+    """An ID cell as nabla predict prints it: an integral number without ".0"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+USAGE = (
+    "usage: python predictor.py ROWS.csv [--strict] [--delimiter D] [--encoding E]  (rows as "
+    "nabla predict reads them; --strict: an unknown category is an error)"
+)
+
+
+def _options(args):
+    """(path, strict, delimiter, encoding) from the command line, or None when it is wrong."""
+    options = {"--delimiter": None, "--encoding": None}
+    strict, paths, args = False, [], list(args)
+    while args:
+        arg = args.pop(0)
+        if arg == "--strict":
+            strict = True
+        elif arg in options and args:
+            options[arg] = args.pop(0)
+        elif arg.startswith("-") and arg != "-":
+            return None
+        else:
+            paths.append(arg)
+    if len(paths) != 1:
+        return None
+    return paths[0], strict, parse_delimiter(options["--delimiter"]), options["--encoding"]
 
 
 def main(argv=None):
-    args = sys.argv[1:] if argv is None else list(argv)
-    strict = "--strict" in args
-    args = [arg for arg in args if arg != "--strict"]
-    if len(args) != 1 or args[0] in ("-h", "--help"):
-        print("usage: python predictor.py ROWS.csv [--strict]  (a header row with the "
-              "feature names; --strict: an unknown category is an error)")
+    options = _options(sys.argv[1:] if argv is None else argv)
+    if options is None:
+        print(USAGE)
         return 2
+    path, strict, delimiter, encoding = options
     try:
-        if PREPROCESSING is None:
-            out, ids = forward(_read_rows(args[0])), None
-        else:
-            X, ids = _read_table(args[0], strict or None)
-            out = forward(X)
+        X, ids = read_rows(path, delimiter, encoding, strict or None)
+        out = forward(X)
     except InputError as error:
         print(f"{Path(__file__).name}: error: {error}", file=sys.stderr)
         return 1
     writer = csv.writer(sys.stdout, lineterminator="\\n")
-    first = "row" if ids is None else ID_COLUMN
-    ids = ids or list(range(1, len(out) + 1))
+    first = [] if ids is None else [ID_COLUMN]
+    cells = (lambda i: []) if ids is None else (lambda i: [ids[i]])  # noqa: E731
     try:
         if CLASS_NAMES is not None:
-            writer.writerow([first, "predicted", *[f"p_{name}" for name in CLASS_NAMES]])
-            for i, p in zip(ids, out):
+            writer.writerow([*first, "row", "predicted", *[f"p_{name}" for name in CLASS_NAMES]])
+            for i, p in enumerate(out):
                 best = CLASS_NAMES[int(np.argmax(p))]
-                writer.writerow([i, best, *[f"{v:.6g}" for v in p]])
+                writer.writerow([*cells(i), i + 1, best, *[f"{v:.6g}" for v in p]])
         elif TARGET is not None and out.shape[1:] == (1,):
-            writer.writerow([first, "predicted"])
-            for i, v in zip(ids, out[:, 0]):
-                writer.writerow([i, f"{v:.8g}"])
+            writer.writerow([*first, "row", "predicted"])
+            for i, v in enumerate(out[:, 0]):
+                writer.writerow([*cells(i), i + 1, f"{v:.8g}"])
         else:
             flat = out.reshape(len(out), -1)
-            writer.writerow(["row", *[f"output{j}" for j in range(flat.shape[1])]])
+            writer.writerow([*first, "row", *[f"output{j}" for j in range(flat.shape[1])]])
             for i, v in enumerate(flat):
-                writer.writerow([i + 1, *[f"{x:.8g}" for x in v]])
+                writer.writerow([*cells(i), i + 1, *[f"{x:.8g}" for x in v]])
         sys.stdout.flush()
     except BrokenPipeError:  # `python predictor.py rows.csv | head`: the reader left, fine
         devnull = os.open(os.devnull, os.O_WRONLY)
