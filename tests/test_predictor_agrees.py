@@ -189,7 +189,8 @@ def _independent_proba(model: Any, X: np.ndarray, scaler: dict[str, Any] | None)
     with nb.no_grad():
         z: np.ndarray = model(nb.tensor(x.astype(np.float32))).data.astype(np.float64)
     e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    proba: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return proba
 
 
 @pytest.mark.parametrize("name", ["header", "reordered", "semicolons", "quoted", "id-column"])
@@ -222,6 +223,8 @@ def test_the_reference_reads_the_right_numbers(
         ("delimiter-tab", "a\tb\tc\n1\t2\t3\n", ["--delimiter", "tab"]),
         ("encoding-latin-1", "a,b,c,note\n1,2,3,Malm\xf6\n", ["--encoding", "latin-1"]),
         ("encoding-not-utf-8", "a,b,c,note\n1,2,3,Malm\xf6\n", []),
+        ("id-given", "a,b,c,note\n1,2,3,x7\n4,5,6,\n", ["--id", "note"]),
+        ("id-absent", "a,b,c,note\n1,2,3,x7\n", ["--id", "name"]),
     ],
 )
 def test_options_agree(
@@ -231,7 +234,7 @@ def test_options_agree(
     data: str,
     options: list[str],
 ) -> None:
-    """--delimiter and --encoding, which both commands take."""
+    """--delimiter, --encoding and --id, which both commands take."""
     model = models["legacy"]
     rows = model["folder"] / f"{name}.csv"
     rows.write_bytes(data.encode("latin-1"))

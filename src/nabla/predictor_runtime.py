@@ -154,18 +154,23 @@ def _fail_in_rows(row, name, message):
     raise InputError(f"rows: row {row + 1}, column {name!r}: {message}")
 
 
-def read_rows(path, delimiter=None, encoding=None, strict=None):
-    """The network's input for a CSV file, and its ID column's cells (None without one).
+def read_rows(path, delimiter=None, encoding=None, strict=None, id_column=None):
+    """The network's input for a CSV file, and (name, cells) of its ID column (or None).
+
+    The ID column is ``id_column`` (an error when the file lacks it), else the training run's
+    ``ID_COLUMN`` when the file has it.
 
     As ``nabla predict``: ``read_table`` (copied above), the model's columns matched by name
     (``match_features``), then the model's encoding; errors are nabla's one-line messages.
     """
     table = read_table(path, delimiter=delimiter, encoding=encoding or ENCODING)
-    ids = None
-    if ID_COLUMN is not None and ID_COLUMN in table.columns:
-        missing = table.missing(ID_COLUMN)
-        values = table.columns[ID_COLUMN].tolist()
-        ids = ["" if gone else _text(v) for v, gone in zip(values, missing)]
+    ids, name = None, id_column or ID_COLUMN
+    if id_column is not None and id_column not in table.columns:
+        raise InputError(f"{table.source}: --id: no column named {id_column!r}")
+    if name is not None and name in table.columns:
+        missing = table.missing(name)
+        values = table.columns[name].tolist()
+        ids = (name, ["" if gone else _text(v) for v, gone in zip(values, missing)])
     positions = match_features(table.names, INPUT_COLUMNS, source=table.source)
     columns = {new: table.columns[table.names[j]] for new, j in zip(INPUT_COLUMNS, positions)}
     # nabla's align_columns: the model's names, the file's rows and lines
@@ -186,14 +191,15 @@ def _text(value):
 
 
 USAGE = (
-    "usage: python predictor.py ROWS.csv [--strict] [--delimiter D] [--encoding E]  (rows as "
-    "nabla predict reads them; --strict: an unknown category is an error)"
+    "usage: python predictor.py ROWS.csv [--strict] [--delimiter D] [--encoding E] [--id COL]  "
+    "(rows as nabla predict reads them; --strict: an unknown category is an error; --id: a "
+    "column copied to the output)"
 )
 
 
 def _options(args):
-    """(path, strict, delimiter, encoding) from the command line, or None when it is wrong."""
-    options = {"--delimiter": None, "--encoding": None}
+    """(path, strict, delimiter, encoding, id) from the command line, or None when it is wrong."""
+    options = {"--delimiter": None, "--encoding": None, "--id": None}
     strict, paths, args = False, [], list(args)
     while args:
         arg = args.pop(0)
@@ -207,7 +213,8 @@ def _options(args):
             paths.append(arg)
     if len(paths) != 1:
         return None
-    return paths[0], strict, parse_delimiter(options["--delimiter"]), options["--encoding"]
+    delimiter = parse_delimiter(options["--delimiter"])
+    return paths[0], strict, delimiter, options["--encoding"], options["--id"]
 
 
 def main(argv=None):
@@ -215,16 +222,16 @@ def main(argv=None):
     if options is None:
         print(USAGE)
         return 2
-    path, strict, delimiter, encoding = options
+    path, strict, delimiter, encoding, id_column = options
     try:
-        X, ids = read_rows(path, delimiter, encoding, strict or None)
+        X, ids = read_rows(path, delimiter, encoding, strict or None, id_column)
         out = forward(X)
     except InputError as error:
         print(f"{Path(__file__).name}: error: {error}", file=sys.stderr)
         return 1
     writer = csv.writer(sys.stdout, lineterminator="\\n")
-    first = [] if ids is None else [ID_COLUMN]
-    cells = (lambda i: []) if ids is None else (lambda i: [ids[i]])  # noqa: E731
+    first = [] if ids is None else [ids[0]]
+    cells = (lambda i: []) if ids is None else (lambda i: [ids[1][i]])  # noqa: E731
     try:
         if CLASS_NAMES is not None:
             writer.writerow([*first, "row", "predicted", *[f"p_{name}" for name in CLASS_NAMES]])
