@@ -87,6 +87,14 @@ def test_raw_outputs_and_other_input_shapes(
     np.save(tmp_path / "X.npy", x)
     numpy_only_python("-c", DRIVER, str(path))
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), model(nb.tensor(x)).data, atol=TOL)
+    # as a command: a CSV row holds one input, flattened (nabla predict reads such a model's
+    # first Linear's width of unnamed columns), reshaped to (2, 3) before the network
+    rows = "\n".join(",".join(repr(float(v)) for v in row) for row in x.reshape(len(x), -1))
+    (tmp_path / "rows.csv").write_text(rows + "\n")
+    out = numpy_only_python(str(path), "rows.csv").stdout.splitlines()
+    assert out[0] == "row,output0,output1,output2"
+    printed = np.array([[float(v) for v in line.split(",")[1:]] for line in out[1:]])
+    np.testing.assert_allclose(printed, model(nb.tensor(x)).data, rtol=1e-6, atol=1e-7)
 
 
 def test_command_line_reads_csv_by_feature_name(
@@ -250,3 +258,26 @@ def test_command_line_survives_a_closed_pipe(tmp_path: Path) -> None:
         err = child.stderr.read()
     assert child.wait(timeout=60) == 0, err
     assert err == b""
+
+
+def test_the_reader_is_nablas_own_code(tmp_path: Path) -> None:
+    """One implementation: nabla predict's reading functions appear in the file verbatim."""
+    import inspect
+
+    from nabla.data import column_encode, csv_loader, table, table_numpy, table_reader, tabular
+
+    text = write_predictor(nb.nn.MLP([3, 2]), tmp_path / "p.py").read_text()
+    functions = [
+        table.read_table,
+        table_reader.read_parts,
+        table_reader.sniff_delimiter,
+        table_reader._has_header,
+        csv_loader._detect_header,
+        table_numpy.iter_rows,
+        table_numpy.read_columns,
+        tabular.match_features,
+        column_encode.encode_columns,
+    ]
+    for function in functions:
+        assert inspect.getsource(function) in text, function.__name__
+    assert "def _read_rows(" not in text and "def _read_csv(" not in text  # no second reader
