@@ -494,3 +494,19 @@ def test_engines_agree_on_random_files(tmp_path: Path, seed: int) -> None:
             assert "\n" not in str(results[0])
         else:
             assert_same(*results)
+
+
+def test_byte_order_mark_is_not_data_with_plain_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeff1.5,x\n2,y\n".encode())
+    table = read_both(path, encoding="utf-8")
+    assert table.columns["col0"].tolist() == [1.5, 2.0]
+
+
+def test_lone_carriage_returns_read_alike(tmp_path: Path) -> None:
+    path = tmp_path / "cr.csv"  # a "\r" ending no "\r\n", before a delimiter: pandas differs
+    path.write_bytes(b"a,b,c\n\r,1,x\n2,3,y\r4,5,z\r\n")
+    table = read_both(path)
+    assert table.columns["c"].tolist() == ["x", "y", "z"]
+    np.testing.assert_array_equal(table.columns["a"], [np.nan, 2, 4])
+    assert [table.line(i) for i in range(3)] == [3, 4, 5]

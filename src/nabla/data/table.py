@@ -9,6 +9,7 @@ messages.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import importlib.util
 import os
@@ -142,7 +143,8 @@ def read_table(
         One character. None detects it with ``csv.Sniffer`` among ``, ; TAB |`` on the first
         64 KB (else ",").
     encoding : str, default "utf-8-sig"
-        UTF-8 with or without a byte-order mark by default.
+        UTF-8 with or without a byte-order mark by default (a mark is skipped with "utf-8"
+        too).
     header : "auto", True or False, default "auto"
         "auto": the first row is a header when it is text in every column whose next rows
         are numbers (missing cells aside). Without one, columns are ``col0``, ``col1``, ...
@@ -190,9 +192,11 @@ def read_table(
     if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
         raise DataError(f"read_table: delimiter must be one character, got {delimiter!r}")
     try:
-        "".encode(encoding)
+        codec = codecs.lookup(encoding).name
     except LookupError:
         raise DataError(f"{file}: unknown encoding {encoding!r}") from None
+    if codec == "utf-8":
+        encoding = "utf-8-sig"  # a byte-order mark is not data (pandas drops it too)
     has_pandas = _pandas_installed()
     if engine == "pandas" and not has_pandas:
         raise DataError(

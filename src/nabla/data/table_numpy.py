@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from nabla._typing import Array
-from nabla.data.csv_loader import quote
+from nabla.data.csv_loader import HEADER_SAMPLE_ROWS, _detect_header, quote
 from nabla.errors import DataError
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "NUMBER",
     "column_names",
     "decode_error",
+    "has_header_row",
     "is_blank",
     "is_number",
     "is_numeric_column",
@@ -130,6 +131,17 @@ def is_blank(row: list[str]) -> bool:
 def numeric_looking(rows: list[list[str]], n_columns: int) -> list[bool]:
     """Per column: no present cell of `rows` is text (missing cells are ignored)."""
     return [is_numeric_column([row[j] for row in rows if len(row) > j]) for j in range(n_columns)]
+
+
+def has_header_row(rows: list[list[str]], n_columns: int) -> bool:
+    """``_detect_header``'s rule, with a missing cell in a numeric-looking column read as 0."""
+    sample = [row for row in rows[1 : 1 + HEADER_SAMPLE_ROWS] if len(row) == n_columns]
+    looks = numeric_looking(sample, n_columns)
+    filled = [
+        ["0" if looks[j] and cell.strip() in _MISSING else cell for j, cell in enumerate(row)]
+        for row in sample
+    ]
+    return _detect_header([rows[0], *filled])
 
 
 def column_names(file: Path, row: list[str]) -> tuple[list[str], list[str]]:

@@ -12,15 +12,16 @@
    :mod:`nabla.data.table_numpy` (Python's ``csv`` module). Both apply the same cell rules, so
    they return the same columns.
 3. The pandas engine's row lines: pandas skips blank lines and does not say where a row
-   started, so a thread counts the file's newlines while pandas parses (a C-speed pass over
-   its bytes). When every line up to the last non-blank one is a row, row ``i`` is on line
+   started, so a thread counts the file's newlines while pandas parses (NumPy on a memory
+   map). When every line up to the last non-blank one is a row, row ``i`` is on line
    ``i + 1 + header`` and ``lines`` is None. Otherwise (blank lines, newlines inside quoted
-   cells, lone ``\\r`` line ends, encodings where a newline is not the byte ``\\n``) the
-   file is scanned with the ``csv`` module for each row's line and width. pandas also pads a
-   short row with missing cells, silently: the rows whose last cell is missing are checked
-   (only their lines, parsed again, when every line is a row; else by the scan). The NumPy
-   engine always knows the lines; both report ``lines`` as None exactly when it equals the
-   default.
+   cells, encodings where a newline is not the byte ``\\n``) the file is scanned with the
+   ``csv`` module for each row's line and width. pandas also pads a short row with missing
+   cells, silently: the rows whose last cell is missing are checked (only their lines, parsed
+   again, when every line is a row; else by the scan). A file with a ``\\r`` that ends no
+   ``\\r\\n`` is left to the NumPy engine (pandas may start the next row at a delimiter
+   after it). The NumPy engine always knows the lines; both report ``lines`` as None exactly
+   when it equals the default.
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
-from nabla.data.csv_loader import HEADER_SAMPLE_ROWS, _detect_header
 from nabla.data.table_numpy import (
     MISSING_TOKENS,
     column_names,
     decode_error,
+    has_header_row,
     is_blank,
     numeric_looking,
     ragged_row_error,
@@ -67,7 +68,6 @@ __all__ = [
 SAMPLE_BYTES = 1 << 16  # bytes read for the dialect, the header and the text columns
 DELIMITERS = ",;\t|"  # what the sniffer chooses among
 SNIFF_LINES = 100  # lines of the sample the sniffer reads (its time grows with the text)
-_MISSING = frozenset(MISSING_TOKENS)
 _NONE = np.full(1, None, dtype=object)  # compares with an object column cell by cell
 _BLOCK = 1 << 20  # bytes compared at a time when counting lines
 
@@ -134,17 +134,6 @@ def _sample_rows(file: Path, sample: str, delimiter: str, complete: bool) -> lis
     return rows if complete else rows[:-1] or rows
 
 
-def _has_header(rows: list[list[str]], n_columns: int) -> bool:
-    """``_detect_header``'s rule, with a missing cell in a numeric-looking column read as 0."""
-    sample = [row for row in rows[1 : 1 + HEADER_SAMPLE_ROWS] if len(row) == n_columns]
-    looks = numeric_looking(sample, n_columns)
-    filled = [
-        ["0" if looks[j] and cell.strip() in _MISSING else cell for j, cell in enumerate(row)]
-        for row in sample
-    ]
-    return _detect_header([rows[0], *filled])
-
-
 def _spaces_lead_cells(sample: str, delimiter: str) -> bool:
     """Whether a cell of the sample starts with a space."""
     return re.search(f"(?:^|{re.escape(delimiter)}) ", sample, re.MULTILINE) is not None
@@ -163,7 +152,7 @@ def read_parts(
     n_columns = len(rows[0])
     if n_columns < 2:
         raise single_column_error(file, rows[0][0], delimiter)
-    has_header = _has_header(rows, n_columns) if header == "auto" else bool(header)
+    has_header = has_header_row(rows, n_columns) if header == "auto" else bool(header)
     names, notices = (
         column_names(file, rows[0]) if has_header else ([f"col{j}" for j in range(n_columns)], [])
     )
@@ -197,6 +186,7 @@ class _ByteFacts:
 
     lines: int | None  # lines up to the last non-blank one; None when not countable as bytes
     space_quote: bool  # a '"' after a space somewhere (needs skipinitialspace to be a quote)
+    lone_cr: bool  # a "\r" not followed by "\n": pandas and the csv module split it apart
 
 
 def _count(data: Array, byte: int) -> int:
@@ -206,30 +196,39 @@ def _count(data: Array, byte: int) -> int:
     )
 
 
+def _has_lone_cr(data: Array) -> bool:
+    """Whether some ``\\r`` byte is not followed by ``\\n``."""
+    for i in range(0, len(data), _BLOCK):
+        after = np.flatnonzero(data[i : i + _BLOCK] == 13) + i + 1
+        if after.size and (after[-1] == len(data) or (data[after[after < len(data)]] != 10).any()):
+            return True
+    return False
+
+
 def _byte_facts(file: Path, encoding: str, delimiter: str) -> _ByteFacts:
     """Count lines when newlines are plain ``\\n`` or ``\\r\\n`` bytes; look for ``' "'``.
 
     The file is memory-mapped and counted by NumPy (no copy; the GIL is released meanwhile).
     """
     if file.stat().st_size == 0:
-        return _ByteFacts(None, False)
+        return _ByteFacts(None, False, False)
     with file.open("rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as view:
         data = np.frombuffer(view, dtype=np.uint8)
         n_lf = _count(data, ord("\n"))
-        n_cr = _count(data, ord("\r")) if view.find(b"\r") >= 0 else 0
+        lone_cr = view.find(b"\r") >= 0 and _has_lone_cr(data)
         del data  # the map closes only when no array uses it
         space_quote = view.find(b'"') >= 0 and view.find(b' "') >= 0
         tail = view[-SAMPLE_BYTES:]
     # the blank lines at the end (spaces and tabs, unless a tab is the delimiter)
     content = tail.rstrip(b" \r\n" if delimiter == "\t" else b" \t\r\n")
-    countable = "a\n".encode(encoding).endswith(b"a\n") and n_cr in (0, n_lf)  # not UTF-16
+    countable = "a\n".encode(encoding).endswith(b"a\n") and not lone_cr  # not UTF-16
     if not countable or (not content and len(tail) == SAMPLE_BYTES):
-        return _ByteFacts(None, space_quote)
-    return _ByteFacts(n_lf - tail[len(content) :].count(b"\n") + 1, space_quote)
+        return _ByteFacts(None, space_quote, lone_cr)
+    return _ByteFacts(n_lf - tail[len(content) :].count(b"\n") + 1, space_quote, lone_cr)
 
 
 class _ParseFailed(Exception):
-    """pandas failed to parse the file without ``skipinitialspace``."""
+    """pandas could not parse the file (its message, on one line)."""
 
 
 class _PandasEngine:
@@ -274,16 +273,25 @@ class _PandasEngine:
         Without it, a cell keeps its leading spaces, which the cell rules strip anyway; a file
         with ``' "'`` somewhere is read again with it.
         """
+        failed = False
         with ThreadPoolExecutor(max_workers=1) as pool:  # counts lines while pandas parses
             counting = pool.submit(_byte_facts, self.file, self.encoding, self.delimiter)
             try:
                 columns = self._columns(spaces)
-            except _ParseFailed:  # perhaps a quote after spaces, which split a quoted cell
-                columns = None
-                spaces = False
+            except _ParseFailed:  # perhaps a quote after spaces split a quoted cell
+                columns, failed = None, True
             facts = counting.result()
-        if not spaces and (facts.space_quote or columns is None):
-            columns = self._columns(True)
+        if facts.lone_cr:  # pandas may end a row at "\r" and start the next with a delimiter
+            return None
+        if failed or (facts.space_quote and not spaces):
+            try:
+                columns = self._columns(True)
+            except _ParseFailed as error:
+                # the csv module names the ragged row or the open quote
+                scan_lines(
+                    self.file, self.delimiter, self.encoding, self.has_header, self.n_columns
+                )
+                raise DataError(f"{self.file}: malformed CSV ({error})") from None
         if columns is None:
             return None
         n_rows = len(columns[0])
@@ -340,12 +348,7 @@ class _PandasEngine:
         except pd.errors.EmptyDataError:
             raise DataError(f"{self.file}: file is empty") from None
         except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
-            if not spaces:
-                raise _ParseFailed from None
-            # the csv module names the ragged row or the open quote
-            scan_lines(self.file, self.delimiter, self.encoding, self.has_header, self.n_columns)
-            message = " ".join(str(error).split())
-            raise DataError(f"{self.file}: malformed CSV ({message})") from None
+            raise _ParseFailed(" ".join(str(error).split())) from None
 
     def _columns(self, spaces: bool) -> list[Array] | None:
         frame = self._read_csv(spaces, None, {self.names[j]: object for j in self.text})
