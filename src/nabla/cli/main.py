@@ -90,7 +90,9 @@ def _add_predict(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="CSV file of rows (a header row with the model's column names, in any order; "
         "other columns are ignored), encoded as in training",
     )
-    p.add_argument("-o", "--output", help="write the predictions to this CSV (default: stdout)")
+    p.add_argument(
+        "-o", "--output", help="write the predictions to this CSV (default, or -: stdout)"
+    )
     _add_reading(p)
     p.add_argument(
         "--id",

@@ -181,6 +181,11 @@ def _stored_target(metadata: dict[str, Any], table: Table, spec: str) -> str | N
     stored = metadata.get("target_name")
     if stored in table.columns or stored is None:
         return stored
+    if table.has_header and str(metadata.get("data", "")).lower().endswith(".csv"):
+        raise DataError(
+            f"{spec}: no column {stored!r} (the model's target); pass --target to name the "
+            "column that holds it"
+        )
     if not table.has_header and str(metadata.get("data", "")).lower().endswith(".csv"):
         last = len(table.names) - 1
         raise DataError(

@@ -24,7 +24,7 @@ from nabla.training.config import parse_delimiter
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    check_destinations(args.output)
+    check_destinations(None if args.output == "-" else args.output)
     model, metadata = load_model_and_metadata(args.model)
     preprocessing = model_preprocessing(metadata, model)
     table = read_new_rows(args.input, metadata, parse_delimiter(args.delimiter), args.encoding)
@@ -45,7 +45,7 @@ def run_predict(args: argparse.Namespace) -> int:
         for i, p in enumerate(outputs):
             best = class_names[int(p.argmax())]
             writer.writerow([*_cell(ids, i), i + 1, best, *[f"{v:.6g}" for v in p]])
-    if args.output:
+    if args.output and args.output != "-":
         atomic_write_text(Path(args.output), buffer.getvalue())
         print(f"wrote {len(outputs)} predictions to {args.output}", file=sys.stderr)
     else:

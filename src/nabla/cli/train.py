@@ -90,11 +90,8 @@ def run_train(args: argparse.Namespace) -> int:
     run = train(config, announce=print_plan)
     print_summary(run)
     if run.interrupted is not None:
-        print(
-            f"interrupted after epoch {run.interrupted.epoch} step {run.interrupted.step}; "
-            f"continue with:\n  {resume_command(run, getattr(args, 'argv', None))}",
-            file=sys.stderr,
-        )
+        command = resume_command(run, getattr(args, "argv", None))
+        print(f"continue with:\n  {command}", file=sys.stderr)
         return 130
     return 0
 
@@ -133,7 +130,7 @@ def describe_data(data: PreparedData) -> list[str]:
     used = f"rows: {data.rows_read} read, {data.n_samples} used"
     lines = [f"{used}; features: {data.n_features} after encoding"]
     if data.is_regression:
-        y = data.unscale(np.concatenate([y for _, _, y in data.named()]))
+        y = np.concatenate(list(data.raw_targets.values()))
         lines.append(
             f"target {data.target_name!r}: {y.min():.6g} to {y.max():.6g} (mean "
             f"{data.target_mean:.6g}, std {data.target_scale:.6g} in training)"
@@ -186,9 +183,8 @@ def print_summary(run: TrainRun) -> None:
         header = ["split", "accuracy", "loss", "samples"]
         rows = [[n, r["accuracy"], r["loss"], r["samples"]] for n, r in run.results.items()]
     print(table(header, rows))
-    stop_reason = getattr(trainer, "stop_reason", None)
-    if stop_reason:
-        print(stop_reason)
+    if trainer.stop_reason and (run.interrupted or trainer.early_stopping is not None):
+        print(trainer.stop_reason)  # how early stopping or Ctrl-C ended the run
     print(
         f"time {run.wall_seconds:.2f} s ({trainer.train_seconds:.2f} s training), "
         f"{run.samples_per_second:,.0f} samples/s"

@@ -7,6 +7,7 @@ order. With no callbacks the loop does no extra work.
 from __future__ import annotations
 
 import math
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -108,3 +109,23 @@ class LayerMonitor(Callback):
             name: np.array([np.median(n) if n.size else np.nan for n in norms])
             for name, norms in self.grad_norms.items()
         }
+
+
+def progress_bar(enabled: bool, *, total: int, done: int) -> Any:
+    """A tqdm bar over ``total`` optimizer steps starting at ``done`` (None when ``enabled`` is
+    False or tqdm is not installed; tqdm itself stays off when stderr is not a terminal)."""
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(
+        total=total,
+        initial=done,
+        unit="batch",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        disable=None,  # off when stderr is not a terminal
+        leave=False,
+    )

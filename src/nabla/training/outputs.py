@@ -165,9 +165,9 @@ def _regression(run: TrainRun) -> tuple[str, Any, Any] | None:
     split = next((s for s in ("test", "val", "train") if s in named), None)
     if split is None:
         return None
-    X, y = named[split]
+    X, _ = named[split]
     predicted = predict_values(run.model, X).reshape(-1)
-    return split, run.data.unscale(y), run.data.unscale(predicted)
+    return split, run.data.true_values(split), run.data.unscale(predicted)
 
 
 def _studies(run: TrainRun) -> Any:

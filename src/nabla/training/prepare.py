@@ -30,6 +30,7 @@ from nabla.training.config import TrainConfig
 __all__ = [
     "MAX_INTEGER_CLASSES",
     "PreparedData",
+    "check_classes",
     "column_options",
     "decide_task",
     "prepare_data",
@@ -71,6 +72,8 @@ class PreparedData:
     excluded: dict[str, str] = field(default_factory=dict)
     #: how missing numbers were filled ("median", "mean"; "drop" left the rows out)
     impute: str = "median"
+    #: regression: each split's target values as read (float64), before standardising
+    raw_targets: dict[str, Array] = field(default_factory=dict)
 
     @property
     def is_regression(self) -> bool:
@@ -106,6 +109,10 @@ class PreparedData:
             ("val", self.X_val, self.y_val),
             ("test", self.X_test, self.y_test),
         ]
+
+    def true_values(self, split: str) -> Array:
+        """A regression split's target values as read (float64, not rounded through float32)."""
+        return self.raw_targets[split]
 
     def unscale(self, values: Array) -> Array:
         """Model outputs of a regression in the target's units."""
@@ -191,6 +198,20 @@ def decide_task(values: Array, task: str, *, source: str, column: str) -> tuple[
     return "classification", None
 
 
+def check_classes(class_names: list[str] | None, n_rows: int, *, source: str, column: str) -> None:
+    """Refuse a class target that holds a different value in most rows (a name or an ID):
+    over 10 classes that number more than half the rows leave most classes one row."""
+    if class_names is None:
+        return
+    n_classes = len(class_names)
+    if n_classes > 10 and n_classes > n_rows / 2:
+        raise DataError(
+            f"{source}: target {column!r} has {n_classes} distinct values in {n_rows} rows: a "
+            "classifier needs several rows per class (is it a name or an ID?); pick another "
+            "--target"
+        )
+
+
 def target_rows(table: Table, target: str) -> tuple[Array, list[str]]:
     """Indices of the rows that have a target value, and a notice for those left out."""
     missing = table.missing(target)
@@ -245,12 +266,15 @@ def _prepare_table(config: TrainConfig) -> PreparedData:
             )
         rows = rows[~incomplete]
     y, class_names = encode_target(table.columns[target][rows], task, source=source, column=target)
+    check_classes(class_names, len(y), source=source, column=target)
     train, val, test = split_rows(
         y, config.val_split, config.test_split, config.seed, stratify=task == "classification"
     )
     preprocessing = Preprocessing.fit(table, rows[train], choice, options)
+    # --strict is the policy for new rows at predict time: a category that only the
+    # validation or test rows have is encoded as any unseen one (all zeros)
     X = {
-        name: preprocessing.transform(table.take(rows[part]))
+        name: preprocessing.transform(table.take(rows[part]), strict=False)
         for name, part in (("train", train), ("val", val), ("test", test))
     }
     prepared = PreparedData(
@@ -334,7 +358,10 @@ def _load_matrix(config: TrainConfig) -> TabularData:
 
 def _standardize_target(prepared: PreparedData) -> None:
     """Train on (y − mean) / scale with the training split's statistics."""
-    y = prepared.y_train.astype(np.float64)
+    prepared.raw_targets = {
+        name: np.asarray(y, dtype=np.float64) for name, _, y in prepared.named()
+    }
+    y = prepared.raw_targets["train"]
     mean = float(y.mean())
     std = float(y.std())
     scale = std if std > 1e-12 * max(abs(mean), 1.0) else 1.0

@@ -206,10 +206,13 @@ def train(
         trainer.fit(config.epochs)
     except TrainingInterrupted as stop:
         run.interrupted = stop
+    warning = divergence_warning(trainer)
+    if warning:
+        say(warning)
     with deferred_interrupts() as pressed:  # Ctrl-C here would leave a half-written run
         if run.interrupted is not None and trainer.early_stopping is not None:
             trainer.early_stopping.restore(trainer.model)  # the best weights so far
-        run.results = {name: _scores(run, X, y) for name, X, y in data.named() if len(X)}
+        run.results = {name: _scores(run, name, X, y) for name, X, y in data.named() if len(X)}
         run.files = write_run_files(run)
     if pressed.presses and run.interrupted is None:
         run.interrupted = TrainingInterrupted(trainer.epoch, 0, trainer.global_step, checkpoint)
@@ -284,16 +287,28 @@ def _make_trainer(
     return trainer, monitor
 
 
+def divergence_warning(trainer: Trainer) -> str | None:
+    """A warning when the training loss ended over ten times its first epoch's (diverging
+    rather than learning; a NaN loss stops training with an error instead)."""
+    losses = [m.train_loss for m in trainer.history]
+    if len(losses) < 2 or not losses[-1] > 10 * losses[0]:
+        return None
+    return (
+        f"warning: the training loss rose from {losses[0]:.4g} (epoch 1) to {losses[-1]:.4g} "
+        f"(epoch {len(losses)}): the run diverged; lower --lr or try --optimizer adam"
+    )
+
+
 def regression_loss(config: TrainConfig) -> RegressionLoss:
     """The regression loss ``config.loss`` names (mean squared error for "auto")."""
     return RegressionLoss("mse" if config.loss == "auto" else config.loss)
 
 
-def _scores(run: TrainRun, X: Array, y: Array) -> dict[str, Any]:
+def _scores(run: TrainRun, split: str, X: Array, y: Array) -> dict[str, Any]:
     trainer, data = run.trainer, run.data
     if not data.is_regression:
         loss, accuracy = evaluate_loss_accuracy(trainer.model, X, y, trainer.loss_fn)
         return {"loss": loss, "accuracy": accuracy, "samples": len(X)}
     loss, predicted = evaluate_regression(trainer.model, X, y, trainer.loss_fn)
-    metrics = regression_metrics(data.unscale(y), data.unscale(predicted))
+    metrics = regression_metrics(data.true_values(split), data.unscale(predicted))
     return {"loss": loss, **{k: metrics[k] for k in ("rmse", "mae", "r2")}, "samples": len(X)}

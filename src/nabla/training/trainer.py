@@ -11,7 +11,7 @@ raises :class:`~nabla.training.interrupt.TrainingInterrupted`; resuming from it 
 
 from __future__ import annotations
 
-import sys
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -25,7 +25,7 @@ from nabla.errors import NablaError
 from nabla.nn.models import classification_loss
 from nabla.nn.module import Module
 from nabla.tensor import Tensor
-from nabla.training.callbacks import Callback
+from nabla.training.callbacks import Callback, progress_bar
 from nabla.training.early_stopping import early_stopping_for
 from nabla.training.evaluation import (
     RegressionLoss,
@@ -36,6 +36,10 @@ from nabla.training.evaluation import (
 from nabla.training.interrupt import InterruptFlag, TrainingInterrupted
 
 TASKS = ("classification", "regression")
+
+
+class TrainingDiverged(NablaError):
+    """The training loss became NaN or infinite: the weights are no longer usable."""
 
 
 @dataclass
@@ -236,23 +240,9 @@ class Trainer:
 
     # ----- the loop ---------------------------------------------------------------------------
     def _progress_bar(self, epochs: int) -> Any:
-        if not self.progress:
-            return None
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            return None
         steps = len(self.loader)
         done = self.epoch * steps + (self._partial["step"] if self._partial else 0)
-        return tqdm(
-            total=epochs * steps,
-            initial=done,
-            unit="batch",
-            file=sys.stderr,
-            dynamic_ncols=True,
-            disable=None,  # off when stderr is not a terminal
-            leave=False,
-        )
+        return progress_bar(self.progress, total=epochs * steps, done=done)
 
     def fit(self, epochs: int) -> list[EpochMetrics]:
         """Train until ``epochs`` epochs are done (counting epochs restored from a checkpoint).
@@ -278,7 +268,8 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_fit_begin(self)
         try:
-            with self.interrupt.catching():
+            # overflow on the way to a non-finite loss is reported once, as TrainingDiverged
+            with self.interrupt.catching(), np.errstate(over="ignore", invalid="ignore"):
                 while self.epoch < self.planned_epochs and not self.stopped_early:
                     self._run_epoch(bar)
                     self._end_epoch()
@@ -338,6 +329,12 @@ class Trainer:
             optimizer.step()
             n = len(xb)
             value = float(loss.item())
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"the training loss became {value} at step {step + 1} of epoch "
+                    f"{self.epoch + 1}: training diverged; lower the learning rate (now "
+                    f"{optimizer.param_groups[0]['lr']:g}) or use another optimizer"
+                )
             self.global_step += 1
             if self.on_step is not None:
                 self.on_step(self.global_step, value)
