@@ -237,7 +237,7 @@ def main(argv=None):
             writer.writerow([*first, "row", "predicted", *[f"p_{name}" for name in CLASS_NAMES]])
             for i, p in enumerate(out):
                 best = CLASS_NAMES[int(np.argmax(p))]
-                writer.writerow([*cells(i), i + 1, best, *[f"{v:.6g}" for v in p]])
+                writer.writerow([*cells(i), i + 1, best, *[f"{v:.8g}" for v in p]])
         elif TARGET is not None and out.shape[1:] == (1,):
             writer.writerow([*first, "row", "predicted"])
             for i, v in enumerate(out[:, 0]):

@@ -44,7 +44,7 @@ def run_predict(args: argparse.Namespace) -> int:
         writer.writerow([*first, "row", "predicted", *[f"p_{name}" for name in class_names]])
         for i, p in enumerate(outputs):
             best = class_names[int(p.argmax())]
-            writer.writerow([*_cell(ids, i), i + 1, best, *[f"{v:.6g}" for v in p]])
+            writer.writerow([*_cell(ids, i), i + 1, best, *[f"{v:.8g}" for v in p]])
     if args.output and args.output != "-":
         atomic_write_text(Path(args.output), buffer.getvalue())
         print(f"wrote {len(outputs)} predictions to {args.output}", file=sys.stderr)
