@@ -221,11 +221,12 @@ def test_ragged_rows_name_their_line(tmp_path: Path, engine: str, text: str, lin
         ("1e500", "infinite"),
     ],
 )
+@pytest.mark.parametrize("other", ["6", "NA"])  # with NaN in the column, or without
 def test_non_finite_and_float32_overflow_name_row_column_value(
-    tmp_path: Path, engine: str, cell: str, what: str
+    tmp_path: Path, engine: str, cell: str, what: str, other: str
 ) -> None:
     path = tmp_path / "big.csv"
-    path.write_text(f"a,b\n1,2\n\n3,{cell}\n5,6\n")
+    path.write_text(f"a,b\n1,2\n\n3,{cell}\n5,{other}\n")
     message = error_of(path, engine)
     assert f"row 4, column 'b': value {cell!r} is" in message and what in message
 

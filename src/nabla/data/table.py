@@ -231,12 +231,21 @@ def _pandas_installed() -> bool:
     return importlib.util.find_spec("pandas") is not None
 
 
+def _beyond_float32(column: Array) -> bool:
+    """Whether a float64 column has a value beyond float32's range (NaN aside), allocating
+    nothing: max and min, or fmax and fmin (which skip NaN) when the column has NaN."""
+    high, low = column.max(), column.min()
+    if np.isnan(high):
+        high, low = np.fmax.reduce(column), np.fmin.reduce(column)
+    return bool(high > FLOAT32_MAX or low < -FLOAT32_MAX)
+
+
 def _check_numbers(table: Table, file: Path, encoding: str) -> None:
     """A DataError at the first numeric cell that is infinite or beyond float32's range."""
     first: tuple[int, int] | None = None
     for j, name in enumerate(table.names):
         column = table.columns[name]
-        if column.dtype.kind == "f":
+        if column.dtype.kind == "f" and column.size and _beyond_float32(column):
             bad = np.flatnonzero(np.abs(column) > FLOAT32_MAX)
             if bad.size and (first is None or bad[0] < first[0]):
                 first = (int(bad[0]), j)

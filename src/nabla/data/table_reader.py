@@ -351,7 +351,8 @@ class _PandasEngine:
             raise _ParseFailed(" ".join(str(error).split())) from None
 
     def _columns(self, spaces: bool) -> list[Array] | None:
-        frame = self._read_csv(spaces, None, {self.names[j]: object for j in self.text})
+        # text as categories: pandas makes a str per distinct cell, not per row
+        frame = self._read_csv(spaces, None, {self.names[j]: "category" for j in self.text})
         columns: list[Array | None] = []
         for j in range(self.n_columns):
             series = frame.iloc[:, j]
@@ -367,7 +368,7 @@ class _PandasEngine:
         del frame
         redo = [j for j, column in enumerate(columns) if column is None]
         if redo:  # booleans, or cells pandas made numbers in a text column: read their text
-            frame = self._read_csv(spaces, redo, object)
+            frame = self._read_csv(spaces, redo, "category")
             for position, j in enumerate(redo):
                 columns[j] = _object_column(frame.iloc[:, position], numeric=True)
             del frame
@@ -379,7 +380,10 @@ def _object_column(series: Any, numeric: bool) -> Array | None:
     """A column from pandas' text cells (str, or NaN where missing); None when it holds other
     values (booleans, or numbers from a low-memory chunk). The cell rules run once per distinct
     value, not once per row."""
-    codes, uniques = series.factorize()  # missing cells get code -1
+    if series.dtype == "category":
+        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
+    else:
+        codes, uniques = series.factorize()  # missing cells get code -1, as in categories
     cells = uniques.to_numpy(dtype=object).tolist()
     if not all(isinstance(cell, str) for cell in cells):
         return None
