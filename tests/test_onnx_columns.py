@@ -153,3 +153,44 @@ def test_mismatched_preprocessing_is_refused(rng: np.random.Generator, tmp_path:
     scaler = {"mean": [0.0] * 8, "scale": [1.0] * 8}
     with pytest.raises(nb.deploy.ExportError, match="not both"):
         nb.onnx.export(nb.nn.MLP([8, 2]), tmp_path / "m.onnx", preprocessing=prep, scaler=scaler)
+
+
+def test_a_coerced_column_takes_nan_for_its_stray_cells(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    """A text column of mostly numbers: the caller parses it (NaN for a cell that is not a
+    number, here pandas.to_numeric(errors="coerce")); the graph agrees with transform."""
+    pd = pytest.importorskip("pandas")
+    table = _table(rng, 90)
+    mass = np.array([f"{v:.1f}" for v in rng.normal(4200, 800, 90)], dtype=object)
+    mass[[4, 50]] = ["3,750", "unknown"]
+    columns = {**table.columns, "mass": mass}
+    table = Table(list(columns), columns, "t.csv")
+    prep = _fit(table, indicators=True)
+    assert [c["name"] for c in prep.to_dict()["columns"] if c.get("coerced")] == ["mass"]
+    identity = nb.nn.Linear(prep.n_features, prep.n_features, bias=False)
+    identity.weight.data[...] = np.eye(prep.n_features, dtype=np.float32)
+    session = _export(tmp_path, identity, prep)
+    props = session.get_modelmeta().custom_metadata_map
+    assert json.loads(props["input_coerced"]) == ["mass"]
+    assert "strip" in json.loads(props["text_cells"])
+    new = _with_unknowns(table)
+    new.columns["mass"][:3] = ["4000", "heavy", None]
+    numbers = pd.to_numeric(pd.Series(new.columns["mass"]), errors="coerce").to_numpy()
+    parsed = Table(new.names, {**new.columns, "mass": numbers}, "parsed.csv")
+    (got,) = session.run(None, _feeds(session, parsed))
+    np.testing.assert_array_equal(got, prep.transform(new))
+    assert got[1, prep.feature_names.index("mass_missing")] == 1
+
+
+def test_missing_text_is_all_zeros_under_impute_drop(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    table = _table(rng, 90)
+    prep = _fit(table, impute="drop", features=("island", "sex"))
+    model = nb.nn.MLP([prep.n_features, 4, 2])
+    session = _export(tmp_path, model, prep, probabilities=True)
+    new = _with_unknowns(table)
+    assert new.missing("island").any()
+    (got,) = session.run(None, _feeds(session, new))
+    np.testing.assert_allclose(got, model.predict_proba(prep.transform(new)), rtol=0, atol=TOL)

@@ -3,11 +3,19 @@
 The graph takes the raw columns a model was trained on (``metadata_props`` lists them):
 
 - the numeric columns in one tensor ``input`` of shape (batch, n_numeric), in the model's
-  float type, NaN for a missing cell (``input_columns`` lists them, in order);
+  float type, NaN for a missing cell (``input_columns`` lists them, in order). The caller
+  parses the cells: in a column stored ``"coerced"`` (a text column of mostly numbers;
+  ``input_coerced`` lists them) a cell that is not a number is missing, so pass NaN for it,
+  as nabla and the NumPy predictor read it; in the other numeric columns nabla refuses such
+  a cell with an error;
 - the text columns, when there are any, in a string tensor ``text`` of shape (batch, n_text)
   (``text_columns`` lists them); a cell is matched exactly against the training categories,
-  so pass it stripped of surrounding spaces, and "" (or another of nabla's missing tokens,
-  such as "NA") for a missing cell.
+  so pass it **stripped of surrounding white space** (nabla strips every cell when it reads
+  a file: ``" Dream "`` is ``"Dream"`` there, but an unknown category, all zeros, in this
+  graph), and "" (or another of nabla's missing tokens, such as "NA") for a missing cell.
+  No standard operator strips a string: ``StringNormalizer`` only changes case and removes
+  stop words, ``StringSplit`` (opset 20) also collapses inner spaces, and a regex replace is
+  only in onnxruntime-extensions; hence the caller strips (``text_cells`` in the metadata).
 
 Steps, as :meth:`Preprocessing.transform` computes them: ``IsNaN``/``Where`` put the training
 fill into missing numeric cells, then ``Cast`` to float32; ``Cast(IsNaN)`` gives the numeric
@@ -36,12 +44,23 @@ ML_OPSET = 3
 
 def column_metadata(spec: dict[str, Any], input_name: str, text_name: str) -> dict[str, Any]:
     """The graph's inputs for its users (metadata props): ``<input>_columns`` lists the numeric
-    columns of ``input``, ``<text>_columns`` the text columns of ``text``, in order."""
+    columns of ``input``, ``<text>_columns`` the text columns of ``text``, in order;
+    ``<input>_coerced`` the numeric columns whose cells that are not numbers are missing (NaN);
+    ``text_cells`` says to strip text cells."""
     columns = spec["columns"]
+    numeric = [c for c in columns if c["kind"] == "numeric"]
     return {
-        f"{input_name}_columns": [c["name"] for c in columns if c["kind"] == "numeric"],
+        f"{input_name}_columns": [c["name"] for c in numeric],
+        f"{input_name}_coerced": [c["name"] for c in numeric if c.get("coerced")],
         f"{text_name}_columns": [c["name"] for c in columns if c["kind"] == "categorical"],
-        "missing": f"NaN in {input_name!r}; '' or a missing token in {text_name!r}",
+        "missing": (
+            f"NaN in {input_name!r} (also for a cell that is not a number in the "
+            f"{input_name}_coerced columns); '' or a missing token in {text_name!r}"
+        ),
+        "text_cells": (
+            f"strip surrounding white space from every {text_name!r} cell (as nabla does when "
+            "it reads a file); cells are matched exactly against the categories"
+        ),
         "missing_tokens": list(MISSING_TOKENS),
         "preprocessing": spec,
     }

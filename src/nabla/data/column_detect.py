@@ -1,5 +1,12 @@
 """Which columns of a table are features: the rules behind :func:`choose_columns`.
 
+A text column is **numeric** when at least :data:`NUMBER_SHARE` of its non-missing cells are
+numbers (as the CSV reader reads them) and at least :data:`NUMBER_MIN_CELLS` are: a few stray
+cells (``"3,750"``, ``"unknown"``) then count as missing (imputed like any missing number) and a
+notice names the column, how many cells, and the first one's line and text. The column is
+stored ``"coerced"`` so that ``predict`` reads such cells as missing too (see
+:mod:`nabla.data.columns`).
+
 A column is left out, each time with a one-line notice, when it is the target, the ``--id``
 column, named in ``--drop`` or not named in ``--features``, or when it is:
 
@@ -8,11 +15,18 @@ column, named in ``--drop`` or not named in ``--features``, or when it is:
   a date or time (``2021-03-04``, ``2021-03-04 10:00``, ``03/04/2021``, ``4 Mar 2021``,
   ``10:30``); one-hot codes of dates do not generalise to new dates;
 - **ID-like**: text that is different in every row (with at least :data:`ID_MIN_ROWS` rows and
-  no missing cell), or a numeric column of integers different in every row *whose name says it
-  is an identifier* (``id``, ``ID``, ``PassengerId``, ``customer_id``, ``index``, ``key``,
-  ``Unnamed: 0``...). A numeric column is never left out for its values alone: when it merely
-  looks like a row number (consecutive distinct integers) it stays a feature and the notice
-  says how to drop it;
+  no missing cell); or a numeric column that **numbers the rows**: at least
+  :data:`ID_MIN_ROWS` distinct integers that are consecutive once sorted (``start``,
+  ``start + 1``, ... for the rows that have a value) and either are the first column counting
+  from 0 or 1 (R's ``write.csv`` and pandas' ``to_csv`` row names) or have an ID-like name;
+  or a numeric column of integers different in every row whose name says it is an
+  identifier. ID-like names: ``id``, ``ID``, ``PassengerId``, ``customer_id``, ``index``,
+  ``key``, ``row``, ``rowid``, ``row_id``, ``rownum``, ``record``, ``n``, ``no``, ``nr``,
+  ``order_no``, ``case_nr``, ``Unnamed: 0``, and an empty header cell (``col3``, as the
+  reader names it, in position 3 of a file with a header). Any other numeric column is kept:
+  distinct integers that are not consecutive, or a consecutive column in the middle of the
+  table with a plain name (``year`` in a yearly table) stay features, the latter with a
+  notice saying how to drop it;
 - **free text**: text with more than :data:`MAX_CATEGORIES` distinct values that are also more
   than :data:`FREE_TEXT_SHARE` of its non-missing cells (names, comments, tickets).
 
@@ -30,7 +44,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nabla._typing import Array
+from nabla.data.column_encode import Fail, parse_cells
 from nabla.data.table import Table
+from nabla.data.table_numpy import MISSING_TOKENS, is_number
 from nabla.errors import DataError
 
 __all__ = ["ColumnChoice", "ColumnOptions", "choose_columns"]
@@ -44,6 +60,10 @@ MAX_CATEGORIES = 100
 FREE_TEXT_SHARE = 0.5
 #: cells examined by the date rule (the distinct values, in order of first appearance)
 DATE_SAMPLE = 1000
+#: a text column is numeric when this share of its non-missing cells are numbers...
+NUMBER_SHARE = 0.95
+#: ... and at least this many
+NUMBER_MIN_CELLS = 10
 
 _TIME = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp]\.?[Mm]\.?)?"
 _ZONE = r"(\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2}))?"
@@ -61,8 +81,12 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _ID_NAME = re.compile(
-    r"(.*[^a-z0-9])?(id|ids|idx|index|key|uuid|guid|row|rownum|row_?num(ber)?|unnamed: ?\d+)"
+    r"(.*[^a-z0-9])?(id|ids|idx|index|key|uuid|guid|row|rowid|rownum|row_?num(ber)?"
+    r"|unnamed: ?\d+)"
 )
+#: names that say "row number" only for a column that numbers the rows (``n`` may be a count)
+_ROW_NAME = re.compile(r"record|n|no|nr|.*[^a-z0-9](no|nr)")
+_MISSING = frozenset(MISSING_TOKENS)
 _CAMEL_ID = re.compile(r".*[a-z0-9](Id|ID|Idx|Index|Key)")  # PassengerId, customerID
 
 
@@ -74,7 +98,8 @@ class ColumnOptions:
     ----------
     impute : {"median", "mean", "drop"}
         Fill a missing numeric cell with the training rows' median or mean, or drop the rows
-        with a missing feature cell from training (and refuse them at predict time).
+        with a missing numeric cell from training (and refuse them at predict time). A
+        missing text cell is all zeros in every case.
     indicators : bool
         Add a 0/1 column ``"<name>_missing"`` for each column with missing training cells.
     drop : tuple of str
@@ -116,19 +141,40 @@ class ColumnChoice:
         The reason each other column is not a feature (the target included).
     notices : list of str
         One line per decision the user should hear about.
+    coerced : list of str
+        The numeric features that are text in the table (mostly numbers): their cells that are
+        not numbers count as missing.
     """
 
     features: list[str]
     kinds: dict[str, str]
     excluded: dict[str, str] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
+    coerced: list[str] = field(default_factory=list)
+
+    def numbers(self, table: Table, name: str) -> Array:
+        """Numeric feature `name` of `table` as float64, NaN where missing (or not a number,
+        for a coerced column)."""
+        values = table.columns[name]
+        if table.is_numeric(name):
+            return values
+        return parse_cells(values, True, _fail_in(table), name, name in self.coerced)
 
     def rows_with_missing(self, table: Table) -> Array:
-        """Boolean mask of the rows with a missing feature cell (``impute="drop"`` drops them)."""
+        """Boolean mask of the rows with a missing numeric feature cell (``impute="drop"``
+        drops them); a missing text cell is all zeros and keeps its row."""
         mask = np.zeros(table.n_rows, dtype=bool)
         for name in self.features:
-            mask |= table.missing(name)
+            if self.kinds[name] == "numeric":
+                mask |= np.isnan(self.numbers(table, name))
         return mask
+
+
+def _fail_in(table: Table) -> Fail:
+    def fail(row: int, name: str, message: str) -> None:
+        raise DataError(f"{table.where(int(row), name)}: {message}")
+
+    return fail
 
 
 def _listed(names: list[str] | tuple[str, ...]) -> str:
@@ -153,11 +199,52 @@ def looks_like_dates(values: Array) -> bool:
     return dates >= DATE_SHARE * len(present)
 
 
-def _is_id_name(name: str) -> bool:
+def _is_id_name(table: Table, name: str) -> bool:
     """Whether a column's name says it identifies rows (see the module docstring)."""
     stripped = name.strip()
-    return not stripped or bool(
-        _ID_NAME.fullmatch(stripped.lower()) or _CAMEL_ID.fullmatch(stripped)
+    unnamed = table.has_header and table.names.index(name) == _position(name)
+    return (
+        not stripped
+        or unnamed
+        or bool(_ID_NAME.fullmatch(stripped.lower()) or _CAMEL_ID.fullmatch(stripped))
+    )
+
+
+def _position(name: str) -> int:
+    """j for the reader's name ``col{j}`` of an empty header cell, else -1."""
+    return int(name[3:]) if re.fullmatch(r"col\d+", name) else -1
+
+
+def numbers_the_rows(present: Array) -> bool:
+    """Whether `present` (a column's non-missing values) are :data:`ID_MIN_ROWS` or more
+    distinct integers that are consecutive once sorted."""
+    if present.size < ID_MIN_ROWS or not bool(np.all(present == np.round(present))):
+        return False
+    span = float(present.max() - present.min())
+    return span == present.size - 1 and np.unique(present).size == present.size
+
+
+def mostly_numbers(table: Table, name: str) -> tuple[bool, str | None]:
+    """(whether text column `name` is numeric, the notice about its cells that are not)."""
+    cells = [None if v is None else str(v).strip() for v in table.columns[name].tolist()]
+    present = [i for i, cell in enumerate(cells) if cell is not None and cell not in _MISSING]
+    allowed = int((1.0 - NUMBER_SHARE) * len(present))  # stray cells a numeric column may have
+    if len(present) - allowed < NUMBER_MIN_CELLS:
+        return False, None
+    stray: list[int] = []
+    for i in present:
+        if not is_number(cells[i] or ""):
+            stray.append(i)
+            if len(stray) > allowed:
+                return False, None
+    if not stray:
+        return True, None
+    text = str(cells[stray[0]])
+    shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}..."
+    many = f"{len(stray)} cells are not numbers and count"
+    return True, (
+        f"read {name!r} as numbers: {'1 cell is not a number and counts' if len(stray) == 1 else many}"
+        f" as missing (line {table.line(stray[0])}: {shown})"
     )
 
 
@@ -168,16 +255,19 @@ def _why_excluded(table: Table, name: str) -> tuple[str | None, str | None]:
     present = values[~missing]
     n_rows = len(values)
     if table.is_numeric(name):
-        whole = present.size == n_rows and bool(np.all(present == np.round(present)))
-        if not whole or n_rows < 2 or np.unique(present).size != n_rows:
-            return None, None
-        if _is_id_name(name):
-            return "unique per row (an ID)", None
-        if n_rows >= ID_MIN_ROWS and float(present.max() - present.min()) == n_rows - 1:
+        if numbers_the_rows(present):
+            first = table.names[0] == name and float(present.min()) in (0.0, 1.0)
+            if first or _is_id_name(table, name) or _ROW_NAME.fullmatch(name.strip().lower()):
+                return "it numbers the rows (an ID)", None
             return None, (
                 f"kept numeric column {name!r} though it numbers the rows "
                 f"(a different integer in every row); pass --drop {name} if it is an ID"
             )
+        whole = present.size == n_rows and bool(np.all(present == np.round(present)))
+        if not whole or n_rows < 2 or np.unique(present).size != n_rows:
+            return None, None
+        if _is_id_name(table, name):
+            return "unique per row (an ID)", None
         return None, None
     distinct = len(set(present.tolist()))
     if looks_like_dates(present):
@@ -227,7 +317,11 @@ def choose_columns(table: Table, target: str | None, options: ColumnOptions) -> 
             reason = "not named in --features"
         elif bool(table.missing(name).all()):
             reason = "all missing"
-        elif not options.features:
+        elif not table.is_numeric(name):
+            coerced, notice = mostly_numbers(table, name)
+            if coerced:
+                choice.coerced.append(name)
+        if name not in choice.coerced and reason is None and not options.features:
             reason, notice = _why_excluded(table, name)
         if notice:
             choice.notices.append(notice)
@@ -242,7 +336,8 @@ def choose_columns(table: Table, target: str | None, options: ColumnOptions) -> 
                 )
             continue
         choice.features.append(name)
-        choice.kinds[name] = "numeric" if table.is_numeric(name) else "categorical"
+        numeric = table.is_numeric(name) or name in choice.coerced
+        choice.kinds[name] = "numeric" if numeric else "categorical"
     if not choice.features:
         raise DataError(
             f"{table.source}: no feature column left "

@@ -1,7 +1,8 @@
 """The NumPy core of :class:`nabla.data.columns.Preprocessing`: raw columns to features.
 
-Plain NumPy with no nabla names inside, because :mod:`nabla.predictor` copies these functions
-as source (``inspect.getsource``) into the generated predictor: nabla, the predictor and (as
+Plain NumPy, because :mod:`nabla.predictor` copies these functions as source
+(``inspect.getsource``) into the generated predictor, with the reader's ``MISSING_TOKENS`` and
+``is_number`` they use (copied for ``read_table`` too): nabla, the predictor and (as
 operators) the ONNX graph apply one rule. ``spec`` is the preprocessing document
 (:meth:`Preprocessing.to_dict`); ``fail(row, column, message)`` raises the caller's one-line
 error for a cell (``row`` counts data rows from 0).
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
-from nabla.data.table import MISSING_TOKENS
+from nabla.data.table_numpy import MISSING_TOKENS, is_number
 
 __all__ = ["FLOAT32_MAX", "Fail", "encode_columns", "parse_cells", "standardize"]
 
@@ -26,10 +27,12 @@ FLOAT32_MAX = 3.4028234663852886e38
 Fail = Callable[[int, str, str], None]
 
 
-def parse_cells(cells: Any, numeric: bool, fail: Fail, name: str) -> Array:
+def parse_cells(cells: Any, numeric: bool, fail: Fail, name: str, coerce: bool = False) -> Array:
     """Raw cells (str, number or None) as a numeric column (float64, NaN for missing) or a text
     column (object array of stripped str, None for missing); cells in MISSING_TOKENS are
-    missing. ``fail(row, name, message)`` raises for a non-numeric cell of a numeric column."""
+    missing. ``fail(row, name, message)`` raises for a non-numeric cell of a numeric column,
+    unless ``coerce`` (a column stored with ``"coerced": true``): then a text cell that is not
+    a number as the CSV reader reads one (``is_number``) is missing too."""
     out = np.empty(len(cells), dtype=np.float64 if numeric else object)
     for i, cell in enumerate(cells):
         if cell is None or (isinstance(cell, float) and np.isnan(cell)):
@@ -40,6 +43,8 @@ def parse_cells(cells: Any, numeric: bool, fail: Fail, name: str) -> Array:
             out[i] = np.nan if numeric else None
         elif not numeric:
             out[i] = str(text)
+        elif coerce and isinstance(text, str) and not is_number(text):
+            out[i] = np.nan
         else:
             try:
                 out[i] = float(text)
@@ -85,8 +90,11 @@ def encode_columns(columns: dict[str, Array], spec: dict[str, Any], fail: Fail) 
     """The encoded, unstandardised features (float32, shape (n_rows, n_features)) of
     ``columns`` (name -> numeric or text column) under the preprocessing document ``spec``.
 
-    A numeric column is filled in float64, then rounded to float32; a categorical one sets
-    one 0/1 column per category; an indicator is 1 where the cell is missing.
+    A numeric column is filled in float64, then rounded to float32 (a missing cell is an error
+    when ``fill`` is null: ``impute="drop"``); a categorical one sets one 0/1 column per
+    category (all zeros for a missing cell, whatever ``impute``); an indicator is 1 where the
+    cell is missing. A numeric column that arrives as text is parsed by :func:`parse_cells`
+    (``coerce`` when the column says ``"coerced": true``).
     """
     n_rows = len(columns[spec["columns"][0]["name"]])
     out = np.zeros((n_rows, len(spec["feature_names"])), dtype=np.float32)
@@ -95,7 +103,7 @@ def encode_columns(columns: dict[str, Array], spec: dict[str, Any], fail: Fail) 
         name, values = column["name"], columns[column["name"]]
         if column["kind"] == "numeric":
             if values.dtype.kind not in "fiub":
-                values = parse_cells(values, True, fail, name)
+                values = parse_cells(values, True, fail, name, bool(column.get("coerced")))
             x = np.asarray(values, dtype=np.float64)
             missing = np.isnan(x)
             bad = np.flatnonzero(~missing & ~(np.abs(x) <= FLOAT32_MAX))
@@ -104,21 +112,20 @@ def encode_columns(columns: dict[str, Array], spec: dict[str, Any], fail: Fail) 
                 why = "is not finite" if not np.isfinite(value) else "overflows float32"
                 fail(int(bad[0]), name, f"value {value!r} {why}")
             fill = column["fill"]
+            if fill is None and missing.any():
+                fail(
+                    int(np.flatnonzero(missing)[0]),
+                    name,
+                    "missing value, and this model refuses missing numbers "
+                    "(trained with --impute drop, or by an older nabla)",
+                )
             out[:, j] = np.where(missing, 0.0 if fill is None else fill, x)
             j += 1
-        else:
+        else:  # a missing cell is all zeros, whatever the impute setting
             codes, missing = _category_codes(values, column, spec["strict"], fail)
             hit = np.flatnonzero(codes >= 0)
             out[hit, j + codes[hit]] = 1.0
             j += len(column["categories"])
-            fill = None if spec.get("impute") == "drop" else 0.0
-        if fill is None and missing.any():
-            fail(
-                int(np.flatnonzero(missing)[0]),
-                name,
-                "missing value, and this model refuses missing values "
-                "(trained with --impute drop, or by an older nabla)",
-            )
         if column["indicator"]:
             out[:, j] = missing
             j += 1

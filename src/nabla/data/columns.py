@@ -11,36 +11,41 @@ graph the same steps as operators (:mod:`nabla.onnx_columns`).
 Decisions
 ---------
 - A missing numeric cell is filled with the training rows' median (or mean, ``impute="mean"``);
-  with ``impute="drop"`` rows with a missing feature cell are left out of training
+  with ``impute="drop"`` rows with a missing numeric cell are left out of training
   (:meth:`ColumnChoice.rows_with_missing`) and refused at predict time with an error naming
   the row and column. A column with no value in the whole table is excluded by
   :func:`choose_columns`; one with no value in the training rows is an error.
+- A text column that is mostly numbers (:func:`choose_columns`'s rule) is numeric and stored
+  with ``"coerced": true``: its cells that are not numbers count as missing, in training and
+  at predict time alike (filled, an indicator of 1, or refused under ``impute="drop"``).
+  In any other numeric column such a cell is an error (also in documents without the key).
 - A text column becomes one 0/1 column per category of the training rows (sorted, compared as
-  stripped strings, named ``"island=Biscoe"``). A missing text cell is all zeros; so is an
-  unknown category, unless ``strict`` (then a one-line error with row, column and value). A
-  categorical column that arrives as numbers (its file held only numbers) is compared
-  numerically with the categories that are numbers.
+  stripped strings, named ``"island=Biscoe"``). A missing text cell is all zeros (with any
+  ``impute``, ``"drop"`` included); so is an unknown category, unless ``strict`` (then a
+  one-line error with row, column and value). A categorical column that arrives as numbers
+  (its file held only numbers) is compared numerically with the categories that are numbers.
 - ``indicators=True`` adds ``"<name>_missing"`` (1 where the cell is missing) after each
   column that had missing cells in the training rows.
 - A numeric cell is filled in float64 and rounded to float32 (what the model sees); numeric
   columns are then standardised ``(x - mean) / scale`` in float32 with the statistics of the
   filled training values (nabla.data.StandardScaler's rule: population std, scale 1 for a
   constant column); one-hot and indicator columns keep mean 0, scale 1. Output: float32.
-- A numeric cell that is not a number, infinite or beyond float32 is an error naming the
-  table, row, column and value.
+- A numeric cell that is not a number (in a column not coerced), infinite or beyond float32
+  is an error naming the table, row, column and value.
 
 JSON document (``to_dict``)::
 
     {"format": "nabla.preprocessing", "version": 1, "impute": "median", "indicators": false,
      "strict": false, "standardize": true,
-     "columns": [{"name": "age", "kind": "numeric", "fill": 28.0, "n_missing": 177,
-                  "indicator": false},
+     "columns": [{"name": "age", "kind": "numeric", "fill": 28.0, "coerced": false,
+                  "n_missing": 177, "indicator": false},
                  {"name": "island", "kind": "categorical", "categories": ["Biscoe", "Dream"],
                   "n_missing": 0, "indicator": false}],
      "feature_names": ["age", "island=Biscoe", "island=Dream"],
      "mean": [29.7, 0.0, 0.0], "scale": [13.0, 1.0, 1.0]}
 
-``fill`` is null for ``impute="drop"`` (and for models from before this format).
+``fill`` is null for ``impute="drop"`` (and for models from before this format); a numeric
+column without ``coerced`` (older documents) is not coerced.
 """
 
 from __future__ import annotations
@@ -65,7 +70,6 @@ __all__ = [
     "encode_columns",
     "is_regression",
     "parse_cells",
-    "rows_with_missing",
     "standardize",
     "target_arrays",
     "target_values",
@@ -73,14 +77,6 @@ __all__ = [
 
 FORMAT = "nabla.preprocessing"
 VERSION = 1
-
-
-def rows_with_missing(table: Table, columns: list[str]) -> Array:
-    """Boolean mask of the rows of `table` with a missing cell in one of `columns`."""
-    mask = np.zeros(table.n_rows, dtype=bool)
-    for name in columns:
-        mask |= table.missing(name)
-    return mask
 
 
 def _fail_in(table: Table) -> Any:
@@ -91,12 +87,9 @@ def _fail_in(table: Table) -> Any:
 
 
 def _numeric_column(
-    table: Table, rows: Array, name: str, options: ColumnOptions
+    table: Table, rows: Array, name: str, choice: ColumnChoice, options: ColumnOptions
 ) -> tuple[dict[str, Any], int]:
-    values = table.columns[name]
-    if not table.is_numeric(name):
-        values = parse_cells(values, True, _fail_in(table), name)
-    train = np.asarray(values, dtype=np.float64)[rows]
+    train = np.asarray(choice.numbers(table, name), dtype=np.float64)[rows]
     missing = np.isnan(train)
     present = train[~missing]
     if present.size == 0:
@@ -105,12 +98,19 @@ def _numeric_column(
             f"pass --drop {name}"
         )
     if not np.isfinite(present).all():
-        row = int(rows[np.flatnonzero(~missing & ~np.isfinite(train))[0]])
-        raise DataError(f"{table.where(row, name)}: value {float(values[row])!r} is not finite")
+        k = int(np.flatnonzero(~missing & ~np.isfinite(train))[0])
+        raise DataError(f"{table.where(int(rows[k]), name)}: value {train[k]!r} is not finite")
+    if options.impute == "drop" and missing.any():
+        row = int(rows[np.flatnonzero(missing)[0]])
+        raise DataError(
+            f"{table.where(row, name)}: missing value with --impute drop; "
+            "leave out rows_with_missing(...) before fitting"
+        )
     fill = None
     if options.impute != "drop":
         fill = float(np.median(present) if options.impute == "median" else np.mean(present))
-    return {"name": name, "kind": "numeric", "fill": fill}, int(missing.sum())
+    column = {"name": name, "kind": "numeric", "fill": fill, "coerced": name in choice.coerced}
+    return column, int(missing.sum())
 
 
 def _categorical_column(table: Table, rows: Array, name: str) -> tuple[dict[str, Any], int]:
@@ -166,15 +166,9 @@ class Preprocessing:
         numeric: list[int] = []
         for name in choice.features:
             if choice.kinds[name] == "numeric":
-                column, n_missing = _numeric_column(table, rows, name, options)
+                column, n_missing = _numeric_column(table, rows, name, choice, options)
             else:
                 column, n_missing = _categorical_column(table, rows, name)
-            if options.impute == "drop" and n_missing:
-                row = int(rows[np.flatnonzero(table.missing(name)[rows])[0]])
-                raise DataError(
-                    f"{table.where(row, name)}: missing value with --impute drop; "
-                    "leave out rows_with_missing(...) before fitting"
-                )
             column["n_missing"] = n_missing
             column["indicator"] = bool(options.indicators and n_missing)
             columns.append(column)
@@ -229,8 +223,21 @@ class Preprocessing:
         return out
 
     def rows_with_missing(self, table: Table) -> Array:
-        """Boolean mask of the rows with a missing cell in one of the input columns."""
-        return rows_with_missing(table, self.input_columns)
+        """Boolean mask of the rows with a missing numeric cell (``impute="drop"`` leaves
+        them out; a missing text cell is all zeros): NaN, a missing token, or, in a column
+        stored ``"coerced"``, a cell that is not a number. A numeric column that is not
+        coerced and holds other text is a DataError naming the cell, as in :meth:`transform`."""
+        mask = np.zeros(table.n_rows, dtype=bool)
+        fail = _fail_in(table)
+        for column in self.spec["columns"]:
+            name = column["name"]
+            if column["kind"] != "numeric":
+                continue
+            values = table.columns[name]
+            if values.dtype.kind not in "fiub":
+                values = parse_cells(values, True, fail, name, bool(column.get("coerced")))
+            mask |= np.isnan(np.asarray(values, dtype=np.float64))
+        return mask
 
     def describe(self) -> dict[str, Any]:
         """The encoding in a few lists, for the data summary."""
@@ -342,6 +349,8 @@ def _validated(spec: Any) -> dict[str, Any]:
         if not isinstance(column.get("indicator"), bool):
             raise _bad(f"column {name!r}: 'indicator' must be true or false")
         if kind == "numeric":
+            if not isinstance(column.get("coerced", False), bool):
+                raise _bad(f"column {name!r}: 'coerced' must be true or false")
             fill = column.get("fill")
             if fill is not None and not (isinstance(fill, (int, float)) and np.isfinite(fill)):
                 raise _bad(f"column {name!r}: 'fill' must be a finite number or null")
