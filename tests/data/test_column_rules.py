@@ -181,6 +181,8 @@ def test_r_row_names_are_an_id(tmp_path: Path, rng: np.random.Generator) -> None
         "Unnamed: 0",
         "id",
         "RecordID",
+        "No.",
+        "#",
     ],
 )
 def test_row_numbers_with_an_id_name_are_an_id_anywhere(

@@ -21,8 +21,9 @@ column, named in ``--drop`` or not named in ``--features``, or when it is:
   from 0 or 1 (R's ``write.csv`` and pandas' ``to_csv`` row names) or have an ID-like name;
   or a numeric column of integers different in every row whose name says it is an
   identifier. ID-like names: ``id``, ``ID``, ``PassengerId``, ``customer_id``, ``index``,
-  ``key``, ``row``, ``rowid``, ``row_id``, ``rownum``, ``record``, ``n``, ``no``, ``nr``,
-  ``order_no``, ``case_nr``, ``Unnamed: 0``, and an empty header cell (``col3``, as the
+  ``key``, ``row``, ``rowid``, ``row_id``, ``rownum``, ``Unnamed: 0``; for a column that
+  numbers the rows also ``record``, ``n``, ``no``, ``nr``, ``order_no``, ``case_nr`` (a final
+  dot allowed: ``No.``) and ``#``; and an empty header cell (``col3``, as the
   reader names it, in position 3 of a file with a header). Any other numeric column is kept:
   distinct integers that are not consecutive, or a consecutive column in the middle of the
   table with a plain name (``year`` in a yearly table) stay features, the latter with a
@@ -85,7 +86,7 @@ _ID_NAME = re.compile(
     r"|unnamed: ?\d+)"
 )
 #: names that say "row number" only for a column that numbers the rows (``n`` may be a count)
-_ROW_NAME = re.compile(r"record|n|no|nr|.*[^a-z0-9](no|nr)")
+_ROW_NAME = re.compile(r"#|(record|n|no|nr|.*[^a-z0-9](no|nr))\.?")
 _MISSING = frozenset(MISSING_TOKENS)
 _CAMEL_ID = re.compile(r".*[a-z0-9](Id|ID|Idx|Index|Key)")  # PassengerId, customerID
 
