@@ -271,7 +271,7 @@ def test_the_reader_is_nablas_own_code(tmp_path: Path) -> None:
         table.read_table,
         table_reader.read_parts,
         table_reader.sniff_delimiter,
-        table_reader._has_header,
+        table_numpy.has_header_row,
         csv_loader._detect_header,
         table_numpy.iter_rows,
         table_numpy.read_columns,

@@ -105,8 +105,9 @@ def transform(rows, strict=None):
         if absent:
             raise InputError(f"missing column(s) {_listed(absent)}")
         kinds = {c["name"]: c["kind"] == "numeric" for c in PREPROCESSING["columns"]}
+        coerced = {c["name"]: bool(c.get("coerced")) for c in PREPROCESSING["columns"]}
         columns = {
-            name: parse_cells(list(rows[name]), kinds[name], _fail_in_rows, name)
+            name: parse_cells(list(rows[name]), kinds[name], _fail_in_rows, name, coerced[name])
             for name in INPUT_COLUMNS
         }
     else:

@@ -257,11 +257,6 @@ def test_impute_drop_drops_rows_with_missing_numbers_only(rng: np.random.Generat
         prep.transform(table)
 
 
-@pytest.mark.xfail(
-    reason="predictor_runtime.transform parses dict cells without coerce (not this module's)",
-    raises=ValueError,
-    strict=True,
-)
 def test_the_predictor_reads_stray_cells_in_a_dict_of_columns(
     tmp_path: Path, rng: np.random.Generator
 ) -> None:
