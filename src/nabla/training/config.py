@@ -137,7 +137,7 @@ class TrainConfig:
     impute: str = setting(
         "median",
         "missing numbers: fill with the training split's median (default) or mean, or drop "
-        "the rows",
+        "the rows (missing text is all zeros in every mode)",
         group="data",
         choices=IMPUTE_CHOICES,
     )

@@ -262,7 +262,7 @@ def _prepare_table(config: TrainConfig) -> PreparedData:
             raise DataError(f"{source}: every row has a missing value; --impute drop leaves none")
         if incomplete.any():
             notices.append(
-                f"--impute drop: left out {int(incomplete.sum())} row(s) with a missing value"
+                f"--impute drop: left out {int(incomplete.sum())} row(s) with a missing number"
             )
         rows = rows[~incomplete]
     y, class_names = encode_target(table.columns[target][rows], task, source=source, column=target)
