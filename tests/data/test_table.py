@@ -460,17 +460,17 @@ CELLS = [
 EXTRA_LINES = ["", "  ", "\t", " \t ", "\xa0", "\x0c", ",", "\t\t"]
 
 
-def outcome(path: Path, engine: str) -> Table | str:
+def outcome(path: Path, engine: str, delimiter: str | None) -> Table | str:
     try:
-        return read_table(path, engine=engine)
+        return read_table(path, engine=engine, delimiter=delimiter)
     except DataError as error:
         return str(error)
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_engines_agree_on_random_files(tmp_path: Path, seed: int) -> None:
-    """Random cells, delimiters, quoting, line ends and stray lines: the same table or the
-    same one-line error from both engines."""
+    """Random cells, delimiters (given or sniffed), quoting, line ends and stray lines: the
+    same table or the same one-line error from both engines."""
     rng = np.random.default_rng(seed)
     for trial in range(40):
         n_columns = int(rng.integers(1, 6))
@@ -478,9 +478,10 @@ def test_engines_agree_on_random_files(tmp_path: Path, seed: int) -> None:
         rows = [[f"c{j}" for j in range(n_columns)]] if rng.random() < 0.7 else []
         rows += [[str(rng.choice(pool)) for pool in pools] for _ in range(rng.integers(1, 30))]
         buffer = io.StringIO()
+        delimiter = str(rng.choice([",", ";", "\t", "|", " ", ":"]))
         csv.writer(
             buffer,
-            delimiter=str(rng.choice([",", ";", "\t", "|"])),
+            delimiter=delimiter,
             lineterminator=str(rng.choice(["\n", "\r\n"])),
             quoting=int(rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL])),
         ).writerows(rows)
@@ -489,7 +490,8 @@ def test_engines_agree_on_random_files(tmp_path: Path, seed: int) -> None:
             lines.insert(int(rng.integers(0, len(lines) + 1)), str(rng.choice(EXTRA_LINES)))
         path = tmp_path / f"random{trial}.csv"
         path.write_text("\n".join(lines))
-        results = [outcome(path, engine) for engine in ENGINES]
+        given = delimiter if rng.random() < 0.5 else None  # else sniffed
+        results = [outcome(path, engine, given) for engine in ENGINES]
         if isinstance(results[0], str) or isinstance(results[1], str):
             assert results[0] == results[1], path.read_text()
             assert "\n" not in str(results[0])
@@ -511,3 +513,14 @@ def test_lone_carriage_returns_read_alike(tmp_path: Path) -> None:
     assert table.columns["c"].tolist() == ["x", "y", "z"]
     np.testing.assert_array_equal(table.columns["a"], [np.nan, 2, 4])
     assert [table.line(i) for i in range(3)] == [3, 4, 5]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_space_delimited_file(tmp_path: Path, engine: str) -> None:
+    path = tmp_path / "spaced.csv"  # columns aligned with runs of spaces
+    path.write_text("Weight Waist  Pulse\n191   36    50\n189 37 NA\n")
+    message = error_of(path, engine)
+    assert "single column 'Weight Waist  Pulse'" in message and "--delimiter ' '" in message
+    table = read_both(path, delimiter=" ")
+    assert table.names == ["Weight", "Waist", "Pulse"]
+    np.testing.assert_array_equal(table.columns["Pulse"], [50.0, np.nan])

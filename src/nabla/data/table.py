@@ -189,7 +189,7 @@ def read_table(
         raise DataError(f"read_table: engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if header not in ("auto", True, False):
         raise DataError(f"read_table: header must be 'auto', True or False, got {header!r}")
-    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n\ufffe\uffff'):
         raise DataError(f"read_table: delimiter must be one character, got {delimiter!r}")
     try:
         codec = codecs.lookup(encoding).name

@@ -62,7 +62,9 @@ NUMBER = re.compile(
     r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf(?:inity)?))"
 )
 _MISSING = frozenset(MISSING_TOKENS)
-_END = "\uffff<end of file>\uffff"  # a noncharacter: in no cell of a real file
+#: the line fed to the csv module after the file: Unicode noncharacters, in no real file and
+#: never a delimiter (read_table refuses them), so it stays one cell
+_END = "\uffff\ufffe\uffff"
 
 
 def is_number(cell: str) -> bool:
@@ -163,7 +165,7 @@ def column_names(file: Path, row: list[str]) -> tuple[list[str], list[str]]:
 
 def single_column_error(file: Path, first: str, delimiter: str) -> DataError:
     """The message for a file whose first row is one cell: suggest another delimiter."""
-    other = next((d for d in ";\t|," if d in first and d != delimiter), ";")
+    other = next((d for d in ";\t|, " if d in first.strip() and d != delimiter), ";")
     return DataError(
         f"{file}: parsed into a single column {quote(first.strip())} with delimiter "
         f"{delimiter!r}; pass --delimiter (e.g. --delimiter {other!r})"

@@ -303,15 +303,17 @@ class _PandasEngine:
                 suspects = np.flatnonzero(
                     np.isnan(last) if last.dtype.kind == "f" else last == _NONE
                 )
-                self._check_widths(suspects + 1 + int(self.has_header))
+                if not self._check_widths(suspects + 1 + int(self.has_header)):
+                    return None
             return columns, None
         lines = scan_lines(
             self.file, self.delimiter, self.encoding, self.has_header, self.n_columns
         )
         return (columns, lines) if len(lines) == n_rows else None
 
-    def _check_widths(self, lines: Array) -> None:
-        """A DataError at the first of these lines (each one row) with too few cells."""
+    def _check_widths(self, lines: Array) -> bool:
+        """A DataError at the first of these lines (each one row) with too few cells; False
+        when one is blank to the csv module (pandas kept it: spaces with a space delimiter)."""
         wanted = iter(lines.tolist())
         target = next(wanted, None)
         with self.file.open(newline="", encoding=self.encoding) as stream:
@@ -322,11 +324,14 @@ class _PandasEngine:
                     [text], delimiter=self.delimiter, quotechar='"', skipinitialspace=True
                 )
                 cells = next(reader)
+                if is_blank(cells):
+                    return False
                 if len(cells) != self.n_columns:
                     raise ragged_row_error(self.file, number, len(cells), self.n_columns, 1)
                 target = next(wanted, None)
                 if target is None:
-                    return
+                    break
+        return True
 
     def _read_csv(self, spaces: bool, usecols: list[int] | None, dtype: Any) -> Any:
         pd = self.pd
