@@ -352,8 +352,7 @@ def _load_matrix(config: TrainConfig) -> TabularData:
     target: str | int | None = config.target
     if config.target is not None and config.target.lstrip("-").isdigit():
         target = int(config.target)
-    keys = {"x_key": config.x_key, "y_key": config.y_key}
-    return load_data(config.data, target, **{k: v for k, v in keys.items() if v is not None})
+    return load_data(config.data, target, x_key=config.x_key, y_key=config.y_key)
 
 
 def _standardize_target(prepared: PreparedData) -> None:
