@@ -188,3 +188,22 @@ def test_the_report_compares_sigmoid_tanh_and_relu_on_the_runs_data(tmp_path: Pa
     grads = nb.grad(net.loss(net(nb.tensor(X)), y), weights)
     expected = [float(np.linalg.norm(g.data)) for g in grads]
     np.testing.assert_allclose(studies[0].grad_norms[0], expected, rtol=1e-6)
+
+
+def test_a_checkpoint_from_before_a_setting_resumes_with_its_default(tmp_path: Path) -> None:
+    from nabla.io import load_checkpoint, save_checkpoint
+
+    config = TrainConfig(data="iris", epochs=2, out=str(tmp_path), plots=False, progress=False)
+    train(config, log=lambda line: None)
+    state = load_checkpoint(tmp_path / "checkpoint.safetensors")
+    for key in ("task", "impute", "patience", "monitor", "loss", "delimiter"):  # issue 15's
+        del state["fingerprint"][key]
+    save_checkpoint(tmp_path / "checkpoint.safetensors", state)
+    resumed = TrainConfig.from_dict({**config.to_dict(), "resume": True, "epochs": 3})
+    assert len(train(resumed, log=lambda line: None).history) == 3
+    changed = TrainConfig.from_dict({**resumed.to_dict(), "patience": 2, "epochs": 4})
+    with pytest.raises(nb.errors.NablaError, match="patience: 0 → 2"):
+        train(changed, log=lambda line: None)
+    lr = TrainConfig.from_dict({**resumed.to_dict(), "lr": 0.5})
+    with pytest.raises(nb.errors.NablaError, match=r"lr: the default → 0\.5"):
+        train(lr, log=lambda line: None)

@@ -33,6 +33,7 @@ from nabla.nn.registry import ACTIVATIONS  # importing nabla.nn registers the bu
 from nabla.optim.registry import OPTIMIZERS
 from nabla.training.config_fields import (
     ConfigError,
+    Fingerprint,
     check_field,
     choices_of,
     field_type,
@@ -323,11 +324,11 @@ class TrainConfig:
         Every field belongs to it unless its metadata says ``resume="free"`` (or its predicate
         says no for this config), so a new setting is checked on resume without being listed.
         """
-        return {
-            field.name: getattr(self, field.name)
-            for field in dataclasses.fields(self)
-            if in_fingerprint(field, self)
-        }
+        fields = [field for field in dataclasses.fields(self) if in_fingerprint(field, self)]
+        return Fingerprint(
+            {field.name: getattr(self, field.name) for field in fields},
+            {field.name: field.default for field in fields},
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Every field by name: JSON-ready (str, int, float, bool or None values)."""

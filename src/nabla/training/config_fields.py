@@ -20,6 +20,7 @@ from nabla.errors import NablaError
 
 __all__ = [
     "ConfigError",
+    "Fingerprint",
     "check_field",
     "choices_of",
     "field_type",
@@ -38,6 +39,15 @@ class ConfigError(NablaError, ValueError):
     the CLI and Python reach that check; a wrong type or choice names the field
     (``TrainConfig.epochs``), as only Python can pass one.
     """
+
+
+class Fingerprint(dict[str, Any]):
+    """The settings a resumed run must share, by name, with each one's default in
+    ``defaults``: a checkpoint written before a setting existed ran with its default."""
+
+    def __init__(self, values: dict[str, Any], defaults: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.defaults = defaults
 
 
 def setting(

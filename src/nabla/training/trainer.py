@@ -214,9 +214,15 @@ class Trainer:
         if state.get("format") != "nabla-checkpoint":
             raise NablaError(f"{path}: not a nabla training checkpoint")
         saved = state.get("fingerprint", {})
-        changed = {k: (saved.get(k), v) for k, v in self.fingerprint.items() if saved.get(k) != v}
+        # a setting newer than the checkpoint had its default value when the checkpoint was made
+        defaults = getattr(self.fingerprint, "defaults", {})
+        changed = {
+            k: (saved.get(k, defaults.get(k)), v)
+            for k, v in self.fingerprint.items()
+            if saved.get(k, defaults.get(k)) != v
+        }
         if changed:
-            details = ", ".join(f"{k}: {a!r} → {b!r}" for k, (a, b) in changed.items())
+            details = ", ".join(f"{k}: {_shown(a)} → {_shown(b)}" for k, (a, b) in changed.items())
             raise NablaError(
                 f"cannot resume from {path}: the settings differ from the checkpointed run "
                 f"({details})"
@@ -396,3 +402,8 @@ class Trainer:
             self.log(f"epoch {self.epoch}/{epochs}  loss {train_loss:.4f}{acc}{val}")
         for callback in self.callbacks:
             callback.on_epoch_end(self, metrics)
+
+
+def _shown(value: Any) -> str:
+    """A setting's value in a message (None is the optimizer's or the run's default)."""
+    return "the default" if value is None else repr(value)
