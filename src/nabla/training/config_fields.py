@@ -24,6 +24,7 @@ __all__ = [
     "check_field",
     "choices_of",
     "field_type",
+    "fingerprint_changes",
     "flags_of",
     "in_fingerprint",
     "optional",
@@ -48,6 +49,26 @@ class Fingerprint(dict[str, Any]):
     def __init__(self, values: dict[str, Any], defaults: dict[str, Any]) -> None:
         super().__init__(values)
         self.defaults = defaults
+
+
+def fingerprint_changes(saved: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """The settings of ``current`` that differ from a checkpoint's ``saved`` fingerprint, as
+    ``"name: old → new"`` (None when none do). A setting the checkpoint lacks is newer than
+    it, and ran with its default (``current.defaults``, a :class:`Fingerprint`'s)."""
+    defaults = getattr(current, "defaults", {})
+    changed = {
+        key: (saved.get(key, defaults.get(key)), value)
+        for key, value in current.items()
+        if saved.get(key, defaults.get(key)) != value
+    }
+    if not changed:
+        return None
+    return ", ".join(f"{k}: {_shown(a)} → {_shown(b)}" for k, (a, b) in changed.items())
+
+
+def _shown(value: Any) -> str:
+    """A setting's value in a message (None is the optimizer's or the run's default)."""
+    return "the default" if value is None else repr(value)
 
 
 def setting(

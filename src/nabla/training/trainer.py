@@ -26,6 +26,7 @@ from nabla.nn.models import classification_loss
 from nabla.nn.module import Module
 from nabla.tensor import Tensor
 from nabla.training.callbacks import Callback, progress_bar
+from nabla.training.config_fields import fingerprint_changes
 from nabla.training.early_stopping import early_stopping_for
 from nabla.training.evaluation import (
     RegressionLoss,
@@ -213,16 +214,8 @@ class Trainer:
         state = load_checkpoint(path)
         if state.get("format") != "nabla-checkpoint":
             raise NablaError(f"{path}: not a nabla training checkpoint")
-        saved = state.get("fingerprint", {})
-        # a setting newer than the checkpoint had its default value when the checkpoint was made
-        defaults = getattr(self.fingerprint, "defaults", {})
-        changed = {
-            k: (saved.get(k, defaults.get(k)), v)
-            for k, v in self.fingerprint.items()
-            if saved.get(k, defaults.get(k)) != v
-        }
-        if changed:
-            details = ", ".join(f"{k}: {_shown(a)} → {_shown(b)}" for k, (a, b) in changed.items())
+        details = fingerprint_changes(state.get("fingerprint", {}), self.fingerprint)
+        if details:
             raise NablaError(
                 f"cannot resume from {path}: the settings differ from the checkpointed run "
                 f"({details})"
@@ -402,8 +395,3 @@ class Trainer:
             self.log(f"epoch {self.epoch}/{epochs}  loss {train_loss:.4f}{acc}{val}")
         for callback in self.callbacks:
             callback.on_epoch_end(self, metrics)
-
-
-def _shown(value: Any) -> str:
-    """A setting's value in a message (None is the optimizer's or the run's default)."""
-    return "the default" if value is None else repr(value)
