@@ -65,6 +65,7 @@ def test_a_nan_loss_stops_with_an_error(
 ) -> None:
     path = _write(tmp_path / "line.csv", ["a", "b", "y"], _line())
     args = _train("--data", str(path), "--out", str(tmp_path / "r"), "--lr", "1e6")
+    args += ["--optimizer", "sgd"]
     assert main([*args, "--epochs", "5"]) == 1
     _one_line_error(capsys, "diverged", "learning rate")
 
@@ -75,7 +76,9 @@ def test_an_exploding_loss_is_warned_about(
     path = _write(tmp_path / "line.csv", ["a", "b", "y"], _line())
     # SGD with momentum 0.9 at lr 2 on a linear model: the loss grows every epoch
     args = _train("--data", str(path), "--out", str(tmp_path / "r"), "--hidden", "none")
-    code = main([*args, "--lr", "1.9", "--epochs", "4", "--scheduler", "none"])
+    code = main(
+        [*args, "--lr", "1.9", "--epochs", "4", "--scheduler", "none", "--optimizer", "sgd"]
+    )
     err = capsys.readouterr().err
     history = json.loads((tmp_path / "r" / "metrics.json").read_text())["epochs"]
     losses = [h["train_loss"] for h in history] if code == 0 else []

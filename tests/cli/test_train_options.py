@@ -50,7 +50,7 @@ OPTIONS_BEFORE: list[tuple[tuple[str, ...], str, Any, Any, set[str] | None]] = [
     (("--batch-norm",), "batch_norm", _SWITCH, False, None),
     (("--epochs",), "epochs", int, 60, None),
     (("--batch-size",), "batch_size", int, 32, None),
-    (("--optimizer",), "optimizer", str, "sgd", {"sgd", "adam", "adamw", "rmsprop", "adagrad"}),
+    (("--optimizer",), "optimizer", str, "auto", {"auto", "sgd", "adam", "adamw", "rmsprop", "adagrad"}),
     (("--lr",), "lr", float, None, None),
     (("--momentum",), "momentum", float, None, None),
     (("--weight-decay",), "weight_decay", float, 1e-3, None),
@@ -95,7 +95,7 @@ def test_generated_options_match_the_hand_written_ones() -> None:
 
 
 def test_optimizer_choices_come_from_the_registry() -> None:
-    assert list(_options(build_parser())["optimizer"].choices or ()) == list(OPTIMIZERS)
+    assert list(_options(build_parser())["optimizer"].choices or ()) == ["auto", *OPTIMIZERS]
 
 
 def test_activation_choices_are_read_from_the_registry_when_parsing(

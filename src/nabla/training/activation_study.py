@@ -99,7 +99,7 @@ def study_activations(
         manual_seed(config.seed)
         model = MLP([n_features, *widths, n_classes], activation=activation)
         optimizer = build_optimizer(
-            config.optimizer,
+            config.optimizer_for("classification"),
             list(model.parameters()),
             lr=config.lr,
             momentum=config.momentum,

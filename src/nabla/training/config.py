@@ -189,7 +189,11 @@ class TrainConfig:
     )
     batch_size: int = setting(32, "mini-batch size (default 32)", group="optimisation")
     optimizer: str = setting(
-        "sgd", "optimizer (default sgd)", group="optimisation", choices=tuple(OPTIMIZERS)
+        "auto",
+        "optimizer (default: sgd with momentum for classification, adam for regression, as "
+        "scikit-learn's MLPRegressor)",
+        group="optimisation",
+        choices=lambda: ("auto", *OPTIMIZERS),
     )
     lr: float | None = setting(None, _lr_help(), group="optimisation")
     momentum: float | None = setting(
@@ -293,12 +297,17 @@ class TrainConfig:
             f"--delimiter must be one character (or \\t), got {self.delimiter!r}",
         )
         self.hidden_sizes()  # a bad --hidden fails here, before any data is read
-        if self.momentum is not None:
-            takers = [n for n, e in OPTIMIZERS.items() if "momentum" in e.hyperparameters()]
-            require(
-                self.optimizer in takers,
-                f"--momentum applies to {' and '.join(takers)}, not {self.optimizer}",
-            )
+        if self.momentum is not None and self.task != "regression":
+            self.check_momentum(self.optimizer_for("classification"))
+
+    def check_momentum(self, optimizer: str) -> None:
+        """Refuse ``--momentum`` for an optimizer that has none."""
+        if self.momentum is None:
+            return
+        takers = [n for n, e in OPTIMIZERS.items() if "momentum" in e.hyperparameters()]
+        require(
+            optimizer in takers, f"--momentum applies to {' and '.join(takers)}, not {optimizer}"
+        )
 
     # ----- derived values ---------------------------------------------------------------------
     def hidden_sizes(self) -> list[int]:
@@ -314,9 +323,16 @@ class TrainConfig:
         text: str = getattr(self, name)
         return tuple(part.strip() for part in text.split(",") if part.strip())
 
-    def learning_rate(self) -> float:
-        """``lr``, or the optimizer's registered default when it is None."""
-        return OPTIMIZERS[self.optimizer].lr if self.lr is None else self.lr
+    def optimizer_for(self, task: str) -> str:
+        """The optimizer a run of ``task`` uses: ``optimizer``, or for "auto" SGD (with
+        momentum) for classification and Adam for regression."""
+        if self.optimizer != "auto":
+            return self.optimizer
+        return "adam" if task == "regression" else "sgd"
+
+    def learning_rate(self, task: str = "classification") -> float:
+        """``lr``, or the registered default of the optimizer used for ``task`` when None."""
+        return OPTIMIZERS[self.optimizer_for(task)].lr if self.lr is None else self.lr
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings a resumed run must share with its checkpoint, by field name.

@@ -182,7 +182,8 @@ def _studies(run: TrainRun) -> Any:
 def settings_used(run: TrainRun) -> dict[str, Any]:
     """The run's settings with the values used where the config left a default to the
     optimizer (``lr``, ``momentum``: None in the config, the optimizer's defaults in the run)."""
-    settings = run.config.fingerprint()
+    settings = dict(run.config.fingerprint())
+    settings["optimizer"] = run.config.optimizer_for(run.data.task)
     defaults = run.trainer.optimizer.defaults
     for key, value in settings.items():
         if value is None and key in defaults:

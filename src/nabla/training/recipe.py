@@ -62,10 +62,13 @@ def build_model(config: TrainConfig, n_features: int, n_classes: int) -> Module:
     )
 
 
-def make_optimizer(config: TrainConfig, model: Module) -> Optimizer:
-    """``config.optimizer`` over the model's parameters, built by the optimizer registry."""
+def make_optimizer(config: TrainConfig, model: Module, task: str = "classification") -> Optimizer:
+    """The optimizer ``config`` names for ``task`` over the model's parameters, built by the
+    optimizer registry."""
+    optimizer = config.optimizer_for(task)
+    config.check_momentum(optimizer)
     return build_optimizer(
-        config.optimizer,
+        optimizer,
         list(model.parameters()),
         lr=config.lr,
         momentum=config.momentum,
@@ -257,7 +260,7 @@ def _make_trainer(
 ) -> tuple[Trainer, LayerMonitor | None]:
     manual_seed(config.seed)  # the model's initial weights, then dropout, come from it
     model = build_model(config, data.n_features, data.n_outputs)
-    optimizer = make_optimizer(config, model)
+    optimizer = make_optimizer(config, model, data.task)
     scheduler = build_scheduler(config, optimizer)
     loader = DataLoader(
         TensorDataset(data.X_train, data.y_train),
