@@ -111,9 +111,7 @@ class _Cells:
     """A table's columns as the strict loaders see them: a missing or text cell is an error."""
 
     def __init__(self, table: Table, header_guessed: bool) -> None:
-        from nabla.data.table_numpy import is_number  # NOTE: see _read
-
-        self.table, self.header_guessed, self.is_number = table, header_guessed, is_number
+        self.table, self.header_guessed = table, header_guessed
         self.file = Path(table.source)
 
     def where(self, row: int, column: int) -> str:
@@ -159,8 +157,14 @@ class _Cells:
         if values.dtype.kind == "f":
             missing = np.flatnonzero(np.isnan(values[:before]))
             return (int(missing[0]), True) if missing.size else None
+        from nabla.data.table_numpy import is_number  # NOTE: see _read
+
+        # the table's decimal mark: "3,75" is a number with ",", "3.5" then is text
+        decimal: str = getattr(self.table, "decimal", ".")
         for row, cell in enumerate(values[:before].tolist()):  # text: an error path only
-            if cell is None or not self.is_number(cell):
+            if cell is None or not (
+                is_number(cell, decimal) if decimal != "." else is_number(cell)
+            ):
                 return row, cell is None
         return None
 
