@@ -164,8 +164,15 @@ def read_rows(path, delimiter=None, encoding=None, strict=None, id_column=None):
     As ``nabla predict``: ``read_table`` (copied above), the model's columns matched by name
     (``match_features``), then the model's encoding; errors are nabla's one-line messages.
     """
-    table = read_table(path, delimiter=delimiter, encoding=encoding or ENCODING)
-    ids, name = None, id_column or ID_COLUMN
+    ids, name, inputs = None, id_column or ID_COLUMN, INPUT_COLUMNS or []
+    table = read_table(
+        path,
+        delimiter=delimiter,
+        encoding=encoding or ENCODING,
+        decimal=globals().get("DECIMAL", "."),  # the training file's decimal mark
+        min_columns=1 if len(inputs) == 1 else 2,  # a one-column model reads one column
+        expect=inputs,  # a first row with these names is the header, even when all text
+    )
     if id_column is not None and id_column not in table.columns:
         raise InputError(f"{table.source}: --id: no column named {id_column!r}")
     if name is not None and name in table.columns:

@@ -53,6 +53,10 @@ class Table:
         reported as line ``i + 1 + has_header``).
     delimiter : str
         The field separator the file was read with ("," for tables not read from a file).
+    notices : list of str
+        What the reader decided that a user should hear of (one line each).
+    decimal : str
+        The decimal mark numbers were read with: "." or "," (``3,75``).
     """
 
     names: list[str]
@@ -62,6 +66,7 @@ class Table:
     lines: Array | None = None
     delimiter: str = ","
     notices: list[str] = field(default_factory=list)
+    decimal: str = "."
 
     def __post_init__(self) -> None:
         if list(self.columns) != list(self.names):
@@ -105,7 +110,13 @@ class Table:
             lines = index + 1 + int(self.has_header)
         columns = {name: column[rows] for name, column in self.columns.items()}
         return Table(
-            list(self.names), columns, self.source, self.has_header, lines, self.delimiter
+            list(self.names),
+            columns,
+            self.source,
+            self.has_header,
+            lines,
+            self.delimiter,
+            decimal=self.decimal,
         )
 
     @classmethod
@@ -131,6 +142,10 @@ def read_table(
     encoding: str = "utf-8-sig",
     header: bool | Literal["auto"] = "auto",
     engine: Literal["auto", "pandas", "numpy"] = "auto",
+    decimal: str | None = None,
+    min_columns: int = 2,
+    expect: Sequence[str] | None = None,
+    text: Sequence[str] = (),
 ) -> Table:
     """Read a CSV file into a :class:`Table`: numeric columns as float64, others as text.
 
@@ -146,14 +161,30 @@ def read_table(
         UTF-8 with or without a byte-order mark by default (a mark is skipped with "utf-8"
         too).
     header : "auto", True or False, default "auto"
-        "auto": the first row is a header when it is text in every column whose next rows
-        are numbers (missing cells aside). Without one, columns are ``col0``, ``col1``, ...
-        An empty header cell names column ``j`` ``col{j}`` (with a notice in
-        :attr:`Table.notices`); repeated names are an error.
+        "auto": the first row is a header when it holds every name in `expect`, or when it is
+        text in every column whose next rows are numbers (missing cells aside). Without one,
+        columns are ``col0``, ``col1``, ... An empty header cell names column ``j``
+        ``col{j}`` (with a notice in :attr:`Table.notices`); repeated names are an error.
+        A first row of counts as in scikit-learn's data files (``150,4,setosa,...``: the
+        number of rows that follow, then of features, then class names) is skipped with a
+        notice when the count is right.
     engine : "auto", "pandas" or "numpy", default "auto"
         "pandas": ``pandas.read_csv`` (fast, the ``cli`` extra); "numpy": Python's ``csv``
         module and NumPy (no pandas); "auto": pandas when it is installed. Both return the
         same table.
+    decimal : ".", "," or None, default None
+        The decimal mark of numbers. None detects it: "," when the delimiter is not "," and
+        the first rows have a column of numbers written like ``3,75`` (integers among them)
+        and no column of numbers written like ``3.75`` (with a notice). With ",", a cell with
+        a "." is text. The choice is :attr:`Table.decimal`.
+    min_columns : 1 or 2, default 2
+        Fewer columns is an error suggesting ``--delimiter``. With 1, a file of one column is
+        read unless its first cell holds ``;``, a tab or ``|`` (a delimiter, surely).
+    expect : sequence of str, optional
+        Column names the caller expects (a model's inputs), for header "auto".
+    text : sequence of str, default ()
+        Columns read as text even when they hold numbers (IDs such as ``007``): stripped
+        cells, None where missing. Names the file lacks are ignored.
 
     Returns
     -------
@@ -191,6 +222,12 @@ def read_table(
         raise DataError(f"read_table: header must be 'auto', True or False, got {header!r}")
     if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n\ufffe\uffff'):
         raise DataError(f"read_table: delimiter must be one character, got {delimiter!r}")
+    if decimal not in (None, ".", ","):
+        raise DataError(f"read_table: decimal must be '.' or ',' (or None), got {decimal!r}")
+    if isinstance(min_columns, bool) or min_columns not in (1, 2):
+        raise DataError(f"read_table: min_columns must be 1 or 2, got {min_columns!r}")
+    if isinstance(expect, str) or isinstance(text, str):
+        raise DataError("read_table: expect and text are sequences of column names, not one str")
     try:
         codec = codecs.lookup(encoding).name
     except LookupError:
@@ -210,7 +247,15 @@ def read_table(
     chosen = "pandas" if engine == "pandas" or (engine == "auto" and has_pandas) else "numpy"
     try:
         parts = read_parts(
-            file, delimiter=delimiter, encoding=encoding, header=header, engine=chosen
+            file,
+            delimiter=delimiter,
+            encoding=encoding,
+            header=header,
+            engine=chosen,
+            decimal=decimal,
+            min_columns=min_columns,
+            expect=tuple(expect or ()),
+            text=tuple(text),
         )
     except OSError as error:
         raise DataError(f"{file}: cannot read ({error.strerror or error})") from None
@@ -222,6 +267,7 @@ def read_table(
         parts.lines,
         parts.delimiter,
         parts.notices,
+        parts.decimal,
     )
     _check_numbers(table, file, encoding)
     return table

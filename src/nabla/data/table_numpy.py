@@ -9,7 +9,9 @@ cell rules, so that a cell means the same thing whichever engine read it:
 - a cell is a *number* when, stripped, it matches :data:`NUMBER`: an ASCII decimal float
   (``1``, ``-2.5``, ``.5``, ``1.``, ``1e-3``) or ``inf``/``infinity`` in any case with a sign.
   This is exactly what ``pandas.read_csv`` parses as a number (not Python's ``float``, which
-  also takes ``1_000``, ``nan`` and non-ASCII digits: those cells are text here);
+  also takes ``1_000``, ``nan`` and non-ASCII digits: those cells are text here). With the
+  decimal mark ``","`` a number has a comma where it had a point (``3,75``), and a cell with a
+  ``"."`` is text (as ``pandas.read_csv(decimal=",")``);
 - a column is numeric (float64, NaN where missing) when every cell that is not missing is a
   number, else text (object array of stripped ``str``, None where missing).
 
@@ -36,6 +38,7 @@ from nabla.errors import DataError
 
 __all__ = [
     "CHUNK_ROWS",
+    "MISSING",
     "MISSING_TOKENS",
     "NUMBER",
     "column_names",
@@ -61,19 +64,27 @@ _BLOCK = 1 << 22  # bytes decoded at a time when looking for a decoding error
 NUMBER = re.compile(
     r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf(?:inity)?))"
 )
-_MISSING = frozenset(MISSING_TOKENS)
+MISSING = frozenset(MISSING_TOKENS)  # for membership tests
 #: the line fed to the csv module after the file: Unicode noncharacters, in no real file and
 #: never a delimiter (read_table refuses them), so it stays one cell
 _END = "\uffff\ufffe\uffff"
 
 
-def is_number(cell: str) -> bool:
+def is_number(cell: str, decimal: str = ".") -> bool:
     """Whether a stripped cell is read as a number (see the module docstring)."""
+    if decimal != ".":
+        if "." in cell:
+            return False
+        cell = cell.replace(decimal, ".")
     return NUMBER.fullmatch(cell) is not None
 
 
-def _numbers(cells: Sequence[str]) -> Array | None:
+def _numbers(cells: Sequence[str], decimal: str = ".") -> Array | None:
     """The cells as float64 when every one is a number (spaces around allowed), else None."""
+    if decimal != ".":
+        if any("." in cell for cell in cells):
+            return None
+        cells = [cell.replace(decimal, ".") for cell in cells]
     try:
         values = np.fromiter(map(float, cells), np.float64, len(cells))
     except ValueError:
@@ -86,15 +97,15 @@ def _numbers(cells: Sequence[str]) -> Array | None:
     return values if all(is_number(cell.strip()) for cell in cells) else None
 
 
-def _float_column(cells: Sequence[str]) -> Array | None:
+def _float_column(cells: Sequence[str], decimal: str = ".") -> Array | None:
     """The cells as float64 (NaN where missing), or None when some present cell is text."""
-    values = _numbers(cells)  # the common case: nothing missing
+    values = _numbers(cells, decimal)  # the common case: nothing missing
     if values is not None:
         return values
     stripped = [cell.strip() for cell in cells]
-    missing = np.fromiter((cell in _MISSING for cell in stripped), bool, len(stripped))
+    missing = np.fromiter((cell in MISSING for cell in stripped), bool, len(stripped))
     present = [cell for cell, gone in zip(stripped, missing) if not gone]
-    numbers = _numbers(present)
+    numbers = _numbers(present, decimal)
     if numbers is None:
         return None
     values = np.full(len(stripped), np.nan)
@@ -102,26 +113,26 @@ def _float_column(cells: Sequence[str]) -> Array | None:
     return values
 
 
-def is_numeric_column(cells: Sequence[str]) -> bool:
+def is_numeric_column(cells: Sequence[str], decimal: str = ".") -> bool:
     """Whether every cell that is not missing is a number."""
-    return _float_column(cells) is not None
+    return _float_column(cells, decimal) is not None
 
 
-def text_column(cells: Sequence[str | None], numeric: bool = True) -> Array:
+def text_column(cells: Sequence[str | None], numeric: bool = True, decimal: str = ".") -> Array:
     """One column from its cells (None is missing): float64 when numeric, else stripped text.
 
     With ``numeric=False`` the column is text without trying numbers (the caller knows).
     """
     stripped = [None if cell is None else cell.strip() for cell in cells]
-    present = [cell for cell in stripped if cell is not None and cell not in _MISSING]
-    numbers = _numbers(present) if numeric else None
+    present = [cell for cell in stripped if cell is not None and cell not in MISSING]
+    numbers = _numbers(present, decimal) if numeric else None
     if numbers is not None:
         values = np.full(len(stripped), np.nan)
-        mask = np.fromiter((c is not None and c not in _MISSING for c in stripped), bool)
+        mask = np.fromiter((c is not None and c not in MISSING for c in stripped), bool)
         values[mask] = numbers
         return values
     column = np.empty(len(stripped), dtype=object)
-    column[:] = [None if cell is None or cell in _MISSING else cell for cell in stripped]
+    column[:] = [None if cell is None or cell in MISSING else cell for cell in stripped]
     return column
 
 
@@ -130,20 +141,34 @@ def is_blank(row: list[str]) -> bool:
     return not row or (len(row) == 1 and not row[0].strip(" \t"))
 
 
-def numeric_looking(rows: list[list[str]], n_columns: int) -> list[bool]:
+def numeric_looking(rows: list[list[str]], n_columns: int, decimal: str = ".") -> list[bool]:
     """Per column: no present cell of `rows` is text (missing cells are ignored)."""
-    return [is_numeric_column([row[j] for row in rows if len(row) > j]) for j in range(n_columns)]
+    return [
+        is_numeric_column([row[j] for row in rows if len(row) > j], decimal)
+        for j in range(n_columns)
+    ]
 
 
-def has_header_row(rows: list[list[str]], n_columns: int) -> bool:
-    """``_detect_header``'s rule, with a missing cell in a numeric-looking column read as 0."""
+def has_header_row(rows: list[list[str]], n_columns: int, decimal: str = ".") -> bool:
+    """``_detect_header``'s rule, with a missing cell in a numeric-looking column read as 0
+    (and numbers with a decimal comma written with a point)."""
     sample = [row for row in rows[1 : 1 + HEADER_SAMPLE_ROWS] if len(row) == n_columns]
-    looks = numeric_looking(sample, n_columns)
+    looks = numeric_looking(sample, n_columns, decimal)
+
+    def pointed(cell: str) -> str:  # "3,75" as "3.75" when the decimal mark is a comma
+        if decimal == "." or not is_number(cell.strip(), decimal):
+            return cell
+        return cell.strip().replace(decimal, ".")
+
+    first = [pointed(cell) for cell in rows[0]]
     filled = [
-        ["0" if looks[j] and cell.strip() in _MISSING else cell for j, cell in enumerate(row)]
+        [
+            "0" if looks[j] and cell.strip() in MISSING else pointed(cell)
+            for j, cell in enumerate(row)
+        ]
         for row in sample
     ]
-    return _detect_header([rows[0], *filled])
+    return _detect_header([first, *filled])
 
 
 def column_names(file: Path, row: list[str]) -> tuple[list[str], list[str]]:
@@ -202,6 +227,8 @@ def iter_rows(file: Path, delimiter: str, encoding: str) -> Iterator[tuple[int, 
 def decode_error(file: Path, encoding: str) -> DataError:
     """The one-line message for a file that is not `encoding` text: the first bad byte's offset."""
     decoder = codecs.getincrementaldecoder(encoding)()
+    # "utf-8-sig" is UTF-8 that may start with a byte-order mark: the message says UTF-8
+    name = "UTF-8" if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") else encoding
     offset = 0
     with file.open("rb") as stream:
         while True:
@@ -214,22 +241,29 @@ def decode_error(file: Path, encoding: str) -> DataError:
                 where = offset - pending + (pending + len(block) - len(error.object)) + error.start
                 bad = error.object[error.start : error.start + 4]
                 return DataError(
-                    f"{file}: not {encoding} text ({error.reason} at byte {where}: {bad!r}); "
+                    f"{file}: not {name} text ({error.reason} at byte {where}: {bad!r}); "
                     "pass --encoding (e.g. --encoding latin-1)"
                 )
             if not block:
-                return DataError(f"{file}: not {encoding} text; pass --encoding (e.g. latin-1)")
+                return DataError(f"{file}: not {name} text; pass --encoding (e.g. latin-1)")
             offset += len(block)
 
 
 def scan_lines(
     file: Path, delimiter: str, encoding: str, has_header: bool, n_columns: int
 ) -> Array:
-    """The line each data row starts on (csv module); a DataError at the first ragged row."""
+    """The line each data row starts on (csv module); a DataError at the first ragged row.
+
+    With `has_header` the first row is not data (a header, or a row of counts of another
+    width: then the first data row is the one others are compared with).
+    """
     lines: list[int] = []
-    first = 0
+    first, skip = 0, has_header
     try:
         for line, row in iter_rows(file, delimiter, encoding):
+            if skip:
+                first, skip = (line if len(row) == n_columns else 0), False
+                continue
             first = first or line
             if len(row) != n_columns:
                 raise ragged_row_error(file, line, len(row), n_columns, first)
@@ -238,7 +272,7 @@ def scan_lines(
         raise decode_error(file, encoding) from None
     except csv.Error as error:
         raise DataError(f"{file}: malformed CSV near line {len(lines) + 1} ({error})") from None
-    return np.asarray(lines[1:] if has_header else lines, dtype=np.int64)
+    return np.asarray(lines, dtype=np.int64)
 
 
 class _TextFound(Exception):
@@ -264,16 +298,18 @@ def read_columns(
     has_header: bool,
     n_columns: int,
     text_columns: set[int],
+    decimal: str = ".",
 ) -> tuple[list[Array], Array]:
     """Every column of the file and the line each data row starts on (NumPy engine).
 
-    `n_columns` is the first row's width (every row must have it); `text_columns` are the
-    columns known to be text (others are tried as numbers first).
+    `n_columns` is the data rows' width (every row must have it; a first row that is not data
+    may differ); `text_columns` are the columns known to be text (others are tried as numbers
+    first, with the decimal mark `decimal`).
     """
     text = set(text_columns)
     while True:
         try:
-            return _read_once(file, delimiter, encoding, has_header, n_columns, text)
+            return _read_once(file, delimiter, encoding, has_header, n_columns, text, decimal)
         except _TextFound as found:
             text.add(found.column)
         except UnicodeDecodeError:
@@ -289,6 +325,7 @@ def _read_once(
     has_header: bool,
     n_columns: int,
     text: set[int],
+    decimal: str,
 ) -> tuple[list[Array], Array]:
     numbers: dict[int, list[Array]] = {j: [] for j in range(n_columns) if j not in text}
     strings: dict[int, list[str | None]] = {j: [] for j in text}
@@ -300,11 +337,12 @@ def _read_once(
     chunk: list[list[str]] = [] if has_header else [first[1]]
     if not has_header:
         lines.append(first[0])
+    reference = first[0] if len(first[1]) == n_columns else 0  # the row others are compared with
 
     def convert(chunk: list[list[str]]) -> None:
         cells = list(zip(*chunk))
         for j, values in numbers.items():
-            column = _float_column(cells[j])
+            column = _float_column(cells[j], decimal)
             if column is None:
                 raise _TextFound(j)
             values.append(column)
@@ -312,8 +350,9 @@ def _read_once(
             texts.extend(cells[j])
 
     for line, row in rows:
+        reference = reference or line
         if len(row) != n_columns:
-            raise ragged_row_error(file, line, len(row), n_columns, first[0])
+            raise ragged_row_error(file, line, len(row), n_columns, reference)
         chunk.append(row)
         lines.append(line)
         if len(chunk) == CHUNK_ROWS:

@@ -2,25 +2,14 @@
 
 1. The first :data:`SAMPLE_BYTES` are decoded; ``csv.Sniffer`` picks the delimiter among
    ``, ; TAB |`` from their first :data:`SNIFF_LINES` lines (else ","); their rows decide the
-   header (the rule of :func:`nabla.data.csv_loader._detect_header`, with missing cells not
-   counting against a numeric column) and which columns are surely text. A cell that starts
-   with a space there makes pandas skip such spaces (``skipinitialspace``); a ``' "'`` later
-   in the file makes it read again that way, so a quote after spaces opens a quoted cell in
-   both engines.
-2. An engine reads every row: ``pandas.read_csv`` (C parser; numbers parsed straight to
-   float64, the sample's text columns as ``object``), or the NumPy-only engine of
-   :mod:`nabla.data.table_numpy` (Python's ``csv`` module). Both apply the same cell rules, so
-   they return the same columns.
-3. The pandas engine's row lines: pandas skips blank lines and does not say where a row
-   started, so a thread counts the file's newlines while pandas parses (NumPy on a memory
-   map). When every line up to the last non-blank one is a row, row ``i`` is on line
-   ``i + 1 + header`` and ``lines`` is None. Otherwise (blank lines, newlines inside quoted
-   cells, encodings where a newline is not the byte ``\\n``) the file is scanned with the
-   ``csv`` module for each row's line and width. pandas also pads a short row with missing
-   cells, silently: the rows whose last cell is missing are checked (only their lines, parsed
-   again, when every line is a row; else by the scan). A file with a ``\\r`` that ends no
-   ``\\r\\n`` is left to the NumPy engine (pandas may start the next row at a delimiter
-   after it). The NumPy engine always knows the lines; both report ``lines`` as None exactly
+   decimal mark (:func:`comma_columns`), a first row that counts the rows
+   (:func:`counted_rows`), the header (a first row with the expected names, else the rule of
+   :func:`nabla.data.csv_loader._detect_header`, missing cells not counting against a numeric
+   column) and which columns are surely text.
+2. An engine reads every row: ``pandas.read_csv`` (:mod:`nabla.data.table_pandas`: C parser;
+   numbers parsed straight to float64, the sample's text columns as ``object``), or the
+   NumPy-only engine of :mod:`nabla.data.table_numpy` (Python's ``csv`` module). Both apply
+   the same cell rules, so they return the same columns, and report ``lines`` as None exactly
    when it equals the default.
 """
 
@@ -28,12 +17,9 @@ from __future__ import annotations
 
 import codecs
 import csv
-import importlib
 import io
-import mmap
 import re
-import warnings
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,17 +28,15 @@ import numpy as np
 
 from nabla._typing import Array
 from nabla.data.table_numpy import (
-    MISSING_TOKENS,
+    MISSING,
     column_names,
     decode_error,
     has_header_row,
     is_blank,
+    is_number,
     numeric_looking,
-    ragged_row_error,
     read_columns,
-    scan_lines,
     single_column_error,
-    text_column,
 )
 from nabla.errors import DataError
 
@@ -68,8 +52,9 @@ __all__ = [
 SAMPLE_BYTES = 1 << 16  # bytes read for the dialect, the header and the text columns
 DELIMITERS = ",;\t|"  # what the sniffer chooses among
 SNIFF_LINES = 100  # lines of the sample the sniffer reads (its time grows with the text)
-_NONE = np.full(1, None, dtype=object)  # compares with an object column cell by cell
-_BLOCK = 1 << 20  # bytes compared at a time when counting lines
+#: a stripped cell written with a decimal comma: a sign, digits, a comma, digits, an exponent
+DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+(?:[eE][+-]?[0-9]+)?")
+_COUNT = re.compile(r"[0-9]+")
 
 
 @dataclass
@@ -82,6 +67,7 @@ class TableParts:
     has_header: bool
     delimiter: str
     notices: list[str] = field(default_factory=list)
+    decimal: str = "."
 
 
 def _read_sample(file: Path, encoding: str) -> tuple[str, bool]:
@@ -134,266 +120,140 @@ def _sample_rows(file: Path, sample: str, delimiter: str, complete: bool) -> lis
     return rows if complete else rows[:-1] or rows
 
 
-def _spaces_lead_cells(sample: str, delimiter: str) -> bool:
-    """Whether a cell of the sample starts with a space."""
-    return re.search(f"(?:^|{re.escape(delimiter)}) ", sample, re.MULTILINE) is not None
+def comma_columns(rows: list[list[str]], n_columns: int) -> list[int]:
+    """The columns of `rows` (data rows) that hold numbers written with a decimal comma.
+
+    Such a column's present cells match :data:`DECIMAL_COMMA` or are numbers without a
+    ``"."`` (integers), one at least the former. None when a column of numbers has a cell with
+    a decimal point (the file's decimal mark is then ``"."``).
+    """
+    found = []
+    for j in range(n_columns):
+        cells = [row[j].strip() for row in rows if len(row) > j]
+        present = [cell for cell in cells if cell not in MISSING]
+        if all(is_number(cell) for cell in present):
+            if any("." in cell for cell in present):
+                return []
+        elif all(
+            DECIMAL_COMMA.fullmatch(cell) or (is_number(cell) and "." not in cell)
+            for cell in present
+        ):
+            found.append(j)
+    return found
+
+
+def counted_rows(rows: list[list[str]]) -> int | None:
+    """n when the first row counts the rows that follow, as scikit-learn's bundled CSV files
+    (iris.csv: ``150,4,setosa,versicolor,virginica``): two integers n and k, then class names
+    (text), and the next rows are ``k + 1`` cells wide and end with a class index (an integer
+    below the number of names). Else None. The caller checks n."""
+    first = [cell.strip() for cell in rows[0]]
+    names = first[2:]
+    if len(rows) < 2 or not names or not all(_COUNT.fullmatch(c) for c in first[:2]):
+        return None
+    if any(is_number(cell) or cell in MISSING for cell in names):
+        return None
+    width = int(first[1]) + 1
+    for row in rows[1:]:
+        last = row[-1].strip()
+        if len(row) != width or not _COUNT.fullmatch(last) or int(last) >= len(names):
+            return None
+    return int(first[0])
 
 
 def read_parts(
-    file: Path, *, delimiter: str | None, encoding: str, header: bool | str, engine: str
+    file: Path,
+    *,
+    delimiter: str | None,
+    encoding: str,
+    header: bool | str,
+    engine: str,
+    decimal: str | None = None,
+    min_columns: int = 2,
+    expect: Sequence[str] = (),
+    text: Sequence[str] = (),
+    counts: bool = True,
 ) -> TableParts:
-    """Read `file` into named columns; see the module docstring for the steps."""
+    """Read `file` into named columns; see the module docstring for the steps and
+    :func:`~nabla.data.read_table` for the options (`counts`: look for a row of counts)."""
+    options: dict[str, Any] = {"delimiter": delimiter, "encoding": encoding, "header": header}
+    options.update(engine=engine, decimal=decimal, min_columns=min_columns, expect=expect)
+    options.update(text=text)
     sample, complete = _read_sample(file, encoding)
     if delimiter is None:
         delimiter = sniff_delimiter(sample)
     rows = _sample_rows(file, sample, delimiter, complete)
     if not rows:
         raise DataError(f"{file}: file is empty")
-    n_columns = len(rows[0])
-    if n_columns < 2:
-        raise single_column_error(file, rows[0][0], delimiter)
-    has_header = has_header_row(rows, n_columns) if header == "auto" else bool(header)
-    names, notices = (
+    expected = bool(expect) and set(expect) <= {cell.strip() for cell in rows[0]}
+    counted = counted_rows(rows) if counts and header == "auto" and not expected else None
+    if counted is not None and complete and counted != len(rows) - 1:
+        counted = None
+    n_columns = len(rows[0] if counted is None else rows[1])
+    first = rows[0][0].strip()
+    hidden = any(d in first for d in ";\t|" if d != delimiter)  # a delimiter not split at
+    if n_columns < min_columns or (n_columns == 1 and hidden):
+        raise single_column_error(file, first, delimiter)
+    if decimal == "," == delimiter:
+        raise DataError(f"{file}: the decimal mark ',' is also the delimiter; pass --delimiter")
+    notices, commas = [], []
+    if decimal is None:
+        commas = comma_columns(rows[header is not False :], n_columns) if delimiter != "," else []
+        decimal = "," if commas else "."
+    if counted is not None:
+        has_header = False
+        notices.append(
+            f"{file}: line 1 counts the rows ({counted}) and features ({n_columns - 1}) and "
+            f"names the classes ({', '.join(cell.strip() for cell in rows[0][2:])}) of the "
+            f"last column, as scikit-learn's data files do: skipped"
+        )
+    elif header == "auto":
+        has_header = expected or has_header_row(rows, n_columns, decimal)
+    else:
+        has_header = bool(header)
+    skip = has_header or counted is not None  # the first row is not data
+    names, header_notices = (
         column_names(file, rows[0]) if has_header else ([f"col{j}" for j in range(n_columns)], [])
     )
-    looks = numeric_looking(rows[1:] if has_header else rows, n_columns)
-    text = {j for j in range(n_columns) if not looks[j]}
+    if decimal == "," and commas:
+        shown = ", ".join(repr(names[j]) for j in commas[:5]) + (
+            ", ..." if len(commas) > 5 else ""
+        )
+        notices.append(
+            f"{file}: read decimal commas: column(s) {shown} hold numbers written like '3,75' "
+            "(pass --decimal . to read such cells as text)"
+        )
+    looks = numeric_looking(rows[1:] if skip else rows, n_columns, decimal)
+    wanted = set(text)
+    texts = {j for j in range(n_columns) if not looks[j] or names[j] in wanted}
     read = None
-    if engine == "pandas":
-        pandas = _PandasEngine(file, delimiter, encoding, has_header, n_columns, text)
-        read = pandas.read(spaces=_spaces_lead_cells(sample, delimiter))
+    if engine == "pandas":  # imported here: the NumPy-only predictor copies this function
+        from nabla.data.table_pandas import PandasEngine
+
+        pandas = PandasEngine(file, delimiter, encoding, skip, n_columns, texts, decimal)
+        pandas.reference = 1 + int(counted is not None)
+        read = pandas.read(sample)
     if read is None:  # the NumPy engine, or pandas and the csv module disagreed on the rows
         read = read_columns(
             file,
             delimiter=delimiter,
             encoding=encoding,
-            has_header=has_header,
+            has_header=skip,
             n_columns=n_columns,
-            text_columns=text,
+            text_columns=texts,
+            decimal=decimal,
         )
     columns, lines = read
     n_rows = len(columns[0])
+    if counted is not None and n_rows != counted:  # not a row of counts after all
+        return read_parts(file, counts=False, **options)
     if n_rows == 0:
         raise DataError(f"{file}: has a header row but no data rows")
-    if lines is not None and np.array_equal(lines, np.arange(n_rows) + 1 + int(has_header)):
+    default = np.arange(n_rows) + 1 + int(skip)
+    if lines is not None and np.array_equal(lines, default):
         lines = None
-    return TableParts(names, columns, lines, has_header, delimiter, notices)
-
-
-@dataclass
-class _ByteFacts:
-    """What one pass over the file's bytes tells the pandas engine."""
-
-    lines: int | None  # lines up to the last non-blank one; None when not countable as bytes
-    space_quote: bool  # a '"' after a space somewhere (needs skipinitialspace to be a quote)
-    lone_cr: bool  # a "\r" not followed by "\n": pandas and the csv module split it apart
-
-
-def _count(data: Array, byte: int) -> int:
-    """How many elements of the uint8 array equal `byte` (a block at a time: little memory)."""
-    return sum(
-        int(np.count_nonzero(data[i : i + _BLOCK] == byte)) for i in range(0, len(data), _BLOCK)
+    if lines is None and counted is not None:  # has_header is False: say where rows are
+        lines = default
+    return TableParts(
+        names, columns, lines, has_header, delimiter, header_notices + notices, decimal
     )
-
-
-def _has_lone_cr(data: Array) -> bool:
-    """Whether some ``\\r`` byte is not followed by ``\\n``."""
-    for i in range(0, len(data), _BLOCK):
-        after = np.flatnonzero(data[i : i + _BLOCK] == 13) + i + 1
-        if after.size and (after[-1] == len(data) or (data[after[after < len(data)]] != 10).any()):
-            return True
-    return False
-
-
-def _byte_facts(file: Path, encoding: str, delimiter: str) -> _ByteFacts:
-    """Count lines when newlines are plain ``\\n`` or ``\\r\\n`` bytes; look for ``' "'``.
-
-    The file is memory-mapped and counted by NumPy (no copy; the GIL is released meanwhile).
-    """
-    if file.stat().st_size == 0:
-        return _ByteFacts(None, False, False)
-    with file.open("rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        data = np.frombuffer(view, dtype=np.uint8)
-        n_lf = _count(data, ord("\n"))
-        lone_cr = view.find(b"\r") >= 0 and _has_lone_cr(data)
-        del data  # the map closes only when no array uses it
-        space_quote = view.find(b'"') >= 0 and view.find(b' "') >= 0
-        tail = view[-SAMPLE_BYTES:]
-    # the blank lines at the end (spaces and tabs, unless a tab is the delimiter)
-    content = tail.rstrip(b" \r\n" if delimiter == "\t" else b" \t\r\n")
-    countable = "a\n".encode(encoding).endswith(b"a\n") and not lone_cr  # not UTF-16
-    if not countable or (not content and len(tail) == SAMPLE_BYTES):
-        return _ByteFacts(None, space_quote, lone_cr)
-    return _ByteFacts(n_lf - tail[len(content) :].count(b"\n") + 1, space_quote, lone_cr)
-
-
-class _ParseFailed(Exception):
-    """pandas could not parse the file (its message, on one line)."""
-
-
-class _PandasEngine:
-    """``pandas.read_csv`` with the cell rules of :mod:`nabla.data.table_numpy`."""
-
-    def __init__(
-        self,
-        file: Path,
-        delimiter: str,
-        encoding: str,
-        has_header: bool,
-        n_columns: int,
-        text: set[int],
-    ) -> None:
-        # imported here (an optional dependency), as Any: pandas ships no type information
-        pd: Any = importlib.import_module("pandas")
-        self.pd = pd
-        self.file, self.delimiter, self.encoding = file, delimiter, encoding
-        self.has_header, self.n_columns, self.text = has_header, n_columns, text
-        self.names = [f"c{j}" for j in range(n_columns)]
-        self.options: dict[str, Any] = {
-            "sep": delimiter,
-            "quotechar": '"',
-            "doublequote": True,
-            "header": 0 if has_header else None,
-            "names": self.names,
-            "index_col": False,
-            "keep_default_na": False,
-            "na_values": list(MISSING_TOKENS),
-            "skip_blank_lines": True,
-            "encoding": encoding,
-            "engine": "c",
-            "on_bad_lines": "error",
-        }
-        if int(pd.__version__.split(".")[0]) < 3:
-            self.options["float_precision"] = "round_trip"  # pandas 3 is exact by default
-
-    def read(self, spaces: bool) -> tuple[list[Array], Array | None] | None:
-        """The columns and row lines (None when pandas and the csv module see different rows).
-
-        `spaces`: skip spaces that start a cell (a quote after them then opens a quoted cell).
-        Without it, a cell keeps its leading spaces, which the cell rules strip anyway; a file
-        with ``' "'`` somewhere is read again with it.
-        """
-        failed = False
-        with ThreadPoolExecutor(max_workers=1) as pool:  # counts lines while pandas parses
-            counting = pool.submit(_byte_facts, self.file, self.encoding, self.delimiter)
-            try:
-                columns = self._columns(spaces)
-            except _ParseFailed:  # perhaps a quote after spaces split a quoted cell
-                columns, failed = None, True
-            facts = counting.result()
-        if facts.lone_cr:  # pandas may end a row at "\r" and start the next with a delimiter
-            return None
-        if failed or (facts.space_quote and not spaces):
-            try:
-                columns = self._columns(True)
-            except _ParseFailed as error:
-                # the csv module names the ragged row or the open quote
-                scan_lines(
-                    self.file, self.delimiter, self.encoding, self.has_header, self.n_columns
-                )
-                raise DataError(f"{self.file}: malformed CSV ({error})") from None
-        if columns is None:
-            return None
-        n_rows = len(columns[0])
-        last = columns[-1]
-        # pandas pads a short row with missing cells: a missing cell in the last column may be one
-        short = np.isnan(last).any() if last.dtype.kind == "f" else (last == _NONE).any()
-        if facts.lines == n_rows + int(self.has_header):  # row i is on line i + 1 + header
-            if short:
-                suspects = np.flatnonzero(
-                    np.isnan(last) if last.dtype.kind == "f" else last == _NONE
-                )
-                if not self._check_widths(suspects + 1 + int(self.has_header)):
-                    return None
-            return columns, None
-        lines = scan_lines(
-            self.file, self.delimiter, self.encoding, self.has_header, self.n_columns
-        )
-        return (columns, lines) if len(lines) == n_rows else None
-
-    def _check_widths(self, lines: Array) -> bool:
-        """A DataError at the first of these lines (each one row) with too few cells; False
-        when one is blank to the csv module (pandas kept it: spaces with a space delimiter)."""
-        wanted = iter(lines.tolist())
-        target = next(wanted, None)
-        with self.file.open(newline="", encoding=self.encoding) as stream:
-            for number, text in enumerate(stream, start=1):
-                if number != target:
-                    continue
-                reader = csv.reader(
-                    [text], delimiter=self.delimiter, quotechar='"', skipinitialspace=True
-                )
-                cells = next(reader)
-                if is_blank(cells):
-                    return False
-                if len(cells) != self.n_columns:
-                    raise ragged_row_error(self.file, number, len(cells), self.n_columns, 1)
-                target = next(wanted, None)
-                if target is None:
-                    break
-        return True
-
-    def _read_csv(self, spaces: bool, usecols: list[int] | None, dtype: Any) -> Any:
-        pd = self.pd
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                # low_memory parses in chunks (less memory); a column of numbers in one chunk
-                # and text in another comes back mixed and is read again as text (below)
-                warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-                return pd.read_csv(
-                    self.file,
-                    usecols=usecols,
-                    dtype=dtype,
-                    skipinitialspace=spaces,
-                    **self.options,
-                )
-        except UnicodeDecodeError:
-            raise decode_error(self.file, self.encoding) from None
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{self.file}: file is empty") from None
-        except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
-            raise _ParseFailed(" ".join(str(error).split())) from None
-
-    def _columns(self, spaces: bool) -> list[Array] | None:
-        # text as categories: pandas makes a str per distinct cell, not per row
-        frame = self._read_csv(spaces, None, {self.names[j]: "category" for j in self.text})
-        columns: list[Array | None] = []
-        for j in range(self.n_columns):
-            series = frame.iloc[:, j]
-            kind = series.dtype.kind
-            if kind == "f":
-                column = series.to_numpy()
-                column.flags.writeable = True  # pandas' read-only view of data only we keep
-            elif kind in "iu":
-                column = series.to_numpy().astype(np.float64)
-            else:
-                column = _object_column(series, numeric=j not in self.text)
-            columns.append(column)
-        del frame
-        redo = [j for j, column in enumerate(columns) if column is None]
-        if redo:  # booleans, or cells pandas made numbers in a text column: read their text
-            frame = self._read_csv(spaces, redo, "category")
-            for position, j in enumerate(redo):
-                columns[j] = _object_column(frame.iloc[:, position], numeric=True)
-            del frame
-        done = [column for column in columns if column is not None]
-        return done if len(done) == self.n_columns else None
-
-
-def _object_column(series: Any, numeric: bool) -> Array | None:
-    """A column from pandas' text cells (str, or NaN where missing); None when it holds other
-    values (booleans, or numbers from a low-memory chunk). The cell rules run once per distinct
-    value, not once per row."""
-    if series.dtype == "category":
-        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
-    else:
-        codes, uniques = series.factorize()  # missing cells get code -1, as in categories
-    cells = uniques.to_numpy(dtype=object).tolist()
-    if not all(isinstance(cell, str) for cell in cells):
-        return None
-    column = text_column(cells, numeric=numeric)
-    # code -1 picks the appended last entry: NaN or None
-    missing = np.full(1, np.nan) if column.dtype.kind == "f" else _NONE
-    result: Array = np.concatenate([column, missing])[codes]
-    return result
