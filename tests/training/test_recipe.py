@@ -73,8 +73,10 @@ def test_results_are_the_saved_models_scores(tmp_path: Path) -> None:
     # (the optimizer's registered defaults: nabla train's sgd has lr 0.05 and momentum 0.9)
     fingerprint = run.config.fingerprint()
     assert fingerprint["lr"] is None and fingerprint["momentum"] is None
-    entry = OPTIMIZERS[run.config.optimizer]
-    expected = {**fingerprint, "lr": entry.lr, "momentum": entry.defaults["momentum"]}
+    assert run.config.optimizer == "auto"  # sgd for a classifier
+    entry = OPTIMIZERS["sgd"]
+    expected = {**fingerprint, "optimizer": "sgd", "lr": entry.lr}
+    expected["momentum"] = entry.defaults["momentum"]
     assert metrics["settings"] == expected
     assert len(metrics["epochs"]) == 10 == len(run.history)
 

@@ -282,12 +282,20 @@ def _make_trainer(
         monitor=config.monitor,
         checkpoint_path=Path(str(config.out)) / CHECKPOINT,
         checkpoint_every=config.checkpoint_every,
-        fingerprint=config.fingerprint(),
+        fingerprint=run_fingerprint(config, data.task),
         progress=config.progress,
         log=say if config.verbose else None,
         callbacks=[monitor] if monitor is not None else [],
     )
     return trainer, monitor
+
+
+def run_fingerprint(config: TrainConfig, task: str) -> dict[str, Any]:
+    """The settings a resumed run must share, with the optimizer as resolved for ``task``
+    ("auto" is SGD or Adam; a checkpoint from before "auto" names the one it used)."""
+    fingerprint = config.fingerprint()
+    fingerprint["optimizer"] = config.optimizer_for(task)
+    return fingerprint
 
 
 def divergence_warning(trainer: Trainer) -> str | None:
