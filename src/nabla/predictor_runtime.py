@@ -155,11 +155,12 @@ def _fail_in_rows(row, name, message):
     raise InputError(f"rows: row {row + 1}, column {name!r}: {message}")
 
 
-def read_rows(path, delimiter=None, encoding=None, strict=None, id_column=None):
+def read_rows(path, delimiter=None, encoding=None, strict=None, id_column=None, decimal=None):
     """The network's input for a CSV file, and (name, cells) of its ID column (or None).
 
     The ID column is ``id_column`` (an error when the file lacks it), else the training run's
-    ``ID_COLUMN`` when the file has it.
+    ``ID_COLUMN`` when the file has it. Numbers are read with the decimal mark ``decimal``
+    ("." or ","), by default the training file's.
 
     As ``nabla predict``: ``read_table`` (copied above), the model's columns matched by name
     (``match_features``), then the model's encoding; errors are nabla's one-line messages.
@@ -169,7 +170,7 @@ def read_rows(path, delimiter=None, encoding=None, strict=None, id_column=None):
         path,
         delimiter=delimiter,
         encoding=encoding or ENCODING,
-        decimal=globals().get("DECIMAL", "."),  # the training file's decimal mark
+        decimal=decimal or globals().get("DECIMAL", "."),  # default: the training file's
         min_columns=1 if len(inputs) == 1 else 2,  # a one-column model reads one column
         expect=inputs,  # a first row with these names is the header, even when all text
     )
@@ -199,15 +200,16 @@ def _text(value):
 
 
 USAGE = (
-    "usage: python predictor.py ROWS.csv [--strict] [--delimiter D] [--encoding E] [--id COL]  "
-    "(rows as nabla predict reads them; --strict: an unknown category is an error; --id: a "
-    "column copied to the output)"
+    "usage: python predictor.py ROWS.csv [--strict] [--delimiter D] [--encoding E] [--id COL] "
+    "[--decimal . or ,]  (rows as nabla predict reads them; --strict: an unknown category is an "
+    "error; --id: a column copied to the output)"
 )
 
 
 def _options(args):
-    """(path, strict, delimiter, encoding, id) from the command line, or None when it is wrong."""
-    options = {"--delimiter": None, "--encoding": None, "--id": None}
+    """(path, strict, delimiter, encoding, id, decimal) from the command line, or None when it is
+    wrong."""
+    options = {"--delimiter": None, "--encoding": None, "--id": None, "--decimal": None}
     strict, paths, args = False, [], list(args)
     while args:
         arg = args.pop(0)
@@ -219,10 +221,10 @@ def _options(args):
             return None
         else:
             paths.append(arg)
-    if len(paths) != 1:
+    if len(paths) != 1 or options["--decimal"] not in (None, ".", ","):
         return None
-    delimiter = parse_delimiter(options["--delimiter"])
-    return paths[0], strict, delimiter, options["--encoding"], options["--id"]
+    delimiter, decimal = parse_delimiter(options["--delimiter"]), options["--decimal"]
+    return paths[0], strict, delimiter, options["--encoding"], options["--id"], decimal
 
 
 def main(argv=None):
@@ -230,9 +232,9 @@ def main(argv=None):
     if options is None:
         print(USAGE)
         return 2
-    path, strict, delimiter, encoding, id_column = options
+    path, strict, delimiter, encoding, id_column, decimal = options
     try:
-        X, ids = read_rows(path, delimiter, encoding, strict or None, id_column)
+        X, ids = read_rows(path, delimiter, encoding, strict or None, id_column, decimal)
         out = forward(X)
     except InputError as error:
         print(f"{Path(__file__).name}: error: {error}", file=sys.stderr)

@@ -180,3 +180,55 @@ def test_count_rows_only_when_they_count(tmp_path: Path) -> None:
     index = write_rows(tmp_path / "index.csv", [["1", "2", "a"], ["1", "2", "1"]])
     assert read_both(index).n_rows == 2
     assert "row 2 has 3 cells" in error_of(path, "numpy", header=False)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_one_column_blank_lines_and_hidden_delimiters(tmp_path: Path, engine: str) -> None:
+    path = tmp_path / "gaps.csv"
+    path.write_text("value\n1\n\n2\n")
+    table = read_table(path, engine=engine, min_columns=1)
+    assert table.n_rows == 2 and [table.line(i) for i in range(2)] == [2, 4]
+    assert any("write a missing value as NA" in notice for notice in table.notices)
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('"a;b;c"\n"1;2;3"\n')  # a whole line quoted: not one column, surely
+    assert "single column 'a;b;c'" in error_of(quoted, engine, delimiter=";", min_columns=1)
+
+
+def test_predictor_reads_one_column_for_one_input(tmp_path: Path) -> None:
+    import runpy
+
+    import nabla as nb
+    from nabla.predictor import write_predictor
+
+    model = nb.nn.MLP([1, 2])
+    path = write_predictor(model, tmp_path / "p.py", feature_names=["x"])
+    predictor = runpy.run_path(str(path))
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x\n0.5\n-2\n")
+    X, ids = predictor["read_rows"](str(rows))
+    np.testing.assert_array_equal(X, [[0.5], [-2.0]])
+    assert ids is None
+    two = runpy.run_path(
+        str(write_predictor(nb.nn.MLP([2, 2]), tmp_path / "q.py", feature_names=["a", "b"]))
+    )
+    text = tmp_path / "text.csv"
+    text.write_text("b,a\nfoo,bar\n")  # all text: the model's names make the header
+    with pytest.raises(ValueError, match=r"row 2, column 'a'.*'bar'"):
+        two["read_rows"](str(text))
+
+
+def test_predictor_command_reads_decimal_commas(tmp_path: Path) -> None:
+    import runpy
+
+    import nabla as nb
+    from nabla.predictor import write_predictor
+
+    predictor = runpy.run_path(str(write_predictor(nb.nn.MLP([2, 2]), tmp_path / "p.py")))
+    rows = tmp_path / "eu.csv"
+    rows.write_text("col0;col1\n1,5;2\n-0,25;3,5\n")
+    X, _ = predictor["read_rows"](str(rows), decimal=",")
+    np.testing.assert_array_equal(X, [[1.5, 2.0], [-0.25, 3.5]])
+    with pytest.raises(ValueError, match="'1,5'"):
+        predictor["read_rows"](str(rows))  # the model's mark, "." by default: text
+    assert predictor["_options"](["eu.csv", "--decimal", ","])[-1] == ","
+    assert predictor["_options"](["eu.csv", "--decimal", ";"]) is None

@@ -191,7 +191,7 @@ def read_parts(
         counted = None
     n_columns = len(rows[0] if counted is None else rows[1])
     first = rows[0][0].strip()
-    hidden = any(d in first for d in ";\t|" if d != delimiter)  # a delimiter not split at
+    hidden = any(d in first for d in ";\t|")  # a delimiter, surely: not one column
     if n_columns < min_columns or (n_columns == 1 and hidden):
         raise single_column_error(file, first, delimiter)
     if decimal == "," == delimiter:
@@ -254,6 +254,11 @@ def read_parts(
         lines = None
     if lines is None and counted is not None:  # has_header is False: say where rows are
         lines = default
+    if n_columns == 1 and lines is not None:
+        notices.append(
+            f"{file}: blank lines between rows are skipped; in a file of one column, write a "
+            "missing value as NA"
+        )
     return TableParts(
         names, columns, lines, has_header, delimiter, header_notices + notices, decimal
     )
