@@ -232,3 +232,17 @@ def test_predictor_command_reads_decimal_commas(tmp_path: Path) -> None:
         predictor["read_rows"](str(rows))  # the model's mark, "." by default: text
     assert predictor["_options"](["eu.csv", "--decimal", ","])[-1] == ","
     assert predictor["_options"](["eu.csv", "--decimal", ";"]) is None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_headerless_semicolons_with_decimal_commas(tmp_path: Path, engine: str) -> None:
+    path = tmp_path / "bare.csv"
+    path.write_text("1,5;2,5;a\n3,25;4;b\n")  # the sniffer says "," (two commas a row)
+    table = read_table(path, engine=engine)
+    assert table.delimiter == ";" and table.decimal == "," and not table.has_header
+    np.testing.assert_array_equal(table.columns["col0"], [1.5, 3.25])
+    assert table.columns["col2"].tolist() == ["a", "b"]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("1,5;2\n3,4;5\n")  # commas that split alike, and ";" cells of text
+    assert read_table(plain, engine=engine, decimal=".").delimiter == ","
+    assert read_table(plain, engine=engine).delimiter == ";"  # ambiguous: decimal commas

@@ -161,6 +161,19 @@ def counted_rows(rows: list[list[str]]) -> int | None:
     return int(first[0])
 
 
+def _semicolons(
+    file: Path, sample: str, complete: bool, rows: list[list[str]]
+) -> tuple[str, list[list[str]]]:
+    """(";", its rows) for a file the sniffer splits at "," whose rows split at ";" alike into
+    columns of numbers written with decimal commas (``1,5;2,25``: the sniffer's "," has two
+    cells a row too); else (",", `rows`)."""
+    split = _sample_rows(file, sample, ";", complete)
+    widths = {len(row) for row in split}
+    if len(widths) == 1 and widths != {1} and comma_columns(split[1:], len(split[0])):
+        return ";", split
+    return ",", rows
+
+
 def read_parts(
     file: Path,
     *,
@@ -180,11 +193,13 @@ def read_parts(
     options.update(engine=engine, decimal=decimal, min_columns=min_columns, expect=expect)
     options.update(text=text)
     sample, complete = _read_sample(file, encoding)
-    if delimiter is None:
-        delimiter = sniff_delimiter(sample)
+    sniffed = delimiter is None
+    delimiter = sniff_delimiter(sample) if delimiter is None else delimiter
     rows = _sample_rows(file, sample, delimiter, complete)
     if not rows:
         raise DataError(f"{file}: file is empty")
+    if sniffed and delimiter == "," and decimal != ".":
+        delimiter, rows = _semicolons(file, sample, complete, rows)
     expected = bool(expect) and set(expect) <= {cell.strip() for cell in rows[0]}
     counted = counted_rows(rows) if counts and header == "auto" and not expected else None
     if counted is not None and complete and counted != len(rows) - 1:
