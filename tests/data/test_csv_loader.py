@@ -388,3 +388,27 @@ def test_load_csv_agrees_with_read_table(
     assert data.class_names is not None
     np.testing.assert_array_equal(np.asarray(data.class_names)[data.y], read.columns["label"])
     np.testing.assert_array_equal(load_csv_features(path, features[::-1]), expected[:, ::-1])
+
+
+def test_decimal_commas_as_read_table_reads_them(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    path = write(tmp_path, "a;b;y\n1,5;2;0\n3,25;4;1\n-2,0;6;1\n")
+    data = load_csv(path)
+    expected = pd.read_csv(path, sep=";", decimal=",")[["a", "b"]].to_numpy(np.float32)
+    np.testing.assert_array_equal(data.X, expected)
+    # with decimal commas, "3.5" is text (as for pandas.read_csv(decimal=",")): that cell is
+    # named, not the "6,5" before it
+    path = write(tmp_path, "a;b;y\n1,5;2;0\n3,25;4;1\n2;6,5;1\n7;3.5;0\n", "mixed.csv")
+    assert not pd.api.types.is_numeric_dtype(pd.read_csv(path, sep=";", decimal=",")["b"])
+    message = f"{path}: row 5, column 'b' (index 1): non-numeric value '3.5'"
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_csv(path)
+
+
+def test_a_header_of_the_models_names_is_a_header(tmp_path: Path) -> None:
+    # numbers as names: the header rule alone would read the first row as data
+    pd = pytest.importorskip("pandas")
+    path = write(tmp_path, "2021,y,2020\n1.5,0,2\n3,1,4\n")
+    names = ["2020", "2021"]
+    expected = pd.read_csv(path)[names].to_numpy(np.float32)
+    np.testing.assert_array_equal(load_csv_features(path, names), expected)

@@ -96,7 +96,10 @@ def _resolve_target(
 
 
 def _read(
-    path: str | os.PathLike[str], header: bool | Literal["auto"], delimiter: str | None
+    path: str | os.PathLike[str],
+    header: bool | Literal["auto"],
+    delimiter: str | None,
+    expect: list[str] | None = None,
 ) -> Table:
     """The file as a :class:`~nabla.data.table.Table` (read_table's checks and messages)."""
     # NOTE: imported here: nabla.data.table imports quote from this module
@@ -104,7 +107,7 @@ def _read(
 
     if header not in ("auto", True, False):
         raise DataError(f"load_csv: header must be 'auto', True or False, got {header!r}")
-    return read_table(path, delimiter=delimiter, encoding=_ENCODING, header=header)
+    return read_table(path, delimiter=delimiter, encoding=_ENCODING, header=header, expect=expect)
 
 
 class _Cells:
@@ -159,12 +162,9 @@ class _Cells:
             return (int(missing[0]), True) if missing.size else None
         from nabla.data.table_numpy import is_number  # NOTE: see _read
 
-        # the table's decimal mark: "3,75" is a number with ",", "3.5" then is text
-        decimal: str = getattr(self.table, "decimal", ".")
+        decimal = self.table.decimal  # with ",", "3,75" is a number and "3.5" text
         for row, cell in enumerate(values[:before].tolist()):  # text: an error path only
-            if cell is None or not (
-                is_number(cell, decimal) if decimal != "." else is_number(cell)
-            ):
+            if cell is None or not is_number(cell, decimal):
                 return row, cell is None
         return None
 
@@ -237,8 +237,8 @@ def load_csv(
 ) -> TabularData:
     """Load a CSV file of numeric features and one target column.
 
-    The file is read by :func:`~nabla.data.read_table` (quoting, blank lines and the
-    delimiter as documented there); every feature cell must then be a number.
+    The file is read by :func:`~nabla.data.read_table` (quoting, blank lines, the delimiter
+    and decimal commas as documented there); every feature cell must then be a number.
 
     Parameters
     ----------
@@ -308,8 +308,9 @@ def load_csv_features(
 ) -> Array:
     """Load the feature columns a trained model expects (for prediction), as float32.
 
-    With a header row, the columns named in `feature_names` are taken in that order (other
-    columns, such as a target, are ignored); a header that lacks any of them is an error, never
+    With a header row (with header="auto", a first row that holds every name in
+    `feature_names` is one, as for ``nabla predict``), the columns named in `feature_names`
+    are taken in that order (other columns, such as a target, are ignored); a header that lacks any of them is an error, never
     read by position (see :func:`~nabla.data.tabular.match_features`). Without one, the file must
     have exactly ``len(feature_names)`` columns, in the model's order. `delimiter` is as in
     :func:`load_csv` (None: detected).
@@ -322,7 +323,7 @@ def load_csv_features(
         non-finite cell (row, column).
     """
     file = Path(path)
-    table = _read(file, header, delimiter)
+    table = _read(file, header, delimiter, expect=feature_names)
     n_features, n_columns = len(feature_names), len(table.names)
     if table.has_header:
         columns = match_features(table.names, feature_names, source=str(file))
