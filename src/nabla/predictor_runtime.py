@@ -170,9 +170,10 @@ def read_rows(path, delimiter=None, encoding=None, strict=None, id_column=None, 
         path,
         delimiter=delimiter,
         encoding=encoding or ENCODING,
-        decimal=decimal or globals().get("DECIMAL", "."),  # default: the training file's
+        decimal=decimal or DECIMAL,  # default: the training file's
         min_columns=1 if len(inputs) == 1 else 2,  # a one-column model reads one column
         expect=inputs,  # a first row with these names is the header, even when all text
+        text=() if name is None or name in inputs else (name,),  # IDs as written (007, 1.50)
     )
     if id_column is not None and id_column not in table.columns:
         raise InputError(f"{table.source}: --id: no column named {id_column!r}")

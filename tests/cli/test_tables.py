@@ -340,3 +340,49 @@ def test_predictor_module_import_reads_a_dict_of_columns(
     columns = {name: [r[name] for r in rows] for name in rows[0]}
     expected = _probabilities(_predict(penguins["model"], penguins["new"]))
     np.testing.assert_allclose(module.predict_proba(columns), expected, atol=1e-6)
+
+
+def test_decimal_commas_train_and_predict_as_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def european(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [
+            {k: v.replace(".", ",") if k.endswith("_mm") else v for k, v in r.items()}
+            for r in rows
+        ]
+
+    data = write_csv(tmp_path / "eu.csv", european(penguin_rows(200, 0)), delimiter=";")
+    out, err = train(
+        [
+            "--data",
+            str(data),
+            "--target",
+            "species",
+            "--epochs",
+            "5",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
+    assert "decimal commas" in err
+    assert "numeric: 'bill_length_mm'" in out  # read as numbers, not one-hot categories
+    new = write_csv(tmp_path / "new.csv", european(penguin_rows(20, 3)), delimiter=";")
+    model = tmp_path / "r" / "model.safetensors"
+    comma = _probabilities(_predict(model, new))
+    dot = write_csv(tmp_path / "dot.csv", penguin_rows(20, 3), delimiter=";")
+    np.testing.assert_array_equal(comma, _probabilities(_predict(model, dot, "--decimal", ".")))
+
+
+def test_an_id_is_copied_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = penguin_rows(120, 0)
+    for i, row in enumerate(rows):
+        row["rowid"] = f"{i:03d}.50"  # numbers with leading zeros and a trailing zero
+    data = write_csv(tmp_path / "ids.csv", rows)
+    train(
+        ["--data", str(data), "--target", "species", "--id", "rowid", "--epochs", "2"]
+        + ["--out", str(tmp_path / "r")],
+        capsys,
+    )
+    predictions = _predict(tmp_path / "r" / "model.safetensors", data)
+    assert [p["rowid"] for p in predictions] == [r["rowid"] for r in rows]

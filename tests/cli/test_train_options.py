@@ -31,6 +31,7 @@ OPTIONS_BEFORE: list[tuple[tuple[str, ...], str, Any, Any, set[str] | None]] = [
     (("--task",), "task", str, "auto", {"auto", "classification", "regression"}),
     (("--delimiter",), "delimiter", str, None, None),
     (("--encoding",), "encoding", str, "utf-8-sig", None),
+    (("--decimal",), "decimal", str, None, {".", ","}),
     (("--features",), "features", str, "", None),
     (("--drop",), "drop", str, "", None),
     (("--id",), "id_column", str, None, None),

@@ -42,6 +42,7 @@ FINGERPRINT_TABLES = {
     "task",
     "delimiter",
     "encoding",
+    "decimal",
     "features",
     "drop",
     "id_column",

@@ -111,6 +111,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         same_data=same_data(args.data, metadata),
         delimiter=parse_delimiter(args.delimiter),
         encoding=args.encoding,
+        decimal=args.decimal,
         model=model,
     )
     X, y, split = rows.X, rows.y, rows.split

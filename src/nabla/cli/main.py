@@ -78,6 +78,11 @@ def _add_reading(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--encoding", help="text encoding of a CSV (default: the training file's, else UTF-8)"
     )
+    p.add_argument(
+        "--decimal",
+        choices=[".", ","],
+        help="decimal mark of a CSV's numbers (default: the training file's)",
+    )
 
 
 def _add_predict(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

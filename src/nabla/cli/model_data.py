@@ -28,6 +28,7 @@ __all__ = [
     "model_preprocessing",
     "model_rows",
     "model_task",
+    "read_model_csv",
     "read_new_rows",
 ]
 
@@ -90,19 +91,50 @@ def align_columns(table: Table, preprocessing: Preprocessing, exclude: str | Non
     return Table(wanted, columns, table.source, table.has_header, table.lines, table.delimiter)
 
 
+def read_model_csv(
+    spec: str,
+    metadata: dict[str, Any],
+    preprocessing: Preprocessing,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    id_column: str | None = None,
+    target: str | None = None,
+) -> Table:
+    """A CSV file read as the model's training file was: its encoding and decimal mark (unless
+    given), a first row naming the model's columns taken as the header, the ID column kept as
+    written, and a one-column file accepted for a one-column model."""
+    csv = metadata.get("csv") or {}
+    inputs = list(preprocessing.input_columns)
+    ids = (id_column,) if id_column and id_column not in inputs else ()
+    return read_rows(
+        spec,
+        delimiter,
+        encoding or csv.get("encoding") or "utf-8-sig",
+        decimal=decimal or csv.get("decimal") or ".",
+        min_columns=1 if len(inputs) == 1 else 2,
+        expect=inputs + ([target] if target else []),
+        text=ids,
+    )
+
+
 def read_new_rows(
     spec: str,
     metadata: dict[str, Any],
+    preprocessing: Preprocessing,
+    *,
     delimiter: str | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
+    id_column: str | None = None,
 ) -> Table:
     """A data set as a raw table: a CSV as its cells, anything else as numeric columns."""
-    csv = metadata.get("csv") or {}
     if is_csv(spec):
-        return read_rows(spec, delimiter, encoding or csv.get("encoding") or "utf-8-sig")
+        options = {"delimiter": delimiter, "encoding": encoding, "decimal": decimal}
+        return read_model_csv(spec, metadata, preprocessing, **options, id_column=id_column)
     data = load_data(spec)
-    table = Table.from_matrix(data.X, list(data.feature_names), str(data.source))
-    return table
+    return Table.from_matrix(data.X, list(data.feature_names), str(data.source))
 
 
 def _target_values(y: Array, class_names: list[str] | None) -> Array:
@@ -121,6 +153,7 @@ def model_rows(
     same_data: bool,
     delimiter: str | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
     model: Any = None,
 ) -> ModelRows:
     """The rows of ``split`` ("auto", "all", "train", "val", "test") of ``spec``, encoded.
@@ -138,8 +171,18 @@ def model_rows(
     own_test: tuple[Array, Array] | None = None
     target_column: str | None = None
     if is_csv(spec):
-        csv = metadata.get("csv") or {}
-        table = read_rows(spec, delimiter, encoding or csv.get("encoding") or "utf-8-sig")
+        stored = target or metadata.get("target_name")
+        table = read_model_csv(
+            spec,
+            metadata,
+            preprocessing,
+            delimiter=delimiter,
+            encoding=encoding,
+            decimal=decimal,
+            target=stored
+            if isinstance(stored, str) and not stored.lstrip("-").isdigit()
+            else None,
+        )
         name = resolve_target(table, target or _stored_target(metadata, table, spec))
         rows, _ = target_rows(table, name)
         if metadata.get("impute") == "drop":

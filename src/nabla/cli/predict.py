@@ -27,7 +27,16 @@ def run_predict(args: argparse.Namespace) -> int:
     check_destinations(None if args.output == "-" else args.output)
     model, metadata = load_model_and_metadata(args.model)
     preprocessing = model_preprocessing(metadata, model)
-    table = read_new_rows(args.input, metadata, parse_delimiter(args.delimiter), args.encoding)
+    id_name = args.id_column or metadata.get("id_column")
+    table = read_new_rows(
+        args.input,
+        metadata,
+        preprocessing,
+        delimiter=parse_delimiter(args.delimiter),
+        encoding=args.encoding,
+        decimal=args.decimal,
+        id_column=id_name,
+    )
     ids = _id_column(table, args.id_column, metadata)
     strict = True if args.strict else None  # None: the model's own policy
     X = preprocessing.transform(align_columns(table, preprocessing), strict=strict)

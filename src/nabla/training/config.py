@@ -125,6 +125,13 @@ class TrainConfig:
     encoding: str = setting(
         "utf-8-sig", "text encoding of a CSV (default UTF-8, with or without BOM)", group="data"
     )
+    decimal: str | None = setting(
+        None,
+        "decimal mark of a CSV's numbers, . or , (default: detected; a comma needs another "
+        "delimiter)",
+        group="data",
+        choices=(".", ","),
+    )
     features: str = setting(
         "", "use only these columns as features (comma-separated names)", group="data"
     )

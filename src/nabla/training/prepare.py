@@ -13,6 +13,7 @@ model file, so ``nabla evaluate``/``predict``/``export`` read new rows exactly a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,9 +144,26 @@ def is_csv(spec: str) -> bool:
     return Path(spec).suffix.lower() in (".csv", ".tsv", ".txt")
 
 
-def read_rows(spec: str, delimiter: str | None, encoding: str) -> Table:
-    """A CSV file as a raw table."""
-    return read_table(spec, delimiter=delimiter, encoding=encoding)
+def read_rows(
+    spec: str,
+    delimiter: str | None,
+    encoding: str,
+    *,
+    decimal: str | None = None,
+    min_columns: int = 2,
+    expect: Sequence[str] | None = None,
+    text: Sequence[str] = (),
+) -> Table:
+    """A CSV file as a raw table (see :func:`nabla.data.read_table` for the options)."""
+    return read_table(
+        spec,
+        delimiter=delimiter,
+        encoding=encoding,
+        decimal=decimal,
+        min_columns=min_columns,
+        expect=expect,
+        text=text,
+    )
 
 
 def resolve_target(table: Table, target: str | None) -> str:
@@ -243,7 +261,10 @@ def prepare_data(config: TrainConfig) -> PreparedData:
 
 
 def _prepare_table(config: TrainConfig) -> PreparedData:
-    table = read_rows(config.data, config.delimiter_char(), config.encoding)
+    ids = (config.id_column,) if config.id_column else ()
+    table = read_rows(
+        config.data, config.delimiter_char(), config.encoding, decimal=config.decimal, text=ids
+    )
     target = resolve_target(table, config.target)
     notices = list(table.notices)
     rows, dropped = target_rows(table, target)
@@ -292,7 +313,7 @@ def _prepare_table(config: TrainConfig) -> PreparedData:
         rows_read=table.n_rows,
         notices=notices,
         id_column=config.id_column,
-        csv={"delimiter": table.delimiter, "encoding": config.encoding},
+        csv={"delimiter": table.delimiter, "encoding": config.encoding, "decimal": table.decimal},
         excluded=dict(choice.excluded),
         impute=config.impute,
     )
