@@ -51,6 +51,12 @@ class Dataset(ABC):
     def __len__(self) -> int:
         """Return the number of samples."""
 
+    def __add__(self, other: Any) -> Any:
+        """``a + b`` is ``ConcatDataset([a, b])``, as in PyTorch."""
+        from nabla.data.subsets import ConcatDataset
+
+        return ConcatDataset([self, other])
+
 
 class TensorDataset(Dataset):
     """Samples are the rows of several arrays (or Tensors) that share their first dimension.

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import collections
 import copy
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from nabla._typing import Array
 from nabla.data.dataset import Dataset, TensorDataset, as_array, wrap_like
+from nabla.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from nabla.data.subsets import Subset
 from nabla.errors import DataError
 
 
@@ -67,6 +72,51 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _fancy_indexable(dataset: object) -> bool:
+    """A TensorDataset, or Subsets of one: a batch is one fancy index per array."""
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    return isinstance(dataset, TensorDataset)
+
+
+def _check_options(
+    batch_size: object,
+    shuffle: bool,
+    sampler: object,
+    batch_sampler: object,
+    drop_last: bool,
+    num_workers: int,
+    timeout: float,
+) -> None:
+    """PyTorch's checks of DataLoader's arguments, with its messages."""
+    if batch_size is not None and (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
+        raise DataError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+    if num_workers < 0:
+        raise ValueError(
+            "num_workers option should be non-negative; use num_workers=0 to disable "
+            "multiprocessing."
+        )
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if sampler is not None and shuffle:
+        raise ValueError("sampler option is mutually exclusive with shuffle")
+    if batch_sampler is not None:
+        if batch_size != 1 or shuffle or sampler is not None or drop_last:
+            raise ValueError(
+                "batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                "sampler, and drop_last"
+            )
+    elif batch_size is None and drop_last:
+        raise ValueError(
+            "batch_size=None option disables auto-batching and is mutually exclusive with "
+            "drop_last"
+        )
+
+
 @dataclass
 class _EpochProgress:
     """An epoch being iterated: the generator's state before its order was drawn (None
@@ -79,15 +129,30 @@ class _EpochProgress:
 class DataLoader:
     """Iterate over a dataset in mini-batches, optionally reshuffled every epoch.
 
+    The arguments are ``torch.utils.data.DataLoader``'s, with its checks and messages (a
+    `sampler` excludes `shuffle`; a `batch_sampler` excludes `batch_size`, `shuffle`, `sampler`
+    and `drop_last`; ``batch_size=None`` yields samples one by one). ``num_workers > 0`` fetches
+    up to ``num_workers * prefetch_factor`` batches ahead on worker threads (not processes),
+    handed out in the sampler's order: the same batches as ``num_workers=0``. `timeout` bounds
+    the wait for one batch (RuntimeError past it); `worker_init_fn` is called with the id of each
+    worker thread as it starts; `pin_memory` is accepted and has no effect (host memory only).
+
     Parameters
     ----------
     dataset : Dataset
-        A :class:`TensorDataset` is batched by fancy-indexing its arrays once per batch; any other
+        A :class:`TensorDataset` (or a :class:`Subset` of one) is batched by fancy-indexing its arrays once per batch; any other
         dataset is read sample by sample and stacked with :func:`default_collate`.
     batch_size : int, default 1
         Samples per batch; the last batch may be smaller unless `drop_last`.
     shuffle : bool, default False
         Draw a fresh permutation from `generator` at the start of every epoch (``iter()``).
+    sampler, batch_sampler : Sampler or iterable, optional
+        The order of the indices, or of lists of them (see :mod:`nabla.data.sampler`).
+    num_workers : int, default 0
+        Worker threads fetching batches ahead.
+    collate_fn : callable, optional
+        Turns the list of samples of a batch into the batch; :func:`default_collate` (or one
+        fancy index for a TensorDataset) when None.
     drop_last : bool, default False
         Drop the last, incomplete batch (as PyTorch does).
     generator : numpy.random.Generator, optional
@@ -101,7 +166,9 @@ class DataLoader:
     -----
     The permutation of an epoch is drawn when ``iter()`` is called, so :meth:`state_dict` taken
     between epochs (or at any point during one) describes the epochs that have not started yet:
-    restoring it into a new loader over the same dataset replays them batch for batch.
+    restoring it into a new loader over the same dataset replays them batch for batch. With a
+    `sampler` or `batch_sampler` of the caller's, a mid-epoch state resumes by skipping the
+    batches already handed out of a new pass of the sampler: exact for a deterministic one.
     ``state_dict(mid_epoch=True)`` also records the epoch in progress, whose remaining batches
     a restored loader yields first (the training loop's checkpoint on Ctrl-C).
 
@@ -117,18 +184,37 @@ class DataLoader:
     def __init__(
         self,
         dataset: Dataset,
-        batch_size: int = 1,
-        shuffle: bool = False,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Sampler[Any] | Iterable[Any] | None = None,
+        batch_sampler: Sampler[Any] | Iterable[Any] | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[Any], Any] | None = None,
+        pin_memory: bool = False,
         drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
         generator: np.random.Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
         seed: int | None = None,
     ) -> None:
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size < 1
-        ):
-            raise DataError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        shuffle = bool(shuffle)
+        _check_options(
+            batch_size, shuffle, sampler, batch_sampler, drop_last, num_workers, timeout
+        )
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing."
+                "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor "
+                "to None."
+            )
+        if prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         if generator is not None and seed is not None:
             raise DataError("DataLoader: pass either generator or seed, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):
@@ -137,9 +223,22 @@ class DataLoader:
                 f"got {type(generator).__name__}"
             )
         self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
+        self.batch_size = (
+            None if batch_sampler is not None or batch_size is None else int(batch_size)
+        )
+        self.shuffle = shuffle
         self.drop_last = bool(drop_last)
+        self.num_workers = int(num_workers)
+        self.collate_fn = collate_fn
+        self.pin_memory = bool(pin_memory)  # accepted; batches are host memory already
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.prefetch_factor = (
+            2 if num_workers > 0 and prefetch_factor is None else prefetch_factor
+        )
+        self.persistent_workers = bool(persistent_workers)
+        self._executor: ThreadPoolExecutor | None = None
         if generator is None:
             if seed is None:
                 from nabla.creation import default_generator  # lazy: creation imports Tensor
@@ -147,12 +246,29 @@ class DataLoader:
                 seed = int(default_generator().integers(2**63))
             generator = np.random.default_rng(seed)
         self.generator = generator
+        # the loader's own order (drawn from self.generator, resumable exactly) unless the
+        # caller gave a sampler or batch sampler
+        self._own_order = sampler is None and batch_sampler is None and batch_size is not None
+        if sampler is None:
+            sampler = (
+                RandomSampler(dataset, generator=generator)
+                if shuffle
+                else SequentialSampler(dataset)
+            )
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, self.batch_size, self.drop_last)  # type: ignore[arg-type]
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
         self.epoch = 0  # number of epochs started, saved with the state for the record
         self._progress: _EpochProgress | None = None  # the epoch being iterated
         self._resume: _EpochProgress | None = None  # a mid-epoch state to continue at iter()
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
+        if not self._own_order:
+            source = self.batch_sampler if self.batch_sampler is not None else self.sampler
+            return len(source)  # type: ignore[arg-type]
+        assert self.batch_size is not None
         n_samples = len(self.dataset)
         if self.drop_last:
             return n_samples // self.batch_size
@@ -172,13 +288,16 @@ class DataLoader:
         self._progress = resume
         return self._batches(order, resume)
 
-    def _draw_order(self) -> Array:
+    def _draw_order(self) -> Any:
+        if not self._own_order:
+            source = self.batch_sampler if self.batch_sampler is not None else self.sampler
+            return iter(source)
         n_samples = len(self.dataset)
         if self.shuffle:
             return self.generator.permutation(n_samples)
         return np.arange(n_samples)
 
-    def _replayed_order(self, resume: _EpochProgress) -> Array:
+    def _replayed_order(self, resume: _EpochProgress) -> Any:
         """The order drawn at the start of the saved epoch; the generator ends as saved."""
         after = self.generator.bit_generator.state
         if resume.rng_before is not None:
@@ -187,17 +306,80 @@ class DataLoader:
         self.generator.bit_generator.state = after
         return order
 
-    def _batches(self, order: Array, progress: _EpochProgress) -> Iterator[Any]:
-        n_batches = len(self)
-        for index in range(progress.position, n_batches):
-            start = index * self.batch_size
-            progress.position = index + 1  # batches handed out, counted before the consumer runs
-            yield self._fetch(order[start : start + self.batch_size])
+    def _index_lists(self, order: Any, start: int) -> Iterator[Any]:
+        """The epoch's batches of indices (single indices without auto-batching), from `start`."""
+        if not self._own_order:
+            return itertools.islice(order, start, None)
+        assert self.batch_size is not None
+        bs = self.batch_size
+        return (order[i * bs : (i + 1) * bs] for i in range(start, len(self)))
 
-    def _fetch(self, indices: Array) -> Any:
-        if isinstance(self.dataset, TensorDataset):
-            return self.dataset[indices]
-        return default_collate([self.dataset[int(i)] for i in indices])
+    def _batches(self, order: Any, progress: _EpochProgress) -> Iterator[Any]:
+        indices = self._index_lists(order, progress.position)
+        if self.num_workers == 0:
+            for batch_indices in indices:
+                batch = self._fetch(batch_indices)
+                progress.position += 1  # batches handed out, counted before the consumer runs
+                yield batch
+            return
+        yield from self._threaded(indices, progress)
+
+    def _threaded(self, indices: Iterator[Any], progress: _EpochProgress) -> Iterator[Any]:
+        """Fetch up to ``num_workers * prefetch_factor`` batches ahead on worker threads and
+        hand them out in the sampler's order."""
+        executor = self._executor or self._start_workers()
+        ahead = max(1, self.num_workers * (self.prefetch_factor or 1))
+        pending: collections.deque[Future[Any]] = collections.deque()
+        try:
+            for batch_indices in itertools.islice(indices, ahead):
+                pending.append(executor.submit(self._fetch, batch_indices))
+            while pending:
+                try:
+                    batch = pending.popleft().result(timeout=self.timeout or None)
+                except FutureTimeout:
+                    raise RuntimeError(
+                        f"DataLoader timed out after {self.timeout} seconds"
+                    ) from None
+                for batch_indices in itertools.islice(indices, 1):
+                    pending.append(executor.submit(self._fetch, batch_indices))
+                progress.position += 1
+                yield batch
+        finally:
+            for future in pending:
+                future.cancel()
+            if not self.persistent_workers:
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+
+    def _start_workers(self) -> ThreadPoolExecutor:
+        counter = itertools.count()
+        init = self.worker_init_fn
+
+        def initializer() -> None:
+            if init is not None:
+                init(next(counter))
+
+        self._executor = ThreadPoolExecutor(
+            max_workers=self.num_workers,
+            thread_name_prefix="nabla-loader",
+            initializer=initializer,
+        )
+        return self._executor
+
+    def _fetch(self, indices: Any) -> Any:
+        dataset: Any = self.dataset
+        if self.batch_size is None and self.batch_sampler is None:  # no auto-batching
+            sample = dataset[indices]
+            return sample if self.collate_fn is None else self.collate_fn(sample)
+        if self.collate_fn is None and _fancy_indexable(dataset):
+            return dataset[np.asarray(indices, dtype=np.int64)]
+        getitems = getattr(dataset, "__getitems__", None)
+        index_list = [int(i) for i in indices]
+        if callable(getitems):
+            samples = getitems(index_list)
+        else:
+            samples = [dataset[i] for i in index_list]
+        return (self.collate_fn or default_collate)(samples)
 
     def state_dict(self, mid_epoch: bool = False) -> dict[str, Any]:
         """Return the loader's resumable state as JSON-serialisable data.
