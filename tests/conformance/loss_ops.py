@@ -186,6 +186,71 @@ _pairwise("mse_loss")
 _pairwise("l1_loss")
 
 
+@op(
+    "smooth_l1_loss",
+    (
+        lambda a, p: F.smooth_l1_loss(
+            a[0], _target(a, p, nconst), reduction=p["reduction"], beta=p["beta"]
+        ),
+    ),
+    lambda a, p: TF.smooth_l1_loss(
+        a[0], _target(a, p, tconst), reduction=p["reduction"], beta=p["beta"]
+    ),
+)
+def _smooth_l1(b: Builder) -> bool:
+    """Residuals away from the kinks at ±beta (and from 0 when beta = 0, the L1 loss)."""
+    x = first(b)
+    shape = tuple(b.vals[x].shape)
+    beta = b.choice([0.0, 0.5, 1.0, 2.0])
+    params: dict[str, Any] = {"reduction": b.choice(REDUCTIONS), "beta": beta}
+    args = [x]
+    if b.chance(0.5):
+        args.append(b.operand(shape))
+        diff = b.vals[x] - b.vals[args[1]]
+    else:
+        params["target"] = b.rng.uniform(-2, 2, shape)
+        diff = b.vals[x] - torch.from_numpy(params["target"])
+    kinks = [0.0] if beta == 0 else [beta, -beta]
+    if not all(away(diff, k) for k in kinks):
+        return False
+    return b.push("smooth_l1_loss", args, params)
+
+
+@op(
+    "kl_div",
+    (
+        lambda a, p: F.kl_div(
+            a[0], _target(a, p, nconst), reduction=p["reduction"], log_target=p["log_target"]
+        ),
+    ),
+    lambda a, p: TF.kl_div(
+        a[0], _target(a, p, tconst), reduction=p["reduction"], log_target=p["log_target"]
+    ),
+)
+def _kl_div(b: Builder) -> bool:
+    """Any log-probabilities; probability targets in [0, 1] (a constant may hold exact zeros,
+    a differentiable one stays away from 0, where PyTorch's gradient of t log t is NaN), or any
+    log-targets. ``"mean"`` is left out: PyTorch warns on it (checked in tests/nn)."""
+    x = first(b)
+    shape = tuple(b.vals[x].shape)
+    log_target = b.chance(0.4)
+    params: dict[str, Any] = {
+        "reduction": b.choice(["batchmean", "sum", "none"]),
+        "log_target": log_target,
+    }
+    if b.chance(0.4):
+        low = -2.0 if log_target else 0.05
+        y = b.operand(shape, None, low, 1.0)
+        if not log_target and not inside(b.vals[y], 0.02, 2.0):
+            return False
+        return b.push("kl_div", [x, y], params)
+    target = b.rng.uniform(-2, 1, shape) if log_target else b.rng.uniform(0, 1, shape)
+    if not log_target:
+        target = np.where(b.rng.random(shape) < 0.2, 0.0, target)
+    params["target"] = target
+    return b.push("kl_div", [x], params)
+
+
 def _target(a: list[Any], p: dict[str, Any], conv: Any) -> Any:
     """The target: the op's second input (differentiable) or the constant in ``p``."""
     return a[1] if len(a) > 1 else conv(p["target"], p)

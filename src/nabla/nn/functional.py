@@ -13,6 +13,7 @@ import numpy as np
 
 from nabla import functional as fn
 from nabla.errors import DTypeError, ShapeError
+from nabla.nn.functional_activation import elu, gelu, hardtanh, mish, silu, softplus  # noqa: F401
 from nabla.ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, NLLLoss
 from nabla.ops.random import Dropout as DropoutOp
 from nabla.ops.reduction import warn_at_caller
@@ -332,4 +333,115 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     # it is taken), so a huge residual cannot overflow to inf there
     near = fn.clip(diff, -delta, delta)
     losses = fn.where(size.data < delta, 0.5 * near * near, delta * (size - 0.5 * delta))
+    return _reduce(losses, reduction)
+
+
+def _no_legacy(op: str, size_average: Any, reduce: Any) -> None:
+    """PyTorch's deprecated ``size_average``/``reduce`` are accepted only as None here."""
+    if size_average is not None or reduce is not None:
+        raise ValueError(f"{op}: size_average and reduce are deprecated; pass reduction= instead")
+
+
+def smooth_l1_loss(
+    input: Any,
+    target: Any,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """Smooth L1 loss of the residual e = x − y, as PyTorch's ``smooth_l1_loss``.
+
+    ℓ = ½ e² / beta where |e| < beta, else |e| − ½ beta (the Huber loss divided by beta);
+    beta = 0 gives the L1 loss. The gradient is e / beta inside, sign(e) outside.
+
+    Parameters
+    ----------
+    input : Tensor
+    target : Tensor or array
+        Broadcast against input (with PyTorch's warning when the shapes differ).
+    size_average, reduce : None
+        PyTorch's deprecated arguments, accepted only as None.
+    reduction : "mean", "sum" or "none"
+    beta : float
+        Where the quadratic part meets the linear one; must be >= 0.
+
+    Examples
+    --------
+    >>> import nabla as nb
+    >>> smooth_l1_loss(nb.tensor([0.5, 3.0]), nb.tensor([0.0, 0.0]), reduction="none").data
+    array([0.125, 2.5  ], dtype=float32)
+    """
+    _no_legacy("smooth_l1_loss", size_average, reduce)
+    _check_reduction(reduction, "smooth_l1_loss")
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    x = _t(input)
+    _check_target_size("smooth_l1_loss", x, target)
+    diff = x - target
+    size = fn.abs(diff)
+    near = fn.clip(diff, -beta, beta)  # as in huber_loss: no overflow in the branch not taken
+    losses = fn.where(size.data < beta, (0.5 / beta) * near * near, size - 0.5 * beta)
+    return _reduce(losses, reduction)
+
+
+_KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+
+
+def kl_div(
+    input: Any,
+    target: Any,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Kullback-Leibler divergence of ``target`` from the log-probabilities ``input`` (PyTorch's).
+
+    Pointwise ℓ = t (log t − x), 0 where t = 0 (t log t → 0); with ``log_target`` the target is
+    given as log t: ℓ = exp(t) (t − x). The gradient with respect to x is −t (−exp(t)).
+
+    ``reduction="mean"`` averages over every element, as PyTorch's, which is not the KL
+    divergence of the rows; ``"batchmean"`` (sum / batch size) is. PyTorch warns on ``"mean"``;
+    nabla does not (its tests treat warnings as errors), so choose ``"batchmean"`` knowingly.
+
+    Parameters
+    ----------
+    input : Tensor
+        Log-probabilities x.
+    target : Tensor or array
+        Probabilities t (or log t with ``log_target``), broadcast against input.
+    size_average, reduce : None
+        PyTorch's deprecated arguments, accepted only as None.
+    reduction : "mean", "batchmean", "sum" or "none"
+        ``"batchmean"`` divides the sum by the input's first dimension (by 1 for a 0-d input).
+    log_target : bool, default False
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nabla as nb
+    >>> x = nb.tensor(np.log([[0.5, 0.5]]))
+    >>> round(float(kl_div(x, nb.tensor([[0.25, 0.75]]), reduction="batchmean").data), 4)
+    0.1308
+    """
+    _no_legacy("kl_div", size_average, reduce)
+    if reduction not in _KL_REDUCTIONS:
+        raise ValueError(f"kl_div: reduction must be one of {_KL_REDUCTIONS}, got {reduction!r}")
+    x = _t(input)
+    t = target if isinstance(target, Tensor) else _wrap(np.asarray(target, dtype=x.dtype))
+    if log_target:
+        losses = fn.exp(t) * (t - x)
+    else:
+        positive = t.data > 0
+        safe = fn.where(positive, t, 1.0)  # log 1 = 0 where t = 0, so t log t = 0 there
+        losses = t * fn.log(safe) - t * x
+    if reduction == "batchmean":
+        total = fn.sum(losses)
+        if not losses.ndim:
+            return total
+        n = losses.shape[0]  # no batch: NaN, as PyTorch's 0 / 0, without NumPy's warning
+        return total / n if n else total * float("nan")
     return _reduce(losses, reduction)

@@ -97,3 +97,74 @@ class HuberLoss(Module):
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return F.huber_loss(input, target, self.reduction, self.delta)
+
+
+class SmoothL1Loss(Module):
+    """Smooth L1 loss: ½ e² / beta for |e| < beta, else |e| − ½ beta, with e = input − target.
+
+    ``size_average`` and ``reduce`` are PyTorch's deprecated arguments, accepted only as None.
+    """
+
+    serializable = False
+
+    def __init__(
+        self,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+        beta: float = 1.0,
+    ) -> None:
+        super().__init__()
+        F._no_legacy("SmoothL1Loss", size_average, reduce)
+        self.reduction, self.beta = reduction, beta
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class KLDivLoss(Module):
+    """KL divergence of the target from log-probabilities; ``reduction="batchmean"`` is the
+    divergence per sample ("mean" averages over all elements, as PyTorch's, without its warning).
+
+    ``size_average`` and ``reduce`` are PyTorch's deprecated arguments, accepted only as None.
+    """
+
+    serializable = False
+
+    def __init__(
+        self,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+        log_target: bool = False,
+    ) -> None:
+        super().__init__()
+        F._no_legacy("KLDivLoss", size_average, reduce)
+        self.reduction, self.log_target = reduction, log_target
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class BCELoss(Module):
+    """Binary cross-entropy on probabilities in [0, 1], logs clamped at −100 (PyTorch's);
+    ``BCEWithLogitsLoss`` on logits is the stable choice.
+
+    ``size_average`` and ``reduce`` are PyTorch's deprecated arguments, accepted only as None.
+    """
+
+    serializable = False
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__()
+        F._no_legacy("BCELoss", size_average, reduce)
+        self.weight, self.reduction = weight, reduction
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
