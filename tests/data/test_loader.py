@@ -322,3 +322,203 @@ def test_load_state_dict_rejects_a_position_outside_the_epoch() -> None:
     assert epoch_labels(smaller) == epoch_labels(
         DataLoader(make_dataset(10), batch_size=5, shuffle=True, seed=0)
     )  # a refused state changed nothing
+
+
+# --- torch.utils.data's arguments: sampler, batch_sampler, collate_fn, num_workers -------------
+
+
+def as_numpy(batch: object) -> object:
+    """A torch or nabla batch as nested lists of ndarrays, for comparisons."""
+    if isinstance(batch, (tuple, list)):
+        return [as_numpy(item) for item in batch]
+    if hasattr(batch, "numpy"):
+        return batch.numpy()  # type: ignore[attr-defined]
+    return np.asarray(batch)
+
+
+def assert_same_batches(ours: list[object], theirs: list[object]) -> None:
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        for x, y in zip(as_numpy(a), as_numpy(b), strict=True):  # type: ignore[call-overload]
+            np.testing.assert_array_equal(x, y)
+            assert x.dtype == y.dtype
+            assert x.shape == y.shape
+
+
+@pytest.mark.parametrize("n_samples", [0, 1, 7, 8])
+@pytest.mark.parametrize("batch_size", [1, 3, 8])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_sequential_batches_match_torch(n_samples: int, batch_size: int, drop_last: bool) -> None:
+    torch = pytest.importorskip("torch")
+    from nabla.data.sampler import SequentialSampler
+
+    ds = SquaresDataset(n_samples)
+    ours = DataLoader(ds, batch_size, sampler=SequentialSampler(ds), drop_last=drop_last)
+    theirs = torch.utils.data.DataLoader(ds, batch_size, drop_last=drop_last)
+    assert len(ours) == len(theirs)
+    assert_same_batches(list(ours), list(theirs))
+    fast = DataLoader(make_dataset(n_samples), batch_size, drop_last=drop_last)
+    assert [len(y) for _, y in fast] == [len(y) for _, y in theirs]
+
+
+def test_batch_sampler_and_no_auto_batching_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    from nabla.data.sampler import BatchSampler, SequentialSampler
+
+    ds = SquaresDataset(7)
+    batches = [[6, 0], [1, 2, 3], [5]]
+    ours = DataLoader(ds, batch_sampler=batches)
+    theirs = torch.utils.data.DataLoader(ds, batch_sampler=batches)
+    assert len(ours) == len(theirs) == 3
+    assert_same_batches(list(ours), list(theirs))
+    sampler = BatchSampler(SequentialSampler(ds), 3, drop_last=True)
+    assert len(DataLoader(ds, batch_sampler=sampler)) == 2
+    single = DataLoader(ds, batch_size=None)
+    their_single = torch.utils.data.DataLoader(ds, batch_size=None)
+    assert len(single) == len(their_single) == 7
+    for (x, i), (tx, ti) in zip(single, their_single, strict=True):
+        np.testing.assert_array_equal(x, tx.numpy())
+        assert i == int(ti)
+
+
+def test_collate_fn_receives_the_same_sample_lists_as_torch() -> None:
+    torch = pytest.importorskip("torch")
+    seen: dict[str, list[list[int]]] = {"ours": [], "theirs": []}
+
+    def recorder(key: str):  # type: ignore[no-untyped-def]
+        def collate(samples: list[tuple[np.ndarray, int]]) -> int:
+            seen[key].append([int(i) for _, i in samples])
+            return len(samples)
+
+        return collate
+
+    ds = SquaresDataset(10)
+    ours = list(DataLoader(ds, batch_size=4, collate_fn=recorder("ours")))
+    theirs = list(torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=recorder("theirs")))
+    assert ours == theirs == [4, 4, 2]
+    assert seen["ours"] == seen["theirs"]
+    tensor_ds = make_dataset(5)  # the fancy-index path is not taken with a collate_fn
+    sizes = list(DataLoader(tensor_ds, batch_size=2, collate_fn=lambda s: [len(s), len(s[0])]))
+    assert sizes == [[2, 2], [2, 2], [1, 2]]
+
+
+def test_random_sampler_in_a_loader_visits_everything() -> None:
+    from nabla.data.sampler import RandomSampler, WeightedRandomSampler
+
+    ds = make_dataset(10)
+    sampler = RandomSampler(ds, generator=np.random.default_rng(0))
+    labels = sorted(
+        i for _, y in DataLoader(ds, batch_size=3, sampler=sampler) for i in y.tolist()
+    )
+    assert labels == list(range(10))
+    weighted = WeightedRandomSampler(np.ones(10), 25, generator=np.random.default_rng(0))
+    loader = DataLoader(ds, batch_size=4, sampler=weighted)
+    assert len(loader) == 7
+    assert [len(y) for _, y in loader] == [4] * 6 + [1]
+
+
+ERROR_CASES = [
+    ({"sampler": [0, 1], "shuffle": True}, ValueError),
+    ({"batch_sampler": [[0]], "batch_size": 2}, ValueError),
+    ({"batch_sampler": [[0]], "shuffle": True}, ValueError),
+    ({"batch_sampler": [[0]], "sampler": [0]}, ValueError),
+    ({"batch_sampler": [[0]], "drop_last": True}, ValueError),
+    ({"batch_size": None, "drop_last": True}, ValueError),
+    ({"num_workers": -1}, ValueError),
+    ({"timeout": -1}, ValueError),
+    ({"prefetch_factor": 2}, ValueError),
+    ({"persistent_workers": True}, ValueError),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "error"), ERROR_CASES)
+def test_argument_errors_match_torch(kwargs: dict[str, object], error: type) -> None:
+    torch = pytest.importorskip("torch")
+    ds = SquaresDataset(4)
+    with pytest.raises(error) as theirs:
+        torch.utils.data.DataLoader(ds, **kwargs)
+    with pytest.raises(error) as ours:
+        DataLoader(ds, **kwargs)  # type: ignore[arg-type]
+    assert str(ours.value) == str(theirs.value)
+
+
+class SlowDataset(SquaresDataset):
+    """Samples take a random short time, so worker threads finish out of order."""
+
+    def __init__(self, n_samples: int, fail_at: int | None = None) -> None:
+        super().__init__(n_samples)
+        self.fail_at = fail_at
+        self.sleeps = np.random.default_rng(0).uniform(0, 0.004, n_samples)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
+        import time
+
+        if index == self.fail_at:
+            raise KeyError(f"sample {index} is broken")
+        time.sleep(float(self.sleeps[index]))
+        return super().__getitem__(index)
+
+
+@pytest.mark.parametrize("num_workers", [1, 3])
+@pytest.mark.parametrize("persistent", [False, True])
+def test_worker_threads_give_the_same_batches_in_order(num_workers: int, persistent: bool) -> None:
+    ds = SlowDataset(23)
+    serial = DataLoader(ds, batch_size=4, shuffle=True, seed=5)
+    threaded = DataLoader(
+        ds, batch_size=4, shuffle=True, seed=5, num_workers=num_workers,
+        persistent_workers=persistent, prefetch_factor=3,
+    )  # fmt: skip
+    for _ in range(2):  # two epochs: the reshuffle too
+        assert_same_batches(list(threaded), list(serial))
+    tensor_serial = DataLoader(make_dataset(11), batch_size=3, shuffle=True, seed=1)
+    tensor_threaded = DataLoader(
+        make_dataset(11), batch_size=3, shuffle=True, seed=1, num_workers=num_workers
+    )
+    assert_same_batches(list(tensor_threaded), list(tensor_serial))
+
+
+def test_worker_init_fn_errors_and_timeout() -> None:
+    started: list[int] = []
+    loader = DataLoader(SlowDataset(8), batch_size=2, num_workers=2, worker_init_fn=started.append)
+    assert len(list(loader)) == 4
+    assert started and set(started) <= {0, 1} and len(set(started)) == len(started)
+    broken = DataLoader(SlowDataset(8, fail_at=5), batch_size=2, num_workers=2)
+    with pytest.raises(KeyError, match="sample 5 is broken"):
+        list(broken)
+
+    class Stuck(SquaresDataset):
+        def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
+            import time
+
+            time.sleep(0.5)
+            return super().__getitem__(index)
+
+    slow = DataLoader(Stuck(2), batch_size=1, num_workers=1, timeout=0.05)
+    with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0\.05 seconds"):
+        list(slow)
+
+
+def test_worker_threads_resume_mid_epoch_exactly() -> None:
+    def loader() -> DataLoader:
+        return DataLoader(SlowDataset(17), batch_size=3, shuffle=True, seed=2, num_workers=2)
+
+    reference = loader()
+    expected = [epoch_labels(reference) for _ in range(2)]
+    first = loader()
+    iterator = iter(first)
+    head = [next(iterator)[1].tolist() for _ in range(2)]
+    state = json.loads(json.dumps(first.state_dict(mid_epoch=True)))
+    restored = loader()
+    restored.load_state_dict(state)
+    assert head + epoch_labels(restored) == expected[0]
+    assert epoch_labels(restored) == expected[1]
+
+
+def test_subsets_from_random_split_batch_like_their_samples() -> None:
+    from nabla.data.subsets import random_split
+
+    train, _ = random_split(make_dataset(10), [0.7, 0.3], np.random.default_rng(0))
+    fast = list(DataLoader(train, batch_size=3))
+    slow = list(DataLoader(train, batch_size=3, collate_fn=nb.data.default_collate))
+    assert_same_batches(fast, slow)
+    assert sorted(i for _, y in fast for i in y.tolist()) == sorted(train.indices)
