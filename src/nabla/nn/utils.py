@@ -1,4 +1,6 @@
-"""Gradient clipping: rescale or clamp the gradients of parameters in place before a step."""
+"""Gradient clipping (rescale or clamp the gradients of parameters in place before a step) and
+the flat view of parameters (``parameters_to_vector``/``vector_to_parameters``), as
+``torch.nn.utils``."""
 
 from __future__ import annotations
 
@@ -8,11 +10,19 @@ from typing import Any
 
 import numpy as np
 
+from nabla import functional as fn
 from nabla._typing import Array
 from nabla.autograd.hooks import note_unreplayable
-from nabla.errors import NablaError
+from nabla.errors import NablaError, ShapeError
+from nabla.tensor import Tensor
 
-__all__ = ["NonFiniteNormError", "clip_grad_norm_", "clip_grad_value_"]
+__all__ = [
+    "NonFiniteNormError",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "parameters_to_vector",
+    "vector_to_parameters",
+]
 
 
 class NonFiniteNormError(NablaError, RuntimeError):
@@ -104,6 +114,80 @@ def clip_grad_value_(parameters: Iterable[Any] | Any, clip_value: float) -> None
     limit = float(clip_value)
     for grad in _gradients(parameters):
         np.clip(grad, -limit, limit, out=grad)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """Flatten the parameters and join them into one vector, in order (differentiable).
+
+    Parameters
+    ----------
+    parameters : iterable of Tensor
+        Usually ``model.parameters()``.
+
+    Returns
+    -------
+    Tensor
+        One 1-D tensor of all their elements; gradients flow back to the parameters.
+
+    Examples
+    --------
+    >>> import nabla as nb
+    >>> parameters_to_vector([nb.tensor([[1.0, 2.0]]), nb.tensor([3.0])]).data
+    array([1., 2., 3.], dtype=float32)
+    """
+    parts = [fn.reshape(_tensor("parameters_to_vector", p), (-1,)) for p in parameters]
+    if not parts:
+        raise ValueError("parameters_to_vector: expected at least one parameter, got none")
+    return fn.concatenate(parts)
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Any]) -> None:
+    """Set the parameters' values from slices of ``vec``, in order (PyTorch's
+    ``vector_to_parameters``: each ``param.data`` becomes a view of ``vec``'s data, reshaped).
+
+    Parameters
+    ----------
+    vec : Tensor
+        A 1-D tensor with at least as many elements as the parameters together.
+    parameters : iterable of Tensor
+
+    Raises
+    ------
+    TypeError
+        If ``vec`` is not a Tensor.
+    ShapeError
+        If ``vec`` is not 1-D or too short.
+
+    Examples
+    --------
+    >>> import nabla as nb
+    >>> w, b = nb.zeros(2, 2), nb.zeros(1)
+    >>> vector_to_parameters(nb.arange(5.0), [w, b])
+    >>> w.data, b.data
+    (array([[0., 1.],
+           [2., 3.]], dtype=float32), array([4.], dtype=float32))
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: expected a Tensor, got {type(vec).__name__}")
+    if vec.ndim != 1:
+        raise ShapeError(f"vector_to_parameters: vec must be 1-D, got shape {vec.shape}")
+    note_unreplayable("nn.utils.vector_to_parameters sets parameters outside recorded ops")
+    flat, pointer = vec.data, 0
+    for param in parameters:
+        size = int(np.prod(param.shape))
+        if pointer + size > flat.shape[0]:
+            raise ShapeError(
+                f"vector_to_parameters: vec has {flat.shape[0]} elements, too few for the "
+                f"parameters (at least {pointer + size} needed)"
+            )
+        param.data = flat[pointer : pointer + size].reshape(param.shape)
+        pointer += size
+
+
+def _tensor(op: str, value: Any) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}: expected Tensors, got {type(value).__name__}")
+    return value
 
 
 def _gradients(parameters: Iterable[Any] | Any) -> list[Array]:
