@@ -13,7 +13,16 @@ import numpy as np
 
 from nabla import functional as fn
 from nabla.errors import DTypeError, ShapeError
-from nabla.nn.functional_activation import elu, gelu, hardtanh, mish, silu, softplus  # noqa: F401
+from nabla.nn.functional_activation import (  # noqa: F401
+    elu,
+    embedding,
+    gelu,
+    hardtanh,
+    layer_norm,
+    mish,
+    silu,
+    softplus,
+)
 from nabla.ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, NLLLoss
 from nabla.ops.random import Dropout as DropoutOp
 from nabla.ops.reduction import warn_at_caller

@@ -14,10 +14,12 @@ import numpy as np
 from nabla import functional as fn
 from nabla._typing import Array
 from nabla.autograd.function import Function
+from nabla.nn.normalization import layer_norm  # re-exported by nn.functional with these
+from nabla.nn.sparse import embedding
 from nabla.ops.arithmetic import as_float
 from nabla.tensor import Tensor
 
-__all__ = ["elu", "erf", "gelu", "hardtanh", "mish", "silu", "softplus"]
+__all__ = ["elu", "embedding", "erf", "gelu", "hardtanh", "layer_norm", "mish", "silu", "softplus"]
 
 _ERF = np.vectorize(math.erf, otypes=[np.float64])
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -33,6 +34,36 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class RemovableHandle:
+    """What ``register_forward_hook`` and ``register_forward_pre_hook`` return:
+    ``remove()`` takes the hook out (twice is harmless); a ``with`` block removes it on exit."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, *stores: dict[int, Any]) -> None:
+        self.id = next(RemovableHandle._next_id)
+        self._stores = stores
+
+    def remove(self) -> None:
+        for store in self._stores:
+            store.pop(self.id, None)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def _insert(store: dict[int, Any], key: int, value: Any, prepend: bool) -> None:
+    """Add ``key`` to ``store``, first when ``prepend`` (the order hooks run in)."""
+    store[key] = value
+    if prepend:
+        items = list(store.items())
+        store.clear()
+        store.update([items[-1], *items[:-1]])
+
+
 class Module:
     """Base class of layers and models.
 
@@ -48,6 +79,12 @@ class Module:
     _parameters: dict[str, Parameter | None]
     _modules: dict[str, Module]
     _buffers: dict[str, Array | None]
+    _non_persistent_buffers_set: set[str]
+    _forward_hooks: dict[int, Callable[..., Any]]
+    _forward_hooks_with_kwargs: dict[int, bool]
+    _forward_hooks_always_called: dict[int, bool]
+    _forward_pre_hooks: dict[int, Callable[..., Any]]
+    _forward_pre_hooks_with_kwargs: dict[int, bool]
     #: whether ``nb.save`` can rebuild this module from :meth:`get_config` alone
     serializable: ClassVar[bool] = True
 
@@ -60,6 +97,15 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
+        for store in (
+            "_forward_hooks",
+            "_forward_hooks_with_kwargs",
+            "_forward_hooks_always_called",
+            "_forward_pre_hooks",
+            "_forward_pre_hooks_with_kwargs",
+        ):
+            object.__setattr__(self, store, OrderedDict())
 
     # ----- registration -----------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -96,10 +142,35 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def register_buffer(self, name: str, value: Any) -> None:
-        """Register non-trainable state saved in the state dict (BatchNorm running stats)."""
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Register non-trainable state (BatchNorm's running statistics), stored as an array.
+
+        A persistent buffer is part of :meth:`state_dict` (and of ``nb.save``'s file); a
+        non-persistent one (``persistent=False``) only of :meth:`buffers`, as in PyTorch.
+        """
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"buffer name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError('buffer name can\'t contain "."')
+        if name == "":
+            raise KeyError('buffer name can\'t be empty string ""')
+        if name in self._parameters or name in self._modules or name in type(self).__dict__:
+            raise KeyError(f"attribute '{name}' already exists")
+        if isinstance(tensor, Tensor):
+            tensor = tensor.data
+        elif tensor is not None and not isinstance(tensor, (np.ndarray, np.generic, int, float)):
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                "(Tensor, array or None required)"
+            )
         self.__dict__.pop(name, None)
-        self._buffers[name] = None if value is None else np.asarray(value)
+        self._buffers[name] = None if tensor is None else np.asarray(tensor)
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         if param is None:
@@ -108,17 +179,56 @@ class Module:
             setattr(self, name, param)
 
     def add_module(self, name: str, module: Module) -> None:
+        """Register ``module`` as the child ``name`` (PyTorch's checks)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
+        if name in self.__dict__ or name in self._parameters or name in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
         self._modules[name] = module
 
     # ----- traversal --------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set[Module] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module and every descendant, depth first; a module
+        reached twice is yielded once unless ``remove_duplicate`` is False."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if self in memo:
+                return
+            memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            path = f"{prefix}.{name}" if prefix else name
+            yield from child.named_modules(memo, path, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
+
+    def apply(self, fn: Callable[[Module], Any]) -> Self:
+        """Call ``fn`` on every child (recursively), then on this module; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def get_submodule(self, target: str) -> Module:
+        """The descendant at dotted path ``target`` ("" is this module)."""
+        module: Module = self
+        for item in target.split(".") if target else []:
+            child = module._modules.get(item)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = child
+        return module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         yield from self._modules.items()
@@ -127,13 +237,17 @@ class Module:
         yield from self._modules.values()
 
     def named_parameters(
-        self, prefix: str = "", recurse: bool = True
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Parameter]]:
         seen: set[int] = set()
-        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else iter([(prefix, self)])
+        )
         for path, module in modules:
             for name, p in module._parameters.items():
-                if p is None or id(p) in seen:
+                if p is None or (remove_duplicate and id(p) in seen):
                     continue
                 seen.add(id(p))
                 yield (f"{path}.{name}" if path else name), p
@@ -142,14 +256,24 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Array]]:
-        for path, module in self.named_modules(prefix):
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Array]]:
+        seen: set[int] = set()
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else iter([(prefix, self)])
+        )
+        for path, module in modules:
             for name, b in module._buffers.items():
-                if b is not None:
-                    yield (f"{path}.{name}" if path else name), b
+                if b is None or (remove_duplicate and id(b) in seen):
+                    continue
+                seen.add(id(b))
+                yield (f"{path}.{name}" if path else name), b
 
-    def buffers(self) -> Iterator[Array]:
-        for _, b in self.named_buffers():
+    def buffers(self, recurse: bool = True) -> Iterator[Array]:
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     def num_parameters(self, trainable_only: bool = False) -> int:
@@ -213,7 +337,7 @@ class Module:
                 if p is not None:
                     state[f"{path}.{name}" if path else name] = p.data
             for name, b in module._buffers.items():
-                if b is not None:
+                if b is not None and name not in module._non_persistent_buffers_set:
                     state[f"{path}.{name}" if path else name] = b
         return state
 
@@ -252,14 +376,93 @@ class Module:
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
+    # ----- hooks (PyTorch's rules) ----------------------------------------------------------------
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward (``hook(module, args, kwargs)`` with
+        ``with_kwargs``). A value it returns replaces the input: a tuple of positional
+        arguments (any other value is wrapped in one), or with ``with_kwargs`` an
+        ``(args, kwargs)`` pair. Returns a handle whose ``remove()`` takes the hook out."""
+        handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
+        _insert(self._forward_pre_hooks, handle.id, hook, prepend)
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
+        return handle
+
+    def register_forward_hook(
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward (``hook(module, args, kwargs,
+        output)`` with ``with_kwargs``); a value it returns replaces the output. With
+        ``always_call`` it also runs when forward raises. Returns a removable handle."""
+        handle = RemovableHandle(
+            self._forward_hooks, self._forward_hooks_with_kwargs, self._forward_hooks_always_called
+        )
+        _insert(self._forward_hooks, handle.id, hook, prepend)
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
+        return handle
+
+    def _run_pre_hooks(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {result}."
+                        )
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        return args, kwargs
+
+    def _run_hooks(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any, failed: bool
+    ) -> Any:
+        for key, hook in list(self._forward_hooks.items()):
+            if failed and key not in self._forward_hooks_always_called:
+                continue
+            if key in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         mode = MODE.state
         scope = mode.scope  # ops created inside forward record this module as their layer
         scope.append(self)
         if mode.tracer is not None:  # a compiled step's plan depends on train()/eval()
             mode.tracer.on_module_call(self)
+        hooked = bool(
+            self.__dict__.get("_forward_hooks") or self.__dict__.get("_forward_pre_hooks")
+        )
         try:
-            return self.forward(*args, **kwargs)
+            if not hooked:
+                return self.forward(*args, **kwargs)
+            args, kwargs = self._run_pre_hooks(args, kwargs)
+            try:
+                output = self.forward(*args, **kwargs)
+            except Exception:
+                self._run_hooks(args, kwargs, None, failed=True)
+                raise
+            return self._run_hooks(args, kwargs, output, failed=False)
         finally:
             scope.pop()
 
@@ -292,7 +495,7 @@ def _load_targets(root: Module) -> dict[str, _Target]:
             if p is not None:
                 targets[f"{path}.{name}" if path else name] = (module, name, True)
         for name, b in module._buffers.items():
-            if b is not None:
+            if b is not None and name not in module._non_persistent_buffers_set:
                 targets[f"{path}.{name}" if path else name] = (module, name, False)
     return targets
 

@@ -62,11 +62,24 @@ class OnnxOp:
     """The ONNX node of an activation: one input, ``op_type``, attributes read from its params.
 
     ``attributes`` maps each ONNX attribute to the parameter that gives its value
-    (``LeakyRelu``'s ``alpha`` is ``negative_slope``).
+    (``LeakyRelu``'s ``alpha`` is ``negative_slope``). An activation that is no single node of
+    the exporter's opset (GELU before opset 20) gives ``compose(graph, x, hint, settings)``,
+    which adds its nodes with ``graph.node(op, inputs, hint, **attrs)`` and
+    ``graph.const(hint, array)`` (``graph.dtype`` is the model's float type) and returns the
+    output's name; ``op_type`` then names its last node.
     """
 
     op_type: str
     attributes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    compose: Callable[[Any, str, str, Mapping[str, float]], str] | None = None
+
+    def emit(self, graph: Any, x: str, hint: str, settings: Mapping[str, float]) -> str:
+        """Add this activation's node(s) to ``graph`` after tensor ``x``; the output's name."""
+        if self.compose is not None:
+            return self.compose(graph, x, hint, settings)
+        attrs = {key: float(settings[param]) for key, param in self.attributes.items()}
+        out: str = graph.node(self.op_type, [x], hint, **attrs)
+        return out
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,9 @@ class Activation:
     sklearn_name : str or None
         scikit-learn MLP's name for it ("logistic" for sigmoid); None where scikit-learn's MLP
         lacks it (the estimators' ``parity=True`` refuses those).
+    accepts : callable or None
+        For a module with settings beyond ``params`` (``GELU(approximate="tanh")``): whether
+        this entry describes a given instance; :func:`activation_of` skips it otherwise.
     """
 
     name: str
@@ -107,6 +123,7 @@ class Activation:
     params: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     init: str = "xavier_uniform"
     sklearn_name: str | None = None
+    accepts: Callable[[Module], bool] | None = None
 
     def build(self, **settings: Any) -> Module:
         """A new module; ``settings`` may hold any keywords, this entry takes its params."""
@@ -182,6 +199,6 @@ def get_activation(name: str) -> Activation:
 def activation_of(module: Module) -> Activation | None:
     """The entry whose module class is exactly ``type(module)``, else None."""
     for entry in ACTIVATIONS.values():
-        if type(module) is entry.module:
+        if type(module) is entry.module and (entry.accepts is None or entry.accepts(module)):
             return entry
     return None
