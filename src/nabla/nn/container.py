@@ -246,8 +246,8 @@ def _as_parameter(value: Any) -> Parameter:
     """A Parameter as ParameterList stores it: Tensors and arrays become Parameters."""
     if isinstance(value, Parameter):
         return value
-    if isinstance(value, Tensor):
-        return Parameter(value.data, requires_grad=value.requires_grad)
+    if isinstance(value, Tensor):  # as PyTorch's Parameter(tensor): trainable
+        return Parameter(value.data)
     if isinstance(value, (np.ndarray, np.generic)):
         return Parameter(value)
     raise TypeError(f"ParameterList holds Tensors and arrays, got {type(value).__name__}")
