@@ -10,7 +10,8 @@ array([[3., 4.]], dtype=float32)
 Layers. Imports run one way, each layer importing only those before it:
 
 1. ``_typing``, ``errors``, ``generator`` (the global random generator), ``tensor_base``
-   (the slots every tensor has, for ``isinstance`` and typing anywhere);
+   (the slots every tensor has, for ``isinstance`` and typing anywhere), ``device`` (the CPU,
+   and the refusal of any other device);
 2. ``autograd``: ``mode`` (grad mode), ``hooks`` (what a step recorder sees), ``function``
    (the ``Function`` base class), ``engine`` (backward);
 3. ``ops``: the primitives, one ``Function`` per op, on ndarrays;
@@ -31,7 +32,7 @@ inside a function to reach upwards are listed, each with its reason, in
 
 import numpy as _np
 
-from nabla import _heap, data, nn, optim, viz
+from nabla import _heap, cuda, data, nn, optim, viz
 from nabla.autograd import (
     detect_anomaly,
     enable_grad,
@@ -42,6 +43,7 @@ from nabla.autograd import (
     set_grad_enabled,
 )
 from nabla.autograd.function import Function
+from nabla.autograd.mode import inference_mode, is_inference_mode_enabled
 from nabla.compiler import compile
 from nabla.creation import (
     arange,
@@ -64,6 +66,7 @@ from nabla.creation import (
     zeros,
     zeros_like,
 )
+from nabla.device import DeviceError, device
 from nabla.errors import (
     AnomalyError,
     DataError,
@@ -132,10 +135,17 @@ from nabla.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from nabla.io import load, load_state_dict, save, save_state_dict
 from nabla.profiler import profile
 from nabla.tensor import Tensor
+from nabla.tensor_base import Size
 from nabla.viz import explain
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
-int32, int64, bool_ = _np.int32, _np.int64, _np.bool_
+int8, int16, int32, int64, uint8 = _np.int8, _np.int16, _np.int32, _np.int64, _np.uint8
+bool_ = _np.bool_
+# PyTorch's dtype aliases. bfloat16 is left out: NumPy has no such dtype. These shadow the
+# builtins float, int and bool in this module from here on, where nothing uses them
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+bool = bool_
 
 __version__ = "0.1.0"
 
@@ -144,12 +154,14 @@ __all__ = [
     "AnomalyError",
     "DTypeError",
     "DataError",
+    "DeviceError",
     "Function",
     "GradcheckError",
     "GraphError",
     "ModelFileError",
     "NablaError",
     "ShapeError",
+    "Size",
     "Tensor",
     "abs",
     "add",
@@ -160,6 +172,7 @@ __all__ = [
     "argmin",
     "as_tensor",
     "autograd",
+    "bool",
     "bool_",
     "broadcast_to",
     "cast",
@@ -169,17 +182,21 @@ __all__ = [
     "clone",
     "compile",
     "concatenate",
+    "cuda",
     "data",
     "default_generator",
     "detach",
     "detect_anomaly",
+    "device",
     "div",
+    "double",
     "enable_grad",
     "exp",
     "expand_dims",
     "explain",
     "eye",
     "flatten",
+    "float",
     "float16",
     "float32",
     "float64",
@@ -192,11 +209,17 @@ __all__ = [
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "half",
+    "inference_mode",
+    "int",
+    "int8",
+    "int16",
     "int32",
     "int64",
     "io",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "leaky_relu",
     "linear",
     "linspace",
@@ -205,6 +228,7 @@ __all__ = [
     "log",
     "log_softmax",
     "logsumexp",
+    "long",
     "manual_seed",
     "matmul",
     "max",
@@ -232,6 +256,7 @@ __all__ = [
     "save_state_dict",
     "set_grad_enabled",
     "set_rng_state",
+    "short",
     "sigmoid",
     "sign",
     "softmax",
@@ -246,6 +271,7 @@ __all__ = [
     "tanh",
     "tensor",
     "transpose",
+    "uint8",
     "unsqueeze",
     "var",
     "viz",

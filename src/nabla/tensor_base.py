@@ -13,10 +13,61 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
+    from typing_extensions import Self
 
     from nabla._typing import Array, Shape
     from nabla.autograd.function import Function
     from nabla.tensor import Tensor
+
+
+class Size(tuple[int, ...]):
+    """A tensor's shape as ``x.size()`` returns it: a tuple of ints (``torch.Size``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"nabla.Size({list(self)})"
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+class SizeCount(int):
+    """``x.size``: the number of elements (NumPy's ``ndarray.size``, an int) that, called, is
+    PyTorch's ``size()``: ``x.size()`` is the shape (a :class:`Size`), ``x.size(dim)`` one
+    dimension's length, with negative dims counted from the end."""
+
+    _shape: tuple[int, ...]
+
+    def __new__(cls, shape: tuple[int, ...], count: int) -> Self:
+        self = super().__new__(cls, count)
+        self._shape = shape
+        return self
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return Size(self._shape)
+        if isinstance(dim, bool) or not hasattr(dim, "__index__"):
+            raise TypeError(
+                f"size(): argument 'dim' (position 1) must be int, not {type(dim).__name__}"
+            )
+        dim = dim.__index__()
+        ndim = len(self._shape)
+        if ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        if not -ndim <= dim < ndim:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], "
+                f"but got {dim})"
+            )
+        return self._shape[dim]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (int, (int(self),))  # pickled as the count
 
 
 class TensorBase:
@@ -68,6 +119,8 @@ class TensorBase:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        """Number of elements (NumPy's ``size``)."""
-        return self.data.size
+    def size(self) -> SizeCount:
+        """Number of elements (NumPy's ``size``, an int); called, the shape as PyTorch's
+        ``size()`` (``x.size()``, ``x.size(0)``, ``x.size(-1)``): see :class:`SizeCount`."""
+        data = self.data
+        return SizeCount(data.shape, data.size)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nabla.device import CPU, check_device, is_device_like, names_an_index
+from nabla.device import device as Device
 from nabla.errors import ShapeError
 from nabla.ops import arithmetic as _ar
 from nabla.ops import shape as _sh
@@ -176,25 +178,159 @@ class TensorShape(TensorBase):
             return self._wrap(self.data.astype(dtype))  # an integer copy carries no gradient
         return _sh.Cast.apply(self, dtype=dtype)
 
-    def to(self, dtype: Any) -> Tensor:
-        """``astype(dtype)`` (PyTorch's name; nabla has one device)."""
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """This tensor with another dtype or device, as PyTorch's ``Tensor.to``.
+
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (other's dtype and
+        device), each also with ``non_blocking=`` (ignored) and ``copy=``. The device is the
+        CPU (``"cpu"``, ``"cpu:0"``, ``nb.device("cpu")``); any other raises
+        :class:`~nabla.device.DeviceError`. When nothing changes and ``copy`` is False the
+        result is this tensor itself; ``copy=True`` gives a copy in the graph (as ``clone``).
+        A cast between floating dtypes carries the gradient back (cast to this tensor's dtype);
+        one to an integer or bool dtype does not. A device with an index (``"cpu:0"``) is
+        another device than the tensor's ``device("cpu")``: as in PyTorch, the result is a
+        copy.
+        """
+        dtype, copy = _to_arguments(self, args, kwargs)
+        if dtype is None or dtype == self.data.dtype:
+            return self.clone() if copy else self  # type: ignore[return-value]
+        return self.astype(dtype)
+
+    def cpu(self) -> Tensor:
+        """This tensor (nabla's tensors are on the CPU)."""
+        return self  # type: ignore[return-value]
+
+    def cuda(self, device: Any = None, non_blocking: builtins.bool = False) -> Tensor:
+        """Refused: nabla runs on the CPU only (:class:`~nabla.device.DeviceError`)."""
+        Device("cuda" if device is None else device)
+        raise AssertionError("unreachable: nb.device refuses every device but the CPU")
+
+    @property
+    def device(self) -> Device:
+        """Where the values live: always ``nb.device("cpu")``."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> builtins.bool:
+        """False: nabla's tensors are on the CPU."""
+        return False
+
+    def type(self, dtype: Any = None, non_blocking: builtins.bool = False) -> Any:
+        """Without ``dtype``, the tensor type's name as PyTorch writes it under nabla's name
+        (``"nabla.FloatTensor"``, ``"nabla.LongTensor"``…); with one (a dtype or such a name,
+        ``"torch.FloatTensor"`` too), this tensor cast to it, itself when it already has it."""
+        if dtype is None:
+            name = _TYPE_NAMES.get(self.data.dtype)
+            if name is None:
+                raise TypeError(f"type(): no tensor type name for dtype {self.data.dtype}")
+            return f"nabla.{name}"
+        if isinstance(dtype, str):
+            prefix, _, name = dtype.rpartition(".")
+            found = [d for d, n in _TYPE_NAMES.items() if n == name]
+            if prefix not in ("nabla", "torch") or not found:
+                raise ValueError(f"type(): invalid type {dtype!r}")
+            dtype = found[0]
         return self.astype(dtype)
 
     def float(self) -> Tensor:
-        """Cast to float32."""
+        """Cast to float32 (itself when already float32)."""
         return self.astype(np.float32)
 
     def double(self) -> Tensor:
-        """Cast to float64."""
+        """Cast to float64 (itself when already float64)."""
         return self.astype(np.float64)
 
+    def half(self) -> Tensor:
+        """Cast to float16 (itself when already float16)."""
+        return self.astype(np.float16)
+
     def long(self) -> Tensor:
-        """Cast to int64."""
+        """Cast to int64 (no gradient)."""
         return self.astype(np.int64)
+
+    def int(self) -> Tensor:
+        """Cast to int32 (no gradient)."""
+        return self.astype(np.int32)
+
+    def short(self) -> Tensor:
+        """Cast to int16 (no gradient)."""
+        return self.astype(np.int16)
+
+    def char(self) -> Tensor:
+        """Cast to int8 (no gradient)."""
+        return self.astype(np.int8)
+
+    def byte(self) -> Tensor:
+        """Cast to uint8 (no gradient)."""
+        return self.astype(np.uint8)
+
+    def bool(self) -> Tensor:
+        """Cast to bool (no gradient)."""
+        return self.astype(np.bool_)
+
+    def ndimension(self) -> builtins.int:
+        """The number of dimensions (PyTorch's alias of ``dim()``)."""
+        return self.data.ndim
+
+    def nelement(self) -> builtins.int:
+        """The number of elements (PyTorch's alias of ``numel()``)."""
+        return self.data.size
 
     def clone(self) -> Tensor:
         """A copy that stays in the graph (gradient passes through unchanged)."""
         return _ar.Add.apply(self, self._wrap(np.zeros((), dtype=self.data.dtype)))
+
+
+#: PyTorch's legacy tensor type names (``x.type()``), by dtype
+_TYPE_NAMES = {
+    np.dtype(np.float32): "FloatTensor",
+    np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor",
+    np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor",
+    np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor",
+    np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.bool_): "BoolTensor",
+}
+
+
+def _to_arguments(
+    x: TensorShape, args: Sequence[Any], kwargs: dict[str, Any]
+) -> tuple[np.dtype[Any] | None, builtins.bool]:
+    """Read ``Tensor.to``'s arguments, PyTorch's three forms: the dtype (None: unchanged) and
+    ``copy``. A device is checked (the CPU only)."""
+    kwargs = dict(kwargs)
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise TypeError(f"to() got an unexpected keyword argument {min(unknown)!r}")
+    rest = list(args)
+    dtype: Any = kwargs.pop("dtype", None)
+    dev: Any = kwargs.pop("device", None)
+    if rest and isinstance(rest[0], TensorBase):  # to(other, non_blocking, copy)
+        dtype, dev = rest.pop(0).data.dtype, None
+    elif rest and (is_device_like(rest[0]) or rest[0] is None):
+        dev = rest.pop(0)  # to(device, dtype, non_blocking, copy)
+        if rest and not isinstance(rest[0], builtins.bool):
+            dtype = rest.pop(0)
+    elif rest and not isinstance(rest[0], builtins.bool):
+        dtype = rest.pop(0)  # to(dtype, non_blocking, copy)
+    if len(rest) > 2:
+        raise TypeError(f"to() takes at most 4 positional arguments, got {len(args)}")
+    flags = dict(zip(("non_blocking", "copy"), rest, strict=False))
+    for key in flags:
+        if key in kwargs:
+            raise TypeError(f"to() got multiple values for argument {key!r}")
+    flags.update(kwargs)
+    check_device(dev)
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(
+                f"to(): expected a dtype, a device or a tensor, got {dtype!r}"
+            ) from None
+    return dtype, builtins.bool(flags.get("copy", False)) or names_an_index(dev)
 
 
 def _shape_arg(args: Sequence[Any]) -> tuple[int, ...]:

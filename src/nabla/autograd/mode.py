@@ -22,10 +22,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 class State:
     """One thread's switches."""
 
-    __slots__ = ("anomaly", "grad_enabled", "keep_gradients", "profiler", "scope", "tracer")
+    __slots__ = (
+        "anomaly",
+        "grad_enabled",
+        "inference",
+        "keep_gradients",
+        "profiler",
+        "scope",
+        "tracer",
+    )
 
     def __init__(self) -> None:
         self.grad_enabled = True
+        #: inside ``inference_mode()`` (which also turns grad recording off)
+        self.inference = False
         self.anomaly = False
         #: the modules whose forward is running, outermost first (ops record the innermost
         #: and the outermost, so drawings and ``nb.explain`` can name each op's layer)
@@ -173,6 +183,60 @@ class set_grad_enabled(_GradMode):
     def __call__(self, func: F) -> F:
         MODE.state.grad_enabled = self._before  # decorating is not a call: restore the mode
         return super().__call__(func)
+
+
+class inference_mode(_GradMode):
+    """PyTorch's ``torch.inference_mode(mode=True)``: a context manager and decorator (with or
+    without parentheses) that builds no graph inside, as :class:`no_grad`; results do not
+    require grad. ``inference_mode(False)`` turns recording on inside, as PyTorch's does.
+
+    PyTorch also marks the tensors made inside as "inference tensors" that later autograd
+    refuses; nabla's are plain tensors (as if made under ``no_grad``).
+
+    Examples
+    --------
+    >>> import nabla as nb
+    >>> w = nb.ones(3, requires_grad=True)
+    >>> with nb.inference_mode():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __new__(cls, mode: Any = True) -> Any:
+        self = super().__new__(cls)
+        if mode is None or isinstance(mode, bool):
+            return self  # Python runs __init__ next
+        if not callable(mode):
+            raise TypeError(f"inference_mode(): mode must be a bool, got {mode!r}")
+        _GradMode.__init__(self)  # @nb.inference_mode without parentheses
+        self.mode = True
+        return self(mode)
+
+    def __init__(self, mode: Any = True) -> None:
+        super().__init__()
+        self.mode = bool(mode)
+        self._prev_inference: list[bool] = []
+
+    def __enter__(self) -> None:
+        state = MODE.state
+        self._prev.append(state.grad_enabled)
+        self._prev_inference.append(state.inference)
+        state.inference = self.mode
+        state.grad_enabled = not self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        state = MODE.state
+        state.grad_enabled = self._prev.pop()
+        state.inference = self._prev_inference.pop()
+
+    def _fresh(self) -> _GradMode:
+        return inference_mode(self.mode)
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread runs inside ``inference_mode()``."""
+    return MODE.state.inference
 
 
 def is_anomaly_enabled() -> bool:
