@@ -261,6 +261,106 @@ _unary(
     away,
     params=lambda b: {"slope": b.choice([0.01, 0.2, 1.5])},
 )
+
+
+# ----- the activations of nn.functional (issue 16) ---------------------------------------------
+def _no_zero(v: torch.Tensor) -> bool:
+    """Away from 0 and never exactly 0 (at 0 PyTorch's second derivative of elu takes the
+    right-hand limit, a convention; the first derivatives agree there)."""
+    return away(v) and bool((v != 0).all())
+
+
+_unary(
+    "gelu",
+    (
+        lambda a, p: F.gelu(a[0], approximate=p["approximate"]),
+        lambda a, p: nb.nn.GELU(p["approximate"])(a[0]),
+    ),
+    lambda a, p: torch.nn.functional.gelu(a[0], approximate=p["approximate"]),
+    low=-4.0,
+    high=4.0,
+    params=lambda b: {"approximate": b.choice(["none", "tanh"])},
+)
+_unary(
+    "silu",
+    (lambda a, p: F.silu(a[0]), lambda a, p: nb.nn.SiLU()(a[0])),
+    lambda a, p: torch.nn.functional.silu(a[0]),
+    low=-6.0,
+    high=6.0,
+)
+_unary(
+    "mish",
+    (lambda a, p: F.mish(a[0]), lambda a, p: nb.nn.Mish()(a[0])),
+    lambda a, p: torch.nn.functional.mish(a[0]),
+    low=-6.0,
+    high=6.0,
+)
+_unary(
+    "elu",
+    (lambda a, p: F.elu(a[0], p["alpha"]), lambda a, p: nb.nn.ELU(p["alpha"])(a[0])),
+    lambda a, p: torch.nn.functional.elu(a[0], p["alpha"]),
+    _no_zero,
+    params=lambda b: {"alpha": b.choice([1.0, 0.3, 2.5])},
+)
+
+
+@op(
+    "softplus",
+    (
+        lambda a, p: F.softplus(a[0], p["beta"], p["threshold"]),
+        lambda a, p: nb.nn.Softplus(p["beta"], p["threshold"])(a[0]),
+    ),
+    lambda a, p: torch.nn.functional.softplus(a[0], p["beta"], p["threshold"]),
+)
+def _softplus(b: Builder) -> bool:
+    """Both sides of the threshold, away from it (where β x = threshold the function kinks)."""
+    x = first(b, low=-5.0, high=5.0)
+    beta, threshold = b.choice([1.0, 0.5, 2.0]), b.choice([20.0, 1.0, 3.0])
+    if not away(b.vals[x] * beta, threshold) or bool((b.vals[x] * beta == threshold).any()):
+        return False
+    return b.push("softplus", [x], {"beta": beta, "threshold": threshold})
+
+
+@op(
+    "hardtanh",
+    (
+        lambda a, p: F.hardtanh(a[0], p["lo"], p["hi"]),
+        lambda a, p: nb.nn.Hardtanh(p["lo"], p["hi"])(a[0]),
+    ),
+    lambda a, p: torch.nn.functional.hardtanh(a[0], p["lo"], p["hi"]),
+)
+def _hardtanh(b: Builder) -> bool:
+    x = first(b)
+    lo, hi = b.choice([(-1.0, 1.0), (-0.5, 1.5), (0.0, 0.25)])
+    if not (away(b.vals[x], lo) and away(b.vals[x], hi)):
+        return False
+    return b.push("hardtanh", [x], {"lo": lo, "hi": hi})
+
+
+@op(
+    "layer_norm",
+    (
+        lambda a, p: F.layer_norm(a[0], p["n"], *a[1:], eps=p["eps"]),
+        lambda a, p: nb.nn.functional.layer_norm(a[0], [p["n"]], *a[1:], eps=p["eps"]),
+    ),
+    lambda a, p: torch.nn.functional.layer_norm(a[0], [p["n"]], *a[1:], eps=p["eps"]),
+)
+def _layer_norm(b: Builder) -> bool:
+    """Over the last dimension (of at least 2 entries, spread apart), with optional weight and
+    bias operands."""
+    x = first(b, lambda v: v.ndim >= 1 and v.shape[-1] >= 2 and v.numel() > 0)
+    v = b.vals[x]
+    if v.ndim == 0 or v.shape[-1] < 2 or v.numel() == 0 or bool((v.std(-1) < 0.2).any()):
+        return False
+    n = int(v.shape[-1])
+    args = [x]
+    if b.chance(0.6):
+        args.append(b.operand((n,)))
+        if b.chance(0.5):
+            args.append(b.operand((n,)))
+    return b.push("layer_norm", args, {"n": n, "eps": b.choice([1e-5, 1e-2])})
+
+
 _unary(
     "clone",
     (lambda a, p: nb.clone(a[0]), lambda a, p: a[0].clone()),
