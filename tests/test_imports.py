@@ -35,7 +35,8 @@ MODULES = {_module_name(p): p for p in SRC.rglob("*.py")}
 #: the core, lowest layer first: a core module imports (at module level) only from its own
 #: layer or the ones before it. Everything else (nn, optim, io, viz, cli...) sits above.
 LAYERS = [
-    {"nabla._typing", "nabla.errors", "nabla.generator", "nabla._heap", "nabla.tensor_base"},
+    {"nabla._typing", "nabla.errors", "nabla.generator", "nabla._heap", "nabla.tensor_base"}
+    | {"nabla.device"},
     {"nabla.autograd"},
     {"nabla.ops"},
     {"nabla.tensor", "nabla.tensor_math", "nabla.tensor_reduce", "nabla.tensor_shape"}
