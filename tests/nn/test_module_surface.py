@@ -287,3 +287,24 @@ def test_containers_rebuild_from_their_spec_and_files(tmp_path: Path) -> None:
         loaded = nb.load(path)
         for key, value in module.state_dict().items():
             np.testing.assert_array_equal(loaded.state_dict()[key], value)
+
+
+# ----- devices and dtypes -------------------------------------------------------------------------
+def test_module_to_takes_pytorchs_forms() -> None:
+    from nabla.device import DeviceError
+
+    ours = WithBuffers()
+    theirs = torch.nn.Linear(2, 2)
+    assert ours.to("cpu") is ours and ours.cpu() is ours and theirs.to("cpu") is theirs
+    assert ours.to(np.float64).lin.weight.dtype == np.float64 and ours.kept.dtype == np.float64
+    assert ours.to("cpu", np.float32).lin.weight.dtype == np.float32
+    assert ours.to(nb.zeros(1, dtype=np.float64)).lin.weight.dtype == np.float64
+    assert ours.to(device="cpu", dtype=np.float32).lin.weight.dtype == np.float32
+    with pytest.raises(DeviceError, match="device 'cuda' is not available"):
+        ours.to("cuda")
+    with pytest.raises(DeviceError, match="device 'cuda' is not available"):
+        ours.cuda()
+    with pytest.raises(TypeError, match="only accepts floating point or complex dtypes"):
+        ours.to(np.int64)
+    with pytest.raises(TypeError, match="only accepts floating point or complex dtypes"):
+        theirs.to(torch.int64)

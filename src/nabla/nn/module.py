@@ -12,6 +12,7 @@ import numpy as np
 from nabla._typing import Array
 from nabla.autograd.hooks import replayable
 from nabla.autograd.mode import MODE
+from nabla.device import check_device, is_device_like
 from nabla.errors import ModelFileError, StateDictError
 from nabla.tensor import Tensor, as_array
 
@@ -303,9 +304,43 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    def to(self, dtype: Any) -> Self:
-        """Convert every floating parameter and buffer to ``dtype`` in place; returns self."""
-        dtype = np.dtype(dtype)
+    def to(self, *args: Any, **kwargs: Any) -> Self:
+        """Convert every floating parameter and buffer to a dtype, in place; returns self.
+
+        PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``
+        (its dtype), with ``non_blocking=`` ignored. The device is the CPU (``"cpu"``,
+        ``nb.device("cpu")``); any other raises :class:`~nabla.device.DeviceError`.
+        """
+        unknown = set(kwargs) - {"device", "dtype", "non_blocking", "memory_format"}
+        if unknown:
+            raise TypeError(f"to() got an unexpected keyword argument {min(unknown)!r}")
+        rest = list(args)
+        dtype: Any = kwargs.get("dtype")
+        dev: Any = kwargs.get("device")
+        if rest and isinstance(rest[0], Tensor):
+            dtype = rest.pop(0).data.dtype
+        elif rest and (is_device_like(rest[0]) or rest[0] is None):
+            dev = rest.pop(0)
+            if rest and not isinstance(rest[0], bool):
+                dtype = rest.pop(0)
+        elif rest and not isinstance(rest[0], bool):
+            dtype = rest.pop(0)
+        if len(rest) > 1:
+            raise TypeError(f"to() takes at most 3 positional arguments, got {len(args)}")
+        check_device(dev)
+        if dtype is None:
+            return self
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(
+                f"to(): expected a dtype, a device or a tensor, got {dtype!r}"
+            ) from None
+        if dtype.kind not in "fc":
+            raise TypeError(
+                "nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                f"dtype={dtype}"
+            )
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None and p.data.dtype.kind == "f":
@@ -314,6 +349,15 @@ class Module:
             for name, b in m._buffers.items():
                 if b is not None and b.dtype.kind == "f":
                     m._buffers[name] = b.astype(dtype)
+        return self
+
+    def cpu(self) -> Self:
+        """The module itself: its values are on the CPU already."""
+        return self
+
+    def cuda(self, device: Any = None) -> Self:
+        """Refused: nabla runs on the CPU only (:class:`~nabla.device.DeviceError`)."""
+        check_device("cuda" if device is None else device)
         return self
 
     def float(self) -> Self:
