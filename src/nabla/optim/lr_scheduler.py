@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from nabla.optim.lr_schedulers_extra import CyclicLR, OneCycleLR, SequentialLR
 from nabla.optim.optimizer import Optimizer, OptimizerError
 from nabla.optim.plateau import ReduceLROnPlateau
 from nabla.optim.scheduler import LRScheduler
@@ -403,6 +404,3 @@ class LinearLR(LRScheduler):
         done = min(self.total_iters, self.last_epoch) / self.total_iters
         factor = self.start_factor + (self.end_factor - self.start_factor) * done
         return [lr * factor for lr in self.base_lrs]
-
-
-from nabla.optim.lr_schedulers_extra import CyclicLR, OneCycleLR, SequentialLR
