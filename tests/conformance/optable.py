@@ -361,6 +361,27 @@ def _layer_norm(b: Builder) -> bool:
     return b.push("layer_norm", args, {"n": n, "eps": b.choice([1e-5, 1e-2])})
 
 
+@op(
+    "embedding",
+    (
+        lambda a, p: F.embedding(p["idx"], a[0], padding_idx=p["pad"]),
+        lambda a, p: F.embedding(nb.tensor(p["idx"]), a[0], p["pad"]),
+    ),
+    lambda a, p: torch.nn.functional.embedding(tidx(p["idx"]), a[0], padding_idx=p["pad"]),
+)
+def _embedding(b: Builder) -> bool:
+    """Rows of a 2-d table picked by integer indices (repeats included), some at padding_idx."""
+    x = first(b, lambda v: v.ndim == 2 and v.shape[0] >= 1)
+    v = b.vals[x]
+    if v.ndim != 2 or v.shape[0] < 1:
+        return False
+    n = int(v.shape[0])
+    # no empty index: PyTorch's embedding backward cannot reshape it (a PyTorch error)
+    idx = b.rng.integers(0, n, b.choice([(), (3,), (2, 3)]))
+    pad = b.choice([None, 0, n - 1, -1])
+    return b.push("embedding", [x], {"idx": np.asarray(idx, dtype=np.int64), "pad": pad})
+
+
 _unary(
     "clone",
     (lambda a, p: nb.clone(a[0]), lambda a, p: a[0].clone()),

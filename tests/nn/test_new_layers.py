@@ -313,6 +313,10 @@ def test_embedding_gradcheck_and_bad_indices() -> None:
     e = Embedding(4, 2, padding_idx=0, dtype=np.float64)
     idx = np.array([0, 3, 3, 1])
     assert nb.gradcheck(lambda w: F.embedding(idx, w, padding_idx=0) ** 2, e.weight)
+    empty = e(np.zeros((0, 2), dtype=np.int64))  # PyTorch's backward fails on this one
+    assert empty.shape == (0, 2, 2)
+    (empty.sum() + e(np.array(3)).sum()).backward()
+    np.testing.assert_array_equal(e.weight.grad, [[0, 0], [0, 0], [0, 0], [1, 1]])
     with pytest.raises(IndexError, match="index out of range"):
         e(np.array([4]))
     with pytest.raises(DTypeError, match="indices must be integers"):
