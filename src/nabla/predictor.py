@@ -53,7 +53,6 @@ def predictor_source(
     target: dict[str, Any] | None = None,
     id_column: str | None = None,
     encoding: str | None = None,
-    decimal: str | None = None,
 ) -> tuple[str, bytes]:
     """The predictor's text and its ``.npz`` weight bytes (embedded unless ``weights_file``)."""
     import nabla
@@ -110,7 +109,6 @@ Needs only NumPy. As a module: ``from predictor import predict_proba, predict``;
             f"TARGET = {target if is_regression(target) else None!r}",
             f"ID_COLUMN = {id_column!r}",
             f"ENCODING = {encoding or 'utf-8-sig'!r}  # of the CSV files the command reads",
-            f"DECIMAL = {decimal or '.'!r}  # the decimal mark of the CSV files' numbers",
             f"WEIGHTS_FILE = {weights_file!r}  # None: the weights are embedded below",
         ]
     )
@@ -337,7 +335,6 @@ def write_predictor(
     target: dict[str, Any] | None = None,
     id_column: str | None = None,
     encoding: str | None = None,
-    decimal: str | None = None,
 ) -> Path:
     """Write the NumPy-only predictor of ``model`` to ``path``; return the path.
 
@@ -368,8 +365,6 @@ def write_predictor(
         A column copied from the CSV file to the first column of the command's output.
     encoding : str, optional
         The text encoding of the CSV files the command reads (default UTF-8, BOM or not).
-    decimal : str, optional
-        The decimal mark of their numbers, "." (default) or "," (the training file's).
     """
     from nabla.io import atomic_write_bytes
 
@@ -388,7 +383,6 @@ def write_predictor(
         target=target,
         id_column=id_column,
         encoding=encoding,
-        decimal=decimal,
     )
     if weights_file is not None:
         atomic_write_bytes(out_path.with_name(weights_file), blob)

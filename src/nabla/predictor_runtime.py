@@ -160,7 +160,7 @@ def read_rows(path, delimiter=None, encoding=None, strict=None, id_column=None, 
 
     The ID column is ``id_column`` (an error when the file lacks it), else the training run's
     ``ID_COLUMN`` when the file has it. Numbers are read with the decimal mark ``decimal``
-    ("." or ","), by default the training file's.
+    ("." or ","), by default detected in the file (as in training).
 
     As ``nabla predict``: ``read_table`` (copied above), the model's columns matched by name
     (``match_features``), then the model's encoding; errors are nabla's one-line messages.
@@ -170,7 +170,7 @@ def read_rows(path, delimiter=None, encoding=None, strict=None, id_column=None, 
         path,
         delimiter=delimiter,
         encoding=encoding or ENCODING,
-        decimal=decimal or DECIMAL,  # default: the training file's
+        decimal=decimal,  # None: detected in this file, as nabla predict does
         min_columns=1 if len(inputs) == 1 else 2,  # a one-column model reads one column
         expect=inputs,  # a first row with these names is the header, even when all text
         text=() if name is None or name in inputs else (name,),  # IDs as written (007, 1.50)

@@ -386,3 +386,40 @@ def test_an_id_is_copied_as_written(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     predictions = _predict(tmp_path / "r" / "model.safetensors", data)
     assert [p["rowid"] for p in predictions] == [r["rowid"] for r in rows]
+
+
+def test_predict_detects_either_decimal_mark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def european(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [
+            {k: v.replace(".", ",") if k.endswith("_mm") else v for k, v in r.items()}
+            for r in rows
+        ]
+
+    plain = write_csv(tmp_path / "plain.csv", penguin_rows(150, 0))
+    train(
+        [
+            "--data",
+            str(plain),
+            "--target",
+            "species",
+            "--epochs",
+            "3",
+            "--out",
+            str(tmp_path / "a"),
+        ],
+        capsys,
+    )
+    eu = write_csv(tmp_path / "eu.csv", european(penguin_rows(150, 0)), delimiter=";")
+    train(
+        ["--data", str(eu), "--target", "species", "--epochs", "3", "--out", str(tmp_path / "b")],
+        capsys,
+    )
+    new_plain = write_csv(tmp_path / "n1.csv", penguin_rows(15, 4))
+    new_eu = write_csv(tmp_path / "n2.csv", european(penguin_rows(15, 4)), delimiter=";")
+    for run in ("a", "b"):  # a model from either kind of file reads new rows of either kind
+        model = tmp_path / run / "model.safetensors"
+        np.testing.assert_array_equal(
+            _probabilities(_predict(model, new_plain)), _probabilities(_predict(model, new_eu))
+        )

@@ -228,8 +228,10 @@ def test_predictor_command_reads_decimal_commas(tmp_path: Path) -> None:
     rows.write_text("col0;col1\n1,5;2\n-0,25;3,5\n")
     X, _ = predictor["read_rows"](str(rows), decimal=",")
     np.testing.assert_array_equal(X, [[1.5, 2.0], [-0.25, 3.5]])
+    X, _ = predictor["read_rows"](str(rows))  # detected, as nabla predict does
+    np.testing.assert_array_equal(X, [[1.5, 2.0], [-0.25, 3.5]])
     with pytest.raises(ValueError, match="'1,5'"):
-        predictor["read_rows"](str(rows))  # the model's mark, "." by default: text
+        predictor["read_rows"](str(rows), decimal=".")  # a "." mark said: text
     assert predictor["_options"](["eu.csv", "--decimal", ","])[-1] == ","
     assert predictor["_options"](["eu.csv", "--decimal", ";"]) is None
 

@@ -104,7 +104,6 @@ def _export(args: argparse.Namespace) -> int:
             target=target,
             id_column=metadata.get("id_column"),
             encoding=(metadata.get("csv") or {}).get("encoding"),
-            decimal=(metadata.get("csv") or {}).get("decimal"),
             class_names=class_names if probabilities else None,
             feature_names=feature_names,
             probabilities=probabilities,

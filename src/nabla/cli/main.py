@@ -81,7 +81,7 @@ def _add_reading(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--decimal",
         choices=[".", ","],
-        help="decimal mark of a CSV's numbers (default: the training file's)",
+        help="decimal mark of a CSV's numbers (default: detected, as in training)",
     )
 
 

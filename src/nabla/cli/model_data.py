@@ -102,9 +102,10 @@ def read_model_csv(
     id_column: str | None = None,
     target: str | None = None,
 ) -> Table:
-    """A CSV file read as the model's training file was: its encoding and decimal mark (unless
-    given), a first row naming the model's columns taken as the header, the ID column kept as
-    written, and a one-column file accepted for a one-column model."""
+    """A CSV file read as the model's training file was: its encoding (unless given), the
+    decimal mark detected as in training (new rows may use either), a first row naming the
+    model's columns taken as the header, the ID column kept as written, and a one-column file
+    accepted for a one-column model."""
     csv = metadata.get("csv") or {}
     inputs = list(preprocessing.input_columns)
     ids = (id_column,) if id_column and id_column not in inputs else ()
@@ -112,7 +113,7 @@ def read_model_csv(
         spec,
         delimiter,
         encoding or csv.get("encoding") or "utf-8-sig",
-        decimal=decimal or csv.get("decimal") or ".",
+        decimal=decimal,  # None: detected in this file, as in training
         min_columns=1 if len(inputs) == 1 else 2,
         expect=inputs + ([target] if target else []),
         text=ids,
