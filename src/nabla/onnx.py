@@ -141,9 +141,7 @@ def _emit(g: _Graph, step: Step, x: str) -> str:
         return emitter(g, step, x, hint)
     if step.op not in ACTIVATIONS:  # pragma: no cover - lower() makes only the steps above
         raise ExportError(f"internal: no ONNX translation for step {step.op!r}")
-    onnx_op = ACTIVATIONS[step.op].onnx
-    attrs = {key: float(step.attrs[param]) for key, param in onnx_op.attributes.items()}
-    return g.node(onnx_op.op_type, [x], hint, **attrs)
+    return ACTIVATIONS[step.op].onnx.emit(g, x, hint, step.attrs)
 
 
 def to_model(

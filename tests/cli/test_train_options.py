@@ -45,7 +45,7 @@ OPTIONS_BEFORE: list[tuple[tuple[str, ...], str, Any, Any, set[str] | None]] = [
     (("--no-standardize",), "standardize", _SWITCH, True, None),
     (("--model",), "model", str, "mlp", {"mlp", "logistic"}),
     (("--hidden",), "hidden", str, "128", None),
-    (("--activation",), "activation", str, "tanh", {"identity", "tanh", "sigmoid", "relu", "leaky_relu"}),
+    (("--activation",), "activation", str, "tanh", {"identity", "tanh", "sigmoid", "relu", "leaky_relu", "gelu", "silu", "elu", "softplus", "mish", "hardtanh"}),
     (("--loss",), "loss", str, "auto", {"auto", "cross_entropy", "mse", "mae", "huber"}),
     (("--dropout",), "dropout", float, 0.0, None),
     (("--batch-norm",), "batch_norm", _SWITCH, False, None),

@@ -148,7 +148,9 @@ def test_softmax_dims_normalise_the_chosen_axis(rng: np.random.Generator) -> Non
 def test_activation_table_names_the_modules() -> None:
     table = {name: entry.module for name, entry in nb.nn.ACTIVATIONS.items()}
     expected = {"tanh": Tanh, "sigmoid": Sigmoid, "relu": ReLU, "leaky_relu": LeakyReLU}
-    assert table == {**expected, "identity": Identity}
+    new = {"gelu": nb.nn.GELU, "silu": nb.nn.SiLU, "elu": nb.nn.ELU, "softplus": nb.nn.Softplus}
+    new |= {"mish": nb.nn.Mish, "hardtanh": nb.nn.Hardtanh}
+    assert table == {**expected, "identity": Identity, **new}
 
 
 # ----- Dropout ----------------------------------------------------------------------------------

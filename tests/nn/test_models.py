@@ -71,8 +71,8 @@ def test_mlp_rejects_bad_arguments() -> None:
         MLP([4])
     with pytest.raises(ValueError, match="positive"):
         MLP([4, 0, 2])
-    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
-        MLP([4, 2], activation="gelu")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        MLP([4, 2], activation="swish")
 
 
 N_IN, N_HIDDEN = 50, 60

@@ -116,7 +116,7 @@ def test_every_field_has_help_text() -> None:
         ({"hidden": "0,4"}, "--hidden: widths must be positive, got '0,4'"),
         (
             {"activation": "swish"},
-            "TrainConfig.activation: invalid choice 'swish' (choose from identity,",
+            "TrainConfig.activation: invalid choice 'swish' (choose from elu, gelu, hardtanh, identity,",
         ),
         ({"optimizer": "lbfgs"}, "TrainConfig.optimizer: invalid choice 'lbfgs'"),
         ({"scheduler": "linear"}, "TrainConfig.scheduler: invalid choice 'linear'"),

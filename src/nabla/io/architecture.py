@@ -34,6 +34,8 @@ from nabla.nn import (
     get_activation,
 )
 from nabla.nn.module import MODULE_REGISTRY
+from nabla.nn.normalization import LayerNorm
+from nabla.nn.sparse import Embedding
 
 __all__ = ["MAX_DEPTH", "MAX_MODULES", "check_architecture"]
 
@@ -72,6 +74,24 @@ def _batch_norm(config: Mapping[str, Any]) -> Shapes:
     if config.get("track_running_stats", True):
         shapes.update(running_mean=(n,), running_var=(n,), num_batches_tracked=())
     return shapes
+
+
+def _layer_norm(config: Mapping[str, Any]) -> Shapes:
+    given = config.get("normalized_shape")
+    if not isinstance(given, list) or not given:
+        raise ModelFileError(f"LayerNorm: normalized_shape must be a list, got {str(given)[:80]}")
+    shape = tuple(_size("LayerNorm", "normalized_shape", n) for n in given)
+    shapes: Shapes = {}
+    if config.get("elementwise_affine", True):
+        shapes["weight"] = shape
+        if config.get("bias", True):
+            shapes["bias"] = shape
+    return shapes
+
+
+def _embedding(config: Mapping[str, Any]) -> Shapes:
+    rows = _size("Embedding", "num_embeddings", config.get("num_embeddings"))
+    return {"weight": (rows, _size("Embedding", "embedding_dim", config.get("embedding_dim")))}
 
 
 def _mlp_layers(config: Mapping[str, Any]) -> list[tuple[int, Shapes]]:
@@ -147,6 +167,8 @@ def _check_stateless(cls: type, config: Mapping[str, Any]) -> bool:
 _RULES: dict[type, Callable[[Mapping[str, Any]], list[tuple[int, Shapes]]]] = {
     Linear: lambda config: [(-1, _linear(config))],
     BatchNorm1d: lambda config: [(-1, _batch_norm(config))],
+    LayerNorm: lambda config: [(-1, _layer_norm(config))],
+    Embedding: lambda config: [(-1, _embedding(config))],
     MLP: _mlp_layers,
     LogisticRegression: _logistic_layers,
 }

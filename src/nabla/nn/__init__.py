@@ -18,12 +18,15 @@ from nabla.nn.activation import (
 from nabla.nn.container import ModuleDict, ModuleList, ParameterList, Sequential, from_spec
 from nabla.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, Linear
 from nabla.nn.loss import (
+    BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     HuberLoss,
+    KLDivLoss,
     L1Loss,
     MSELoss,
     NLLLoss,
+    SmoothL1Loss,
 )
 from nabla.nn.models import (
     MLP,
@@ -55,6 +58,7 @@ __all__ = [
     "MODULE_REGISTRY",
     "Activation",
     "ActivationError",
+    "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "ClassifierMixin",
@@ -65,6 +69,7 @@ __all__ = [
     "Hardtanh",
     "HuberLoss",
     "Identity",
+    "KLDivLoss",
     "L1Loss",
     "LayerNorm",
     "LeakyReLU",
@@ -85,6 +90,7 @@ __all__ = [
     "Sequential",
     "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
     "Softplus",
     "Tanh",
