@@ -73,7 +73,8 @@ class MLP(ClassifierMixin, Sequential):
         with one hidden layer of 128 units.
     activation : str
         A name in ``nabla.nn.ACTIVATIONS``: "tanh", "sigmoid", "relu", "leaky_relu",
-        "identity", or any registered one.
+        "identity", "gelu", "silu", "elu", "softplus", "mish", "hardtanh", or any registered
+        one.
     dropout : float
         Dropout probability after each hidden activation (0 for none).
     batch_norm : bool
