@@ -111,3 +111,51 @@ def names_an_index(value: Any) -> bool:
     """Whether ``value`` is a CPU device with an explicit index (``"cpu:0"``): PyTorch's
     ``x.to("cpu:0")`` copies a tensor on ``device("cpu")``, as a move between devices."""
     return value is not None and device(value).index is not None
+
+
+def to_arguments(
+    args: Any, kwargs: dict[str, Any], tensor_type: type, flags: tuple[str, ...]
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Read PyTorch's ``to`` arguments, shared by ``Tensor.to`` and ``Module.to``.
+
+    The forms are ``to(dtype, *flags)``, ``to(device, dtype=None, *flags)`` and
+    ``to(other, *flags)`` (a ``tensor_type``: its dtype), each with keywords. Returns the
+    dtype (a ``numpy.dtype``, or None: unchanged), the device (checked: the CPU only) and the
+    ``flags`` given (``non_blocking``, ``copy``...).
+    """
+    import builtins
+
+    import numpy as np
+
+    unknown = set(kwargs) - {"device", "dtype", "memory_format", *flags}
+    if unknown:
+        raise TypeError(f"to() got an unexpected keyword argument {min(unknown)!r}")
+    kwargs = dict(kwargs)
+    rest = list(args)
+    dtype: Any = kwargs.pop("dtype", None)
+    dev: Any = kwargs.pop("device", None)
+    if rest and isinstance(rest[0], tensor_type):
+        dtype, dev = rest.pop(0).data.dtype, None
+    elif rest and (is_device_like(rest[0]) or rest[0] is None):
+        dev = rest.pop(0)
+        if rest and not isinstance(rest[0], builtins.bool):
+            dtype = rest.pop(0)
+    elif rest and not isinstance(rest[0], builtins.bool):
+        dtype = rest.pop(0)
+    if len(rest) > len(flags):
+        most = 2 + len(flags)
+        raise TypeError(f"to() takes at most {most} positional arguments, got {len(args)}")
+    given = dict(zip(flags, rest, strict=False))
+    for key in given:
+        if key in kwargs:
+            raise TypeError(f"to() got multiple values for argument {key!r}")
+    given.update({key: value for key, value in kwargs.items() if key in flags})
+    check_device(dev)
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(
+                f"to(): expected a dtype, a device or a tensor, got {dtype!r}"
+            ) from None
+    return dtype, dev, given

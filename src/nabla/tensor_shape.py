@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nabla.device import CPU, check_device, is_device_like, names_an_index
+from nabla.device import CPU, names_an_index, to_arguments
 from nabla.device import device as Device
 from nabla.errors import ShapeError
 from nabla.ops import arithmetic as _ar
@@ -298,38 +298,9 @@ _TYPE_NAMES = {
 def _to_arguments(
     x: TensorShape, args: Sequence[Any], kwargs: dict[str, Any]
 ) -> tuple[np.dtype[Any] | None, builtins.bool]:
-    """Read ``Tensor.to``'s arguments, PyTorch's three forms: the dtype (None: unchanged) and
-    ``copy``. A device is checked (the CPU only)."""
-    kwargs = dict(kwargs)
-    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
-    if unknown:
-        raise TypeError(f"to() got an unexpected keyword argument {min(unknown)!r}")
-    rest = list(args)
-    dtype: Any = kwargs.pop("dtype", None)
-    dev: Any = kwargs.pop("device", None)
-    if rest and isinstance(rest[0], TensorBase):  # to(other, non_blocking, copy)
-        dtype, dev = rest.pop(0).data.dtype, None
-    elif rest and (is_device_like(rest[0]) or rest[0] is None):
-        dev = rest.pop(0)  # to(device, dtype, non_blocking, copy)
-        if rest and not isinstance(rest[0], builtins.bool):
-            dtype = rest.pop(0)
-    elif rest and not isinstance(rest[0], builtins.bool):
-        dtype = rest.pop(0)  # to(dtype, non_blocking, copy)
-    if len(rest) > 2:
-        raise TypeError(f"to() takes at most 4 positional arguments, got {len(args)}")
-    flags = dict(zip(("non_blocking", "copy"), rest, strict=False))
-    for key in flags:
-        if key in kwargs:
-            raise TypeError(f"to() got multiple values for argument {key!r}")
-    flags.update(kwargs)
-    check_device(dev)
-    if dtype is not None:
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(
-                f"to(): expected a dtype, a device or a tensor, got {dtype!r}"
-            ) from None
+    """Read ``Tensor.to``'s arguments (:func:`nabla.device.to_arguments`): the dtype (None:
+    unchanged) and whether to copy (asked, or a device with an index: another device)."""
+    dtype, dev, flags = to_arguments(args, kwargs, TensorBase, ("non_blocking", "copy"))
     return dtype, builtins.bool(flags.get("copy", False)) or names_an_index(dev)
 
 

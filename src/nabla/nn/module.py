@@ -12,7 +12,7 @@ import numpy as np
 from nabla._typing import Array
 from nabla.autograd.hooks import replayable
 from nabla.autograd.mode import MODE
-from nabla.device import check_device, is_device_like
+from nabla.device import check_device, to_arguments
 from nabla.errors import ModelFileError, StateDictError
 from nabla.tensor import Tensor, as_array
 
@@ -311,31 +311,9 @@ class Module:
         (its dtype), with ``non_blocking=`` ignored. The device is the CPU (``"cpu"``,
         ``nb.device("cpu")``); any other raises :class:`~nabla.device.DeviceError`.
         """
-        unknown = set(kwargs) - {"device", "dtype", "non_blocking", "memory_format"}
-        if unknown:
-            raise TypeError(f"to() got an unexpected keyword argument {min(unknown)!r}")
-        rest = list(args)
-        dtype: Any = kwargs.get("dtype")
-        dev: Any = kwargs.get("device")
-        if rest and isinstance(rest[0], Tensor):
-            dtype = rest.pop(0).data.dtype
-        elif rest and (is_device_like(rest[0]) or rest[0] is None):
-            dev = rest.pop(0)
-            if rest and not isinstance(rest[0], bool):
-                dtype = rest.pop(0)
-        elif rest and not isinstance(rest[0], bool):
-            dtype = rest.pop(0)
-        if len(rest) > 1:
-            raise TypeError(f"to() takes at most 3 positional arguments, got {len(args)}")
-        check_device(dev)
+        dtype, _, _ = to_arguments(args, kwargs, Tensor, ("non_blocking",))
         if dtype is None:
             return self
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(
-                f"to(): expected a dtype, a device or a tensor, got {dtype!r}"
-            ) from None
         if dtype.kind not in "fc":
             raise TypeError(
                 "nn.Module.to only accepts floating point or complex dtypes, but got desired "
