@@ -137,19 +137,23 @@ def write_run_files(run: TrainRun) -> list[str]:
     return files
 
 
+def _report_split(run: TrainRun) -> tuple[str, Any, Any] | None:
+    """The split the report scores: test, else validation, else training (name, X, y)."""
+    named = {name: (X, y) for name, X, y in run.splits.named() if len(X)}
+    split = next((s for s in ("test", "val", "train") if s in named), None)
+    return None if split is None else (split, *named[split])
+
+
 def _classification(run: TrainRun) -> tuple[str, Any] | None:
     """Per-class metrics and the confusion matrix of the trained model on the test split (the
     validation split when there is no test split), for the report."""
     from nabla.training.evaluation import predict_classes
     from nabla.training.metrics import classification_report
 
-    if run.data.is_regression:
+    shown = _report_split(run)
+    if run.data.is_regression or shown is None:
         return None
-    named = {name: (X, y) for name, X, y in run.splits.named() if len(X)}
-    split = next((s for s in ("test", "val", "train") if s in named), None)
-    if split is None:
-        return None
-    X, y = named[split]
+    split, X, y = shown
     names = run.data.class_names or [str(k) for k in range(run.n_classes)]
     return split, classification_report(y, predict_classes(run.model, X), list(names))
 
@@ -157,15 +161,12 @@ def _classification(run: TrainRun) -> tuple[str, Any] | None:
 def _regression(run: TrainRun) -> tuple[str, Any, Any] | None:
     """Predicted against true values (the target's units) on the test split (else validation,
     else training), for the report."""
-    if not run.data.is_regression:
-        return None
     from nabla.training.evaluation import predict_values
 
-    named = {name: (X, y) for name, X, y in run.splits.named() if len(X)}
-    split = next((s for s in ("test", "val", "train") if s in named), None)
-    if split is None:
+    shown = _report_split(run)
+    if not run.data.is_regression or shown is None:
         return None
-    X, _ = named[split]
+    split, X, _ = shown
     predicted = predict_values(run.model, X).reshape(-1)
     return split, run.data.true_values(split), run.data.unscale(predicted)
 
