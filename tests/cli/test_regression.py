@@ -181,3 +181,19 @@ def test_each_regression_loss_trains(
     assert main(args) == 0, capsys.readouterr().err
     metrics = json.loads((tmp_path / loss / "metrics.json").read_text())
     assert metrics["final"]["test"]["r2"] > 0.3
+
+
+def test_an_npz_of_counts_asks_for_task_like_a_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    counts = rng.poisson(np.exp(4 + X[:, 0]))  # integers with many distinct values
+    path = tmp_path / "counts.npz"
+    np.savez(path, X=X, y=counts)
+    args = ["train", "--data", str(path), "--out", str(tmp_path / "r"), "--epochs", "20"]
+    assert main([*args, "--no-progress"]) == 1
+    assert "--task regression" in capsys.readouterr().err
+    assert main([*args, "--no-progress", "--no-plots", "--task", "regression"]) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["final"]["test"]["r2"] > 0.5

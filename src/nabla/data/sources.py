@@ -191,6 +191,7 @@ def load_data(
     *,
     x_key: str | None = None,
     y_key: str | None = None,
+    task: Task = "auto",
 ) -> TabularData:
     """Load a data set from a built-in name, a ``.csv`` or ``.npz`` file, or an IDX folder.
 
@@ -206,6 +207,9 @@ def load_data(
         The feature and target arrays of an ``.npz`` archive (see :func:`load_npz`; the CLI's
         ``--x-key``/``--y-key``). `y_key` is another name for `target` there; giving both with
         different values is an error. Only for ``.npz`` archives.
+    task : "auto", "classification" or "regression", default "auto"
+        How to read the target of a ``.csv`` or ``.npz`` file (see :func:`load_npz`); the
+        built-in sets and IDX folders are classification data sets.
 
     Returns
     -------
@@ -234,7 +238,7 @@ def load_data(
         return load_idx(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return load_csv(path, target)
+        return load_csv(path, target, task=task)
     if suffix == ".npz":
         if target is not None and not isinstance(target, str):
             raise DataError(f"{path}: target of an .npz archive is an array name, got {target!r}")
@@ -243,7 +247,7 @@ def load_data(
                 f"{path}: target {target!r} and y_key {y_key!r} name different arrays; "
                 "give one of them"
             )
-        return load_npz(path, x_key=x_key, y_key=y_key or target or "y")
+        return load_npz(path, x_key=x_key, y_key=y_key or target or "y", task=task)
     if not path.exists():
         raise DataError(
             f"{spec!s}: no such file or folder, and not a built-in data set "

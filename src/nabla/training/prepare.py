@@ -326,6 +326,12 @@ def _prepare_matrix(config: TrainConfig) -> PreparedData:
     """A built-in set, an .npz archive or an IDX folder: numeric features, no missing values."""
     data = _load_matrix(config)
     task = "regression" if not data.is_classification else "classification"
+    if config.task == "auto" and data.class_names is not None:
+        labels = data.class_names
+        if all(name.lstrip("-").isdigit() for name in labels):  # integers: a count or classes?
+            values = np.asarray([float(name) for name in labels])[data.y]
+            decide_task(values, "auto", source=str(data.source), column=data.target_name)
+        check_classes(labels, len(data.y), source=str(data.source), column=data.target_name)
     if config.task == "regression" and data.is_classification:
         raise DataError(
             f"{data.source}: --task regression needs a numeric target; {data.target_name!r} "
@@ -373,7 +379,8 @@ def _load_matrix(config: TrainConfig) -> TabularData:
     target: str | int | None = config.target
     if config.target is not None and config.target.lstrip("-").isdigit():
         target = int(config.target)
-    return load_data(config.data, target, x_key=config.x_key, y_key=config.y_key)
+    task: Any = config.task
+    return load_data(config.data, target, x_key=config.x_key, y_key=config.y_key, task=task)
 
 
 def _standardize_target(prepared: PreparedData) -> None:
