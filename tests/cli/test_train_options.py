@@ -43,7 +43,7 @@ OPTIONS_BEFORE: list[tuple[tuple[str, ...], str, Any, Any, set[str] | None]] = [
     (("--val-split",), "val_split", float, 0.1, None),
     (("--test-split",), "test_split", float, 0.2, None),
     (("--no-standardize",), "standardize", _SWITCH, True, None),
-    (("--model",), "model", str, "mlp", {"mlp", "logistic"}),
+    (("--model",), "model", str, "mlp", {"mlp", "logistic", "cnn"}),
     (("--hidden",), "hidden", str, "128", None),
     (("--activation",), "activation", str, "tanh", {"identity", "tanh", "sigmoid", "relu", "leaky_relu", "gelu", "silu", "elu", "softplus", "mish", "hardtanh"}),
     (("--loss",), "loss", str, "auto", {"auto", "cross_entropy", "mse", "mae", "huber"}),

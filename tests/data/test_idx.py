@@ -213,3 +213,20 @@ def test_gzip_header_claiming_more_than_the_file_can_hold(tmp_path: Path) -> Non
         DataError, match="needs 240000000016 bytes, more than its gzip data can hold"
     ):
         read_idx(path)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_images_keep_their_shape_for_a_cnn(tmp_path: Path, compress: bool) -> None:
+    write_mnist_folder(tmp_path, compress, with_test=True)
+    flat = load_idx(tmp_path)
+    images = load_data(tmp_path, images=True)
+    assert images.X.shape == (6, 1, 4, 3)
+    assert images.X.dtype == np.float32
+    assert images.image_shape == (1, 4, 3)
+    assert images.n_features == 12
+    np.testing.assert_array_equal(images.X[:, 0] * np.float32(255), make_images(6).astype(float))
+    np.testing.assert_array_equal(images.X.reshape(6, -1), flat.X)
+    assert images.X_test is not None
+    assert images.X_test.shape == (2, 1, 4, 3)
+    assert images.y.tolist() == flat.y.tolist()
+    assert flat.image_shape is None

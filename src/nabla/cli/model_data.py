@@ -4,7 +4,8 @@ A model file written by ``nabla train`` stores its column encoding (``preprocess
 target and task, how its CSV was read and how its rows were split. :func:`model_rows` reads a
 data set with them: a CSV through the same raw table and encoding as training (columns matched
 by name), a built-in set, ``.npz`` archive or IDX folder as numeric columns; then it picks the
-rows of one split by repeating the training run's row selection and split.
+rows of one split by repeating the training run's row selection and split. A CNN's data is
+read as images of the shape it was trained on (the model file's ``image_shape``).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from nabla.training.prepare import is_csv, read_rows, resolve_target, split_rows
 __all__ = [
     "ModelRows",
     "align_columns",
+    "model_image_shape",
     "model_preprocessing",
     "model_rows",
     "model_task",
+    "read_images",
     "read_model_csv",
     "read_new_rows",
 ]
@@ -169,6 +172,8 @@ def model_rows(
         split = "test" if same_data else "all"
     if split != "all" and "seed" not in metadata:
         raise DataError(f"{spec}: the model has no record of its training split; use --split all")
+    if model_image_shape(metadata) is not None:
+        return _image_rows(spec, metadata, target=target, split=split, task=task)
     own_test: tuple[Array, Array] | None = None
     target_column: str | None = None
     if is_csv(spec):
@@ -202,21 +207,80 @@ def model_rows(
             table = Table.from_matrix(own_test[0], table.names, table.source)
             rows, values = np.arange(table.n_rows), own_test[1]
         else:
-            y_split, _ = encode_target(values, task, source=spec, column="target")
-            test_fraction = 0.0 if own_test is not None else float(metadata["test_split"])
-            parts = split_rows(
-                y_split,
-                float(metadata["val_split"]),
-                test_fraction,
-                int(metadata["seed"]),
-                stratify=task == "classification",
-            )
-            chosen = parts[("train", "val", "test").index(split)]
+            chosen = _split_part(values, task, metadata, split, own_test is not None, spec)
             rows, values = rows[chosen], values[chosen]
     if len(rows) == 0:
         raise DataError(f"{spec}: the {split} split is empty")
     table = align_columns(table.take(rows), preprocessing, exclude=target_column)
     X = preprocessing.transform(table)
+    return ModelRows(X, _true_targets(values, task, metadata, spec), split, spec)
+
+
+def _split_part(
+    values: Array, task: str, metadata: dict[str, Any], split: str, own_test: bool, spec: str
+) -> Array:
+    """Indices of ``split`` ("train", "val", "test") among rows with these targets, as the
+    training run split them (no test part when the data brings its own test set)."""
+    y_split, _ = encode_target(values, task, source=spec, column="target")
+    test_fraction = 0.0 if own_test else float(metadata["test_split"])
+    parts = split_rows(
+        y_split,
+        float(metadata["val_split"]),
+        test_fraction,
+        int(metadata["seed"]),
+        stratify=task == "classification",
+    )
+    return parts[("train", "val", "test").index(split)]
+
+
+def model_image_shape(metadata: dict[str, Any]) -> tuple[int, int, int] | None:
+    """(channels, height, width) of a CNN's input images, None for a model of table rows."""
+    shape = metadata.get("image_shape")
+    if shape is None:
+        return None
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 3
+        or not all(isinstance(n, int) for n in shape)
+    ):
+        raise DataError(f"the model's image_shape {str(shape)[:80]} is not [channels, h, w]")
+    return shape[0], shape[1], shape[2]
+
+
+def read_images(spec: str, metadata: dict[str, Any], target: str | None = None) -> Any:
+    """A data set read as the CNN model's images (digits, an IDX folder, an .npz archive):
+    the :class:`~nabla.data.TabularData` with `X` of shape (n, c, h, w), checked against the
+    model's image shape."""
+    expected = model_image_shape(metadata)
+    if is_csv(spec):
+        raise DataError(
+            f"{spec}: the model is a CNN and reads images (digits, an MNIST IDX folder or an "
+            ".npz of (n, h, w[, c]) images), not a CSV table"
+        )
+    data = _load_matrix(spec, target, images=True)
+    if data.image_shape != expected:
+        found = "x".join(map(str, data.image_shape or ()))
+        raise DataError(
+            f"{spec}: images of {found} (channels x height x width), but the model was trained "
+            f"on {'x'.join(map(str, expected or ()))}"
+        )
+    return data
+
+
+def _image_rows(
+    spec: str, metadata: dict[str, Any], *, target: str | None, split: str, task: str
+) -> ModelRows:
+    """The images of ``split`` for a CNN model (see :func:`model_rows`)."""
+    data = read_images(spec, metadata, target)
+    X, values = data.X, _target_values(data.y, data.class_names)
+    own_test = data.X_test is not None and data.y_test is not None
+    if split == "test" and own_test:
+        X, values = data.X_test, _target_values(data.y_test, data.class_names)
+    elif split != "all":
+        chosen = _split_part(values, task, metadata, split, own_test, spec)
+        X, values = X[chosen], values[chosen]
+    if len(X) == 0:
+        raise DataError(f"{spec}: the {split} split is empty")
     return ModelRows(X, _true_targets(values, task, metadata, spec), split, spec)
 
 
@@ -239,11 +303,11 @@ def _stored_target(metadata: dict[str, Any], table: Table, spec: str) -> str | N
     return None
 
 
-def _load_matrix(spec: str, target: str | None) -> Any:
+def _load_matrix(spec: str, target: str | None, images: bool = False) -> Any:
     key: str | int | None = target
     if target is not None and target.lstrip("-").isdigit():
         key = int(target)
-    return load_data(spec, key)
+    return load_data(spec, key, images=images)
 
 
 def _true_targets(values: Array, task: str, metadata: dict[str, Any], source: str) -> Array:

@@ -2,7 +2,8 @@
 
 The rows are read the way the model's training run read its data (see
 :mod:`nabla.cli.model_data`): columns by name, text one-hot encoded, missing numbers filled,
-standardised. The output starts with the ID column when there is one (``--id``, or the
+standardised; a CNN's input is read as images (digits, an IDX folder's training images, an
+.npz archive), one row per image. The output starts with the ID column when there is one (``--id``, or the
 training run's ``--id`` when the file has that column), then the row number.
 """
 
@@ -16,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from nabla.cli.evaluate import load_model_and_metadata, model_outputs
-from nabla.cli.model_data import align_columns, model_preprocessing, model_task, read_new_rows
+from nabla.cli.model_data import (
+    align_columns,
+    model_image_shape,
+    model_preprocessing,
+    model_task,
+    read_images,
+    read_new_rows,
+)
 from nabla.cli.output import check_destinations
 from nabla.errors import DataError
 from nabla.io.atomic import atomic_write_text
@@ -26,20 +34,10 @@ from nabla.training.config import parse_delimiter
 def run_predict(args: argparse.Namespace) -> int:
     check_destinations(None if args.output == "-" else args.output)
     model, metadata = load_model_and_metadata(args.model)
-    preprocessing = model_preprocessing(metadata, model)
-    id_name = args.id_column or metadata.get("id_column")
-    table = read_new_rows(
-        args.input,
-        metadata,
-        preprocessing,
-        delimiter=parse_delimiter(args.delimiter),
-        encoding=args.encoding,
-        decimal=args.decimal,
-        id_column=id_name,
-    )
-    ids = _id_column(table, args.id_column, metadata)
-    strict = True if args.strict else None  # None: the model's own policy
-    X = preprocessing.transform(align_columns(table, preprocessing), strict=strict)
+    if model_image_shape(metadata) is not None:  # a CNN: the images, one row each
+        X, ids = read_images(args.input, metadata).X, None
+    else:
+        X, ids = _read_rows(args, model, metadata)
     outputs = model_outputs(model, X, metadata, args.model)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -60,6 +58,24 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(buffer.getvalue())
     return 0
+
+
+def _read_rows(args: argparse.Namespace, model: Any, metadata: dict[str, Any]) -> Any:
+    """The encoded rows of a table model's input, and the ID column to copy (or None)."""
+    preprocessing = model_preprocessing(metadata, model)
+    id_name = args.id_column or metadata.get("id_column")
+    table = read_new_rows(
+        args.input,
+        metadata,
+        preprocessing,
+        delimiter=parse_delimiter(args.delimiter),
+        encoding=args.encoding,
+        decimal=args.decimal,
+        id_column=id_name,
+    )
+    ids = _id_column(table, args.id_column, metadata)
+    strict = True if args.strict else None  # None: the model's own policy
+    return preprocessing.transform(align_columns(table, preprocessing), strict=strict), ids
 
 
 def _id_column(table: Any, requested: str | None, metadata: dict[str, Any]) -> Any:

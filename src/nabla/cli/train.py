@@ -120,15 +120,22 @@ def print_plan(run: TrainRun) -> None:
         print(f"  {line}")
     n_train, n_val, n_test = (len(y) for _, _, y in data.named())
     print(f"  split: {n_train} train, {n_val} validation, {n_test} test (seed {config.seed})")
-    is_mlp = config.model == "mlp"
-    print(run.model if is_mlp else f"LogisticRegression({data.n_features} → {data.n_classes})")
+    is_logistic = config.model == "logistic"
+    print(
+        f"LogisticRegression({data.n_features} → {data.n_classes})" if is_logistic else run.model
+    )
     print(f"output: {run.out}", flush=True)
 
 
 def describe_data(data: PreparedData) -> list[str]:
     """Rows, features after encoding, target range or classes, encoded/imputed columns."""
     used = f"rows: {data.rows_read} read, {data.n_samples} used"
-    lines = [f"{used}; features: {data.n_features} after encoding"]
+    if data.image_shape is not None:
+        channels, height, width = data.image_shape
+        shape = f"{channels}×{height}×{width}"
+        lines = [f"{used}; images: {shape} (channels×height×width), pixels in [0, 1]"]
+    else:
+        lines = [f"{used}; features: {data.n_features} after encoding"]
     if data.is_regression:
         y = np.concatenate(list(data.raw_targets.values()))
         lines.append(
@@ -140,6 +147,8 @@ def describe_data(data: PreparedData) -> list[str]:
         more = f" and {data.n_classes - 10} more" if data.n_classes > 10 else ""
         lines.append(f"classes: {shown}{more}")
     described = data.preprocessing.describe()
+    if data.image_shape is not None:
+        return lines
     if described["numeric"]:
         lines.append(f"numeric: {_names(described['numeric'])}")
     if described["categorical"]:

@@ -178,7 +178,7 @@ def _find_pair(folder: Path, prefix: str, required: bool) -> tuple[Path, Path] |
     raise DataError(f"{folder}: missing {' and '.join(missing)} (MNIST IDX files)")
 
 
-def load_idx(source: PathLike | Sequence[PathLike]) -> TabularData:
+def load_idx(source: PathLike | Sequence[PathLike], *, images: bool = False) -> TabularData:
     """Load MNIST-format images and labels from IDX files.
 
     Parameters
@@ -188,6 +188,8 @@ def load_idx(source: PathLike | Sequence[PathLike]) -> TabularData:
         optionally ``.gz``, or spelled ``train-images.idx3-ubyte``), and optionally the
         ``t10k-*`` test pair; or the files themselves: ``(train_images, train_labels)`` or
         ``(train_images, train_labels, test_images, test_labels)``.
+    images : bool, default False
+        Keep the images whole for a CNN: `X` (and `X_test`) float32 (n, 1, rows, cols).
 
     Returns
     -------
@@ -233,4 +235,7 @@ def load_idx(source: PathLike | Sequence[PathLike]) -> TabularData:
     ids, class_names = encode_target(all_labels, "classification", source=name, column="label")
     feature_names = [f"pixel_{r}_{c}" for r in range(rows) for c in range(cols)]
     y, y_test = ids[: len(labels)], (ids[len(labels) :] if labels_test is not None else None)
+    if images:  # the pixels are in C order: a reshape restores each image
+        X = X.reshape(-1, 1, rows, cols)
+        X_test = None if X_test is None else X_test.reshape(-1, 1, rows, cols)
     return TabularData(X, y, feature_names, "label", class_names, name, X_test, y_test)

@@ -14,6 +14,7 @@ from nabla._typing import Array
 from nabla.data.builtin import BUILTIN_DATASETS, builtin_key, load_builtin
 from nabla.data.csv_loader import load_csv
 from nabla.data.idx import load_idx
+from nabla.data.images import image_names, images_nchw
 from nabla.data.tabular import TASKS, TabularData, Task, encode_target
 from nabla.errors import DataError
 
@@ -98,6 +99,7 @@ def load_npz(
     y_key: str = "y",
     *,
     task: Task = "auto",
+    images: bool = False,
 ) -> TabularData:
     """Load features and target from a NumPy ``.npz`` archive (``np.savez``).
 
@@ -115,11 +117,15 @@ def load_npz(
         Name of the target array, shape (n_samples,).
     task : "auto", "classification" or "regression", default "auto"
         How to read the target; see :func:`~nabla.data.load_csv`.
+    images : bool, default False
+        Keep images whole for a CNN: `X` is float32 (n_samples, channels, h, w), see
+        :func:`nabla.data.images.images_nchw` (uint8 pixels divided by 255); a 2-D array is
+        refused.
 
     Returns
     -------
     TabularData
-        `X` float32 of shape (n_samples, n_features). An optional string array
+        `X` float32 of shape (n_samples, n_features) (with ``images=True``, (n, c, h, w)). An optional string array
         ``feature_names`` in the archive, one per (flattened) feature, names the features;
         else they are ``x0``, ``x1``, ... for a matrix and ``px_<row>_<col>`` (or
         ``px_<row>_<col>_<channel>``) for images.
@@ -175,6 +181,9 @@ def load_npz(
             f"finite in float32 (NaN and inf are not supported)"
         )
     y, class_names = encode_target(target, task, source=str(file), column=y_key)
+    if images:
+        X = images_nchw(features, source=f"{file}: {x_key!r}")
+        return TabularData(X, y, image_names(X.shape[1:]), y_key, class_names, str(file))
     names = arrays.get("feature_names")
     if names is not None and names.shape == (X.shape[1],):
         feature_names = [str(name) for name in names]
@@ -192,6 +201,7 @@ def load_data(
     x_key: str | None = None,
     y_key: str | None = None,
     task: Task = "auto",
+    images: bool = False,
 ) -> TabularData:
     """Load a data set from a built-in name, a ``.csv`` or ``.npz`` file, or an IDX folder.
 
@@ -210,6 +220,10 @@ def load_data(
     task : "auto", "classification" or "regression", default "auto"
         How to read the target of a ``.csv`` or ``.npz`` file (see :func:`load_npz`); the
         built-in sets and IDX folders are classification data sets.
+    images : bool, default False
+        Images for a CNN: `X` is float32 (n_samples, channels, h, w) in [0, 1] (uint8 pixels
+        divided by 255, the digits' 0..16 by 16). Only ``digits``, IDX folders and ``.npz``
+        archives of (n, h, w[, c]) images hold images.
 
     Returns
     -------
@@ -232,11 +246,16 @@ def load_data(
         raise DataError(f"{spec!s}: x_key/y_key (--x-key/--y-key) apply only to .npz archives")
     if key is not None and not path.exists():
         _reject_target(target, f"built-in data set {key!r}")
-        return load_builtin(key)
+        return load_builtin(key, images=images)
     if path.is_dir():
         _reject_target(target, f"IDX folder {path}")
-        return load_idx(path)
+        return load_idx(path, images=images)
     suffix = path.suffix.lower()
+    if suffix == ".csv" and images:
+        raise DataError(
+            f"{path}: a CSV file is a table, not images; a CNN reads digits, an IDX folder or "
+            "an .npz archive of (n, h, w[, c]) images"
+        )
     if suffix == ".csv":
         return load_csv(path, target, task=task)
     if suffix == ".npz":
@@ -247,7 +266,7 @@ def load_data(
                 f"{path}: target {target!r} and y_key {y_key!r} name different arrays; "
                 "give one of them"
             )
-        return load_npz(path, x_key=x_key, y_key=y_key or target or "y", task=task)
+        return load_npz(path, x_key=x_key, y_key=y_key or target or "y", task=task, images=images)
     if not path.exists():
         raise DataError(
             f"{spec!s}: no such file or folder, and not a built-in data set "

@@ -27,7 +27,8 @@ class TabularData:
     Attributes
     ----------
     X : ndarray of shape (n_samples, n_features), float32
-        Features, finite.
+        Features, finite; images for a CNN are (n_samples, channels, height, width) (the
+        loaders' ``images=True``).
     y : ndarray of shape (n_samples,)
         int64 class ids ``0..n_classes-1`` for classification, float32 values for regression.
     feature_names : list of str
@@ -63,8 +64,17 @@ class TabularData:
 
     @property
     def n_features(self) -> int:
-        """Number of columns of `X`."""
-        return int(self.X.shape[1])
+        """Number of columns of `X` (of pixel values, for images)."""
+        return int(np.prod(self.X.shape[1:]))
+
+    @property
+    def image_shape(self) -> tuple[int, int, int] | None:
+        """(channels, height, width) when `X` holds images, else None."""
+        return (
+            (int(self.X.shape[1]), int(self.X.shape[2]), int(self.X.shape[3]))
+            if self.X.ndim == 4
+            else None
+        )
 
     @property
     def n_classes(self) -> int:

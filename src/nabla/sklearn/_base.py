@@ -94,11 +94,36 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
         return None
 
     # ----- the network ----------------------------------------------------------------------
+    def _input_options(self) -> dict[str, Any]:
+        """``validate_data`` options: a user's module may take images (n, c, h, w)."""
+        return {"allow_nd": True} if getattr(self, "module", None) is not None else {}
+
+    def _build_module(self, s: Settings, dtype: np.dtype[Any]) -> Module:
+        """A copy of the user's module (the parameter itself is never trained, as scikit-learn's
+        estimators leave their parameters alone), or what the callable returns, in ``dtype``."""
+        if isinstance(s.module, Module):
+            model = copy.deepcopy(s.module)
+        else:
+            with nabla_seed(int(self._random_state.randint(2**31 - 1))):
+                model = s.module()
+            if not isinstance(model, Module):
+                raise TypeError(
+                    f"module: the callable returned a {type(model).__name__}, not a nabla "
+                    "nn.Module"
+                )
+        return model.to(dtype)
+
     def _initialize(self, s: Settings, layer_units: list[int], dtype: np.dtype[Any]) -> None:
         self.n_iter_ = 0
         self.t_ = 0
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
+        self._n_outputs = layer_units[-1]
+        if s.module is not None:
+            self.model_ = self._build_module(s, dtype)
+            self._best_state = self._state_copy()
+            self._init_curves(s)
+            return
         layers: list[Module] = []
         activation = resolve_activation(s.activation)
         # scikit-learn's Glorot-uniform draws, layer by layer: the (in, out) weights, then biases
@@ -141,7 +166,7 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
         return {k: v.copy() for k, v in self.model_.state_dict().items()}
 
     def _linears(self) -> list[Linear]:
-        return [m for m in self.model_ if isinstance(m, Linear)]
+        return [m for m in self.model_.modules() if isinstance(m, Linear)]
 
     @property
     def coefs_(self) -> list[np.ndarray[Any, Any]]:
@@ -158,7 +183,7 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
     @property
     def n_outputs_(self) -> int:
         check_is_fitted(self, "model_")
-        return int(self._linears()[-1].out_features)
+        return int(self._n_outputs)
 
     # ----- loss -----------------------------------------------------------------------------
     def _forward(self, X: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -183,7 +208,7 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
         X, Y, y_raw = self._validate_input(X, y, incremental, first_pass, dtype)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
-        n_samples, n_features = X.shape
+        n_samples, n_features = X.shape[:2]
         sw = None
         if sample_weight is not None:
             sw = check_sample_weight(sample_weight, n_samples, dtype)
@@ -194,7 +219,11 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(s, layer_units, dtype)
-        elif self.n_outputs_ != Y.shape[1] or self._linears()[0].in_features != n_features:
+            if s.module is not None:
+                self._check_module_output(X, Y.shape[1])
+        elif self.n_outputs_ != Y.shape[1] or (
+            s.module is None and self._linears()[0].in_features != n_features
+        ):
             raise ValueError(
                 f"the network was fitted with {self.n_outputs_} outputs; y now needs "
                 f"{Y.shape[1]} (warm_start and partial_fit need the same targets)"
@@ -213,6 +242,25 @@ class BaseNetwork(BaseEstimator):  # type: ignore[misc]
                 "values and need to be preprocessed."
             )
         return self
+
+    def _check_module_output(self, X: Any, n_outputs: int) -> None:
+        """Refuse a user's module whose output is not (n_samples, n_outputs), before training."""
+        try:
+            shape = self._forward(X[:2]).shape
+        except Exception as exc:  # the user's forward pass: say which input it failed on
+            raise ValueError(
+                f"module: the forward pass failed on X of shape {(2, *X.shape[1:])}: {exc}"
+            ) from exc
+        if shape != (min(len(X), 2), n_outputs):
+            what = (
+                "one logit per class, one for two classes"
+                if self._is_classifier
+                else "one value per target"
+            )
+            raise ValueError(
+                f"module: its output has shape {shape} for X of shape {(2, *X.shape[1:])}; y "
+                f"needs (n_samples, {n_outputs}) ({what})"
+            )
 
     def _make_optimizer(self, s: Settings) -> Optimizer:
         params = list(self.model_.parameters())

@@ -65,7 +65,9 @@ class _Classifier(ClassifierMixin, BaseNetwork):  # type: ignore[misc]
     def _validate_input(
         self, X: Any, y: Any, incremental: bool, reset: bool, dtype: np.dtype[Any]
     ) -> tuple[Any, Any, Any]:
-        X, y = validate_data(self, X, y, multi_output=True, dtype=dtype, reset=reset)
+        X, y = validate_data(
+            self, X, y, multi_output=True, dtype=dtype, reset=reset, **self._input_options()
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -121,7 +123,9 @@ class _Classifier(ClassifierMixin, BaseNetwork):  # type: ignore[misc]
 
     def _check_X(self, X: Any) -> Any:
         check_is_fitted(self, "model_")
-        return validate_data(self, X, reset=False, dtype=self.model_.dtype)
+        return validate_data(
+            self, X, reset=False, dtype=self.model_.dtype, **self._input_options()
+        )
 
     def predict(self, X: Any) -> Any:
         """Class labels (n_samples,), or the (n_samples, n_labels) indicator for multi-label."""

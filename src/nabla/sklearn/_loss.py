@@ -15,14 +15,14 @@ import numpy as np
 from scipy.special import xlogy
 
 from nabla import functional as fn
-from nabla.nn import Sequential
+from nabla.nn import Module
 from nabla.nn import functional as F
 from nabla.nn.regularization import l2_penalty
 from nabla.tensor import Tensor
 
 
 def objective(
-    model: Sequential,
+    model: Module,
     out_activation: str,
     X: np.ndarray[Any, Any],
     Y: np.ndarray[Any, Any],

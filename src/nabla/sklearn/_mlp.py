@@ -57,6 +57,16 @@ _COMMON_DOC = """
         nabla's autodiff. Same settings and data then give scikit-learn's ``loss_curve_`` to
         ~1e-15 relative while training is stable (rounding differences can grow in chaotic
         runs: unscaled data, large rates, hundreds of epochs).
+    module : nabla.nn.Module or callable, default=None
+        Your own network instead of the built-in MLP (``hidden_layer_sizes``, ``activation``,
+        ``dropout`` and ``batch_norm`` then do not apply): a Module, copied at each fresh fit
+        (the parameter itself is never trained, so ``clone`` and ``get_params`` see it
+        unchanged), or a callable with no arguments returning one (called under a seed drawn
+        from ``random_state``). Its output must be (n_samples, n_outputs): one logit per
+        class, a single logit for two classes (sigmoid), one value per regression target.
+        X may then have any shape (n_samples, ...), such as images (n, channels, h, w) for a
+        ``nn.Conv2d`` network. ``solver="lbfgs"`` and ``parity=True`` take the built-in MLP
+        only.
 """
 
 
@@ -93,6 +103,7 @@ class _MLPSettings:
             negative_slope=self.negative_slope,
             dtype=self.dtype,
             parity=self.parity,
+            module=self.module,
         )
 
 
@@ -163,6 +174,7 @@ class MLPClassifier(_MLPSettings, _Classifier):
         class_weight: Any = None,
         dtype: Any = "float32",
         parity: bool = False,
+        module: Any = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -193,6 +205,7 @@ class MLPClassifier(_MLPSettings, _Classifier):
         self.class_weight = class_weight
         self.dtype = dtype
         self.parity = parity
+        self.module = module
 
 
 class MLPRegressor(_MLPSettings, RegressorMixin, BaseNetwork):  # type: ignore[misc]
@@ -252,6 +265,7 @@ class MLPRegressor(_MLPSettings, RegressorMixin, BaseNetwork):  # type: ignore[m
         negative_slope: float = 0.01,
         dtype: Any = "float32",
         parity: bool = False,
+        module: Any = None,
     ) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -282,6 +296,7 @@ class MLPRegressor(_MLPSettings, RegressorMixin, BaseNetwork):  # type: ignore[m
         self.negative_slope = negative_slope
         self.dtype = dtype
         self.parity = parity
+        self.module = module
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Fit to X (n_samples, n_features) and targets y (n_samples,) or (n_samples, n_outputs)."""
@@ -296,7 +311,14 @@ class MLPRegressor(_MLPSettings, RegressorMixin, BaseNetwork):  # type: ignore[m
         self, X: Any, y: Any, incremental: bool, reset: bool, dtype: np.dtype[Any]
     ) -> tuple[Any, Any, Any]:
         X, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=True, dtype=dtype, reset=reset
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=dtype,
+            reset=reset,
+            **self._input_options(),
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -321,7 +343,10 @@ class MLPRegressor(_MLPSettings, RegressorMixin, BaseNetwork):  # type: ignore[m
     def predict(self, X: Any) -> np.ndarray[Any, Any]:
         """Predicted values, (n_samples,) or (n_samples, n_outputs)."""
         check_is_fitted(self, "model_")
-        return self._predict(validate_data(self, X, reset=False, dtype=self.model_.dtype))
+        options = self._input_options()
+        return self._predict(
+            validate_data(self, X, reset=False, dtype=self.model_.dtype, **options)
+        )
 
     def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         return float(r2_score(y, self._predict(X), sample_weight=sample_weight))

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from nabla.nn.module import Module
 from nabla.nn.registry import ACTIVATIONS, Activation, ActivationError
 from nabla.optim import OPTIMIZERS
 
@@ -73,6 +74,8 @@ class Settings:
     parity: bool
     #: L-BFGS's relative-decrease stop (scipy's default for the MLPs, as scikit-learn's MLP)
     lbfgs_ftol: float | None = None
+    #: the user's network (a Module, or a callable returning one) in place of the built-in MLP
+    module: Any = None
 
 
 def _check(condition: bool, message: str) -> None:
@@ -130,6 +133,16 @@ def validate_settings(s: Settings, class_weight: Any = None) -> np.dtype[Any]:
         not (s.solver == "lbfgs" and s.dropout),
         "solver='lbfgs' needs a deterministic loss: use dropout=0 or a stochastic solver",
     )
+    if s.module is not None:
+        _check(
+            isinstance(s.module, Module) or callable(s.module),
+            "module must be a nabla.nn.Module or a callable returning one, got "
+            f"{type(s.module).__name__}",
+        )
+        _check(
+            s.solver != "lbfgs",
+            "solver='lbfgs' trains the built-in MLP only; with module= use a stochastic solver",
+        )
     if s.parity:
         extras = {
             "activation": activation.sklearn_name is None,
@@ -137,6 +150,7 @@ def validate_settings(s: Settings, class_weight: Any = None) -> np.dtype[Any]:
             "dropout": s.dropout != 0,
             "batch_norm": bool(s.batch_norm),
             "class_weight": class_weight is not None,
+            "module": s.module is not None,
         }
         bad = [name for name, used in extras.items() if used]
         _check(

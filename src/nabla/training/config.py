@@ -171,9 +171,11 @@ class TrainConfig:
     )
     model: str = setting(
         "mlp",
-        "mlp or logistic regression (default mlp)",
+        "mlp, logistic regression, or cnn: a small convolutional network for images (digits, "
+        "an MNIST IDX folder, an .npz of (n, h, w[, c]) images; --hidden and --activation do "
+        "not apply) (default mlp)",
         group="model",
-        choices=("mlp", "logistic"),
+        choices=("mlp", "logistic", "cnn"),
     )
     hidden: str = setting("128", "hidden widths, e.g. 128,64 (default 128)", group="model")
     activation: str = setting(

@@ -92,6 +92,8 @@ def model_metadata(run: TrainRun) -> dict[str, Any]:
         "val_split": config.val_split,
         "test_split": config.test_split,
         "impute": config.impute,
+        # a CNN's input: new data is read as images of this (channels, height, width)
+        "image_shape": None if data.image_shape is None else list(data.image_shape),
         "epochs_trained": trainer.epoch,
         "best_epoch": getattr(trainer, "best_epoch", None),
         "interrupted": run.interrupted is not None,

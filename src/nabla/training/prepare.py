@@ -75,6 +75,8 @@ class PreparedData:
     impute: str = "median"
     #: regression: each split's target values as read (float64), before standardising
     raw_targets: dict[str, Array] = field(default_factory=dict)
+    #: (channels, height, width) when the splits hold images for a CNN (X of shape (n, c, h, w))
+    image_shape: tuple[int, int, int] | None = None
 
     @property
     def is_regression(self) -> bool:
@@ -82,7 +84,8 @@ class PreparedData:
 
     @property
     def n_features(self) -> int:
-        return int(self.X_train.shape[1])
+        """Width of a row (pixel values per image, for images)."""
+        return int(np.prod(self.X_train.shape[1:]))
 
     @property
     def n_classes(self) -> int:
@@ -256,6 +259,11 @@ def split_rows(
 def prepare_data(config: TrainConfig) -> PreparedData:
     """Read, split and encode the data ``config`` names (see the module docstring)."""
     if is_csv(config.data):
+        if config.model == "cnn":
+            raise DataError(
+                f"{config.data}: --model cnn trains on images (digits, an MNIST IDX folder or "
+                "an .npz of (n, h, w[, c]) images), not a CSV table"
+            )
         return _prepare_table(config)
     return _prepare_matrix(config)
 
@@ -350,7 +358,9 @@ def _prepare_matrix(config: TrainConfig) -> PreparedData:
         assert data.X_test is not None and data.y_test is not None
         X_test, y_test = data.X_test, data.y_test
     X_train, X_val = data.X[train], data.X[val]
-    scaler = StandardScaler().fit(X_train) if config.standardize else None
+    # images keep their [0, 1] pixels: a CNN's BatchNorm2d does the standardising
+    images = data.image_shape is not None
+    scaler = StandardScaler().fit(X_train) if config.standardize and not images else None
     if scaler is not None:
         X_train, X_val, X_test = (scaler.transform(X) for X in (X_train, X_val, X_test))
     preprocessing = Preprocessing.from_legacy(
@@ -369,6 +379,7 @@ def _prepare_matrix(config: TrainConfig) -> PreparedData:
         preprocessing,
         data.class_names,
         rows_read=data.n_samples + (len(y_test) if own_test else 0),
+        image_shape=data.image_shape,
     )
     if task == "regression":
         _standardize_target(prepared)
@@ -380,7 +391,14 @@ def _load_matrix(config: TrainConfig) -> TabularData:
     if config.target is not None and config.target.lstrip("-").isdigit():
         target = int(config.target)
     task: Any = config.task
-    return load_data(config.data, target, x_key=config.x_key, y_key=config.y_key, task=task)
+    return load_data(
+        config.data,
+        target,
+        x_key=config.x_key,
+        y_key=config.y_key,
+        task=task,
+        images=config.model == "cnn",
+    )
 
 
 def _standardize_target(prepared: PreparedData) -> None:

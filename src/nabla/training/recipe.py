@@ -52,8 +52,21 @@ __all__ = [
 CHECKPOINT = "checkpoint.safetensors"
 
 
-def build_model(config: TrainConfig, n_features: int, n_classes: int) -> Module:
-    """The MLP (or logistic regression) ``config`` describes; seed the generator first."""
+def build_model(
+    config: TrainConfig,
+    n_features: int,
+    n_classes: int,
+    image_shape: tuple[int, int, int] | None = None,
+) -> Module:
+    """The MLP (logistic regression, or CNN for images of ``image_shape`` (c, h, w))
+    ``config`` describes; seed the generator first."""
+    if config.model == "cnn":
+        from nabla.nn.cnn_models import SmallCNN
+
+        if image_shape is None:
+            raise ConfigError("--model cnn needs images: (channels, height, width) unknown")
+        channels, height, width = image_shape
+        return SmallCNN(channels, n_classes, (height, width), dropout=config.dropout)
     if config.model == "logistic":
         return LogisticRegression(n_features, n_classes)
     sizes = [n_features, *config.hidden_sizes(), n_classes]
@@ -259,7 +272,7 @@ def _make_trainer(
     config: TrainConfig, data: PreparedData, say: Callable[[str], None]
 ) -> tuple[Trainer, LayerMonitor | None]:
     manual_seed(config.seed)  # the model's initial weights, then dropout, come from it
-    model = build_model(config, data.n_features, data.n_outputs)
+    model = build_model(config, data.n_features, data.n_outputs, data.image_shape)
     optimizer = make_optimizer(config, model, data.task)
     scheduler = build_scheduler(config, optimizer)
     loader = DataLoader(
