@@ -19,7 +19,7 @@ import torch
 
 import nabla as nb
 
-from . import loss_ops, reduce_ops, shape_ops  # noqa: F401  (they register their ops in OPS)
+from . import image_ops, loss_ops, reduce_ops, shape_ops  # noqa: F401  (they register ops)
 from .optable import OPS
 from .programs import Builder, Defect, Leaf, Node, Program
 

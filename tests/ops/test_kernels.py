@@ -20,10 +20,12 @@ import numpy as np
 import pytest
 
 from nabla.autograd.kernels import KERNELS, Spec, kernels_of
+from nabla.ops.conv import geometry
 from nabla.ops.elementwise import Relu, Sigmoid, Tanh
 from nabla.ops.linalg import Linear
 from nabla.ops.loss import CrossEntropy
 from nabla.ops.namespace import ARRAY_OPS
+from nabla.ops.pooling import MaxPool
 
 KINDS = ("contiguous", "broadcast", "strided", "fortran", "negative", "readonly", "0-d", "size-0")
 DTYPES = (np.float32, np.float64)
@@ -46,6 +48,7 @@ def _class_indices(rng: Any, shapes: tuple[tuple[int, ...], ...]) -> list[Any]:
     return [rng.integers(0, c, n)]
 
 
+_POOL = geometry("max_pool2d", (7, 6), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), True, -np.inf)
 _CE = {"weight": None, "ignore_index": -100, "reduction": "mean", "label_smoothing": 0.0}
 CASES: dict[type, Case] = {
     Relu: Case(((6, 5),), ((),), ((0, 5),)),
@@ -53,6 +56,8 @@ CASES: dict[type, Case] = {
     Sigmoid: Case(((6, 5),), ((),), ((0, 5),), scale=20.0),  # both tails
     Linear: Case(((6, 4), (3, 4), (3,)), None, ((0, 4), (3, 4), (3,))),
     CrossEntropy: Case(((6, 4),), None, None, params=_CE, extra=_class_indices),
+    # overlapping 3×3 windows, stride 2, padding and ceil mode: pixels in up to four patches
+    MaxPool: Case(((2, 3, 7, 6),), None, ((0, 3, 7, 6),), params={"geo": _POOL}),
 }
 # the sizes at which the kernels switch method (a bitwise select from 1024 elements)
 LARGE = {Relu: ((40, 40),), Tanh: ((40, 40),), Sigmoid: ((40, 40),)}
@@ -143,6 +148,7 @@ def test_backward_kernels_equal_the_plain_rule(op, kind, dtype, large, rng) -> N
     _, expected = _plain(op, arrays, needs, g)
     fn = op.__new__(op)
     fn.needs_grad = needs
+    fn.forward(*arrays, **CASES[op].params)  # what the op keeps for backward (pooling's winners)
     args = [*arrays, out] if op.needs_output else arrays
     g_before = np.array(g)
     if kernels.backward is not None:

@@ -64,6 +64,24 @@ def _unit(*shape: int) -> Callable[[np.random.Generator], Any]:
 WEIGHTS = np.array([0.5, 2.0, 1.5])
 N6 = _normal(5, 3)
 CALLS = [
+    Call(
+        "conv2d",
+        lambda x, w, b: F.conv2d(x, w, b, padding=1),
+        _arrays(_normal(2, 3, 5, 4), _normal(4, 3, 3, 3), _normal(4)),
+        ("col2im(G W)", "Gᵀ P", "1ᵀ G"),
+    ),
+    Call(
+        "conv2d-grouped-strided",
+        lambda x, w: F.conv2d(x, w, stride=2, dilation=(1, 2), groups=2),
+        _arrays(_normal(2, 4, 7, 8), _normal(6, 2, 2, 3)),
+        ("Gᵀ P", "2 groups"),
+    ),
+    Call(
+        "conv1d-same",
+        lambda x, w, b: F.conv1d(x, w, b, padding="same"),
+        _arrays(_normal(3, 2, 6), _normal(5, 2, 4), _normal(5)),
+        ("col2im(G W)",),
+    ),
     Call("add", lambda x, y: x + y, _arrays(_normal(4, 3), _normal(4, 3)), ("∇y = g",)),
     Call("add-bias", lambda x, b: x + b, _arrays(_normal(4, 3), _normal(3)), ("∇y = 1ᵀ G",)),
     Call("add-row", lambda x, b: x + b, _arrays(_normal(4, 3), _normal(1, 3)), ("∇y = 1ᵀ G",)),

@@ -16,7 +16,8 @@ from nabla.nn.activation import (
     Tanh,
 )
 from nabla.nn.container import ModuleDict, ModuleList, ParameterList, Sequential, from_spec
-from nabla.nn.layers import BatchNorm1d, Dropout, Flatten, Identity, Linear
+from nabla.nn.conv import Conv1d, Conv2d
+from nabla.nn.layers import BatchNorm1d, BatchNorm2d, Dropout, Flatten, Identity, Linear
 from nabla.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -37,6 +38,16 @@ from nabla.nn.models import (
 )
 from nabla.nn.module import MODULE_REGISTRY, Module, Parameter, RemovableHandle
 from nabla.nn.normalization import LayerNorm
+from nabla.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Dropout1d,
+    Dropout2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from nabla.nn.registry import (
     ACTIVATIONS,
     Activation,
@@ -58,12 +69,21 @@ __all__ = [
     "MODULE_REGISTRY",
     "Activation",
     "ActivationError",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
+    "BatchNorm2d",
     "ClassifierMixin",
+    "Conv1d",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout1d",
+    "Dropout2d",
     "Embedding",
     "Flatten",
     "Hardtanh",
@@ -77,6 +97,8 @@ __all__ = [
     "LogSoftmax",
     "LogisticRegression",
     "MSELoss",
+    "MaxPool1d",
+    "MaxPool2d",
     "Mish",
     "Module",
     "ModuleDict",

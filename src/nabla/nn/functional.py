@@ -23,6 +23,17 @@ from nabla.nn.functional_activation import (  # noqa: F401
     silu,
     softplus,
 )
+from nabla.nn.functional_conv import conv1d, conv2d  # noqa: F401
+from nabla.nn.functional_pool import (  # noqa: F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    dropout1d,
+    dropout2d,
+    max_pool1d,
+    max_pool2d,
+)
 from nabla.ops.loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, NLLLoss
 from nabla.ops.random import Dropout as DropoutOp
 from nabla.ops.reduction import warn_at_caller

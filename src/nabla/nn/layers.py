@@ -1,4 +1,4 @@
-"""Layers: Linear, Identity, Flatten, Dropout, BatchNorm1d."""
+"""Layers: Linear, Identity, Flatten, Dropout, BatchNorm1d, BatchNorm2d."""
 
 from __future__ import annotations
 
@@ -150,8 +150,8 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class BatchNorm1d(Module):
-    """Batch normalisation over the batch axis of (N, C) or (N, C, L) inputs (PyTorch semantics).
+class BatchNormBase(Module):
+    """Batch normalisation over every axis but the channels' (axis 1), PyTorch semantics.
 
     Training normalises with the batch mean and biased variance and updates the running
     statistics with the unbiased variance (momentum 0.1); eval uses the running statistics.
@@ -180,19 +180,15 @@ class BatchNorm1d(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm1d({self.num_features}): expected input of shape (N, "
-                f"{self.num_features}) or (N, {self.num_features}, L), got {x.shape}"
-            )
-        axes = (0,) if x.ndim == 2 else (0, 2)
-        shape = (1, -1) if x.ndim == 2 else (1, -1, 1)
+        self._check_input(x)
+        axes = (0, *range(2, x.ndim))  # every axis but the channels'
+        shape = (1, -1) + (1,) * (x.ndim - 2)
         use_batch = self.training or not self.track_running_stats
         if use_batch:
             n = int(np.prod([x.shape[a] for a in axes]))
             if n <= 1 and self.training:
                 raise ValueError(
-                    f"BatchNorm1d: expected more than 1 value per channel when training, got "
+                    f"{type(self).__name__}: expected more than 1 value per channel when training, got "
                     f"input of shape {x.shape}"
                 )
             mean = fn.mean(x, axis=axes, keepdims=True)
@@ -219,6 +215,9 @@ class BatchNorm1d(Module):
             x_hat = x_hat * fn.reshape(self.weight, shape) + fn.reshape(self.bias, shape)
         return x_hat
 
+    def _check_input(self, x: Tensor) -> None:
+        raise NotImplementedError
+
     def get_config(self) -> dict[str, Any]:
         return {
             "num_features": self.num_features,
@@ -242,3 +241,26 @@ class BatchNorm1d(Module):
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
         )
+
+
+class BatchNorm1d(BatchNormBase):
+    """Batch normalisation of (N, C) or (N, C, L) inputs per channel (PyTorch semantics)."""
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm1d({self.num_features}): expected input of shape (N, "
+                f"{self.num_features}) or (N, {self.num_features}, L), got {x.shape}"
+            )
+
+
+class BatchNorm2d(BatchNormBase):
+    """Batch normalisation of (N, C, H, W) images per channel, over the batch and the pixels
+    (PyTorch semantics, as :class:`BatchNorm1d`)."""
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm2d({self.num_features}): expected input of shape (N, "
+                f"{self.num_features}, H, W), got {x.shape}"
+            )

@@ -6,6 +6,8 @@
   place to a dense layer's fresh output.
 * Linear (the dense layer): forward and backward fixed to one signature (the product's method
   chosen once, the row sum's ones vector bound); its output is fresh.
+* Max pooling: its backward adds g onto each patch's winner one kernel offset at a time,
+  without the (N, C, *out, kernel) array of patches the plain rule builds.
 * Cross-entropy on class indices: the common case (mean, no weight, no smoothing) fixed to one
   signature, without the one-hot matrix.
 
@@ -22,6 +24,7 @@ import numpy as np
 from nabla._typing import Array
 from nabla.autograd.kernels import Spec, Specialized, register_kernels
 from nabla.ops.constants import max_operand, ones, relu_array, row_starts
+from nabla.ops.conv import add_patches
 from nabla.ops.elementwise import (
     BITS,
     SELECT_BITS_FROM,
@@ -41,6 +44,7 @@ from nabla.ops.loss import (
     softmax_minus_targets,
 )
 from nabla.ops.namespace import ARRAY_OPS
+from nabla.ops.pooling import MaxPool
 from nabla.ops.softmax import log_softmax_array
 
 
@@ -261,5 +265,17 @@ register_kernels(
         spec, stable_sigmoid, sigmoid_backward_array, "output"
     ),
 )
+
+
+def _max_pool_backward(fn: Any, g: Array, x: Array) -> tuple[Array]:
+    """col2im of (g at each patch's winner, 0 elsewhere), the patches made one offset at a
+    time: the same additions in the same order as the plain rule."""
+    where = fn.where
+    zero = np.zeros((), dtype=g.dtype)
+    lead = g.shape[: g.ndim - len(fn.geo.size)]
+    return (add_patches(lead, g.dtype, fn.geo, lambda k, at: np.where(where == k, g, zero)),)
+
+
+register_kernels(MaxPool, backward=_max_pool_backward)
 register_kernels(Linear, specialize=_specialize_linear, fresh_output=True)
 register_kernels(CrossEntropy, specialize=_specialize_cross_entropy)

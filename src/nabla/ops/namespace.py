@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array, Shape
+from nabla.ops.conv import col2im_array, im2col_array
 from nabla.ops.elementwise import mask_array, stable_sigmoid
 from nabla.ops.shape import is_basic_index
 from nabla.ops.softmax import log_softmax_array, softmax_array
@@ -49,4 +50,6 @@ ARRAY_OPS = SimpleNamespace(
     softmax=lambda x, axis=-1: softmax_array(x, axis),
     log_softmax=lambda x, axis=-1: log_softmax_array(x, axis),
     index_add=_array_index_add,
+    im2col=im2col_array,
+    col2im=col2im_array,
 )

@@ -17,7 +17,7 @@ from nabla.autograd.function import Function
 class Dropout(Function):
     """Inverted dropout: keep each element with probability 1 − p and scale it by 1/(1 − p).
 
-    Forward:  z = x ⊙ m / (1 − p),  m ~ Bernoulli(1 − p)
+    Forward:  z = x ⊙ m / (1 − p),  m ~ Bernoulli(1 − p)  (one m per channel: Dropout2d)
     Backward: ∇x = g ⊙ m / (1 − p)
     """
 
@@ -25,12 +25,16 @@ class Dropout(Function):
 
     latex = r"\nabla_x = g \odot m / (1 - p)"
 
-    def forward(self, x: Array, p: float = 0.5, generator: Any = None) -> Array:
+    def forward(
+        self, x: Array, p: float = 0.5, generator: Any = None, mask_axes: int | None = None
+    ) -> Array:
         from nabla.creation import default_generator
 
         gen = generator if generator is not None else default_generator()
         draw_dtype = np.float64 if x.dtype == np.float64 else np.float32
-        keep = gen.random(x.shape, dtype=draw_dtype) >= p
+        # channel dropout draws one value per leading (sample, channel) entry and broadcasts it
+        shape = x.shape if mask_axes is None else x.shape[:mask_axes] + (1,) * (x.ndim - mask_axes)
+        keep = gen.random(shape, dtype=draw_dtype) >= p
         self.scale = keep.astype(x.dtype) * x.dtype.type(1 / (1 - p))
         z: Array = x * self.scale
         return z

@@ -39,7 +39,7 @@ from nabla.viz.rules import call_rule
 
 #: ops whose rule multiplies operands of different shapes: the trace substitutes each symbol's
 #: shape (``∇W = Gᵀ X   (10×128) = (64×10)ᵀ (64×128)``); other rules show the result's shape
-ALGEBRA_OPS = frozenset({"matmul", "linear"})
+ALGEBRA_OPS = frozenset({"matmul", "linear", "conv"})
 #: elementwise ops: a gradient of an input that was broadcast is summed back (repeat → sum)
 ELEMENTWISE_MODULES = ("nabla.ops.arithmetic", "nabla.ops.elementwise")
 _TEXT_SYMBOL = re.compile(r"(?<![A-Za-z_\\])([A-Za-z])(?![A-Za-z_(])")
@@ -281,6 +281,8 @@ def _terms(
     symbols = call.symbols if call is not None else rule.symbols
     if not variadic:
         operands.update((symbol, inp.shape) for symbol, inp in zip(symbols, inputs) if symbol)
+    if call is not None:
+        operands.update(call.shapes)
     out_name = names[node_key(out)]
     output = (call.output if call is not None else "") or rule.output
     mapping = symbol_names(symbols, output, inputs, out_name, names)

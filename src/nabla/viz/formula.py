@@ -36,6 +36,9 @@ class CallRule:
     terms: tuple[Expr | None, ...]
     notes: tuple[str, ...]
     output: str = ""  # the output's symbol where a rule uses the output ("z", "h", "s")
+    #: the shapes the rule's symbols have as matrices in this call (a convolution's G, P, W),
+    #: where they differ from the tensors' shapes
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def sym(name: str, latex: str | None = None) -> Expr:

@@ -18,6 +18,7 @@ import numpy as np
 
 from nabla.viz import formula as f
 from nabla.viz.formula import CallRule, Env, Expr
+from nabla.viz.rules_conv import conv_rule
 from nabla.viz.rules_pointwise import POINTWISE
 
 Shape = tuple[int, ...]
@@ -306,6 +307,7 @@ BUILDERS: dict[str, Builder] = {
     **dict.fromkeys(("Add", "Sub", "Mul", "Div", "Maximum", "Minimum"), _elementwise),
     "MatMul": _matmul,
     "Linear": _linear,
+    "Conv": conv_rule,
     "Permute": _permute,
     "Sum": _reduction,
     "Mean": _reduction,
@@ -318,7 +320,9 @@ BUILDERS: dict[str, Builder] = {
 
 #: ops whose docstring rule holds for every call as written: it names the index, the mask or the
 #: positions rather than spelling them out (scatter-add at index, g ⊙ m / (1 − p))
-GENERIC = frozenset({"GetItem", "SetItem", "IndexAdd", "TakeAlongAxis", "Dropout"})
+GENERIC = frozenset(
+    {"GetItem", "SetItem", "IndexAdd", "TakeAlongAxis", "Dropout", "Im2Col", "Col2Im", "MaxPool"}
+)
 
 
 def call_rule(fn: Any, inputs: Sequence[Any], out: Shape) -> CallRule | None:
