@@ -49,6 +49,30 @@ def test_huge_layer_is_refused_before_it_is_built(tmp_path: Path) -> None:
     assert str(path) in str(info.value)
 
 
+@pytest.mark.usefixtures("no_building")
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"in_channels": 100000, "out_channels": 100000, "kernel_size": [9, 9]},
+            r"needs weight of shape \(100000, 100000, 9, 9\)",
+        ),
+        ({"in_channels": 4, "out_channels": 6, "kernel_size": [3]}, "list of 2 integers"),
+        (
+            {"in_channels": 4, "out_channels": 6, "kernel_size": [3, 3], "groups": 4},
+            "groups=4 must divide",
+        ),
+        ({"in_channels": 4, "out_channels": 6, "kernel_size": [3, -1]}, "kernel_size must be"),
+    ],
+)
+def test_a_lying_conv_is_refused_before_it_is_built(
+    tmp_path: Path, config: dict[str, Any], message: str
+) -> None:
+    path = _hostile(tmp_path / "m.safetensors", json.dumps({"type": "Conv2d", "config": config}))
+    with pytest.raises(ModelFileError, match=message):
+        load(path)
+
+
 def test_loading_a_lying_file_allocates_almost_nothing(tmp_path: Path, peak_memory: Any) -> None:
     spec = {"type": "MLP", "config": {"sizes": [2000, 2000, 3]}}  # 16 MB of float32 weights
     path = _hostile(tmp_path / "m.safetensors", json.dumps(spec))
@@ -109,8 +133,29 @@ def test_extra_tensor_is_named(tmp_path: Path) -> None:
             nb.nn.LogSoftmax(),
         ),
         nb.nn.BatchNorm1d(3, track_running_stats=False),
+        nb.nn.Sequential(
+            nb.nn.Conv2d(3, 8, (3, 2), groups=1, padding="same"),
+            nb.nn.BatchNorm2d(8),
+            nb.nn.MaxPool2d(2),
+            nb.nn.Conv2d(8, 4, 3, groups=2, bias=False),
+            nb.nn.Dropout2d(0.2),
+            nb.nn.AvgPool2d(2, ceil_mode=True),
+            nb.nn.AdaptiveAvgPool2d((1, 1)),
+            nb.nn.Flatten(),
+            nb.nn.Linear(4, 2),
+        ),
+        nb.nn.Sequential(nb.nn.Conv1d(2, 4, 3), nb.nn.MaxPool1d(2), nb.nn.AdaptiveAvgPool1d(1)),
     ],
-    ids=["mlp-bn-dropout", "mlp-binary", "logistic", "logistic-5", "nested", "bn-no-stats"],
+    ids=[
+        "mlp-bn-dropout",
+        "mlp-binary",
+        "logistic",
+        "logistic-5",
+        "nested",
+        "bn-no-stats",
+        "cnn",
+        "conv1d",
+    ],
 )
 def test_rules_match_the_built_layers(model: nb.nn.Module, tmp_path: Path) -> None:
     from nabla.io.architecture import expected_shapes

@@ -22,13 +22,24 @@ from nabla.nn import (
     ACTIVATIONS,
     MLP,
     ActivationError,
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
     BatchNorm1d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
     Dropout,
+    Dropout1d,
+    Dropout2d,
     Flatten,
     Identity,
     Linear,
     LogisticRegression,
     LogSoftmax,
+    MaxPool1d,
+    MaxPool2d,
     Sequential,
     Softmax,
     get_activation,
@@ -47,7 +58,9 @@ MAX_MODULES = 10_000
 Shape = tuple[int, ...]
 Shapes = dict[str, Shape]
 #: layers that hold no parameters or buffers (besides the activations of the registry)
-_STATELESS = (Dropout, Flatten, Identity, LogSoftmax, Softmax)
+_STATELESS = (Dropout, Flatten, Identity, LogSoftmax, Softmax, Dropout1d, Dropout2d)
+#: pooling layers: stateless, their sizes checked as lists of positive integers
+_POOLING = (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d)
 
 
 def _size(kind: str, key: str, value: Any) -> int:
@@ -74,6 +87,29 @@ def _batch_norm(config: Mapping[str, Any]) -> Shapes:
     if config.get("track_running_stats", True):
         shapes.update(running_mean=(n,), running_var=(n,), num_batches_tracked=())
     return shapes
+
+
+def _conv(kind: str, spatial: int) -> Callable[[Mapping[str, Any]], Shapes]:
+    """The shapes of a Conv1d/Conv2d: weight (out, in/groups, *kernel), bias (out,)."""
+
+    def shapes_of(config: Mapping[str, Any]) -> Shapes:
+        n_in = _size(kind, "in_channels", config.get("in_channels"))
+        n_out = _size(kind, "out_channels", config.get("out_channels"))
+        groups = _size(kind, "groups", config.get("groups", 1))
+        kernel = config.get("kernel_size")
+        if not isinstance(kernel, list) or len(kernel) != spatial:
+            raise ModelFileError(
+                f"{kind}: kernel_size must be a list of {spatial} integers, got {str(kernel)[:80]}"
+            )
+        if n_in % groups or n_out % groups:
+            raise ModelFileError(f"{kind}: groups={groups} must divide the channel counts")
+        sizes = tuple(_size(kind, "kernel_size", k) for k in kernel)
+        shapes: Shapes = {"weight": (n_out, n_in // groups, *sizes)}
+        if config.get("bias", True):
+            shapes["bias"] = (n_out,)
+        return shapes
+
+    return shapes_of
 
 
 def _layer_norm(config: Mapping[str, Any]) -> Shapes:
@@ -150,6 +186,13 @@ def _check_stateless(cls: type, config: Mapping[str, Any]) -> bool:
         for key in (key for key in entry.params if key in config):
             _number(kind, key, config[key], -1e308, 1e308)
         return True
+    if cls in _POOLING:
+        for key in ("kernel_size", "stride", "output_size"):
+            value = config.get(key)
+            for v in value if isinstance(value, list) else [value]:
+                if v is not None:
+                    _size(kind, key, v)
+        return True
     if cls not in _STATELESS:
         return False
     if kind in ("Softmax", "LogSoftmax") and "dim" in config:
@@ -158,7 +201,7 @@ def _check_stateless(cls: type, config: Mapping[str, Any]) -> bool:
         for key in ("start_dim", "end_dim"):
             if key in config:
                 _integer(kind, key, config[key])
-    elif kind == "Dropout" and "p" in config:
+    elif kind.startswith("Dropout") and "p" in config:
         _number(kind, "p", config["p"], 0.0, 1.0)
     return True
 
@@ -167,6 +210,9 @@ def _check_stateless(cls: type, config: Mapping[str, Any]) -> bool:
 _RULES: dict[type, Callable[[Mapping[str, Any]], list[tuple[int, Shapes]]]] = {
     Linear: lambda config: [(-1, _linear(config))],
     BatchNorm1d: lambda config: [(-1, _batch_norm(config))],
+    BatchNorm2d: lambda config: [(-1, _batch_norm(config))],
+    Conv1d: lambda config: [(-1, _conv("Conv1d", 1)(config))],
+    Conv2d: lambda config: [(-1, _conv("Conv2d", 2)(config))],
     LayerNorm: lambda config: [(-1, _layer_norm(config))],
     Embedding: lambda config: [(-1, _embedding(config))],
     MLP: _mlp_layers,
