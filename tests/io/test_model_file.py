@@ -21,7 +21,8 @@ from safetensors.numpy import save_file
 
 import nabla as nb
 from nabla.errors import DTypeError, ModelFileError, NablaError
-from nabla.io import load, load_metadata, load_state_dict, model_file, save, save_state_dict
+from nabla.io import load_metadata, load_state_dict, model_file, save_state_dict
+from nabla.io.model_file import load, save  # the model-file forms (nb.load dispatches)
 
 
 def _outputs_equal(a: nb.nn.Module, b: nb.nn.Module, x: np.ndarray) -> None:

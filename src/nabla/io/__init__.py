@@ -7,7 +7,8 @@ use, so ``import nabla`` works without it.
 from nabla.io.atomic import atomic_write_bytes
 from nabla.io.checkpoint import load_checkpoint, save_checkpoint
 from nabla.io.interop import load_pytorch_weights, mlp_from_pytorch, save_pytorch_weights
-from nabla.io.model_file import load, load_metadata, load_state_dict, save, save_state_dict
+from nabla.io.model_file import load_metadata, load_state_dict, save_state_dict
+from nabla.io.torch_style import load, save
 
 __all__ = [
     "atomic_write_bytes",
