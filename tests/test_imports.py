@@ -40,8 +40,9 @@ LAYERS = [
     {"nabla.autograd"},
     {"nabla.ops"},
     {"nabla.tensor", "nabla.tensor_math", "nabla.tensor_reduce", "nabla.tensor_shape"}
-    | {"nabla.tensor_inplace"},
-    {"nabla.creation", "nabla.functional", "nabla.functional_shape", "nabla.tensor_namespace"},
+    | {"nabla.tensor_inplace", "nabla.tensor_select"},
+    {"nabla.creation", "nabla.functional", "nabla.functional_shape", "nabla.tensor_namespace"}
+    | {"nabla.functional_select"},
 ]
 
 #: imports written inside a function in the core, each breaking a cycle that an import at the

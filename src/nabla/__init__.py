@@ -16,9 +16,10 @@ Layers. Imports run one way, each layer importing only those before it:
    (the ``Function`` base class), ``engine`` (backward);
 3. ``ops``: the primitives, one ``Function`` per op, on ndarrays;
 4. ``tensor``: ``Tensor`` and the mixins it inherits (``tensor_math``, ``tensor_reduce``,
-   ``tensor_shape``, ``tensor_inplace``), whose methods call the ops;
+   ``tensor_shape``, ``tensor_inplace``, ``tensor_select``), whose methods call the ops;
 5. ``creation`` (factories), ``functional`` (the ops as functions; its shape functions in
-   ``functional_shape``), ``tensor_namespace`` (the functions a recorded backward rule uses);
+   ``functional_shape``, gather/sort/cumsum/norm… in ``functional_select``),
+   ``tensor_namespace`` (the functions a recorded backward rule uses);
 6. ``gradcheck``, ``profiler``, ``nn``, ``optim``, ``data``, ``io``, ``viz``, ``training``,
    ``compiler``, ``deploy``/``onnx``, ``cli``.
 
@@ -131,6 +132,18 @@ from nabla.functional import (
     var,
     where,
 )
+from nabla.functional_select import (
+    argsort,
+    chunk,
+    cumsum,
+    gather,
+    index_select,
+    masked_fill,
+    norm,
+    sort,
+    t,
+    topk,
+)
 from nabla.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from nabla.io import load, load_state_dict, save, save_state_dict
 from nabla.profiler import profile
@@ -170,6 +183,7 @@ __all__ = [
     "arange",
     "argmax",
     "argmin",
+    "argsort",
     "as_tensor",
     "autograd",
     "bool",
@@ -177,12 +191,14 @@ __all__ = [
     "broadcast_to",
     "cast",
     "cat",
+    "chunk",
     "clamp",
     "clip",
     "clone",
     "compile",
     "concatenate",
     "cuda",
+    "cumsum",
     "data",
     "default_generator",
     "detach",
@@ -204,12 +220,14 @@ __all__ = [
     "full",
     "full_like",
     "functional",
+    "gather",
     "get_rng_state",
     "getitem",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "half",
+    "index_select",
     "inference_mode",
     "int",
     "int8",
@@ -230,6 +248,7 @@ __all__ = [
     "logsumexp",
     "long",
     "manual_seed",
+    "masked_fill",
     "matmul",
     "max",
     "maximum",
@@ -240,6 +259,7 @@ __all__ = [
     "neg",
     "nn",
     "no_grad",
+    "norm",
     "ones",
     "ones_like",
     "optim",
@@ -260,6 +280,7 @@ __all__ = [
     "sigmoid",
     "sign",
     "softmax",
+    "sort",
     "split",
     "sqrt",
     "square",
@@ -268,8 +289,10 @@ __all__ = [
     "std",
     "sub",
     "sum",
+    "t",
     "tanh",
     "tensor",
+    "topk",
     "transpose",
     "uint8",
     "unsqueeze",

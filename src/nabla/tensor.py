@@ -10,7 +10,9 @@ inherits, one job each:
 * :class:`~nabla.tensor_reduce.TensorReductions`: sum, mean, max, var, argmax…;
 * :class:`~nabla.tensor_shape.TensorShape`: reshape, transpose, indexing, dtype casts;
 * :class:`~nabla.tensor_inplace.TensorInPlace`: ``+=``, ``add_``, ``x[i] = v`` and the version
-  counter that makes a backward through changed values fail.
+  counter that makes a backward through changed values fail;
+* :class:`~nabla.tensor_select.TensorSelection`: gather, index_select, masked_fill, sort, topk,
+  cumsum, norm.
 
 Their methods call the ``Function`` classes of :mod:`nabla.ops` directly; no derivative lives
 here. The mixins build on ``TensorBase`` and on the two constructors of this class, ``_wrap``
@@ -20,12 +22,14 @@ and ``_lift``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nabla._typing import Array
 from nabla.autograd import function as _function
+from nabla.autograd import tensor_hooks as _tensor_hooks
 from nabla.autograd.engine import backward as _backward
 from nabla.autograd.function import Function
 from nabla.autograd.hooks import note_unreplayable
@@ -34,6 +38,7 @@ from nabla.errors import DTypeError
 from nabla.tensor_inplace import TensorInPlace
 from nabla.tensor_math import TensorMath
 from nabla.tensor_reduce import TensorReductions
+from nabla.tensor_select import TensorSelection
 from nabla.tensor_shape import TensorShape
 
 if TYPE_CHECKING:
@@ -72,7 +77,7 @@ def as_array(data: Any, dtype: Any = None, copy: bool = False) -> Array:
     return arr
 
 
-class Tensor(TensorMath, TensorReductions, TensorShape, TensorInPlace):
+class Tensor(TensorMath, TensorReductions, TensorShape, TensorInPlace, TensorSelection):
     """An n-dimensional array that records the operations applied to it.
 
     Parameters
@@ -201,6 +206,30 @@ class Tensor(TensorMath, TensorReductions, TensorShape, TensorInPlace):
     def grad_fn(self) -> Function | None:
         """The op that produced this tensor (None for leaves)."""
         return self._fn
+
+    def register_hook(self, hook: Callable[[Tensor], Any]) -> _tensor_hooks.TensorHookHandle:
+        """Call ``hook(grad)`` each time backward has this tensor's total gradient (a Tensor);
+        a returned Tensor or array replaces the gradient (PyTorch's ``register_hook``). Returns
+        a handle whose ``remove()`` takes the hook out.
+
+        >>> import nabla as nb
+        >>> x = nb.tensor([1.0, 2.0], requires_grad=True)
+        >>> handle = x.register_hook(lambda g: g * 10)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        array([20., 40.], dtype=float32)
+        """
+        return _tensor_hooks.register_hook(self, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (accumulating, as a
+        leaf's); on a leaf it changes nothing."""
+        _tensor_hooks.retain_grad(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor after ``retain_grad()``."""
+        return _tensor_hooks.retains_grad(self)
 
     def numel(self) -> int:
         """Number of elements (PyTorch's name)."""

@@ -22,6 +22,7 @@ from nabla.ops import arithmetic as _ar
 from nabla.ops import shape as _sh
 from nabla.tensor_base import TensorBase
 from nabla.tensor_math import no_grad_apply
+from nabla.tensor_select import masked_fill_operands
 from nabla.tensor_shape import normalize_index, plain_index
 
 if TYPE_CHECKING:
@@ -69,6 +70,13 @@ class TensorInPlace(TensorBase):
         """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor in place;
         while recording, ``src`` receives the gradient (PyTorch's ``copy_``)."""
         self[...] = src
+        return self
+
+    def masked_fill_(self, mask: Any, value: Any) -> Self:
+        """Write ``value`` where the boolean ``mask`` (broadcast to this shape) is True, in
+        place; while recording, a 0-d tensor ``value`` receives the filled entries' gradient."""
+        mask_t, value_t = masked_fill_operands(self, mask, value, in_place=True)
+        self[np.broadcast_to(mask_t.data, self.shape)] = value_t
         return self
 
     def add_(self, other: Any, *, alpha: Any = 1) -> Self:

@@ -156,6 +156,51 @@ class TensorShape(TensorBase):
             start += s
         return out
 
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """Up to ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``, the last
+        smaller (fewer pieces when they run out), as ``torch.chunk``."""
+        if chunks <= 0:
+            raise ValueError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        if self.ndim == 0:
+            raise ValueError("chunk expects at least a 1-dimensional tensor")
+        n = self.shape[_sh.normalize_dim("chunk", dim, self.ndim)]
+        if n == 0:  # PyTorch: `chunks` empty pieces
+            return tuple(self.split([0] * chunks, dim))
+        return tuple(self.split(-(-n // chunks), dim))
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """The tensor tiled ``sizes[i]`` times along dim i (extra leading sizes add dims), as
+        ``torch.repeat``: a broadcast of interleaved size-1 axes, so the gradient sums copies."""
+        reps = _shape_arg(sizes)
+        if len(reps) < self.ndim:
+            raise ValueError(
+                f"repeat: number of repeat dims ({len(reps)}) can not be smaller than the "
+                f"number of dims of the tensor ({self.ndim})"
+            )
+        shape = (1,) * (len(reps) - self.ndim) + self.shape
+        spread = [n for s in shape for n in (1, s)]
+        tiled = [n for r, s in zip(reps, shape) for n in (r, s)]
+        out = self.reshape(spread).broadcast_to(tiled)
+        return out.reshape(tuple(r * s for r, s in zip(reps, shape)))
+
+    def t(self) -> Tensor:
+        """A matrix transposed; a vector or a 0-d tensor as it is (``torch.t``: at most 2-D)."""
+        if self.ndim > 2:
+            raise ShapeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D"
+            )
+        return self.T
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """Itself when its values are laid out row by row, else such a copy (in the graph)."""
+        if self.data.flags.c_contiguous:
+            return self  # type: ignore[return-value]
+        return _sh.Contiguous.apply(self)
+
+    def is_contiguous(self, memory_format: Any = None) -> builtins.bool:
+        """Whether the values are laid out row by row (C order)."""
+        return builtins.bool(self.data.flags.c_contiguous)
+
     # ----- indexing ---------------------------------------------------------------------------
     def __getitem__(self, index: Any) -> Tensor:
         """``x[index]`` for slices, integers, integer arrays and boolean masks."""

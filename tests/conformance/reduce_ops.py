@@ -1,4 +1,5 @@
-"""The op table, part 2: reductions and softmax (registered into ``optable.OPS``).
+"""The op table, part 2: reductions and softmax, and cumsum, norm, sort, topk, gather,
+index_select, masked_fill, repeat, t and chunk (registered into ``optable.OPS``).
 
 Reductions take None, an int (maybe negative) or a tuple of axes, with or without keepdims,
 spelled the NumPy way (``axis``/``keepdims``) and PyTorch's (``dim``/``keepdim``). ``max``/``min``
@@ -8,6 +9,7 @@ dim return (values, indices) as PyTorch, the gradient going to the returned inde
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -195,3 +197,200 @@ def _softmax(name: str) -> None:
 
 _softmax("softmax")
 _softmax("log_softmax")
+
+
+# ----- scans, norms, orderings, selections (nabla.tensor_select) -----------------------------
+def _any_axis(b: Builder, ndim: int) -> int:
+    return int(b.rng.integers(-ndim, ndim)) if ndim else b.choice([0, -1])
+
+
+def _apart_along(v: torch.Tensor, axis: int) -> bool:
+    """Along ``axis`` no two values are near each other (one sorted order in both dtypes)."""
+    if v.ndim == 0 or v.shape[axis] < 2:
+        return True
+    s = torch.sort(v, dim=axis).values
+    return away(torch.diff(s, dim=axis), 0.0) and bool((torch.diff(s, dim=axis) != 0).all())
+
+
+@op(
+    "cumsum",
+    (
+        lambda a, p: a[0].cumsum(p["axis"]),
+        lambda a, p: nb.cumsum(a[0], p["axis"]),
+        lambda a, p: a[0].cumsum(axis=p["axis"]),
+    ),
+    lambda a, p: torch.cumsum(a[0], p["axis"]),
+)
+def _cumsum(b: Builder) -> bool:
+    x = first(b)
+    return b.push("cumsum", [x], {"axis": _any_axis(b, b.vals[x].ndim)})
+
+
+@op(
+    "norm",
+    (
+        lambda a, p: a[0].norm(p["p"], p["axis"], p["keepdims"]),
+        lambda a, p: nb.norm(a[0], p["p"], p["axis"], p["keepdims"]),
+        lambda a, p: a[0].norm(p["p"], dim=p["axis"], keepdim=p["keepdims"]),
+    ),
+    lambda a, p: torch.norm(a[0], p["p"], p["axis"], p["keepdims"]),
+)
+def _norm(b: Builder) -> bool:
+    x = first(b)
+    v = b.vals[x]
+    axis = draw_axis(b, v.ndim)
+    order = b.choice([2, 1, 3, math.inf, "fro"])
+    if order == "fro" and isinstance(axis, tuple) and len(axis) > 2:
+        return False
+    if v.numel() == 0 or not away(v):  # the kinks at 0 of |x| (p = 1, ∞)
+        return False
+    if order == math.inf and not _no_near_ties(v.abs(), axis, 1.0):
+        return False
+    n = torch.norm(v, order, tdim(axis, v.ndim) if order != "fro" else axis)
+    if not bool((n > 0.1).all()):  # away from the kink of the norm at 0
+        return False
+    return b.push("norm", [x], {"p": order, "axis": axis, "keepdims": b.chance(0.4)})
+
+
+@op(
+    "sort",
+    (
+        lambda a, p: tuple(a[0].sort(p["axis"], p["descending"])),
+        lambda a, p: tuple(nb.sort(a[0], p["axis"], p["descending"])),
+        lambda a, p: (a[0].sort(dim=p["axis"]).values, a[0].argsort(p["axis"])),
+    ),
+    lambda a, p: tuple(torch.sort(a[0], p["axis"], p["descending"] and p["style"] < 2)),
+)
+def _sort(b: Builder) -> bool:
+    x = first(b)
+    v = b.vals[x]
+    axis = _any_axis(b, v.ndim)
+    if not _apart_along(v, axis):
+        return False
+    return b.push("sort", [x], {"axis": axis, "descending": b.chance(0.5)})
+
+
+@op(
+    "topk",
+    (
+        lambda a, p: tuple(a[0].topk(p["k"], p["axis"], p["largest"])),
+        lambda a, p: tuple(nb.topk(a[0], p["k"], dim=p["axis"], largest=p["largest"])),
+        lambda a, p: tuple(a[0].topk(p["k"], dim=p["axis"], largest=p["largest"])),
+    ),
+    lambda a, p: tuple(torch.topk(a[0], p["k"], p["axis"], p["largest"])),
+)
+def _topk(b: Builder) -> bool:
+    x = first(b)
+    v = b.vals[x]
+    axis = _any_axis(b, v.ndim)
+    n = v.shape[axis] if v.ndim else 1
+    if not _apart_along(v, axis):
+        return False
+    k = int(b.rng.integers(0, n + 1))
+    return b.push("topk", [x], {"k": k, "axis": axis, "largest": b.chance(0.6)})
+
+
+@op(
+    "gather",
+    (
+        lambda a, p: a[0].gather(p["axis"], p["index"]),
+        lambda a, p: nb.gather(a[0], p["axis"], p["index"]),
+        lambda a, p: a[0].gather(p["axis"], nb.tensor(p["index"])),
+    ),
+    lambda a, p: torch.gather(a[0], p["axis"], torch.from_numpy(p["index"])),
+)
+def _gather(b: Builder) -> bool:
+    x = first(b, lambda v: v.ndim >= 1 and v.numel() > 0)
+    shape = tuple(b.vals[x].shape)
+    if not shape or 0 in shape:
+        return False
+    axis = _any_axis(b, len(shape))
+    sizes = [int(b.rng.integers(1, n + 1)) for n in shape]
+    sizes[axis] = int(b.rng.integers(0, 5))
+    index = b.rng.integers(0, shape[axis], tuple(sizes))  # repeats add up in backward
+    return b.push("gather", [x], {"axis": axis, "index": index})
+
+
+@op(
+    "index_select",
+    (
+        lambda a, p: a[0].index_select(p["axis"], p["index"]),
+        lambda a, p: nb.index_select(a[0], p["axis"], p["index"]),
+        lambda a, p: a[0].index_select(p["axis"], p["index"].tolist()),
+    ),
+    lambda a, p: torch.index_select(a[0], p["axis"], torch.from_numpy(p["index"])),
+)
+def _index_select(b: Builder) -> bool:
+    x = first(b, lambda v: v.ndim >= 1 and v.numel() > 0)
+    shape = tuple(b.vals[x].shape)
+    if not shape or 0 in shape:
+        return False
+    axis = _any_axis(b, len(shape))
+    index = b.rng.integers(0, shape[axis], int(b.rng.integers(1, 5)))
+    return b.push("index_select", [x], {"axis": axis, "index": index})
+
+
+def _masked_fill_in_place(a: list[Any], p: dict[str, Any]) -> Any:
+    # a non-leaf copy of the result's shape: a leaf that requires grad cannot change in place,
+    # and in place the mask may not widen the tensor
+    shape = np.broadcast_shapes(a[0].shape, p["mask"].shape)
+    y = a[0] + nb.zeros(shape, dtype=a[0].dtype)
+    return y.masked_fill_(nb.tensor(p["mask"]), p["value"])
+
+
+@op(
+    "masked_fill",
+    (
+        lambda a, p: a[0].masked_fill(p["mask"], p["value"]),
+        lambda a, p: nb.masked_fill(a[0], nb.tensor(p["mask"]), p["value"]),
+        _masked_fill_in_place,
+    ),
+    lambda a, p: a[0].masked_fill(torch.from_numpy(p["mask"]), p["value"]),
+)
+def _masked_fill(b: Builder) -> bool:
+    x = first(b)
+    shape = tuple(b.vals[x].shape)
+    mask = b.rng.random(b.broadcastable(shape)) < 0.5
+    return b.push("masked_fill", [x], {"mask": mask, "value": float(b.rng.uniform(-2, 2))})
+
+
+@op(
+    "repeat",
+    (
+        lambda a, p: a[0].repeat(*p["sizes"]),
+        lambda a, p: a[0].repeat(p["sizes"]),
+        lambda a, p: a[0].repeat(list(p["sizes"])),
+    ),
+    lambda a, p: a[0].repeat(*p["sizes"]),
+)
+def _repeat(b: Builder) -> bool:
+    x = first(b)
+    ndim = b.vals[x].ndim + int(b.rng.integers(0, 2))
+    return b.push("repeat", [x], {"sizes": tuple(int(r) for r in b.rng.integers(1, 4, ndim))})
+
+
+@op(
+    "t",
+    (lambda a, p: a[0].t(), lambda a, p: nb.t(a[0]), lambda a, p: a[0].t().contiguous()),
+    lambda a, p: a[0].t(),
+)
+def _t_op(b: Builder) -> bool:
+    x = first(b, lambda v: v.ndim <= 2)
+    return b.vals[x].ndim <= 2 and b.push("t", [x], {})
+
+
+@op(
+    "chunk",
+    (
+        lambda a, p: list(a[0].chunk(p["chunks"], p["axis"])),
+        lambda a, p: list(nb.chunk(a[0], p["chunks"], p["axis"])),
+        lambda a, p: list(a[0].chunk(p["chunks"], dim=p["axis"])),
+    ),
+    lambda a, p: list(torch.chunk(a[0], p["chunks"], p["axis"])),
+)
+def _chunk(b: Builder) -> bool:
+    x = first(b, lambda v: v.ndim >= 1)
+    ndim = b.vals[x].ndim
+    if ndim == 0:
+        return False
+    return b.push("chunk", [x], {"chunks": int(b.rng.integers(1, 5)), "axis": _any_axis(b, ndim)})

@@ -18,6 +18,7 @@ from nabla.autograd.graph import backward_priority, release
 from nabla.autograd.kernels import KERNELS
 from nabla.autograd.mode import MODE, no_grad
 from nabla.autograd.saved import LATEST_WRITE, saved_values
+from nabla.autograd.tensor_hooks import WATCHED, run_tensor_hooks
 from nabla.errors import AnomalyError, DTypeError, GraphError, ShapeError
 
 if TYPE_CHECKING:
@@ -159,12 +160,17 @@ def _propagate(
     F = TENSOR_OPS if create_graph else ARRAY_OPS
     state = MODE.state
     anomaly, keep = state.anomaly, state.keep_gradients
+    # tensors with hooks or a retained gradient take their total gradient from the heap
+    watched = WATCHED
     direct = not create_graph and captured is None and visited is None and not keep
+    direct = direct and not watched
     kernels = KERNELS if not create_graph else {}
     assigned: set[int] = set()  # leaves whose .grad this pass set directly
     while heap:
         _, key, t = heappop(heap)
         g, owned = pending.pop(key)
+        if watched and key in watched:
+            g, owned = run_tensor_hooks(t, g, owned, create_graph)
         if not direct:
             owned = _observe(t, g, owned, create_graph, visited, captured, target_ids, keep)
         fn = t._fn

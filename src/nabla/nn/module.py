@@ -344,6 +344,28 @@ class Module:
     def double(self) -> Self:
         return self.to(np.float64)
 
+    def half(self) -> Self:
+        """Floating parameters and buffers to float16, in place; returns self."""
+        return self.to(np.float16)
+
+    def type(self, dst_type: Any) -> Self:
+        """Every parameter and buffer cast to ``dst_type`` (a dtype or a tensor type name such
+        as ``"torch.DoubleTensor"``), integer buffers too, in place (PyTorch's ``Module.type``);
+        a parameter cannot become an integer (it must stay differentiable)."""
+        dtype = Tensor([]).type(dst_type).dtype  # Tensor.type reads a dtype or a name
+        if dtype.kind not in "fc" and any(True for _ in self.parameters()):
+            raise TypeError(
+                f"Module.type: parameters must stay floating point, got dst_type={dst_type!r}"
+            )
+        for m in self.modules():
+            for p in m._parameters.values():
+                if p is not None and p.data.dtype != dtype:
+                    p.data, p.grad = p.data.astype(dtype), None
+            for name, b in m._buffers.items():
+                if b is not None:
+                    m._buffers[name] = b.astype(dtype)
+        return self
+
     @property
     def dtype(self) -> np.dtype[Any]:
         for p in self.parameters():

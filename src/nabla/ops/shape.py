@@ -248,3 +248,19 @@ class Cast(Function):
 
     def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
         return (g.astype(self.in_dtype),)
+
+
+class Contiguous(Function):
+    """A C-ordered copy of a strided view (``contiguous()`` of a transposed or sliced tensor).
+
+    Forward:  z = x, laid out row by row
+    Backward: ∇x = g
+    """
+
+    latex = r"\nabla_x = g"
+
+    def forward(self, x: Array) -> Array:
+        return np.ascontiguousarray(x)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (g,)

@@ -322,6 +322,9 @@ BUILDERS: dict[str, Builder] = {
 #: positions rather than spelling them out (scatter-add at index, g ⊙ m / (1 − p))
 GENERIC = frozenset(
     {"GetItem", "SetItem", "IndexAdd", "TakeAlongAxis", "Dropout", "Im2Col", "Col2Im", "MaxPool"}
+    # gather and index_select scatter-add at the index; contiguous passes g; cumsum names its
+    # axis; the norm's rule spells each case of p
+    | {"Gather", "IndexSelect", "Contiguous", "CumSum", "VectorNorm"}
 )
 
 
