@@ -44,6 +44,7 @@ from nabla.nn import (
     Softmax,
     get_activation,
 )
+from nabla.nn.cnn_models import SmallCNN
 from nabla.nn.module import MODULE_REGISTRY
 from nabla.nn.normalization import LayerNorm
 from nabla.nn.sparse import Embedding
@@ -162,6 +163,39 @@ def _logistic_layers(config: Mapping[str, Any]) -> list[tuple[int, Shapes]]:
     ]
 
 
+def _small_cnn_layers(config: Mapping[str, Any]) -> list[tuple[int, Shapes]]:
+    """(index, shapes) of SmallCNN's layers that hold state, as ``SmallCNN.__init__`` lays
+    them out: the widths come from the config, so a file claiming a huge network is refused
+    against its stored tensors before anything is built."""
+    kind = "SmallCNN"
+    size = config.get("image_size", [28, 28])
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = [size, size]
+    if not isinstance(size, list) or len(size) != 2:
+        raise ModelFileError(f"{kind}: image_size must be [height, width], got {str(size)[:80]}")
+    height, width = (_size(kind, "image_size", n) for n in size)
+    n_in = _size(kind, "in_channels", config.get("in_channels", 1))
+    widths = config.get("channels", [32, 64])
+    if not isinstance(widths, list) or not widths:
+        raise ModelFileError(f"{kind}: channels must be a list of widths, got {str(widths)[:80]}")
+    hidden = _size(kind, "hidden", config.get("hidden", 128))
+    layers, index = [], 0
+    for n_out in (_size(kind, "channels", n) for n in widths):
+        layers.append((index, {"weight": (n_out, n_in, 3, 3), "bias": (n_out,)}))
+        layers.append((index + 1, _batch_norm({"num_features": n_out})))
+        index += 3  # Conv2d, BatchNorm2d, ReLU
+        if min(height, width) >= 2:
+            index += 1  # MaxPool2d(2)
+            height, width = height // 2, width // 2
+        n_in = n_out
+    flat = n_in * height * width
+    layers.append((index + 1, _linear({"in_features": flat, "out_features": hidden})))
+    index += 3 + (1 if config.get("dropout", 0.0) else 0)  # Flatten, Linear, ReLU, Dropout
+    n_out = _size(kind, "num_classes", config.get("num_classes", 10))
+    layers.append((index, _linear({"in_features": hidden, "out_features": n_out})))
+    return layers
+
+
 def _integer(kind: str, key: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ModelFileError(f"{kind}: {key} must be an integer, got {str(value)[:80]!r}")
@@ -217,6 +251,7 @@ _RULES: dict[type, Callable[[Mapping[str, Any]], list[tuple[int, Shapes]]]] = {
     Embedding: lambda config: [(-1, _embedding(config))],
     MLP: _mlp_layers,
     LogisticRegression: _logistic_layers,
+    SmallCNN: _small_cnn_layers,
 }
 
 

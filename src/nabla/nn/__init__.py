@@ -15,6 +15,7 @@ from nabla.nn.activation import (
     Softplus,
     Tanh,
 )
+from nabla.nn.cnn_models import SmallCNN
 from nabla.nn.container import ModuleDict, ModuleList, ParameterList, Sequential, from_spec
 from nabla.nn.conv import Conv1d, Conv2d
 from nabla.nn.layers import BatchNorm1d, BatchNorm2d, Dropout, Flatten, Identity, Linear
@@ -112,6 +113,7 @@ __all__ = [
     "Sequential",
     "SiLU",
     "Sigmoid",
+    "SmallCNN",
     "SmoothL1Loss",
     "Softmax",
     "Softplus",
