@@ -199,13 +199,14 @@ class Col2Im(Function):
         return (F.im2col(g, self.geo),)
 
 
-def _columns_first(spatial: int) -> tuple[int, ...]:
-    """The permutation (N, C, *out, *k) → (C, *k, N, *out): Pᵀ, one patch per column.
+def _per_sample_columns(spatial: int) -> tuple[int, ...]:
+    """The permutation (N, C, *out, *k) → (N, C, *k, *out): each sample's Pᵀ, one patch per
+    column.
 
-    The patch matrix is stored transposed: copying the patches in this order moves runs of
-    neighbouring pixels (a shifted image per kernel offset) instead of one short kernel row at
-    a time, and the products read Pᵀ as BLAS's transposed operand."""
-    return (1, *range(2 + spatial, 2 + 2 * spatial), 0, *range(2, 2 + spatial))
+    The patch matrix is stored transposed, sample by sample: copying the patches in this order
+    moves runs of neighbouring pixels (a shifted image per kernel offset), and the products
+    W Pₙᵀ give each sample's output channels × positions, already in (N, C, H, W) order."""
+    return (0, 1, *range(2 + spatial, 2 + 2 * spatial), *range(2, 2 + spatial))
 
 
 class Conv(Function):
@@ -214,8 +215,9 @@ class Conv(Function):
     Forward:  Z = im2col(X) Wᵀ + b   (P: a row per output position, a column per weight)
     Backward: ∇X = col2im(G W),  ∇W = Gᵀ P,  ∇b = 1ᵀ G   (G: g with one row per output position)
 
-    With ``groups`` > 1 the channels split into groups, each its own dense layer on its own
-    columns of P. ``nb.explain`` prints each product with the call's matrix shapes.
+    The rows of P and G are the output positions of every sample: ∇W = Gᵀ P sums the samples'
+    products. With ``groups`` > 1 the channels split into groups, each its own dense layer on
+    its own columns of P. ``nb.explain`` prints each product with the call's matrix shapes.
     """
 
     name = "conv"
@@ -237,56 +239,45 @@ class Conv(Function):
         self.geo, self.groups = geo, groups
         spatial = len(geo.size)
         n, o = x.shape[0], w.shape[0]
-        # Pᵀ, (c·kernel) × (n·out): one copy of the strided patches
-        self.patches_t = _patch_columns(
-            np.transpose(patches_view(x, geo), _columns_first(spatial))
-        )
-        z = _group_product(w.reshape((o, -1)), self.patches_t, groups)  # Zᵀ = W Pᵀ
+        # Pₙᵀ per sample, (n, c·kernel, positions): one copy of the strided patches
+        view = np.transpose(patches_view(x, geo), _per_sample_columns(spatial))
+        columns = x.shape[1] * math.prod(geo.kernel)  # counted: -1 is undefined at size 0
+        self.patches_t = np.ascontiguousarray(view).reshape((n, columns, math.prod(geo.out)))
+        z: Array = _grouped(w.reshape((o, columns // groups)), self.patches_t, groups)  # W Pₙᵀ
         if b is not None:
             z += b.reshape((o, 1))
-        z = z.reshape((o, n, *geo.out))
-        return np.ascontiguousarray(np.swapaxes(z, 0, 1))
+        return z.reshape((n, o, *geo.out))
 
     def backward(self, g: Any, F: Any, x: Any, w: Any, b: Any = None) -> tuple[Any, ...]:
         geo, groups, spatial = self.geo, self.groups, len(self.geo.size)
-        o = w.shape[0]
-        # Gᵀ: one row per output channel, one column per output position (n, *out)
-        g_t = F.permute(g, (1, 0, *range(2, 2 + spatial))).reshape((o, -1))
-        w_m = w.reshape((o, -1))
+        n, c, o = x.shape[0], x.shape[1], w.shape[0]
+        positions = math.prod(geo.out)
+        g_t = g.reshape((n, o, positions))  # Gₙᵀ: output channels × positions, per sample
+        columns = c * math.prod(geo.kernel)
+        w_m = w.reshape((o, columns // groups))
         if F.graph:
-            p_t = F.permute(F.im2col(x, geo), _columns_first(spatial))
-            p_t = p_t.reshape((_rows(p_t, spatial), -1))
+            p_t = F.permute(F.im2col(x, geo), _per_sample_columns(spatial))
+            p_t = p_t.reshape((n, columns, positions))
         else:
             p_t = self.patches_t
         grad_x = grad_w = grad_b = None
         if self.needs_grad[0]:
-            # ∇Pᵀ = Wᵀ Gᵀ (that is, ∇P = G W), then the patches summed back onto the pixels
-            gp_t = _group_product(w_m, g_t, groups, transpose_w=True, F=F)
-            gp_t = gp_t.reshape((x.shape[1], *geo.kernel, x.shape[0], *geo.out))
-            grad_x = F.col2im(F.permute(gp_t, tuple(np.argsort(_columns_first(spatial)))), geo)
+            # ∇Pₙᵀ = Wᵀ Gₙᵀ (that is, ∇P = G W), then the patches summed back onto the pixels
+            gp_t = _grouped(w_m, g_t, groups, transpose_w=True, F=F)
+            gp_t = gp_t.reshape((n, c, *geo.kernel, *geo.out))
+            grad_x = F.col2im(
+                F.permute(gp_t, tuple(np.argsort(_per_sample_columns(spatial)))), geo
+            )
         if self.needs_grad[1]:
             grad_w = _weight_grad(g_t, p_t, groups, F).reshape(w.shape)  # ∇W = Gᵀ P
         if b is not None and self.needs_grad[2]:
-            grad_b = g_t.sum(axis=1)  # ∇b = 1ᵀ G
+            grad_b = g_t.sum(axis=(0, 2))  # ∇b = 1ᵀ G
         return (grad_x, grad_w) if b is None else (grad_x, grad_w, grad_b)
 
 
-def _rows(p_t: Any, spatial: int) -> int:
-    """The number of rows of Pᵀ (channels × kernel positions) from its unflattened shape."""
-    return math.prod(p_t.shape[: 1 + spatial])
-
-
-def _patch_columns(view: Array) -> Array:
-    """A (C, *kernel, N, *out) view copied into the matrix Pᵀ (C·kernel, N·out)."""
-    rows = math.prod(view.shape[: (view.ndim - 1) // 2 + 1])
-    return np.ascontiguousarray(view).reshape((rows, -1))
-
-
-def _group_product(w_m: Any, a: Any, groups: int, transpose_w: bool = False, F: Any = None) -> Any:
-    """W A (or Wᵀ A), each group of W's rows against its own block of A's rows.
-
-    ``w_m`` is (out, cols/groups); A has cols rows for W A, out rows for Wᵀ A.
-    """
+def _grouped(w_m: Any, a: Any, groups: int, transpose_w: bool = False, F: Any = None) -> Any:
+    """W Aₙ (or Wᵀ Aₙ) for every sample n, each group of W's rows against its own block of
+    Aₙ's rows. ``w_m`` is (out, cols/groups); A is (n, rows, positions)."""
     permute = np.transpose if F is None else F.permute
     if groups == 1:
         return (permute(w_m, (1, 0)) if transpose_w else w_m) @ a
@@ -294,16 +285,17 @@ def _group_product(w_m: Any, a: Any, groups: int, transpose_w: bool = False, F: 
     w_g = w_m.reshape((groups, o // groups, k))
     if transpose_w:
         w_g = permute(w_g, (0, 2, 1))
-    a_g = a.reshape((groups, a.shape[0] // groups, a.shape[1]))
-    z = w_g @ a_g  # (groups, rows, n·out)
-    return z.reshape((groups * z.shape[1], z.shape[2]))
+    n, rows, positions = a.shape
+    z = w_g @ a.reshape((n, groups, rows // groups, positions))  # (n, groups, rows, positions)
+    return z.reshape((n, groups * z.shape[2], positions))
 
 
 def _weight_grad(g_t: Any, p_t: Any, groups: int, F: Any) -> Any:
-    """Gᵀ P, per group: group k's rows of Gᵀ against its rows of Pᵀ."""
+    """Gᵀ P = Σₙ Gₙᵀ Pₙ, per group: group k's output channels against its patch rows."""
+    n, o, positions = g_t.shape
+    cols = p_t.shape[1]
     if groups == 1:
-        return g_t @ F.permute(p_t, (1, 0))
-    o, cols = g_t.shape[0], p_t.shape[0]
-    g_g = g_t.reshape((groups, o // groups, g_t.shape[1]))
-    p_g = F.permute(p_t.reshape((groups, cols // groups, p_t.shape[1])), (0, 2, 1))
-    return (g_g @ p_g).reshape((o, cols // groups))
+        return (g_t @ F.permute(p_t, (0, 2, 1))).sum(axis=0)
+    g_g = g_t.reshape((n, groups, o // groups, positions))
+    p_g = F.permute(p_t.reshape((n, groups, cols // groups, positions)), (0, 1, 3, 2))
+    return (g_g @ p_g).sum(axis=0).reshape((o, cols // groups))
