@@ -4,15 +4,17 @@
 ``nabla.sklearn`` estimator) in eval mode and returns :class:`Step` objects holding copies of
 the weights: ``standardize``, ``linear``, ``batchnorm``, ``softmax``, ``log_softmax``,
 ``flatten``, ``exp``, ``binary`` (one sigmoid column p → the two columns [1 − p, p]),
-``target`` (a regressor's outputs back in the target's units, ``target_values``), and one
-step per activation layer, named as in :data:`nabla.nn.registry.ACTIVATIONS` with its params
-as attributes (the exporters read the entry's ONNX op and NumPy source). Dropout and Identity
-vanish. It runs the example input
-through the layers as it goes, so every step knows its input and output shapes.
+``target`` (a regressor's outputs back in the target's units, ``target_values``), the image
+layers' ``conv``, ``max_pool``, ``avg_pool``, ``adaptive_avg_pool`` (:mod:`nabla.deploy_conv`),
+and one step per activation layer, named as in :data:`nabla.nn.registry.ACTIVATIONS` with its
+params as attributes (the exporters read the entry's ONNX op and NumPy source). Dropout (and
+Dropout1d/2d) and Identity vanish. It runs the example input through the layers as it goes, so
+every step knows its input and output shapes.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +25,6 @@ from nabla.data.columns import Preprocessing, is_regression, target_arrays
 from nabla.errors import NablaError
 from nabla.nn import (
     ACTIVATIONS,
-    BatchNorm1d,
     Dropout,
     Flatten,
     Identity,
@@ -34,14 +35,17 @@ from nabla.nn import (
     Softmax,
     activation_of,
 )
+from nabla.nn.layers import BatchNormBase
 from nabla.tensor import Tensor
 
 
 def supported() -> str:
     """The layers the exporters translate, for error messages."""
     activations = [entry.module.__name__ for entry in ACTIVATIONS.values()]
+    from nabla.deploy_conv import IMAGE_LAYERS
+
     others = ["Softmax", "LogSoftmax", "Dropout", "BatchNorm1d", "Flatten", "Identity"]
-    layers = ", ".join(dict.fromkeys(["Linear", *activations, *others]))
+    layers = ", ".join(dict.fromkeys(["Linear", *activations, *others, *IMAGE_LAYERS]))
     return f"{layers}, and Sequential/MLP/LogisticRegression built from them"
 
 
@@ -94,7 +98,7 @@ def _linear_step(path: str, module: Linear, rank: int) -> Step:
     return Step("linear", path, arrays)
 
 
-def _batchnorm_step(path: str, module: BatchNorm1d, rank: int) -> Step:
+def _batchnorm_step(path: str, module: BatchNormBase, rank: int) -> Step:
     if not module.track_running_stats:
         raise _unsupported(
             path, module, "without running statistics it normalises with batch statistics"
@@ -124,7 +128,7 @@ def _flatten_step(path: str, module: Flatten, rank: int) -> Step:
 #: the layers other than activations (LogSoftmax is a Softmax)
 _STEPS: dict[type, Any] = {
     Linear: _linear_step,
-    BatchNorm1d: _batchnorm_step,
+    BatchNormBase: _batchnorm_step,  # BatchNorm1d and BatchNorm2d
     Softmax: _softmax_step,
     Flatten: _flatten_step,
 }
@@ -141,7 +145,9 @@ def _step(path: str, module: Module, rank: int) -> Step | None:
     entry = activation_of(module)
     if entry is not None:
         return Step(entry.name, path, attrs=entry.settings_of(module))
-    raise _unsupported(path, module)
+    from nabla.deploy_conv import image_step
+
+    return image_step(path, module, rank)  # or an error naming the layer
 
 
 def head_for(model: Any, probabilities: bool | None) -> tuple[Module, str | None]:
@@ -191,7 +197,8 @@ def lower(
     ----------
     model : Module or fitted nabla.sklearn estimator
     example_input : array-like of shape (n, ...), optional
-        A batch of inputs; by default one row of zeros with the first Linear's width.
+        A batch of inputs; by default one row of zeros with the first Linear's width, or one
+        image of the shape a CNN records (SmallCNN's ``in_channels`` and ``image_size``).
     probabilities : bool, optional
         Append the head that turns logits into probabilities (see :func:`head_for`).
     scaler : StandardScaler (nabla's or scikit-learn's) or dict, optional
@@ -212,7 +219,7 @@ def lower(
     dtype = network.dtype
     x = _example(network, example_input, dtype)
     in_shape = tuple(x.shape)
-    if spec is not None and in_shape[1:] != (n := len(spec["feature_names"]),):
+    if spec is not None and math.prod(in_shape[1:]) != (n := len(spec["feature_names"])):
         raise ExportError(
             f"the preprocessing makes {n} features, but the model takes {in_shape[1:]}"
         )
@@ -362,12 +369,15 @@ def _example(network: Module, example_input: Any, dtype: Any) -> np.ndarray[Any,
         if x.ndim < 1:
             raise ExportError(f"example_input must have a batch axis, got shape {x.shape}")
         return x
-    for _, module in _leaves(network, ""):
-        if isinstance(module, Linear):
-            return np.zeros((1, module.in_features), dtype=dtype)
-        if not isinstance(module, (Dropout, Identity)):
+    first = None
+    for _, first in _leaves(network, ""):
+        if isinstance(first, Linear):
+            return np.zeros((1, first.in_features), dtype=dtype)
+        if not isinstance(first, (Dropout, Identity)):
             break
-    raise ExportError("pass example_input: the model does not start with a Linear layer")
+    from nabla.deploy_conv import image_input_shape
+
+    return np.zeros((1, *image_input_shape(network, first)), dtype=dtype)
 
 
 def _foldable(steps: list[Step], bn: Step) -> bool:

@@ -7,7 +7,9 @@
 Linear becomes ``Gemm`` (``transB=1``: nabla keeps PyTorch's (out, in) weight layout), each
 activation the ONNX op of its :data:`nabla.nn.registry.ACTIVATIONS` entry, BatchNorm1d is folded into the Linear before it (or becomes
 ``BatchNormalization``), Dropout and Identity disappear, Softmax/LogSoftmax keep their axis and
-Flatten becomes ``Flatten`` or ``Reshape``. The batch axis is dynamic. Needs the optional
+Flatten becomes ``Flatten`` or ``Reshape``; Conv1d/Conv2d, the pooling layers and BatchNorm2d
+become ``Conv``, ``MaxPool``, ``AveragePool``, ``GlobalAveragePool`` and
+``BatchNormalization`` (:mod:`nabla.onnx_conv`). The batch axis is dynamic. Needs the optional
 ``onnx`` package (``pip install 'nabla[onnx]'``); ``onnxruntime`` only to run the file.
 """
 
@@ -23,6 +25,7 @@ import numpy as np
 from nabla.deploy import ExportError, Lowered, Step, lower
 from nabla.errors import NablaError
 from nabla.nn.registry import ACTIVATIONS
+from nabla.onnx_conv import IMAGE_EMITTERS
 
 __all__ = ["OPSET", "ExportError", "export", "to_model"]
 
@@ -130,6 +133,7 @@ _EMITTERS: dict[str, Callable[[_Graph, Step, str, str], str]] = {
     "exp": lambda g, step, x, hint: g.node("Exp", [x], hint),
     "binary": _binary,
     "target": _target,
+    **IMAGE_EMITTERS,
 }
 
 
@@ -172,6 +176,9 @@ def to_model(
 
         inputs, x = emit_preprocessing(g, preprocessing, dtype, input_name, text_name)
         opsets.append(helper.make_opsetid("ai.onnx.ml", ML_OPSET))
+        if len(lowered.in_shape) > 2:  # the encoded columns of one input: reshape them
+            shape = g.const("input_shape", np.array([-1, *lowered.in_shape[1:]], np.int64))
+            x = g.node("Reshape", [x, shape], "shaped")
     for step in lowered.steps:
         x = _emit(g, step, x)
     if x == input_name:  # nothing to compute (an Identity model): still a valid graph
@@ -221,8 +228,9 @@ def export(
     path : str or path-like
         The ``.onnx`` file to write (atomically).
     example_input : array-like of shape (n, ...), optional
-        A batch of inputs: fixes the non-batch input shape (the batch axis stays dynamic).
-        Default: one row with the first Linear's width.
+        A batch of inputs: fixes the non-batch input shape (the batch axis stays dynamic),
+        (n, C, H, W) for a CNN. Default: one row with the first Linear's width, or one image
+        of the shape a CNN records (SmallCNN's ``in_channels`` and ``image_size``).
     probabilities : bool, optional
         Output class probabilities instead of logits: softmax, or [1 − p, p] for one logit.
         Default: False for modules, True for classifier estimators.

@@ -35,6 +35,7 @@ import numpy as np
 from nabla.data.columns import is_regression
 from nabla.deploy import Lowered, Step, _scaler_arrays, lower
 from nabla.nn.registry import ACTIVATIONS
+from nabla.predictor_conv import image_code
 from nabla.predictor_runtime import IMPORTS as _IMPORTS
 from nabla.predictor_runtime import RUNTIME as _RUNTIME
 
@@ -117,7 +118,8 @@ Needs only NumPy. As a module: ``from predictor import predict_proba, predict``;
         constants += (
             f'\n\n# the weights: a base64 .npz archive\n_WEIGHTS_B64 = """\n{wrapped}\n"""'
         )
-    code = _activations({op for op, _ in steps}) + _copied_rules() + _RUNTIME
+    ops = {op for op, _ in steps}
+    code = _activations(ops) + _copied_rules() + image_code(ops) + _RUNTIME
     return header + _IMPORTS + constants + "\n" + code, blob
 
 
@@ -212,7 +214,7 @@ def _copied_rules() -> str:
 
 # names the copied code uses that the predictor defines itself, or never reaches (the pandas
 # engine: _pandas_installed() is False there)
-_NOT_COPIED = frozenset({"DataError", "_pandas_installed"})
+_NOT_COPIED = frozenset({"DataError", "ShapeError", "_pandas_installed"})
 
 
 def _imported_names(source: str) -> set[str]:
@@ -352,7 +354,8 @@ def write_predictor(
         Output class probabilities (softmax, or [1 − p, p] for one logit); False for the raw
         outputs of the network.
     example_input : array-like, optional
-        Fixes the input shape; by default one row with the first Linear's width.
+        Fixes the input shape (images: (n, C, H, W)); by default one row with the first
+        Linear's width, or one image of the shape a CNN records (SmallCNN).
     embed : bool, default True
         Embed the weights in the file; False writes them to ``<stem>.npz`` next to it.
     preprocessing : Preprocessing or its ``to_dict()``, optional

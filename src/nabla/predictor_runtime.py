@@ -3,6 +3,7 @@
 :mod:`nabla.predictor` writes, in this order: a header, :data:`IMPORTS`, the model's constants
 (``STEPS``, ``PREPROCESSING``, the weights...), the activations of nabla.nn.registry, how
 ``nabla predict`` reads and encodes a CSV file (copied as source from nabla), then
+the image layers' code when the model has any (:mod:`nabla.predictor_conv`), then
 :data:`RUNTIME`: the forward pass, ``transform``/``predict_proba``/``predict``, ``read_rows``
 (the copied ``read_table``, ``match_features`` and encoding, as ``nabla predict``) and ``main``.
 Text only: nothing here is imported by the predictor itself.
@@ -17,6 +18,7 @@ import contextlib
 import csv
 import io
 import itertools
+import math
 import os
 import re
 import sys
@@ -24,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 """
 
@@ -62,6 +65,8 @@ def forward(X):
             x = x * w("weight").reshape(shape) + w("bias").reshape(shape)
         elif op in _ACTIVATIONS:
             x = _ACTIVATIONS[op](x, **attrs)
+        elif op in _IMAGE_STEPS:  # conv, pooling: nabla's NumPy code, copied above
+            x = _IMAGE_STEPS[op](x, w, attrs)
         elif op == "exp":
             x = np.exp(x)
         elif op in ("softmax", "log_softmax"):

@@ -3,6 +3,11 @@
 Both take raw rows: the training run's preprocessing (stored in the model file: columns by name,
 text columns one-hot, missing values filled, standardisation) is built in, and both output class
 probabilities unless ``--logits`` (a regression: values in the target's units).
+
+A CNN (a model file with ``image_shape``) exports for images of that shape: the ONNX graph takes
+(batch, channels, height, width) images (its pixel "preprocessing" is the identity, so it is left
+out unless it does something); the predictor takes such images, or reads a CSV of the pixel
+columns by name (``px_0_0``...).
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from nabla.cli.main import CLIError
 
@@ -61,6 +68,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.npz and not args.python:
         raise CLIError("--npz applies to --python")
     from nabla.cli.evaluate import load_model_and_metadata
+    from nabla.cli.model_data import model_image_shape
     from nabla.cli.output import check_destinations
 
     npz = Path(args.python).with_suffix(".npz") if args.python and args.npz else None
@@ -68,6 +76,11 @@ def _export(args: argparse.Namespace) -> int:
 
     model, metadata = load_model_and_metadata(args.model)
     preprocessing = _preprocessing(metadata) if args.standardize else None
+    image_shape = model_image_shape(metadata)
+    example = None if image_shape is None else np.zeros((1, *image_shape), np.float32)
+    onnx_preprocessing = preprocessing
+    if image_shape is not None and _identity(metadata.get("preprocessing")):
+        onnx_preprocessing = None  # the graph takes the images themselves
     target = metadata.get("target")
     regression = isinstance(target, dict) and target.get("task") == "regression"
     class_names = metadata.get("class_names")
@@ -81,14 +94,16 @@ def _export(args: argparse.Namespace) -> int:
         export(
             model,
             args.onnx,
+            example,
             probabilities=probabilities,
-            preprocessing=preprocessing,
+            preprocessing=onnx_preprocessing,
             target=target,
             metadata={
                 "source": Path(args.model).name,
                 "class_names": class_names if probabilities else None,
                 "feature_names": feature_names,
-                "standardized_inside": preprocessing is not None,
+                "standardized_inside": onnx_preprocessing is not None,
+                "image_shape": None if image_shape is None else list(image_shape),
                 "target": target,
                 "id_column": metadata.get("id_column"),
             },
@@ -107,6 +122,7 @@ def _export(args: argparse.Namespace) -> int:
             class_names=class_names if probabilities else None,
             feature_names=feature_names,
             probabilities=probabilities,
+            example_input=example,
             embed=not args.npz,
             source=Path(args.model).name,
         )
@@ -126,3 +142,17 @@ def _preprocessing(metadata: dict[str, Any]) -> Any:
     if not names and not metadata.get("scaler"):
         return None  # no names, no scaler: the network's input as it is
     return Preprocessing.from_legacy(list(names), metadata.get("scaler"))
+
+
+def _identity(document: Any) -> bool:
+    """Whether a preprocessing document leaves numeric columns as they are (a CNN's pixels:
+    no fill, no indicator, mean 0 and scale 1)."""
+    if not isinstance(document, dict):
+        return document is None
+    columns = document.get("columns") or []
+    plain = all(
+        c.get("kind") == "numeric" and c.get("fill") is None and not c.get("indicator")
+        for c in columns
+    )
+    mean, scale = document.get("mean") or [], document.get("scale") or []
+    return plain and all(m == 0 for m in mean) and all(s == 1 for s in scale)
