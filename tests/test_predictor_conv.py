@@ -236,3 +236,18 @@ def _installed(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
+
+
+def test_a_model_loaded_by_nb_load_exports_the_same_predictor(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    """nb.save/nb.load keep every setting the predictor reads (padding "same", groups,
+    dilation, ceil mode, BatchNorm2d's running statistics)."""
+    pytest.importorskip("safetensors")
+    model, shape = nets(rng)["mixed"]
+    nb.save(model, tmp_path / "m.safetensors")
+    loaded = nb.load(tmp_path / "m.safetensors")
+    x = rng.normal(size=(3, *shape)).astype(np.float32)
+    text = write_predictor(model, tmp_path / "a.py", example_input=x).read_text()
+    again = write_predictor(loaded, tmp_path / "b.py", example_input=x).read_text()
+    assert again == text
