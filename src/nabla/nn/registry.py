@@ -50,6 +50,7 @@ __all__ = [
 #: like one would be exported as that step
 RESERVED_NAMES = frozenset(
     {"standardize", "linear", "batchnorm", "softmax", "log_softmax", "flatten", "exp", "binary"}
+    | {"conv", "max_pool", "avg_pool", "adaptive_avg_pool", "target"}
 )
 
 
