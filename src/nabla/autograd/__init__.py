@@ -1,6 +1,6 @@
 """Reverse-mode automatic differentiation: the Function base, the engine and grad modes."""
 
-from nabla.autograd.engine import backward, grad, unbroadcast
+from nabla.autograd.engine import backward, grad, queue_callback, unbroadcast
 from nabla.autograd.function import Function
 from nabla.autograd.mode import (
     detect_anomaly,
@@ -20,6 +20,7 @@ __all__ = [
     "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",
+    "queue_callback",
     "set_grad_enabled",
     "unbroadcast",
 ]

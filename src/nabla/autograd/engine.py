@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nabla.autograd.accumulation import accumulate, accumulate_leaf, as_owned, first_entry
+from nabla.autograd.callbacks import begin_pass, end_pass, queue_callback
 from nabla.autograd.graph import backward_priority, release
 from nabla.autograd.kernels import KERNELS
 from nabla.autograd.mode import MODE, no_grad
@@ -98,6 +99,8 @@ def run_backward(
     ``.grad`` is touched. Without ``retain_graph`` each op's saved values are freed once its
     backward ran, and its topology is kept (:func:`nabla.autograd.graph.release`).
 
+    Callbacks queued during the pass (:func:`queue_callback`) run once it has finished.
+
     Gradients that come out infinite or nan (the derivative of √x at 0, inf − inf in a sum)
     are returned as PyTorch returns them, without NumPy's floating-point warnings;
     ``nb.detect_anomaly()`` names the op that made the first one.
@@ -119,11 +122,14 @@ def run_backward(
     target_ids = frozenset(id(t) for t in targets) if targets is not None else _NO_TARGETS
     previous_mode = mode.grad_enabled
     mode.grad_enabled = create_graph  # record the backward pass only for create_graph
+    callbacks, finished = begin_pass(), False  # what queue_callback asks to run at the end
     try:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             _propagate(heap, pending, retain_graph, create_graph, target_ids, captured, visited)
+        finished = True
     finally:
         mode.grad_enabled = previous_mode
+        end_pass(callbacks, finished)
     if recorder is not None and visited is not None:
         recorder.on_backward(roots, visited, retain_graph or create_graph, targets)
         if create_graph:
@@ -378,7 +384,7 @@ def grad(
     return tuple(final)
 
 
-__all__ = ["backward", "grad", "run_backward", "unbroadcast"]
+__all__ = ["backward", "grad", "queue_callback", "run_backward", "unbroadcast"]
 
 
 def _as_array(x: Any) -> Array:
