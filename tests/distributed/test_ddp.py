@@ -307,3 +307,24 @@ def test_broadcast_optimizer_state_gives_every_rank_rank_0s() -> None:
         for index, entry in states[0]["state"].items():
             for name, value in entry.items():
                 np.testing.assert_array_equal(state["state"][index][name], value)
+
+
+def test_forwards_without_grad_do_not_count_and_wrapping_again_replaces_the_hooks() -> None:
+    """An evaluation forward under no_grad between steps changes no weight; a module wrapped
+    twice synchronises once per backward (the first wrapper's hooks are removed)."""
+    X, y = make_data(5, np.float64)
+    shares = [np.arange(0, 4), np.arange(4, 5)]
+
+    def step(model: DistributedDataParallel, rank: int) -> None:
+        model = DistributedDataParallel(model.module, model.comm)  # wrapped again
+        with nb.no_grad():
+            model(nb.tensor(X))  # evaluation on all rows: not a training batch
+        s = shares[rank]
+        F.cross_entropy(model(nb.tensor(X[s])), nb.tensor(y[s])).backward()
+
+    grads, calls = _grads_of(2, step)
+    assert calls == [1, 1]
+    reference = _reference_grads(X, y)
+    for rank_grads in grads:
+        for g, r in zip(rank_grads, reference):
+            np.testing.assert_allclose(g, r, rtol=0, atol=1e-15)

@@ -13,6 +13,7 @@ for a given number of ranks, and equal to one process with the whole batch up to
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,10 @@ from nabla.distributed.communicator import Communicator, DistributedError
 from nabla.nn.module import Module
 
 __all__ = ["DistributedDataParallel", "broadcast_optimizer_state", "default_communicator"]
+
+
+#: the wrapper whose hooks a module's parameters carry (a new wrapper removes the old one's)
+_WRAPPERS: weakref.WeakKeyDictionary[Module, DistributedDataParallel] = weakref.WeakKeyDictionary()
 
 
 def default_communicator() -> Communicator:
@@ -132,7 +137,18 @@ class DistributedDataParallel(Module):
         self._check_same_model()
         broadcast_arrays(self.comm, [p.data for p in module.parameters()])
         broadcast_arrays(self.comm, list(module.buffers()))
+        previous = _WRAPPERS.get(module)
+        if previous is not None:  # its hooks would synchronise a second time
+            previous.remove_hooks()
+        _WRAPPERS[module] = self
         self._handles = [p.register_hook(self._on_gradient) for p in self._params]
+
+    def remove_hooks(self) -> None:
+        """Stop synchronising after backward (wrapping the module again does it for the old
+        wrapper)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
 
     def _check_same_model(self) -> None:
         mine = [
