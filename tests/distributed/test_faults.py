@@ -1,0 +1,91 @@
+"""A failure on one rank ends every rank, in time, naming the rank: an exception (10 s), a
+SIGKILL (30 s), a rank that hangs (the watchdog's timeout), a non-zero exit status."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+PRELUDE = """
+    import os, signal, sys, time
+    import numpy as np
+    import nabla.distributed as dist
+
+    comm = dist.init()
+    buffer = np.ones(3)
+    comm.allreduce(buffer)  # every rank is up
+    with open(f"pid{{comm.rank}}", "w") as f:
+        f.write(str(os.getpid()))
+    if comm.rank == 1:
+        {rank_one}
+    comm.allreduce(buffer)
+    print(f"rank {{comm.rank}} finished", flush=True)
+"""
+
+FAST = {"NABLA_DISTRIBUTED_TIMEOUT": "5"}
+
+
+def test_an_exception_on_one_rank_ends_every_rank_within_10_s(
+    mpirun: Callable[..., Any],
+) -> None:
+    run = mpirun(PRELUDE.format(rank_one='raise ValueError("bad batch on rank one")'), 3, FAST)
+    assert run.returncode != 0, run.output
+    assert run.seconds < 10, run.output
+    assert "nabla.distributed: rank 1 failed: ValueError: bad batch on rank one" in run.output
+    assert "Traceback" in run.output  # the traceback too
+    assert "finished" not in run.output
+
+
+def test_a_nonzero_exit_status_passed_to_exit_status_ends_every_rank(
+    mpirun: Callable[..., Any],
+) -> None:
+    run = mpirun(PRELUDE.format(rank_one='sys.exit(dist.exit_status(3, "disk full"))'), 2, FAST)
+    assert run.returncode != 0, run.output
+    assert run.seconds < 10, run.output
+    assert "nabla.distributed: rank 1 failed with exit status 3: disk full" in run.output
+    assert "finished" not in run.output
+
+
+def test_a_rank_killed_by_sigkill_ends_every_rank_within_30_s(
+    mpirun: Callable[..., Any],
+) -> None:
+    run = mpirun(PRELUDE.format(rank_one="os.kill(os.getpid(), signal.SIGKILL)"), 3, FAST)
+    assert run.returncode != 0, run.output
+    assert run.seconds < 30, run.output
+    # Open MPI's mpiexec ends the job itself ("process rank 1 ... exited on signal 9")
+    assert re.search(r"\brank 1\b", run.output), run.output
+    assert "finished" not in run.output
+
+
+def test_the_watchdog_names_a_rank_killed_by_sigkill(
+    mpirun: Callable[..., Any], open_mpi: bool
+) -> None:
+    if not open_mpi:
+        pytest.skip("--enable-recovery is Open MPI's")
+    # with --enable-recovery mpiexec lets the job run on: nabla's watchdog must end it
+    run = mpirun(
+        PRELUDE.format(rank_one="os.kill(os.getpid(), signal.SIGKILL)"),
+        3,
+        FAST,
+        launcher_args=["--enable-recovery"],
+    )
+    pid = (run.folder / "pid1").read_text()
+    assert run.returncode != 0, run.output
+    assert run.seconds < 30, run.output
+    assert re.search(rf"rank 1 \(pid {pid} on \S+\) is gone", run.output), run.output
+    assert "finished" not in run.output
+
+
+def test_a_hanging_rank_is_named_after_the_timeout(mpirun: Callable[..., Any]) -> None:
+    run = mpirun(PRELUDE.format(rank_one="time.sleep(120)"), 3, FAST)
+    assert run.returncode != 0, run.output
+    assert 5 < run.seconds < 20, run.output
+    assert re.search(
+        r"rank [02]: allreduce\(\(3,\), float64\) \(call 2\) timed out after 5 s: "
+        r"rank\(s\) 1 did not answer",
+        run.output,
+    ), run.output
+    assert "finished" not in run.output
