@@ -328,3 +328,42 @@ def test_forwards_without_grad_do_not_count_and_wrapping_again_replaces_the_hook
     for rank_grads in grads:
         for g, r in zip(rank_grads, reference):
             np.testing.assert_allclose(g, r, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("broadcast_buffers", [True, False])
+def test_training_forwards_start_from_rank_0s_buffers(broadcast_buffers: bool) -> None:
+    """BatchNorm's running statistics: with broadcast_buffers (PyTorch's default) every
+    training forward starts from rank 0's; without, each rank keeps its own."""
+    models = [
+        nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.BatchNorm1d(4, dtype=np.float64))
+        for _ in range(3)
+    ]
+
+    def rank_fn(comm: ThreadCommunicator) -> list[np.ndarray]:
+        model = DistributedDataParallel(
+            models[comm.rank], comm, broadcast_buffers=broadcast_buffers
+        )
+        seen: list[np.ndarray] = []
+        model.module.register_forward_pre_hook(
+            lambda m, args: (
+                seen.append(np.array(m[1].running_mean)) if nb.is_grad_enabled() else None
+            )
+        )
+        data = np.random.default_rng(comm.rank).normal(size=(5, 3))
+        for _ in range(2):  # the first forward moves each rank's statistics its own way
+            model(nb.tensor(data)).sum().backward()
+        if comm.rank == 2:  # no rows, and BatchNorm refuses an empty batch in training:
+            model.join_empty()  # it stands for forward and backward, broadcasts included
+            seen.append(np.array(model.module[1].running_mean))
+        else:
+            model(nb.tensor(data[: 2 + comm.rank])).sum().backward()
+        with nb.no_grad():
+            model(nb.tensor(data))  # evaluation: no collective
+        return seen
+
+    seen = run_threads(3, rank_fn)
+    np.testing.assert_array_equal(seen[0][0], seen[1][0])  # all zeros at the start
+    for rank in (1, 2):
+        for step in range(1, len(seen[rank])):
+            same = np.array_equal(seen[rank][step], seen[0][step])
+            assert same == broadcast_buffers

@@ -82,6 +82,10 @@ class DistributedDataParallel(Module):
         gradients are weighted by the local row counts b_r, so that an uneven last batch gives
         the gradient of the mean over the global batch. ``"sum"`` (a sum over rows): the
         gradients are summed.
+    broadcast_buffers : bool, default True
+        Before each forward with grad recording, overwrite the buffers (BatchNorm's running
+        statistics) with rank 0's, as PyTorch does (one broadcast per dtype; none when the
+        module has no buffers). With False each rank keeps its own.
 
     Notes
     -----
@@ -91,11 +95,13 @@ class DistributedDataParallel(Module):
     - **Backward**: a hook on each parameter queues one synchronisation at the end of the
       backward pass (:func:`nabla.autograd.queue_callback`); it runs when every ``.grad`` of
       the pass is final. One allreduce per dtype per step, whatever the number of parameters.
-      Every rank must run backward the same number of times (the collectives must line up).
+      Every rank must run backward the same number of times, each reaching a parameter (the
+      collectives must line up; a missing rank makes the others time out naming it).
     - **A rank with no rows** in a step (an uneven last batch) still takes part: it runs the
       same forward and backward on its empty batch (its loss, a mean over 0 rows, is nan; that
       is harmless: a weight of 0 selects zeros, it never multiplies the nan), or, without a
-      forward, calls :meth:`join_empty` where the others call backward.
+      forward (or with a module that refuses an empty batch, as BatchNorm does in training),
+      calls :meth:`join_empty` where the others call forward and backward.
     - A parameter that has no gradient on a rank (unused in its forward) counts as zeros there.
       After synchronisation every parameter that requires grad has a ``.grad``.
     - :meth:`no_sync` accumulates gradients locally; the first backward after it synchronises
@@ -115,7 +121,11 @@ class DistributedDataParallel(Module):
     serializable = False
 
     def __init__(
-        self, module: Module, comm: Communicator | None = None, reduction: str = "mean"
+        self,
+        module: Module,
+        comm: Communicator | None = None,
+        reduction: str = "mean",
+        broadcast_buffers: bool = True,
     ) -> None:
         super().__init__()
         if not isinstance(module, Module):
@@ -129,6 +139,7 @@ class DistributedDataParallel(Module):
         self.module = module
         self.comm = comm if comm is not None else default_communicator()
         self.reduction = reduction
+        self.broadcast_buffers = bool(broadcast_buffers)
         #: synchronise at the end of each backward (False inside :meth:`no_sync`)
         self.require_backward_grad_sync = True
         self._rows = 0  # rows of the forwards since the last synchronisation
@@ -169,10 +180,18 @@ class DistributedDataParallel(Module):
 
     # ----- forward -------------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        if is_grad_enabled() and args:
-            shape = getattr(args[0], "shape", None)
-            self._rows += int(shape[0]) if shape else len(args[0])
+        if is_grad_enabled():
+            self._before_training_forward()
+            if args:
+                shape = getattr(args[0], "shape", None)
+                self._rows += int(shape[0]) if shape else len(args[0])
         return self.module(*args, **kwargs)
+
+    def _before_training_forward(self) -> None:
+        if self.broadcast_buffers:
+            buffers = list(self.module.buffers())
+            if buffers:
+                broadcast_arrays(self.comm, buffers)
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
@@ -196,11 +215,12 @@ class DistributedDataParallel(Module):
 
     def join_empty(self) -> None:
         """Take part in a step's synchronisation without a batch (this rank has 0 rows): call
-        it where the other ranks call backward. The parameters' ``.grad`` get the global
-        gradient, as on the other ranks."""
+        it where the other ranks call forward and backward. The parameters' ``.grad`` get the
+        global gradient, as on the other ranks."""
         self._rows = 0
         for p in self._params:
             p.grad = None
+        self._before_training_forward()  # the collectives of the forward it stands for
         self.sync_gradients()
 
     def sync_gradients(self) -> None:
