@@ -13,7 +13,7 @@ from nabla.nn.cnn_models import SmallCNN
 
 
 @pytest.mark.parametrize(
-    ("size", "flat"), [(8, 64 * 2 * 2), (28, 64 * 7 * 7), ((5, 9), 64 * 1 * 2), (1, 64)]
+    ("size", "flat"), [(8, 48 * 2 * 2), (28, 48 * 7 * 7), ((5, 9), 48 * 1 * 2), (1, 48)]
 )
 def test_pooling_follows_the_image_size(size: int | tuple[int, int], flat: int) -> None:
     model = SmallCNN(1, 10, size)

@@ -175,7 +175,7 @@ def _small_cnn_layers(config: Mapping[str, Any]) -> list[tuple[int, Shapes]]:
         raise ModelFileError(f"{kind}: image_size must be [height, width], got {str(size)[:80]}")
     height, width = (_size(kind, "image_size", n) for n in size)
     n_in = _size(kind, "in_channels", config.get("in_channels", 1))
-    widths = config.get("channels", [32, 64])
+    widths = config.get("channels", [24, 48])
     if not isinstance(widths, list) or not widths:
         raise ModelFileError(f"{kind}: channels must be a list of widths, got {str(widths)[:80]}")
     hidden = _size(kind, "hidden", config.get("hidden", 128))

@@ -53,7 +53,7 @@ class SmallCNN(ClassifierMixin, Sequential):
         Width of the output (one logit per class; 1 for a regression).
     image_size : int or (int, int)
         Height and width of the input images.
-    channels : sequence of int, default (32, 64)
+    channels : sequence of int, default (24, 48)
         Output channels of the convolution blocks, one block each.
     hidden : int, default 128
         Width of the hidden Linear layer of the head.
@@ -74,7 +74,7 @@ class SmallCNN(ClassifierMixin, Sequential):
         in_channels: int = 1,
         num_classes: int = 10,
         image_size: int | Sequence[int] = 28,
-        channels: Sequence[int] = (32, 64),
+        channels: Sequence[int] = (24, 48),
         hidden: int = 128,
         dropout: float = 0.0,
         dtype: Any = np.float32,
