@@ -3,10 +3,11 @@
 Arrays move with mpi4py's buffer calls (``Iallreduce`` with ``MPI.IN_PLACE``, ``Ibcast``): no
 pickling, no copies. Only the small ``*_object`` calls pickle, and they too travel as byte
 buffers. Every collective is started nonblocking and polled with ``Test()`` under a watchdog:
-a member that does not arrive within ``timeout`` seconds (``NABLA_DISTRIBUTED_TIMEOUT``, 30 by
-default) makes the waiting members print a message naming it -- ``rank 1 (pid 1234 on node3)
-is gone`` when its process has died on this host, else the ranks that did not answer -- and
-call ``MPI_Abort``, so that ``mpiexec`` ends every rank instead of leaving them hanging.
+a rank whose process has died on this host is noticed within a second (``rank 1 (pid 1234 on
+node3) is gone``), and a member that does not arrive within ``timeout`` seconds
+(``NABLA_DISTRIBUTED_TIMEOUT``, 30 by default) is named as not answering; either way the
+waiting members print the message and call ``MPI_Abort``, so that ``mpiexec`` ends every rank
+instead of leaving them hanging.
 
 With ``debug=True`` (``NABLA_DISTRIBUTED_DEBUG=1``) every collective is preceded by an
 exchange of signatures (call number, kind, shape, dtype, root); a mismatch raises
@@ -226,12 +227,14 @@ class MPICommunicator:
         ]
 
     def _wait(self, request: Any) -> None:
-        """Poll ``request`` until it completes; past ``timeout``, name the lost ranks and abort."""
+        """Poll ``request`` until it completes. A rank of this host whose process has died
+        aborts the job at once (checked every second); past ``timeout``, the ranks that do not
+        answer are named and the job aborted."""
         try:
             if request.Test():
                 return
             start = time.perf_counter()
-            next_answer = start + 0.05
+            next_answer, next_check = start + 0.05, start + 1.0
             while not request.Test():
                 now = time.perf_counter()
                 elapsed = now - start
@@ -240,6 +243,10 @@ class MPICommunicator:
                 if now > next_answer:  # a slow collective: answer ranks that timed out
                     self._answer_queries()
                     next_answer = now + 0.05
+                if now > next_check:
+                    if self._gone_ranks():
+                        self._lost(f"cannot complete (waited {elapsed:.1f} s)")
+                    next_check = now + 1.0
                 # spin at first (small messages take microseconds), then sleep a little:
                 # Open MPI advances a nonblocking collective only inside Test()
                 if elapsed > 0.005:
