@@ -72,7 +72,10 @@ def conv_rule(fn: Any, inputs: Sequence[Any], out: Shape) -> CallRule:
         f.Expr("col2im(G W)", r"\operatorname{col2im}(G W)", grad_x),
         f.Expr("Gᵀ P", r"G^\top P", grad_w, 2),
     ]
-    notes = ["(the patches' gradients summed back onto the pixels)", "(P = im2col(X))"]
+    notes = [
+        "(a pixel is repeated in every patch covering it: repeat → sum adds their gradients)",
+        "(P = im2col(X))",
+    ]
     if len(inputs) > 2:
         terms.append(f.Expr("1ᵀ G", r"\mathbf{1}^\top G", grad_b, 2))
         notes.append("")
