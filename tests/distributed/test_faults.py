@@ -49,6 +49,19 @@ def test_a_nonzero_exit_status_passed_to_exit_status_ends_every_rank(
     assert "finished" not in run.output
 
 
+@pytest.mark.parametrize("leave", ["sys.exit(1)", "sys.exit(0)"])
+def test_a_rank_that_exits_early_ends_every_rank_within_10_s(
+    mpirun: Callable[..., Any], leave: str
+) -> None:
+    # as the nabla CLI does: it turns an error into a status, so no exception hook sees it
+    run = mpirun(PRELUDE.format(rank_one=leave), 3, {"NABLA_DISTRIBUTED_TIMEOUT": "25"})
+    pid = (run.folder / "pid1").read_text()
+    assert run.returncode != 0, run.output
+    assert run.seconds < 10, run.output
+    assert re.search(rf"rank 1 \(pid {pid} on \S+\) has exited", run.output), run.output
+    assert "finished" not in run.output
+
+
 def test_a_rank_killed_by_sigkill_ends_every_rank_within_30_s(
     mpirun: Callable[..., Any],
 ) -> None:

@@ -17,6 +17,7 @@ call, where MPI would hang or return garbage.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pickle
@@ -44,8 +45,10 @@ TIMEOUT_ENV = "NABLA_DISTRIBUTED_TIMEOUT"
 DEBUG_ENV = "NABLA_DISTRIBUTED_DEBUG"
 
 _INSTALL_HINT = "pip install 'nabla[mpi]'"
-_QUERY, _REPLY = 17001, 17002  # tags of the side channel a timed-out rank asks the others on
+# tags of the side channel: a timed-out rank's question and the answers; a rank that exits
+_QUERY, _REPLY, _LEAVING = 17001, 17002, 17003
 _GRACE = 2.0  # seconds a timed-out rank waits for the others' answers
+_LEFT_GRACE = 1.0  # seconds a collective may still take to complete after a member left
 
 
 def import_mpi() -> Any:
@@ -130,11 +133,16 @@ class MPICommunicator:
         self._calls = 0  # collectives started so far (the debug signatures' call numbers)
         self._call: tuple[Any, ...] = ("init",)  # the collective in progress
         self._pending_replies: list[Any] = []
+        self._left: dict[int, float] = {}  # ranks that exited: when we heard it
         #: (hostname, pid) of every rank, to name a lost one
         self.peers: list[tuple[str, int]] = []
         self.peers = [
             (str(h), int(p)) for h, p in self._allgather_bytes((socket.gethostname(), os.getpid()))
         ]
+        # a rank that exits while the others wait in a collective (a script's end, sys.exit,
+        # the CLI's error status) tells them, so they abort now rather than at the timeout;
+        # registered after mpi4py's MPI_Finalize hook, so it runs first
+        atexit.register(self._say_leaving)
 
     # -- the collectives ----------------------------------------------------------------------
     def allreduce(self, buffer: np.ndarray[Any, Any]) -> None:
@@ -243,6 +251,8 @@ class MPICommunicator:
                 if now > next_answer:  # a slow collective: answer ranks that timed out
                     self._answer_queries()
                     next_answer = now + 0.05
+                    if self._left and now - min(self._left.values()) > _LEFT_GRACE:
+                        self._lost(f"cannot complete (waited {elapsed:.1f} s)")
                 if now > next_check:
                     if self._gone_ranks():
                         self._lost(f"cannot complete (waited {elapsed:.1f} s)")
@@ -254,8 +264,26 @@ class MPICommunicator:
         except self._mpi.Exception as exc:
             self._lost(f"failed in MPI ({str(exc).strip()})")
 
+    def _say_leaving(self) -> None:
+        """Tell every other rank this process is exiting (at interpreter exit)."""
+        if self._mpi.Is_finalized() or self.size == 1:
+            return
+        with contextlib.suppress(self._mpi.Exception):
+            requests = [
+                self._side.isend(self.rank, dest=r, tag=_LEAVING)
+                for r in range(self.size)
+                if r != self.rank
+            ]
+            deadline = time.perf_counter() + 0.5  # small messages: sent at once
+            while not self._mpi.Request.Testall(requests) and time.perf_counter() < deadline:
+                time.sleep(0.001)
+
     def _answer_queries(self) -> None:
         status = self._mpi.Status()
+        while self._side.Iprobe(source=self._mpi.ANY_SOURCE, tag=_LEAVING, status=status):
+            source = status.Get_source()
+            self._side.recv(source=source, tag=_LEAVING)
+            self._left.setdefault(source, time.perf_counter())
         while self._side.Iprobe(source=self._mpi.ANY_SOURCE, tag=_QUERY, status=status):
             source = status.Get_source()
             self._side.recv(source=source, tag=_QUERY)
@@ -300,9 +328,11 @@ class MPICommunicator:
     def _lost(self, reason: str) -> NoReturn:
         """Name the ranks this collective lost, then abort the job."""
         gone = self._gone_ranks() if self.peers else []
-        if gone:
+        if gone or self._left:
             who = "; ".join(
-                f"rank {r} (pid {self.peers[r][1]} on {self.peers[r][0]}) is gone" for r in gone
+                f"rank {r} (pid {self.peers[r][1]} on {self.peers[r][0]}) "
+                + ("is gone" if r in gone else "has exited")
+                for r in sorted(set(gone) | set(self._left))
             )
         else:
             try:
