@@ -103,3 +103,20 @@ def test_a_hanging_rank_is_named_after_the_timeout(mpirun: Callable[..., Any]) -
         run.output,
     ), run.output
     assert "finished" not in run.output
+
+
+def test_a_rank_that_never_calls_init_is_reported(mpirun: Callable[..., Any]) -> None:
+    source = """
+        import time
+        from mpi4py import MPI  # MPI itself is up on every rank
+        if MPI.COMM_WORLD.Get_rank() == 1:
+            time.sleep(120)
+        import nabla.distributed as dist
+        dist.init()
+        print("finished", flush=True)
+    """
+    run = mpirun(source, 2, FAST)
+    assert run.returncode != 0, run.output
+    assert run.seconds < 20, run.output
+    assert "init() (call 0) timed out after 5 s: a rank did not call" in run.output, run.output
+    assert "finished" not in run.output

@@ -7,7 +7,9 @@ a rank whose process has died on this host is noticed within a second (``rank 1 
 node3) is gone``), and a member that does not arrive within ``timeout`` seconds
 (``NABLA_DISTRIBUTED_TIMEOUT``, 30 by default) is named as not answering; either way the
 waiting members print the message and call ``MPI_Abort``, so that ``mpiexec`` ends every rank
-instead of leaving them hanging.
+instead of leaving them hanging. A rank that exits (its script's end, ``sys.exit``, the CLI's
+error status) tells the others at interpreter exit: one still waiting in a collective aborts a
+second later (``rank 1 (pid 1234 on node3) has exited``).
 
 With ``debug=True`` (``NABLA_DISTRIBUTED_DEBUG=1``) every collective is preceded by an
 exchange of signatures (call number, kind, shape, dtype, root); a mismatch raises
@@ -123,10 +125,8 @@ class MPICommunicator:
         self._mpi = import_mpi()
         world = self._mpi.COMM_WORLD if comm is None else comm
         self._world = world
-        self._comm = world.Dup()  # the collectives
-        self._side = world.Dup()  # a timed-out rank's questions to the others
-        self.rank: int = self._comm.Get_rank()
-        self.size: int = self._comm.Get_size()
+        self.rank: int = world.Get_rank()
+        self.size: int = world.Get_size()
         self.timeout = resolve_timeout(timeout)
         self.debug = debug_from_environment() if debug is None else bool(debug)
         self.stats = CommunicatorStats()
@@ -136,6 +136,14 @@ class MPICommunicator:
         self._left: dict[int, float] = {}  # ranks that exited: when we heard it
         #: (hostname, pid) of every rank, to name a lost one
         self.peers: list[tuple[str, int]] = []
+        # duplicates, under the watchdog too (a rank that never calls init must not hang the
+        # others): one for the collectives, one for a timed-out rank's questions
+        self._side: Any = None
+        side, request = world.Idup()
+        self._wait(request)
+        self._side = side
+        self._comm, request = world.Idup()
+        self._wait(request)
         self.peers = [
             (str(h), int(p)) for h, p in self._allgather_bytes((socket.gethostname(), os.getpid()))
         ]
@@ -248,8 +256,8 @@ class MPICommunicator:
                 elapsed = now - start
                 if elapsed > self.timeout:
                     self._lost(f"timed out after {self.timeout:g} s")
-                if now > next_answer:  # a slow collective: answer ranks that timed out
-                    self._answer_queries()
+                if now > next_answer and self._side is not None:
+                    self._answer_queries()  # a slow collective: answer ranks that timed out
                     next_answer = now + 0.05
                     if self._left and now - min(self._left.values()) > _LEFT_GRACE:
                         self._lost(f"cannot complete (waited {elapsed:.1f} s)")
@@ -328,7 +336,9 @@ class MPICommunicator:
     def _lost(self, reason: str) -> NoReturn:
         """Name the ranks this collective lost, then abort the job."""
         gone = self._gone_ranks() if self.peers else []
-        if gone or self._left:
+        if self._side is None:
+            who = "a rank did not call nabla.distributed.init() (stuck before it, or lost)"
+        elif gone or self._left:
             who = "; ".join(
                 f"rank {r} (pid {self.peers[r][1]} on {self.peers[r][0]}) "
                 + ("is gone" if r in gone else "has exited")
