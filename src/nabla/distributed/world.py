@@ -187,11 +187,11 @@ def barrier() -> None:
 
 def exit_status(status: int, message: str | None = None) -> int:
     """Pass a rank's exit status through here before it exits: a non-zero status in a world of
-    several processes aborts every rank at once (the others would otherwise wait in their next
-    collective until the timeout). Returns ``status`` when there is nothing to abort.
+    several processes aborts every rank at once, printing the status and ``message``. Returns ``status`` when there is nothing to abort.
 
     For code that turns exceptions into exit statuses itself (the ``nabla`` CLI), where the
-    uncaught-exception hook of :func:`init` never sees them.
+    uncaught-exception hook of :func:`init` never sees them. Without it the others still abort,
+    about a second after this rank exits, naming it as exited but not why.
     """
     communicator = _world.communicator
     if status != 0 and communicator is not None and communicator.size > 1:
