@@ -187,7 +187,8 @@ def barrier() -> None:
 
 def exit_status(status: int, message: str | None = None) -> int:
     """Pass a rank's exit status through here before it exits: a non-zero status in a world of
-    several processes aborts every rank at once, printing the status and ``message``. Returns ``status`` when there is nothing to abort.
+    several processes aborts every rank at once, printing the status and ``message``.
+    Returns ``status`` when there is nothing to abort.
 
     For code that turns exceptions into exit statuses itself (the ``nabla`` CLI), where the
     uncaught-exception hook of :func:`init` never sees them. Without it the others still abort,
