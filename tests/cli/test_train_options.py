@@ -59,6 +59,7 @@ OPTIONS_BEFORE: list[tuple[tuple[str, ...], str, Any, Any, set[str] | None]] = [
     (("--patience",), "patience", int, 0, None),
     (("--monitor",), "monitor", str, "val_loss", {"val_loss", "val_accuracy"}),
     (("--seed",), "seed", int, 1, None),
+    (("--distributed",), "distributed", _SWITCH, False, None),  # issue 17
     (("--out",), "out", str, None, None),
     (("--overwrite",), "overwrite", _SWITCH, False, None),
     (("--checkpoint-every",), "checkpoint_every", int, 0, None),

@@ -144,7 +144,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``nabla`` command; returns the exit status."""
+    """Run the ``nabla`` command; returns the exit status.
+
+    Under ``mpiexec`` a rank that fails (any status but 0 and 130, which every rank of a
+    data-parallel run returns together after Ctrl-C) ends every rank of the job at once,
+    instead of leaving the others waiting in their next collective.
+    """
+    status = _main(argv)
+    if status not in (0, 130) and "nabla.distributed" in sys.modules:
+        from nabla.distributed import exit_status
+
+        exit_status(status, "see its error above")
+    return status
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"] and not {"-h", "--help"} & set(argv[1:2]):

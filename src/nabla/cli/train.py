@@ -86,12 +86,16 @@ def config_from_args(args: argparse.Namespace, cls: type[TrainConfig] = TrainCon
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from nabla import distributed
+
     config = config_from_args(args, getattr(args, "config_class", CONFIG))
     run = train(config, announce=print_plan)
-    print_summary(run)
-    if run.interrupted is not None:
-        command = resume_command(run, getattr(args, "argv", None))
-        print(f"continue with:\n  {command}", file=sys.stderr)
+    if distributed.rank() == 0:  # under mpiexec, rank 0 alone prints
+        print_summary(run)
+    if run.interrupted is not None:  # every rank of a data-parallel run stopped together
+        if distributed.rank() == 0:
+            command = resume_command(run, getattr(args, "argv", None))
+            print(f"continue with:\n  {command}", file=sys.stderr)
         return 130
     return 0
 
@@ -120,6 +124,12 @@ def print_plan(run: TrainRun) -> None:
         print(f"  {line}")
     n_train, n_val, n_test = (len(y) for _, _, y in data.named())
     print(f"  split: {n_train} train, {n_val} validation, {n_test} test (seed {config.seed})")
+    if run.ranks is not None:
+        b = config.batch_size
+        print(
+            f"  data-parallel: {run.ranks} rank(s) × batch {b} = global batch "
+            f"{run.ranks * b} rows per step"
+        )
     is_logistic = config.model == "logistic"
     print(
         f"LogisticRegression({data.n_features} → {data.n_classes})" if is_logistic else run.model

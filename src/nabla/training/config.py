@@ -228,6 +228,13 @@ class TrainConfig:
         choices=MONITOR_CHOICES,
     )
     seed: int = setting(1, "seed for split, init and batches (1)", group="optimisation")
+    distributed: bool = setting(
+        False,
+        "data-parallel over the ranks of mpiexec (on by itself under mpiexec): --batch-size is "
+        "each rank's batch, a step takes N·batch rows; alone, one process in the same order",
+        group="optimisation",
+        resume="free",
+    )
     out: str | None = setting(
         None,
         "output folder (default: runs/train, or runs/train-2, -3, ... when that is taken)",

@@ -20,18 +20,22 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from nabla._typing import Array
 from nabla.creation import manual_seed
 from nabla.data import DataLoader, TensorDataset
+from nabla.distributed.communicator import Communicator
 from nabla.nn import MLP, LogisticRegression, Module
 from nabla.optim import lr_scheduler
 from nabla.optim.optimizer import Optimizer
 from nabla.optim.registry import build_optimizer
 from nabla.training.callbacks import LayerMonitor
 from nabla.training.config import ConfigError, TrainConfig
+from nabla.training.distributed import DistributedTrainer, join_world, on_rank_zero, resume_note
+from nabla.training.distributed_data import DistributedLoader, evaluate_gathered
 from nabla.training.evaluation import RegressionLoss, evaluate_loss_accuracy, evaluate_regression
 from nabla.training.interrupt import TrainingInterrupted, deferred_interrupts
 from nabla.training.metrics import regression_metrics
@@ -123,6 +127,8 @@ class TrainRun:
     start_model: Module | None = None
     #: set when Ctrl-C stopped the run: the checkpoint holds the step it stopped after
     interrupted: TrainingInterrupted | None = None
+    #: the number of ranks of a data-parallel run (``mpiexec``/``--distributed``), else None
+    ranks: int | None = None
 
     @property
     def splits(self) -> PreparedData:
@@ -149,6 +155,10 @@ class TrainRun:
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
+
+
+def _quiet(line: str) -> None:
+    """The log of the ranks other than 0."""
 
 
 def train(
@@ -180,12 +190,18 @@ def train(
     from nabla.training.outputs import write_run_files
 
     started = time.perf_counter()
+    comm = join_world(config, CHECKPOINT)  # None: one process (the DataLoader's batches)
     say = log or _stderr
+    if comm is not None and comm.rank != 0:
+        say = _quiet  # rank 0 alone prints
     if config.report:
         from nabla.viz.report import require_matplotlib
 
         require_matplotlib()  # fail before training, not after
-    out = choose_out(config.out, config.resume)
+    if comm is None:
+        out = choose_out(config.out, config.resume)
+    else:  # the ranks agree on the folder (a free one is chosen by rank 0)
+        out = on_rank_zero(comm, lambda: choose_out(config.out, config.resume))
     config = dataclasses.replace(config, out=str(out))
     checkpoint = out / CHECKPOINT
     if config.resume and not checkpoint.exists():
@@ -204,19 +220,26 @@ def train(
         )
     for notice in data.notices:
         say(f"note: {notice}")
-    removed = prepare_out(out, resume=config.resume, overwrite=config.overwrite)
+    if comm is None:
+        removed = prepare_out(out, resume=config.resume, overwrite=config.overwrite)
+    else:
+        removed = on_rank_zero(
+            comm, lambda: prepare_out(out, resume=config.resume, overwrite=config.overwrite)
+        )
     if removed:
         say(f"--overwrite: removed {', '.join(removed)} from {out}")
-    trainer, monitor = _make_trainer(config, data, say)
+    trainer, monitor = _make_trainer(config, data, say, comm)
     if config.resume:
         trainer.load_checkpoint()
         extension = _extend(config, trainer)
         say(f"resuming from {checkpoint} after epoch {trainer.epoch}")
-        if extension:
-            say(extension)
+        for note in (extension, resume_note(trainer)):
+            if note:
+                say(note)
     start_model = copy.deepcopy(trainer.model) if config.report else None
     run = TrainRun(config, data, trainer.model, trainer, monitor, {}, 0.0, [], start_model)
-    if announce is not None:
+    run.ranks = None if comm is None else comm.size
+    if announce is not None and (comm is None or comm.rank == 0):
         announce(run)
     try:
         trainer.fit(config.epochs)
@@ -229,7 +252,11 @@ def train(
         if run.interrupted is not None and trainer.early_stopping is not None:
             trainer.early_stopping.restore(trainer.model)  # the best weights so far
         run.results = {name: _scores(run, name, X, y) for name, X, y in data.named() if len(X)}
-        run.files = write_run_files(run)
+        if comm is None:
+            run.files = write_run_files(run)
+        else:  # every rank waits for rank 0's files, and learns whether they were written
+            run.files = on_rank_zero(comm, lambda: write_run_files(run))
+            pressed.presses = int(sum(comm.allgather_object(pressed.presses)))
     if pressed.presses and run.interrupted is None:
         run.interrupted = TrainingInterrupted(trainer.epoch, 0, trainer.global_step, checkpoint)
     run.wall_seconds = time.perf_counter() - started
@@ -269,21 +296,34 @@ def _extend(config: TrainConfig, trainer: Trainer) -> str | None:
 
 
 def _make_trainer(
-    config: TrainConfig, data: PreparedData, say: Callable[[str], None]
+    config: TrainConfig,
+    data: PreparedData,
+    say: Callable[[str], None],
+    comm: Communicator | None = None,
 ) -> tuple[Trainer, LayerMonitor | None]:
     manual_seed(config.seed)  # the model's initial weights, then dropout, come from it
     model = build_model(config, data.n_features, data.n_outputs, data.image_shape)
     optimizer = make_optimizer(config, model, data.task)
     scheduler = build_scheduler(config, optimizer)
-    loader = DataLoader(
-        TensorDataset(data.X_train, data.y_train),
-        batch_size=config.batch_size,
-        shuffle=True,
-        seed=config.seed,
-    )
+    fingerprint = run_fingerprint(config, data.task)
+    loader: Any
+    make: Callable[..., Trainer] = Trainer
+    if comm is None:
+        loader = DataLoader(
+            TensorDataset(data.X_train, data.y_train),
+            batch_size=config.batch_size,
+            shuffle=True,
+            seed=config.seed,
+        )
+    else:  # each rank's batch: a resumed run may take other global batches (another N)
+        loader = DistributedLoader(
+            data.X_train, data.y_train, comm, config.batch_size, config.seed
+        )
+        make = partial(DistributedTrainer, comm=comm, seed=config.seed)
+        fingerprint.pop("batch_size", None)
     Path(str(config.out)).mkdir(parents=True, exist_ok=True)
     monitor = LayerMonitor() if config.report else None
-    trainer = Trainer(
+    trainer = make(
         model,
         optimizer,
         loader,
@@ -295,7 +335,7 @@ def _make_trainer(
         monitor=config.monitor,
         checkpoint_path=Path(str(config.out)) / CHECKPOINT,
         checkpoint_every=config.checkpoint_every,
-        fingerprint=run_fingerprint(config, data.task),
+        fingerprint=fingerprint,
         progress=config.progress,
         log=say if config.verbose else None,
         callbacks=[monitor] if monitor is not None else [],
@@ -330,9 +370,18 @@ def regression_loss(config: TrainConfig) -> RegressionLoss:
 
 def _scores(run: TrainRun, split: str, X: Array, y: Array) -> dict[str, Any]:
     trainer, data = run.trainer, run.data
-    if not data.is_regression:
+    comm = getattr(trainer, "comm", None)
+    if comm is not None:  # every rank computes a share of the outputs, all get all of them
+        classify = not data.is_regression
+        loss, accuracy, predicted = evaluate_gathered(
+            trainer.model, X, y, trainer.loss_fn, comm, classify
+        )
+        if classify:
+            return {"loss": loss, "accuracy": accuracy, "samples": len(X)}
+    elif not data.is_regression:
         loss, accuracy = evaluate_loss_accuracy(trainer.model, X, y, trainer.loss_fn)
         return {"loss": loss, "accuracy": accuracy, "samples": len(X)}
-    loss, predicted = evaluate_regression(trainer.model, X, y, trainer.loss_fn)
+    else:
+        loss, predicted = evaluate_regression(trainer.model, X, y, trainer.loss_fn)
     metrics = regression_metrics(data.true_values(split), data.unscale(predicted))
     return {"loss": loss, **{k: metrics[k] for k in ("rmse", "mae", "r2")}, "samples": len(X)}

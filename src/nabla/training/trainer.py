@@ -67,8 +67,8 @@ class Trainer:
     loader : nabla.data.DataLoader
         Training batches (X, y) of NumPy arrays.
     scheduler : optional
-        A learning-rate scheduler, stepped once per epoch (``ReduceLROnPlateau`` with the
-        validation loss, or the training loss without validation data).
+        Stepped once per epoch (``ReduceLROnPlateau`` with the validation loss, else the
+        training loss).
     val_data : (X, y), optional
     loss_fn : callable
         ``loss_fn(output, y)``; defaults to the model's own loss or the fused classification
@@ -93,8 +93,8 @@ class Trainer:
     on_step : callable, optional
         Called as ``on_step(step, loss)`` after every optimizer step.
     callbacks : sequence of Callback, optional
-        Hooks called at the start and end of ``fit``, after each backward (before the
-        optimizer step) and at the end of each epoch, e.g. ``LayerMonitor()``.
+        Hooks at the start and end of ``fit``, after each backward (before the optimizer
+        step) and at each epoch's end, e.g. ``LayerMonitor()``.
 
     Attributes
     ----------
@@ -151,11 +151,8 @@ class Trainer:
         self.progress, self.log, self.on_step = progress, log, on_step
         self.callbacks = list(callbacks)
         self.interrupt = InterruptFlag()
-        self.global_step = 0
+        self.global_step = self.epoch = self.planned_epochs = self.samples_seen = 0
         self.history: list[EpochMetrics] = []
-        self.epoch = 0
-        self.planned_epochs = 0
-        self.samples_seen = 0
         self.train_seconds = 0.0
         self.stop_reason: str | None = None
         # the sums of an epoch interrupted part-way, restored from its checkpoint
@@ -201,11 +198,8 @@ class Trainer:
         save_checkpoint(self.checkpoint_path, self.state(partial))
 
     def load_checkpoint(self, path: str | Path | None = None) -> None:
-        """Restore every piece of state from a checkpoint written by :meth:`save_checkpoint`.
-
-        Checkpoints written before early stopping and mid-epoch interrupts load with their
-        defaults (no partial epoch, a fresh early-stopping record).
-        """
+        """Restore every piece of state from a checkpoint written by :meth:`save_checkpoint`
+        (older ones, without early stopping or a partial epoch, load with their defaults)."""
         from nabla.io import load_checkpoint
 
         path = Path(path) if path is not None else self.checkpoint_path
@@ -220,6 +214,9 @@ class Trainer:
                 f"cannot resume from {path}: the settings differ from the checkpointed run "
                 f"({details})"
             )
+        self.load_state(state)
+
+    def load_state(self, state: dict[str, Any]) -> None:  # a checkpoint's, checked
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
@@ -296,13 +293,12 @@ class Trainer:
             stopping.restore(self.model)  # the checkpoint then holds the weights kept
             if stop and self.log is not None:
                 self.log(stopping.reason(self.epoch, self.planned_epochs))
-        every = self.checkpoint_every
-        saved = False
-        if self.checkpoint_path is not None and ((every and self.epoch % every == 0) or last):
+        every, path = self.checkpoint_every, self.checkpoint_path
+        saved = path is not None and (bool(every and self.epoch % every == 0) or last)
+        if saved:
             self.save_checkpoint()
-            saved = True
-        if self.interrupt.requested and not last:
-            if self.checkpoint_path is not None and not saved:
+        if self._stop_requested() and not last:
+            if path is not None and not saved:
                 self.save_checkpoint()
             raise TrainingInterrupted(self.epoch, 0, self.global_step, self.checkpoint_path)
 
@@ -370,14 +366,8 @@ class Trainer:
         raise TrainingInterrupted(self.epoch, step, self.global_step, self.checkpoint_path)
 
     def _record_epoch(self, train_loss: float, train_acc: float, seconds: float) -> None:
-        model, optimizer = self.model, self.optimizer
-        classify = self.task == "classification"
-        val_loss = val_acc = None
-        if self.val_data is not None and len(self.val_data[0]):
-            if classify:
-                val_loss, val_acc = evaluate_loss_accuracy(model, *self.val_data, self.loss_fn)
-            else:
-                val_loss = evaluate_regression(model, *self.val_data, self.loss_fn)[0]
+        optimizer, classify = self.optimizer, self.task == "classification"
+        val_loss, val_acc = self._validate()
         lr = float(optimizer.param_groups[0]["lr"])
         if self.scheduler is not None:
             if type(self.scheduler).__name__ == "ReduceLROnPlateau":
@@ -395,3 +385,15 @@ class Trainer:
             self.log(f"epoch {self.epoch}/{epochs}  loss {train_loss:.4f}{acc}{val}")
         for callback in self.callbacks:
             callback.on_epoch_end(self, metrics)
+
+    def _validate(self) -> tuple[float | None, float | None]:
+        """Validation loss and accuracy (None without validation rows; accuracy in regression)."""
+        if self.val_data is None or not len(self.val_data[0]):
+            return None, None
+        if self.task == "classification":
+            return evaluate_loss_accuracy(self.model, *self.val_data, self.loss_fn)
+        return evaluate_regression(self.model, *self.val_data, self.loss_fn)[0], None
+
+    def _stop_requested(self) -> bool:
+        """Whether Ctrl-C asked to stop (at an epoch's end; distributed: agreed by every rank)."""
+        return self.interrupt.requested
