@@ -120,3 +120,15 @@ def test_the_loader_shares_each_global_batch_and_keeps_global_progress() -> None
     assert rest == [10, 10, 10, 10, 3] and loader.epoch == 1 and loader.offset == 0
     with pytest.raises(Exception, match="single-process run"):
         loader.load_state_dict({"rng": {}, "epoch": 0})
+
+
+def test_early_stopping_decides_the_same_on_every_rank() -> None:
+    one = _trainer(LocalCommunicator(), 8, patience=1)
+    one.fit(12)
+
+    def rank(comm: Any) -> tuple[int | None, bool, int]:
+        trainer = _trainer(comm, 4, patience=1)
+        trainer.fit(12)
+        return trainer.best_epoch, trainer.stopped_early, trainer.epoch
+
+    assert run_threads(2, rank) == [(one.best_epoch, one.stopped_early, one.epoch)] * 2

@@ -31,6 +31,10 @@ batches as N ranks with b, and ends with the same weights up to float round-off.
   so the remaining batches (and the result) equal the uninterrupted run only when N'·b' = N·b
   (pass ``--batch-size`` accordingly). Dropout masks differ per rank, so they match only with
   the same N (ranks whose generator the checkpoint lacks are seeded from seed, rank and step).
+- **BatchNorm** in training normalises each rank's share with its own batch statistics (as
+  PyTorch's DDP without SyncBatchNorm), so a model with BatchNorm (``--batch-norm``, ``--model
+  cnn``) trains close to, not equal to, one process with the global batch; the running
+  statistics are rank 0's.
 """
 
 from __future__ import annotations
