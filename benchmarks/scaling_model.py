@@ -226,6 +226,7 @@ def conclusions(
     )
     widest = LAYOUTS[-1][0]
     latency_widest = 2 * (widest - 1) * NETWORKS[0][2]
+    pb_needed = latency_widest / (0.10 * statistics.mean(c_per_param.values()))
     lines = [
         (
             "What follows (measured numbers for compute and this machine's link, assumed ones for "
@@ -240,8 +241,12 @@ def conclusions(
         + ", and at 10 Gb/s and large N allreduce "
         "≤ 10 % of compute needs b ≥ "
         + ", ".join(f"{bandwidth_only[m]:,.0f} ({m})" for m in models)
-        + " from the bandwidth term alone. A wider model hides the latency term "
-        "2(N−1)·latency better; only the per-rank batch hides the bandwidth term.",
+        + " from the bandwidth term alone; only the per-rank batch hides it. The latency term "
+        "2(N−1)·latency is what model size hides: it is ≤ 10 % of compute when P·b ≥ "
+        f"2(N−1)·latency / (0.1·c/P), at {widest} ranks and 50 µs P·b ≥ {pb_needed:.2g} "
+        "parameter-samples (the mean c/P of the two models; "
+        + ", ".join(f"{m}: b ≥ {pb_needed / params[m]:,.0f}" for m in models)
+        + ").",
         (
             "- *N barely changes the bandwidth term* (2(N−1)/N ≤ 2) but the latency term grows "
             f"with N: at {widest} ranks and 50 µs it is {latency_widest * 1e3:.1f} ms per step, "
@@ -262,7 +267,8 @@ def conclusions(
             "processes on the two cores that also do the compute. From 1 MiB up, nabla's "
             "nonblocking allreduce polled under the watchdog (what training pays) took "
             f"{slow_down:.1f}× the time of a blocking `MPI_Allreduce` (median ratio over those "
-            "sizes)."
+            "sizes). Its fitted bandwidth is "
+            f"{bandwidth / bw10:.2f}× the assumed 10 Gb/s network's."
         ),
     ]
     return lines
