@@ -135,6 +135,8 @@ def test_two_ranks_train_like_one_process_with_the_global_batch(runs: tuple[Path
     for line in ("nabla train: mlp on iris", "epoch 5/5 ", "held-out test accuracy", "wrote "):
         assert two.output.count(line) == 1, two.output
     assert sorted(os.listdir(folder / "two")) == sorted(os.listdir(folder / "ref"))
+    assert (both["ranks"], both["global_batch_size"]) == (2, 12)
+    assert (one["ranks"], one["global_batch_size"]) == (1, 12)
 
 
 def test_ctrl_c_on_one_rank_stops_every_rank_and_1_2_3_ranks_resume(

@@ -124,6 +124,9 @@ def write_run_files(run: TrainRun) -> list[str]:
             "best_epoch": getattr(trainer, "best_epoch", None),
             "stopped_early": bool(getattr(trainer, "stopped_early", False)),
             "interrupted": run.interrupted is not None,
+            # data-parallel runs (issue 17): settings' batch_size is each rank's
+            "ranks": run.ranks,
+            "global_batch_size": run.config.batch_size * (run.ranks or 1),
             "settings": settings,
         },
     )
