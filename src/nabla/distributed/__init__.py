@@ -1,4 +1,4 @@
-"""Data-parallel training over many processes (MPI) or threads: see issue 17.
+"""Data-parallel training over many processes (MPI) or threads.
 
 Run ``mpiexec -n 4 python train.py`` (``pip install 'nabla[mpi]'``); in the script::
 
@@ -43,6 +43,9 @@ _LAZY = {
     "DistributedSampler": "nabla.distributed.sampler",
     "DistributedBatchSampler": "nabla.distributed.sampler",
     "MPICommunicator": "nabla.distributed.mpi",
+    "MetricSums": "nabla.distributed.metrics",
+    "reduce_metrics": "nabla.distributed.metrics",
+    "reduce_sums": "nabla.distributed.metrics",
 }
 
 __all__ = [
@@ -54,6 +57,7 @@ __all__ = [
     "DistributedSampler",
     "LocalCommunicator",
     "MPICommunicator",
+    "MetricSums",
     "ThreadCommunicator",
     "barrier",
     "broadcast_optimizer_state",
@@ -63,6 +67,8 @@ __all__ = [
     "is_distributed_environment",
     "is_initialized",
     "rank",
+    "reduce_metrics",
+    "reduce_sums",
     "run_threads",
     "world_size",
 ]
