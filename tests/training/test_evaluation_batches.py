@@ -31,7 +31,7 @@ def test_images_are_scored_in_small_batches_with_the_same_results() -> None:
     assert accuracy == (predicted == y).mean()
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-5)
     np.testing.assert_array_equal(predict_classes(model, x), predicted)
-    np.testing.assert_array_equal(predict_values(model, x), logits.data)
+    np.testing.assert_allclose(predict_values(model, x), logits.data, rtol=1e-5, atol=1e-6)
     regression = nb.nn.Sequential(nb.nn.Conv2d(1, 1, 3), nb.nn.Flatten(), nb.nn.Linear(16, 1))
     target = rng.standard_normal(len(x)).astype(np.float32)
     mse, values = evaluate_regression(regression, x, target)
