@@ -2,7 +2,7 @@
 
 MLPs (``--models``, default 784-256-128-10 and the wider 784-1024-1024-10; float32, plain SGD,
 cross-entropy) wrapped in ``nabla.distributed.DistributedDataParallel``, trained under
-``mpiexec`` with a per-rank batch b (``--batches``, default 32 and 128), so a global batch of
+``mpiexec`` with a per-rank batch b (``--batches``, default 32, 128 and 512), so a global batch of
 N·b, in three settings:
 
 - ``N=1, 1 thread``: one rank, one BLAS thread;
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
 WORKER = Path(__file__).parent / "scaling_worker.py"
 MODELS = ("784-256-128-10", "784-1024-1024-10")
-BATCHES = (32, 128)
+BATCHES = (32, 128, 512)
 #: name: (ranks, BLAS threads per rank)
 SETTINGS: dict[str, tuple[int, int]] = {
     "N=1, 1 thread": (1, 1),

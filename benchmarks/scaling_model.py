@@ -14,6 +14,7 @@ memory; for N=2 the ring costs S/bandwidth + 2·latency), or assumed for a netwo
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from typing import Any
@@ -66,6 +67,15 @@ def fit_compute(rows: list[dict[str, Any]], model: str) -> tuple[float, float]:
             return c0, c
     b, t = points[-1]
     return 0.0, t / b
+
+
+def flops_per_sample(model: str) -> float:
+    """FLOP of the matrix products of one sample's step through the MLP named by its widths:
+    2 per weight forward, 2 for its gradient, 2 for the gradient of the layer's input (not at
+    the first layer, whose input needs none)."""
+    widths = [int(w) for w in model.split("-")]
+    pairs = list(itertools.pairwise(widths))
+    return float(sum(2 * a * b * (2 if i == 0 else 3) for i, (a, b) in enumerate(pairs)))
 
 
 def min_batch(allreduce_s: float, share: float, c0: float, c: float) -> int:
@@ -123,11 +133,12 @@ def model_section(results: dict[str, Any]) -> list[str]:
         )
     for m in models:
         c0, c = computes[m]
-        flops = 6 * params[m] / c  # 2 multiply-adds forward, 4 backward per weight and sample
+        flops = flops_per_sample(m)
         lines.append(
-            f"- compute of {m}, one rank, one BLAS thread: c0 = {ms(c0)} ms + "
-            f"c = {c * 1e6:.1f} µs per sample (≈ {flops / 1e9:.1f} GFLOP/s at 6 FLOP per "
-            "parameter and sample)"
+            f"- compute of {m}, one rank, one BLAS thread: c0 = {ms(c0)} ms per step + "
+            f"c = {c * 1e6:.1f} µs per sample: the matrix products' {flops / 1e6:.2f} MFLOP "
+            f"per sample at {flops / c / 1e9:.0f} GFLOP/s; c0, the fit's intercept, is the work "
+            "that does not grow with the batch (SGD, packing the gradients, zero_grad...)"
         )
     lines += ["", "Check, N=2 on this machine (model with the measured curve and compute):", ""]
     lines += ["| model | b | predicted step ms | measured step ms |", "|---|---:|---:|---:|"]
@@ -234,7 +245,7 @@ def conclusions(
         ),
         "",
         "- *Bytes and compute grow together.* An MLP moves 4 bytes per parameter per step and "
-        "computes about 6 FLOP per parameter per sample, so in the model the bandwidth term "
+        "computes 4 to 6 FLOP per parameter per sample, so in the model the bandwidth term "
         "over compute, 2(N−1)/N · 4P / bandwidth ÷ (c·b), does not depend on the width as long "
         "as the compute per parameter and sample is the same. Measured, it is "
         + ", ".join(f"{c_per_param[m] * 1e12:.0f} ps for {m}" for m in models)

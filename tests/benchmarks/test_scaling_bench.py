@@ -92,3 +92,8 @@ def test_fit_compute_is_the_line_through_the_single_rank_rows(model: ModuleType)
     rows.append({"model": "m", "setting": model.PAIR, "per_rank_batch": 32, "median_compute_s": 9})
     c0, c = model.fit_compute(rows, "m")
     assert c0 == pytest.approx(1e-3) and c == pytest.approx(2e-5)
+
+
+def test_flops_per_sample_counts_forward_and_both_gradients(model: ModuleType) -> None:
+    # first layer: forward and weight gradient (its input needs none); later layers: all three
+    assert model.flops_per_sample("784-256-10") == 2 * 784 * 256 * 2 + 2 * 256 * 10 * 3
