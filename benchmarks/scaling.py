@@ -26,6 +26,7 @@ write a temporary folder unless ``--out`` is given.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -66,6 +67,15 @@ def mpiexec() -> str:
     return found
 
 
+@functools.cache
+def is_open_mpi() -> bool:
+    """Whether ``mpiexec`` is Open MPI's (which binds each rank to a core unless told not to)."""
+    version = subprocess.run(
+        [mpiexec(), "--version"], check=False, capture_output=True, text=True, timeout=60
+    )
+    return "open mpi" in (version.stdout + version.stderr).lower()
+
+
 def launch(ranks: int, threads: int, args: list[str]) -> dict[str, Any]:
     """One fresh ``mpiexec`` job running the worker on ``ranks`` ranks: rank 0's JSON reply."""
     env = dict(os.environ)
@@ -75,7 +85,9 @@ def launch(ranks: int, threads: int, args: list[str]) -> dict[str, Any]:
     env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
-    command = [mpiexec(), "-n", str(ranks), "--oversubscribe", "--bind-to", "none"]
+    command = [mpiexec(), "-n", str(ranks)]
+    if is_open_mpi():  # MPICH's mpiexec neither binds by default nor knows these flags
+        command += ["--oversubscribe", "--bind-to", "none"]
     command += [sys.executable, str(WORKER), *args]
     process = subprocess.Popen(
         command,
