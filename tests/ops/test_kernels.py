@@ -286,3 +286,26 @@ def test_linear_specialized_on_the_shapes_where_it_changes_method(
     _assert_same(out, expected_out, "forward")
     for got, want in zip(special.backward(g, saved), expected):
         _assert_same(got, want, "backward")
+
+
+_TILES = geometry("max_pool2d", (7, 6), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1), False, -np.inf)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "0-d"])
+def test_max_pool_kernel_on_tiling_patches_equals_the_plain_rule(kind, dtype, rng) -> None:  # type: ignore[no-untyped-def]
+    """The second form of MaxPool's kernel: 2×2 windows, stride 2 (a scatter; the odd last
+    row is in no window and gets 0), ties and -0.0 included."""
+    shape = (0, 3, 7, 6) if kind == "size-0" else (2, 3, 7, 6)
+    a = np.round(rng.standard_normal(shape) * 2).astype(dtype)  # many ties
+    x = _layout(a, kind)
+    fn = MaxPool.__new__(MaxPool)
+    fn.needs_grad = (True,)
+    out = fn.forward(x, geo=_TILES)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    if g.size:
+        g.reshape(-1)[:2] = [0.0, -0.0]
+    g = _layout(g, kind)
+    (expected,) = fn.backward(g, ARRAY_OPS, x)
+    (got,) = kernels_of(MaxPool).backward(fn, g, x)  # type: ignore[misc]
+    _assert_same(got, expected, f"MaxPool tiling kernel, {kind}")

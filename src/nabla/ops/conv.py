@@ -130,6 +130,47 @@ def kernel_offsets(geo: Geometry) -> list[tuple[int, ...]]:
     return list(itertools.product(*(range(k) for k in geo.kernel)))
 
 
+def tiles(geo: Geometry) -> bool:
+    """Whether the patches tile the input without overlap or padding (stride = kernel, no
+    dilation): each input position is in at most one patch."""
+    return (
+        geo.stride == geo.kernel
+        and all(d == 1 for d in geo.dilation)
+        and not any(geo.pad_before)
+        and not any(geo.pad_after)
+    )
+
+
+def _place_tiles(
+    lead: tuple[int, ...],
+    dtype: Any,
+    geo: Geometry,
+    piece: Callable[[int, tuple[Any, ...]], Array],
+) -> Array:
+    """:func:`add_patches` for patches that tile the input: each position receives one entry,
+    so the pieces are stacked and interleaved by one transposing copy instead of strided
+    adds (positions past the last whole patch stay 0)."""
+    spatial = len(geo.size)
+    offsets = kernel_offsets(geo)
+    stack = np.empty((len(offsets), *lead, *geo.out), dtype=dtype)
+    for k, offset in enumerate(offsets):
+        stack[k] = piece(k, (Ellipsis, *offset))
+    m = len(lead)
+    # (*kernel, *lead, *out) → (*lead, out₀, kernel₀, out₁, kernel₁, …)
+    blocks = stack.reshape((*geo.kernel, *lead, *geo.out))
+    axes = (*range(spatial, spatial + m),) + tuple(
+        a for i in range(spatial) for a in (spatial + m + i, i)
+    )
+    covered = tuple(o * k for o, k in zip(geo.out, geo.kernel, strict=True))
+    tiled = blocks.transpose(axes).reshape((*lead, *covered))
+    if covered == geo.size:
+        return np.ascontiguousarray(tiled)
+    z = np.zeros((*lead, *geo.size), dtype=dtype)
+    corner: tuple[Any, ...] = (Ellipsis, *(slice(0, c) for c in covered))
+    z[corner] = tiled
+    return z
+
+
 def add_patches(
     lead: tuple[int, ...],
     dtype: Any,
@@ -143,6 +184,8 @@ def add_patches(
     The sum is laid out in memory in the order of ``like``'s leading axes, so each add walks
     both operands in the same order."""
     spatial = len(geo.size)
+    if tiles(geo):
+        return _place_tiles(lead, dtype, geo, piece)
     full = tuple(
         lo + n + hi for lo, n, hi in zip(geo.pad_before, geo.size, geo.pad_after, strict=True)
     )

@@ -17,6 +17,7 @@ holds every kernel to that on every input kind of the conformance matrix.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from nabla._typing import Array
 from nabla.autograd.kernels import Spec, Specialized, register_kernels
 from nabla.ops.constants import max_operand, ones, relu_array, row_starts
-from nabla.ops.conv import add_patches
+from nabla.ops.conv import add_patches, tiles
 from nabla.ops.elementwise import (
     BITS,
     SELECT_BITS_FROM,
@@ -269,11 +270,29 @@ register_kernels(
 
 def _max_pool_backward(fn: Any, g: Array, x: Array) -> tuple[Array]:
     """col2im of (g at each patch's winner, 0 elsewhere), the patches made one offset at a
-    time: the same additions in the same order as the plain rule."""
-    where = fn.where
+    time: the same additions in the same order as the plain rule. Patches that tile the input
+    (stride = kernel, no padding) send each g to one pixel: one scatter to the winners'
+    positions, the values the plain rule places there."""
+    where, geo = fn.where, fn.geo
+    lead = g.shape[: g.ndim - len(geo.size)]
+    if tiles(geo):
+        flat = np.zeros(math.prod(lead) * math.prod(geo.size), dtype=g.dtype)
+        flat[_winner_positions(where, geo, lead)] = g
+        return (flat.reshape(x.shape),)
     zero = np.zeros((), dtype=g.dtype)
-    lead = g.shape[: g.ndim - len(fn.geo.size)]
-    return (add_patches(lead, g.dtype, fn.geo, lambda k, at: np.where(where == k, g, zero)),)
+    return (add_patches(lead, g.dtype, geo, lambda k, at: np.where(where == k, g, zero)),)
+
+
+def _winner_positions(where: Array, geo: Any, lead: tuple[int, ...]) -> Array:
+    """The flat index, in the (N, C, *size) input, of each patch's winner (tiling patches)."""
+    offsets = np.unravel_index(where, geo.kernel)
+    index = np.arange(math.prod(lead), dtype=np.intp).reshape(lead + (1,) * len(geo.size))
+    for axis, (offset, n) in enumerate(zip(offsets, geo.size, strict=True)):
+        shape = [1] * where.ndim
+        shape[len(lead) + axis] = geo.out[axis]
+        start = (np.arange(geo.out[axis], dtype=np.intp) * geo.kernel[axis]).reshape(shape)
+        index = index * n + (start + offset)
+    return index
 
 
 register_kernels(MaxPool, backward=_max_pool_backward)
