@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from nabla.autograd.kernels import KERNELS, Spec, kernels_of
-from nabla.ops.conv import geometry
+from nabla.ops.conv import Conv, geometry
 from nabla.ops.elementwise import Relu, Sigmoid, Tanh
 from nabla.ops.linalg import Linear
 from nabla.ops.loss import CrossEntropy
@@ -49,6 +49,7 @@ def _class_indices(rng: Any, shapes: tuple[tuple[int, ...], ...]) -> list[Any]:
 
 
 _POOL = geometry("max_pool2d", (7, 6), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), True, -np.inf)
+_CONV = geometry("conv2d", (7, 6), (3, 2), (1, 1), ((1, 2), (2, 1)), (2, 1))
 _CE = {"weight": None, "ignore_index": -100, "reduction": "mean", "label_smoothing": 0.0}
 CASES: dict[type, Case] = {
     Relu: Case(((6, 5),), ((),), ((0, 5),)),
@@ -58,6 +59,13 @@ CASES: dict[type, Case] = {
     CrossEntropy: Case(((6, 4),), None, None, params=_CE, extra=_class_indices),
     # overlapping 3×3 windows, stride 2, padding and ceil mode: pixels in up to four patches
     MaxPool: Case(((2, 3, 7, 6),), None, ((0, 3, 7, 6),), params={"geo": _POOL}),
+    # stride 1 with uneven padding and dilation, two groups: ∇X on wide rows
+    Conv: Case(
+        ((2, 4, 7, 6), (6, 2, 3, 2), (6,)),
+        None,
+        ((0, 4, 7, 6), (6, 2, 3, 2), (6,)),
+        params={"geo": _CONV, "groups": 2},
+    ),
 }
 # the sizes at which the kernels switch method (a bitwise select from 1024 elements)
 LARGE = {Relu: ((40, 40),), Tanh: ((40, 40),), Sigmoid: ((40, 40),)}

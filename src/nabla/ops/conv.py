@@ -286,7 +286,7 @@ class Conv(Function):
         view = np.transpose(patches_view(x, geo), _per_sample_columns(spatial))
         columns = x.shape[1] * math.prod(geo.kernel)  # counted: -1 is undefined at size 0
         self.patches_t = np.ascontiguousarray(view).reshape((n, columns, math.prod(geo.out)))
-        z: Array = _grouped(w.reshape((o, columns // groups)), self.patches_t, groups)  # W Pₙᵀ
+        z: Array = grouped_product(w.reshape((o, columns // groups)), self.patches_t, groups)  # W Pₙᵀ
         if b is not None:
             z += b.reshape((o, 1))
         return z.reshape((n, o, *geo.out))
@@ -306,7 +306,7 @@ class Conv(Function):
         grad_x = grad_w = grad_b = None
         if self.needs_grad[0]:
             # ∇Pₙᵀ = Wᵀ Gₙᵀ (that is, ∇P = G W), then the patches summed back onto the pixels
-            gp_t = _grouped(w_m, g_t, groups, transpose_w=True, F=F)
+            gp_t = grouped_product(w_m, g_t, groups, transpose_w=True, F=F)
             gp_t = gp_t.reshape((n, c, *geo.kernel, *geo.out))
             grad_x = F.col2im(
                 F.permute(gp_t, tuple(np.argsort(_per_sample_columns(spatial)))), geo
@@ -318,7 +318,7 @@ class Conv(Function):
         return (grad_x, grad_w) if b is None else (grad_x, grad_w, grad_b)
 
 
-def _grouped(w_m: Any, a: Any, groups: int, transpose_w: bool = False, F: Any = None) -> Any:
+def grouped_product(w_m: Any, a: Any, groups: int, transpose_w: bool = False, F: Any = None) -> Any:
     """W Aₙ (or Wᵀ Aₙ) for every sample n, each group of W's rows against its own block of
     Aₙ's rows. ``w_m`` is (out, cols/groups); A is (n, rows, positions)."""
     permute = np.transpose if F is None else F.permute

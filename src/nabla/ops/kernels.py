@@ -6,6 +6,8 @@
   place to a dense layer's fresh output.
 * Linear (the dense layer): forward and backward fixed to one signature (the product's method
   chosen once, the row sum's ones vector bound); its output is fresh.
+* Convolution (stride 1): ∇X summed on rows as wide as the padded input
+  (:mod:`nabla.ops.kernels_conv`).
 * Max pooling: its backward adds g onto each patch's winner one kernel offset at a time,
   without the (N, C, *out, kernel) array of patches the plain rule builds.
 * Cross-entropy on class indices: the common case (mean, no weight, no smoothing) fixed to one
@@ -25,7 +27,7 @@ import numpy as np
 from nabla._typing import Array
 from nabla.autograd.kernels import Spec, Specialized, register_kernels
 from nabla.ops.constants import max_operand, ones, relu_array, row_starts
-from nabla.ops.conv import add_patches, tiles
+from nabla.ops.conv import Conv, add_patches, tiles
 from nabla.ops.elementwise import (
     BITS,
     SELECT_BITS_FROM,
@@ -36,6 +38,7 @@ from nabla.ops.elementwise import (
     select_where,
     stable_sigmoid,
 )
+from nabla.ops.kernels_conv import conv_backward
 from nabla.ops.linalg import Linear, few_rows_wide
 from nabla.ops.loss import (
     CrossEntropy,
@@ -284,17 +287,39 @@ def _max_pool_backward(fn: Any, g: Array, x: Array) -> tuple[Array]:
 
 
 def _winner_positions(where: Array, geo: Any, lead: tuple[int, ...]) -> Array:
-    """The flat index, in the (N, C, *size) input, of each patch's winner (tiling patches)."""
-    offsets = np.unravel_index(where, geo.kernel)
-    index = np.arange(math.prod(lead), dtype=np.intp).reshape(lead + (1,) * len(geo.size))
-    for axis, (offset, n) in enumerate(zip(offsets, geo.size, strict=True)):
-        shape = [1] * where.ndim
-        shape[len(lead) + axis] = geo.out[axis]
-        start = (np.arange(geo.out[axis], dtype=np.intp) * geo.kernel[axis]).reshape(shape)
-        index = index * n + (start + offset)
+    """The flat index, in the (N, C, *size) input, of each patch's winner (tiling patches):
+    each patch's first pixel plus the winner's offset inside it (a lookup of its kernel index)."""
+    starts = _patch_starts(lead, geo)
+    strides = np.cumprod((1,) + geo.size[:0:-1])[::-1]  # a pixel's step along each axis
+    grid = np.stack(np.unravel_index(np.arange(math.prod(geo.kernel)), geo.kernel))
+    offset = (strides[:, None] * grid).sum(axis=0).astype(starts.dtype)  # kernel index → step
+    index: Array = starts + offset[where]
     return index
 
 
+_STARTS: dict[tuple[Any, ...], Array] = {}
+
+
+def _patch_starts(lead: tuple[int, ...], geo: Any) -> Array:
+    """The flat input index of each tiling patch's first pixel, (*lead, *out); kept for the
+    last shapes seen (one training loop asks for the same few every step)."""
+    key = (lead, geo.size, geo.kernel, geo.out)
+    starts = _STARTS.get(key)
+    if starts is None:
+        dtype = np.int32 if math.prod(lead) * math.prod(geo.size) < 2**31 else np.int64
+        index = np.arange(math.prod(lead), dtype=dtype).reshape(lead + (1,) * len(geo.size))
+        for axis, n in enumerate(geo.size):
+            shape = [1] * (len(lead) + len(geo.size))
+            shape[len(lead) + axis] = geo.out[axis]
+            first = (np.arange(geo.out[axis], dtype=dtype) * geo.kernel[axis]).reshape(shape)
+            index = index * n + first
+        if len(_STARTS) >= 16:
+            _STARTS.clear()
+        starts = _STARTS[key] = np.ascontiguousarray(index)
+    return starts
+
+
 register_kernels(MaxPool, backward=_max_pool_backward)
+register_kernels(Conv, backward=conv_backward)
 register_kernels(Linear, specialize=_specialize_linear, fresh_output=True)
 register_kernels(CrossEntropy, specialize=_specialize_cross_entropy)
