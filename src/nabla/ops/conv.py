@@ -286,7 +286,9 @@ class Conv(Function):
         view = np.transpose(patches_view(x, geo), _per_sample_columns(spatial))
         columns = x.shape[1] * math.prod(geo.kernel)  # counted: -1 is undefined at size 0
         self.patches_t = np.ascontiguousarray(view).reshape((n, columns, math.prod(geo.out)))
-        z: Array = grouped_product(w.reshape((o, columns // groups)), self.patches_t, groups)  # W Pₙᵀ
+        z: Array = grouped_product(
+            w.reshape((o, columns // groups)), self.patches_t, groups
+        )  # W Pₙᵀ
         if b is not None:
             z += b.reshape((o, 1))
         return z.reshape((n, o, *geo.out))
@@ -318,7 +320,9 @@ class Conv(Function):
         return (grad_x, grad_w) if b is None else (grad_x, grad_w, grad_b)
 
 
-def grouped_product(w_m: Any, a: Any, groups: int, transpose_w: bool = False, F: Any = None) -> Any:
+def grouped_product(
+    w_m: Any, a: Any, groups: int, transpose_w: bool = False, F: Any = None
+) -> Any:
     """W Aₙ (or Wᵀ Aₙ) for every sample n, each group of W's rows against its own block of
     Aₙ's rows. ``w_m`` is (out, cols/groups); A is (n, rows, positions)."""
     permute = np.transpose if F is None else F.permute
