@@ -26,22 +26,13 @@ from benchmarks.configs import MAIN, SWEEP, Config
 from benchmarks.harness import (
     Worker,
     alone,
+    cpu_name,
     gemm_rate,
     measure_config,
     micrograd_overhead,
     start_workers,
 )
 from benchmarks.peers import PEERS
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _blas() -> str:
@@ -118,7 +109,7 @@ def output_dir(args: argparse.Namespace) -> Path:
 
 def machine_info(gflops: float) -> dict[str, Any]:
     return {
-        "cpu": _cpu(),
+        "cpu": cpu_name(),
         "cores": len(os.sched_getaffinity(0)),
         "numpy": np.__version__,
         "blas": _blas(),

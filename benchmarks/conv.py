@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.harness import cpu_name
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
 GOAL = 0.7
@@ -183,14 +185,7 @@ def machine() -> dict[str, Any]:
     """The CPU, core count and versions behind the numbers."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return {
         "cpu": cpu,
         "cores": len(os.sched_getaffinity(0)),

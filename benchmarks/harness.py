@@ -6,6 +6,7 @@ import contextlib
 import gc
 import json
 import os
+import platform
 import signal
 import statistics
 import subprocess
@@ -24,6 +25,17 @@ _CAN_STOP = hasattr(signal, "SIGSTOP")
 #: untimed steps before each timed run, as a fraction of it (see worker.py)
 WARMUP = 0.5
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what ``platform`` reports."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def make_problem(cfg: Config, seed: int = 0) -> tuple[list[Any], np.ndarray, np.ndarray]:

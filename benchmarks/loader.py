@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.harness import cpu_name
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
 ROWS = 200_000
@@ -176,14 +178,7 @@ def run(rows: int, rounds: int, folder: Path) -> dict[str, Any]:
 
 def machine() -> dict[str, Any]:
     """The CPU, core count and versions behind the numbers."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     try:
         import pandas
 

@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.harness import cpu_name
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
 WORKER = Path(__file__).parent / "scaling_worker.py"
@@ -230,14 +232,7 @@ def run(
 
 def machine() -> dict[str, Any]:
     """The CPU, core count and versions behind the numbers."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     try:
         import mpi4py
 
