@@ -17,7 +17,7 @@ from nabla import functional as fn
 from nabla.errors import DTypeError, ShapeError
 from nabla.nn.functional_conv import batched, ntuple, tensor_of, unbatched
 from nabla.ops.conv import Geometry, geometry, output_size
-from nabla.ops.pooling import MaxPool, max_positions
+from nabla.ops.pooling import MaxPool, max_positions, plane_positions
 from nabla.ops.random import Dropout as DropoutOp
 from nabla.tensor import Tensor
 
@@ -102,15 +102,7 @@ def _flat_indices(where: Any, x: Tensor, geo: Geometry) -> np.ndarray[Any, Any]:
     """PyTorch's ``return_indices``: each maximum's flat position in its (unpadded) plane."""
     if where is None:  # no graph was recorded: find the maxima again
         where = max_positions(x.data, geo)[1]
-    offsets = np.unravel_index(where, geo.kernel)
-    flat = np.zeros(where.shape, dtype=np.int64)
-    for axis, (offset, n) in enumerate(zip(offsets, geo.size, strict=True)):
-        shape = [1] * where.ndim
-        shape[2 + axis] = geo.out[axis]
-        start = np.arange(geo.out[axis]) * geo.stride[axis] - geo.pad_before[axis]
-        pos = start.reshape(shape) + offset * geo.dilation[axis]
-        flat = flat * n + pos
-    return flat
+    return plane_positions(where, geo)
 
 
 def max_pool1d(

@@ -48,7 +48,7 @@ from nabla.ops.loss import (
     softmax_minus_targets,
 )
 from nabla.ops.namespace import ARRAY_OPS
-from nabla.ops.pooling import MaxPool
+from nabla.ops.pooling import MaxPool, plane_positions
 from nabla.ops.softmax import log_softmax_array
 
 
@@ -287,36 +287,10 @@ def _max_pool_backward(fn: Any, g: Array, x: Array) -> tuple[Array]:
 
 
 def _winner_positions(where: Array, geo: Any, lead: tuple[int, ...]) -> Array:
-    """The flat index, in the (N, C, *size) input, of each patch's winner (tiling patches):
-    each patch's first pixel plus the winner's offset inside it (a lookup of its kernel index)."""
-    starts = _patch_starts(lead, geo)
-    strides = np.cumprod((1,) + geo.size[:0:-1])[::-1]  # a pixel's step along each axis
-    grid = np.stack(np.unravel_index(np.arange(math.prod(geo.kernel)), geo.kernel))
-    offset = (strides[:, None] * grid).sum(axis=0).astype(starts.dtype)  # kernel index → step
-    index: Array = starts + offset[where]
+    """The flat index, in the whole (N, C, *size) input, of each patch's winner."""
+    planes = np.arange(math.prod(lead), dtype=np.int64).reshape(lead + (1,) * len(geo.size))
+    index: Array = planes * math.prod(geo.size) + plane_positions(where, geo)
     return index
-
-
-_STARTS: dict[tuple[Any, ...], Array] = {}
-
-
-def _patch_starts(lead: tuple[int, ...], geo: Any) -> Array:
-    """The flat input index of each tiling patch's first pixel, (*lead, *out); kept for the
-    last shapes seen (one training loop asks for the same few every step)."""
-    key = (lead, geo.size, geo.kernel, geo.out)
-    starts = _STARTS.get(key)
-    if starts is None:
-        dtype = np.int32 if math.prod(lead) * math.prod(geo.size) < 2**31 else np.int64
-        index = np.arange(math.prod(lead), dtype=dtype).reshape(lead + (1,) * len(geo.size))
-        for axis, n in enumerate(geo.size):
-            shape = [1] * (len(lead) + len(geo.size))
-            shape[len(lead) + axis] = geo.out[axis]
-            first = (np.arange(geo.out[axis], dtype=dtype) * geo.kernel[axis]).reshape(shape)
-            index = index * n + first
-        if len(_STARTS) >= 16:
-            _STARTS.clear()
-        starts = _STARTS[key] = np.ascontiguousarray(index)
-    return starts
 
 
 register_kernels(MaxPool, backward=_max_pool_backward)

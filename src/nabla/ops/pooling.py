@@ -44,6 +44,20 @@ def max_positions(x: Array, geo: Geometry) -> tuple[Array, Array]:
     return top, where
 
 
+def plane_positions(where: Array, geo: Geometry) -> Array:
+    """Each winner's flat index in its (unpadded) input plane, from its flat kernel index
+    ``where`` (N, C, *out): PyTorch's ``return_indices``."""
+    lead = where.ndim - len(geo.size)
+    offsets = np.unravel_index(where, geo.kernel)
+    flat = np.zeros(where.shape, dtype=np.int64)
+    for axis, (offset, n) in enumerate(zip(offsets, geo.size, strict=True)):
+        shape = [1] * where.ndim
+        shape[lead + axis] = geo.out[axis]
+        start = np.arange(geo.out[axis]) * geo.stride[axis] - geo.pad_before[axis]
+        flat = flat * n + (start.reshape(shape) + offset * geo.dilation[axis])
+    return flat
+
+
 class MaxPool(Function):
     """The maximum of each patch (max pooling).
 
