@@ -25,6 +25,7 @@ import os
 import pickle
 import socket
 import sys
+import threading
 import time
 from typing import Any, NoReturn
 
@@ -40,6 +41,9 @@ __all__ = [
     "import_mpi",
     "resolve_timeout",
 ]
+
+#: seconds MPI_Abort gets to end the job before this process exits by itself
+ABORT_GRACE = 3.0
 
 #: environment variable: seconds a collective waits for the other ranks
 TIMEOUT_ENV = "NABLA_DISTRIBUTED_TIMEOUT"
@@ -192,11 +196,18 @@ class MPICommunicator:
         self._wait(self._comm.Ibarrier())
 
     def abort(self, message: str, code: int = 1) -> NoReturn:
-        """Print ``message`` on stderr and end every rank of the job (``MPI_Abort``)."""
+        """Print ``message`` on stderr and end every rank of the job (``MPI_Abort``).
+
+        ``MPI_Abort`` can itself wait on a lost peer (seen under ``mpiexec --enable-recovery``,
+        where the job outlived it by minutes): a timer ends this process after
+        :data:`ABORT_GRACE` seconds whatever MPI does, so no rank outlives the failure."""
         sys.stdout.flush()
         print(message, file=sys.stderr, flush=True)
+        timer = threading.Timer(ABORT_GRACE, os._exit, args=(code,))
+        timer.daemon = True
+        timer.start()
         self._world.Abort(code)
-        raise SystemExit(code)  # pragma: no cover  (Abort does not return)
+        os._exit(code)  # pragma: no cover  (Abort does not return)
 
     # -- machinery ----------------------------------------------------------------------------
     def _check_root(self, root: int, what: str) -> None:
