@@ -289,7 +289,8 @@ def _max_pool_backward(fn: Any, g: Array, x: Array) -> tuple[Array]:
 def _winner_positions(where: Array, geo: Any, lead: tuple[int, ...]) -> Array:
     """The flat index, in the whole (N, C, *size) input, of each patch's winner."""
     planes = np.arange(math.prod(lead), dtype=np.int64).reshape(lead + (1,) * len(geo.size))
-    index: Array = planes * math.prod(geo.size) + plane_positions(where, geo)
+    index: Array = plane_positions(where, geo)
+    index += planes * math.prod(geo.size)
     return index
 
 

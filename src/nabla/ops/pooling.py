@@ -46,15 +46,27 @@ def max_positions(x: Array, geo: Geometry) -> tuple[Array, Array]:
 
 def plane_positions(where: Array, geo: Geometry) -> Array:
     """Each winner's flat index in its (unpadded) input plane, from its flat kernel index
-    ``where`` (N, C, *out): PyTorch's ``return_indices``."""
-    lead = where.ndim - len(geo.size)
-    offsets = np.unravel_index(where, geo.kernel)
-    flat = np.zeros(where.shape, dtype=np.int64)
-    for axis, (offset, n) in enumerate(zip(offsets, geo.size, strict=True)):
-        shape = [1] * where.ndim
-        shape[lead + axis] = geo.out[axis]
-        start = np.arange(geo.out[axis]) * geo.stride[axis] - geo.pad_before[axis]
-        flat = flat * n + (start.reshape(shape) + offset * geo.dilation[axis])
+    ``where`` (N, C, *out): PyTorch's ``return_indices``.
+
+    A winner's index is its patch's corner (one per output position) plus its offset inside
+    the patch (one per kernel position): one lookup in the table of offsets and one add of
+    the corners, both in the plane's flat numbering."""
+    steps = np.cumprod((1,) + geo.size[:0:-1])[::-1]  # a pixel's flat step along each axis
+    offsets = np.array(
+        [
+            sum(int(s) * i * d for s, i, d in zip(steps, offset, geo.dilation, strict=True))
+            for offset in kernel_offsets(geo)
+        ],
+        dtype=np.int64,
+    )
+    corners = np.zeros(geo.out, dtype=np.int64)
+    for axis, (step, out) in enumerate(zip(steps, geo.out, strict=True)):
+        shape = [1] * len(geo.out)
+        shape[axis] = out
+        start = np.arange(out, dtype=np.int64) * geo.stride[axis] - geo.pad_before[axis]
+        corners += (start * int(step)).reshape(shape)
+    flat: Array = offsets[where]
+    flat += corners
     return flat
 
 
