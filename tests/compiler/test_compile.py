@@ -622,3 +622,38 @@ def test_gradients_reset_by_hand_keep_the_step_eager() -> None:
     compiled, fn = run(True)
     assert compiled == eager
     assert any("set by hand" in r for r in fn.eager_reasons.values())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_cnn_training_equals_eager_bitwise(dtype: Any) -> None:
+    """A LeNet-5-sized CNN: compiled steps run the same backward kernels as the engine
+    (convolution's ∇X on the tall layout, max pooling's scatter), so they equal eager steps
+    bitwise even where a kernel rounds differently from its op's plain rule."""
+    rng = np.random.default_rng(5)
+    batches = [
+        (rng.standard_normal((16, 1, 28, 28)).astype(dtype), rng.integers(0, 10, 16))
+        for _ in range(4)
+    ]
+
+    def run(compiled: bool) -> tuple[list[float], Any]:
+        nb.manual_seed(0)
+        nn = nb.nn
+        model = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2),  # a dense gradient into ∇X
+            nn.Flatten(), nn.Linear(400, 84), nn.Tanh(), nn.Linear(84, 10),
+        )  # fmt: skip
+        model.to(dtype=nb.float64 if dtype == np.float64 else nb.float32)
+        opt = nb.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        step = _train_step(model, opt)
+        fn: Callable[..., Any] = nb.compile(step) if compiled else step
+        losses = [float(fn(nb.tensor(x), y).data) for x, y in batches]
+        if compiled:
+            assert fn.plans and all(p is not None for p in fn.plans.values()), fn.eager_reasons
+        return losses, model
+
+    eager_losses, eager = run(False)
+    compiled_losses, compiled = run(True)
+    assert compiled_losses == eager_losses
+    for (name, a), b in zip(eager.state_dict().items(), compiled.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=name)

@@ -12,6 +12,7 @@ op without a case here fails ``test_every_kernel_has_a_case``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,8 +161,12 @@ def test_backward_kernels_equal_the_plain_rule(op, kind, dtype, large, rng) -> N
     args = [*arrays, out] if op.needs_output else arrays
     g_before = np.array(g)
     if kernels.backward is not None:
-        for got, want in zip(kernels.backward(fn, g, *args), expected):
-            _assert_same(got, want, f"{op.__name__}.backward kernel, {kind}")
+        got_all = kernels.backward(fn, g, *args)
+        if op is Conv:
+            _assert_conv_grads(fn, got_all, expected, g, arrays, kind)
+        else:
+            for got, want in zip(got_all, expected):
+                _assert_same(got, want, f"{op.__name__}.backward kernel, {kind}")
         np.testing.assert_array_equal(g, g_before)  # not written
     if kernels.backward_into is not None:
         for order in "CF":  # the engine hands it only gradients it owns: fresh and writeable
@@ -317,3 +322,62 @@ def test_max_pool_kernel_on_tiling_patches_equals_the_plain_rule(kind, dtype, rn
     (expected,) = fn.backward(g, ARRAY_OPS, x)
     (got,) = kernels_of(MaxPool).backward(fn, g, x)  # type: ignore[misc]
     _assert_same(got, expected, f"MaxPool tiling kernel, {kind}")
+
+
+# stride-1 convolutions where the tall layout's product and runs are long (BLAS blocks them):
+# LeNet-5's second layer, padding with dilation, groups, one spatial axis
+_CONV_SHAPES = [
+    ((16, 6, 14, 14), (16, 6, 5, 5), ((0, 0), (0, 0)), (1, 1), 1),
+    ((8, 4, 12, 9), (8, 2, 3, 3), ((2, 1), (1, 3)), (2, 1), 2),
+    ((5, 3, 40), (7, 3, 4), ((3, 2),), (3,), 1),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("0-d", "size-0")])
+@pytest.mark.parametrize("case", range(len(_CONV_SHAPES)))
+def test_conv_kernel_on_large_calls_equals_the_plain_rule(case, kind, dtype, rng) -> None:  # type: ignore[no-untyped-def]
+    x_shape, w_shape, padding, dilation, groups = _CONV_SHAPES[case]
+    spatial = len(x_shape) - 2
+    geo = geometry("conv", x_shape[2:], w_shape[2:], (1,) * spatial, padding, dilation)
+    x, w, b = (
+        _layout(rng.standard_normal(s).astype(dtype), kind)
+        for s in (x_shape, w_shape, (w_shape[0],))
+    )
+    for needs in ((True, True, True), (True, False, False), (True, True, False)):
+        fn = Conv.__new__(Conv)
+        fn.needs_grad = needs
+        out = fn.forward(x, w, b, geo=geo, groups=groups)
+        g = _layout(rng.standard_normal(out.shape).astype(dtype), kind)
+        expected = fn.backward(g, ARRAY_OPS, x, w, b)
+        got = kernels_of(Conv).backward(fn, g, x, w, b)  # type: ignore[misc]
+        for a, e, need in zip(got, expected, needs, strict=True):
+            assert (a is None) == (e is None) == (not need)
+        _assert_conv_grads(fn, got, expected, g, [x, w, b], f"case {case}, {kind}, {needs}")
+
+
+def _assert_conv_grads(  # type: ignore[no-untyped-def]
+    fn, got, expected, g, arrays, what
+) -> None:
+    """Conv's kernel against its plain rule. ∇W and ∇b are the same code: bitwise. ∇X sums the
+    same products in the same order, except that BLAS may add a dot product's O terms
+    (∇P = G W) in another order on the tall layout than on per-sample matrices (its tail
+    columns use other microkernels), and the K adds of col2im then round those slightly
+    different entries: a pixel of ∇X may differ by (O + K)·ε·Σ|w g|, the magnitudes summed by
+    the plain rule itself on |G| and |W|."""
+    for a, e in zip(got[1:], expected[1:]):
+        if e is not None:
+            _assert_same(a, e, f"Conv kernel ∇W/∇b, {what}")
+    if expected[0] is None:
+        return
+    x, w = arrays[0], arrays[1]
+    assert got[0].shape == expected[0].shape and got[0].dtype == expected[0].dtype, what
+    needs = fn.needs_grad
+    fn.needs_grad = (True, False, False)
+    try:
+        (magnitude, *_) = fn.backward(np.abs(g), ARRAY_OPS, x, np.abs(w))
+    finally:
+        fn.needs_grad = needs
+    terms = w.shape[0] // fn.groups + math.prod(fn.geo.kernel)  # a dot product's, then adds
+    bound = terms * np.finfo(got[0].dtype).eps * magnitude
+    assert np.all(np.abs(got[0] - expected[0]) <= bound), what

@@ -267,12 +267,18 @@ def _leaf_step(w: _Writer, step: Any, fresh: set[int], assigned: set[int]) -> No
 def _general_backward(
     w: _Writer, plan: Plan, k: int, tracked: set[int], leaf_slots: set[int]
 ) -> None:
-    """An op's own ``backward`` on arrays, then each gradient summed back to its input's shape
-    and dtype and routed as the engine routes it."""
+    """The backward the engine runs for the op on arrays (its registered backward kernel, else
+    its own ``backward``), then each gradient summed back to its input's shape and dtype and
+    routed as the engine routes it."""
     cls, _, ins, out, _, needs_grad, shapes = plan.forward_ops[k]
     arrays = [f"s{s}" for s in ins] + ([f"s{out}"] if cls.needs_output else [])
     w.emit(1, f"if g{out} is not None:")
-    w.emit(2, f"r = f{k}.backward(g{out}, _AO, {', '.join(arrays)})")
+    kernel = kernels_of(cls).backward
+    if kernel is not None:
+        call = f"{w.const(f'KB{k}', kernel)}(f{k}, g{out}, {', '.join(arrays)})"
+    else:
+        call = f"f{k}.backward(g{out}, _AO, {', '.join(arrays)})"
+    w.emit(2, f"r = {call}")
     for i, (s, need, shape) in enumerate(zip(ins, needs_grad, shapes)):
         if not need:
             continue

@@ -296,28 +296,33 @@ class Conv(Function):
     def backward(self, g: Any, F: Any, x: Any, w: Any, b: Any = None) -> tuple[Any, ...]:
         geo, groups, spatial = self.geo, self.groups, len(self.geo.size)
         n, c, o = x.shape[0], x.shape[1], w.shape[0]
-        positions = math.prod(geo.out)
-        g_t = g.reshape((n, o, positions))  # Gₙᵀ: output channels × positions, per sample
-        columns = c * math.prod(geo.kernel)
-        w_m = w.reshape((o, columns // groups))
-        if F.graph:
-            p_t = F.permute(F.im2col(x, geo), _per_sample_columns(spatial))
-            p_t = p_t.reshape((n, columns, positions))
-        else:
-            p_t = self.patches_t
-        grad_x = grad_w = grad_b = None
+        g_t = g.reshape((n, o, math.prod(geo.out)))  # Gₙᵀ: output channels × positions
+        grad_x = None
         if self.needs_grad[0]:
             # ∇Pₙᵀ = Wᵀ Gₙᵀ (that is, ∇P = G W), then the patches summed back onto the pixels
+            w_m = w.reshape((o, c // groups * math.prod(geo.kernel)))
             gp_t = grouped_product(w_m, g_t, groups, transpose_w=True, F=F)
             gp_t = gp_t.reshape((n, c, *geo.kernel, *geo.out))
             grad_x = F.col2im(
                 F.permute(gp_t, tuple(np.argsort(_per_sample_columns(spatial)))), geo
             )
+        return (grad_x, *self.parameter_grads(g_t, F, x, w, b))
+
+    def parameter_grads(self, g_t: Any, F: Any, x: Any, w: Any, b: Any) -> tuple[Any, ...]:
+        """∇W = Gᵀ P and ∇b = 1ᵀ G (where needed), from ``g_t``: g as (N, O, positions)."""
+        geo, spatial = self.geo, len(self.geo.size)
+        n, positions = x.shape[0], math.prod(geo.out)
+        if F.graph:
+            p_t = F.permute(F.im2col(x, geo), _per_sample_columns(spatial))
+            p_t = p_t.reshape((n, x.shape[1] * math.prod(geo.kernel), positions))
+        else:
+            p_t = self.patches_t
+        grad_w = grad_b = None
         if self.needs_grad[1]:
-            grad_w = _weight_grad(g_t, p_t, groups, F).reshape(w.shape)  # ∇W = Gᵀ P
+            grad_w = _weight_grad(g_t, p_t, self.groups, F).reshape(w.shape)  # ∇W = Gᵀ P
         if b is not None and self.needs_grad[2]:
             grad_b = g_t.sum(axis=(0, 2))  # ∇b = 1ᵀ G
-        return (grad_x, grad_w) if b is None else (grad_x, grad_w, grad_b)
+        return (grad_w,) if b is None else (grad_w, grad_b)
 
 
 def grouped_product(

@@ -2,11 +2,13 @@
 
 The plain rule sums the patches' gradients back with one slice-add per kernel offset
 (col2im); on a stride-1 convolution each add walks rows of only ``out`` pixels (10 for
-LeNet-5's second layer), so NumPy spends its time starting rows. Here ∇P = G W is computed
-on rows as wide as the padded input (G zero-padded on its last axis), which makes each
-offset's patch gradients one contiguous run per sample and channel: the same products and
-the same additions in the same order, plus additions of zeros (which change no value: the
-sums start from +0.0, so none is −0.0). ``tests/ops/test_kernels.py`` holds it to the plain
+LeNet-5's second layer), so NumPy spends its time starting rows. Here G is laid out tall: each
+output position's gradient sits on its patch's first pixel in the padded input, and every
+sample's plane follows the last, as one (O, N·plane) matrix (zeros elsewhere). ∇P = G W is one
+product on it, and offset k's patch gradients land on the pixels ``start(k)`` further along,
+so each offset is one add of one long run for each channel: the same products and the same
+additions in the same order as the plain rule, plus additions of zeros (which change no value:
+the sums start from +0.0, so none is −0.0). ``tests/ops/test_kernels.py`` holds it to the plain
 rule bitwise.
 """
 
@@ -22,24 +24,20 @@ from nabla.ops.conv import grouped_product, kernel_offsets
 from nabla.ops.namespace import ARRAY_OPS
 
 
-def wide_rows(fn: Any) -> bool:
-    """Whether this call's ∇X can be summed on wide rows: stride 1, one or two spatial axes."""
-    return len(fn.geo.size) <= 2 and all(s == 1 for s in fn.geo.stride)
+def tall_rows(fn: Any) -> bool:
+    """Whether this call's ∇X can be summed on the tall layout: stride 1."""
+    return all(s == 1 for s in fn.geo.stride)
 
 
 def conv_backward(
     fn: Any, g: Array, x: Array, w: Array, b: Array | None = None
 ) -> tuple[Any, ...]:
-    """Conv's backward; ∇X on wide rows where :func:`wide_rows` allows, else the plain rule."""
-    if not fn.needs_grad[0] or not wide_rows(fn):
+    """Conv's backward: ∇X on the tall layout where :func:`tall_rows` allows (else the plain
+    rule), ∇W and ∇b by the plain rule."""
+    if not fn.needs_grad[0] or not tall_rows(fn):
         return tuple(fn.backward(g, ARRAY_OPS, *([x, w] if b is None else [x, w, b])))
-    needs = fn.needs_grad
-    fn.needs_grad = (False, *needs[1:])  # ∇W and ∇b by the plain rule
-    try:
-        rest = fn.backward(g, ARRAY_OPS, *([x, w] if b is None else [x, w, b]))
-    finally:
-        fn.needs_grad = needs
-    return (_input_gradient(fn, g, x, w), *rest[1:])
+    g_t = g.reshape((g.shape[0], g.shape[1], math.prod(fn.geo.out)))
+    return (_input_gradient(fn, g, x, w), *fn.parameter_grads(g_t, ARRAY_OPS, x, w, b))
 
 
 def _input_gradient(fn: Any, g: Array, x: Array, w: Array) -> Array:
@@ -48,28 +46,29 @@ def _input_gradient(fn: Any, g: Array, x: Array, w: Array) -> Array:
     full = tuple(
         lo + s + hi for lo, s, hi in zip(geo.pad_before, geo.size, geo.pad_after, strict=True)
     )
-    width = full[-1]
-    # G on rows as wide as the padded input: zeros after each row's `out` positions
-    g_wide = np.zeros((n, o, *geo.out[:-1], width), dtype=g.dtype)
-    g_wide[..., : geo.out[-1]] = g
-    rows = math.prod(geo.out[:-1]) * width
+    plane = math.prod(full)
+    # G in the padded input's shape, every sample's plane after the last (O, N·plane): output
+    # position p's patch starts at padded pixel p, so offset k's patch gradients are one run
+    g_tall = np.zeros((o, n, *full), dtype=g.dtype)
+    corner = (slice(None), slice(None), *(slice(0, m) for m in geo.out))
+    g_tall[corner] = g.transpose((1, 0, *range(2, g.ndim)))
+    columns = n * plane
     w_m = w.reshape((o, c // fn.groups * math.prod(geo.kernel)))
-    gp = grouped_product(w_m, g_wide.reshape((n, o, rows)), fn.groups, transpose_w=True)
-    gp = gp.reshape((n, c, math.prod(geo.kernel), rows))  # ∇Pᵀ per sample, on wide rows
-    # one contiguous run per offset; the tail holds the last rows' spill (zeros only)
-    spill = (geo.kernel[-1] - 1) * geo.dilation[-1]
-    z = np.zeros((n, c, math.prod(full) + spill), dtype=g.dtype)
+    gp = grouped_product(w_m, g_tall.reshape((1, o, columns)), fn.groups, transpose_w=True)
+    gp = gp.reshape((c, math.prod(geo.kernel), columns))  # ∇Pᵀ, a column per padded pixel
     steps = np.cumprod((1,) + full[:0:-1])[::-1]  # a pixel's step along each axis
+    spill = int(sum(int(s) * (k - 1) * d for s, k, d in zip(steps, geo.kernel, geo.dilation)))
+    z = np.zeros((c, columns + spill), dtype=g.dtype)
     for k, offset in enumerate(kernel_offsets(geo)):
         start = int(
             sum(int(s) * i * d for s, i, d in zip(steps, offset, geo.dilation, strict=True))
         )
-        z[:, :, start : start + rows] += gp[:, :, k]
-    z = z[:, :, : math.prod(full)].reshape((n, c, *full))
-    inner = (Ellipsis,) + tuple(
+        z[:, start : start + columns] += gp[:, k]
+    inner = (slice(None), slice(None)) + tuple(
         slice(lo, lo + s) for lo, s in zip(geo.pad_before, geo.size, strict=True)
     )
-    return np.ascontiguousarray(z[inner])
+    z = z[:, :columns].reshape((c, n, *full))[inner]
+    return np.ascontiguousarray(z.transpose((1, 0, *range(2, z.ndim))))
 
 
-__all__ = ["conv_backward", "wide_rows"]
+__all__ = ["conv_backward", "tall_rows"]
