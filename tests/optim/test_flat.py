@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nabla.optim import SGD, Adagrad, Adam, AdamW, RMSprop
+from nabla.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 from nabla.optim import flat as flat_module
 
 from .quadratic import Param
@@ -23,6 +23,7 @@ CONFIGS = [
     (AdamW, {"lr": 0.01, "weight_decay": 0.05}),
     (RMSprop, {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1}),
     (Adagrad, {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1}),
+    (Adadelta, {"lr": 1.0, "rho": 0.8, "weight_decay": 0.1}),
 ]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nabla.optim import SGD, Adagrad, Adam, Optimizer, RMSprop
+from nabla.optim import SGD, Adadelta, Adagrad, Adam, Optimizer, RMSprop
 from nabla.optim import flat as flat_module
 
 from .quadratic import Param
@@ -66,6 +66,13 @@ def _cases() -> Iterator[tuple[str, type[Optimizer], dict[str, Any]]]:
         maximize=[False, True],
     ):
         yield "Adagrad", Adagrad, {"lr": 0.1, **kw}
+    for kw in _grid(
+        lr=[1.0, 0.5],
+        rho=[0.9, 1.0],
+        weight_decay=[0.0, 0.1],
+        maximize=[False, True],
+    ):
+        yield "Adadelta", Adadelta, {"eps": 1e-4, **kw}
 
 
 CASES = list(_cases())

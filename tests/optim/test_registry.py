@@ -17,6 +17,7 @@ EXPECTED = {
     "adamw": optim.AdamW,
     "rmsprop": optim.RMSprop,
     "adagrad": optim.Adagrad,
+    "adadelta": optim.Adadelta,
 }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nabla.errors import ShapeError
-from nabla.optim import SGD, Adagrad, Adam, AdamW, Optimizer, OptimizerError, RMSprop
+from nabla.optim import SGD, Adadelta, Adagrad, Adam, AdamW, Optimizer, OptimizerError, RMSprop
 
 
 class Param:
@@ -47,6 +47,7 @@ OPTIMIZERS = {
     "adamw": lambda groups: AdamW(groups, lr=0.05, amsgrad=True),
     "rmsprop": lambda groups: RMSprop(groups, lr=0.01, momentum=0.9, centered=True),
     "adagrad": lambda groups: Adagrad(groups, lr=0.1, lr_decay=0.01),
+    "adadelta": lambda groups: Adadelta(groups, lr=0.5, rho=0.8, maximize=True),
 }
 
 

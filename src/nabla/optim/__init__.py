@@ -14,6 +14,7 @@ They update any object with ``data`` (a floating-point ndarray, changed in place
 """
 
 from nabla.optim import lr_scheduler
+from nabla.optim.adadelta import Adadelta
 from nabla.optim.adagrad import Adagrad
 from nabla.optim.adam import Adam, AdamW
 from nabla.optim.lr_scheduler import (
@@ -38,6 +39,7 @@ from nabla.optim.sgd import SGD
 __all__ = [
     "OPTIMIZERS",
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",

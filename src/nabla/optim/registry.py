@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
 
+from nabla.optim.adadelta import Adadelta
 from nabla.optim.adagrad import Adagrad
 from nabla.optim.adam import Adam, AdamW
 from nabla.optim.optimizer import Optimizer, OptimizerError, ParamsArg
@@ -73,6 +74,9 @@ OPTIMIZERS: Mapping[str, OptimizerEntry] = MappingProxyType(
         "adamw": OptimizerEntry(AdamW, lr=1e-3, help="Adam with decoupled weight decay"),
         "rmsprop": OptimizerEntry(RMSprop, lr=1e-3, help="RMSprop, optionally with momentum"),
         "adagrad": OptimizerEntry(Adagrad, lr=1e-2, help="Adagrad, per-coordinate step sizes"),
+        "adadelta": OptimizerEntry(
+            Adadelta, lr=1.0, help="Adadelta, step sizes from averaged squared steps"
+        ),
     }
 )
 
