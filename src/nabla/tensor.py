@@ -12,7 +12,11 @@ inherits, one job each:
 * :class:`~nabla.tensor_inplace.TensorInPlace`: ``+=``, ``add_``, ``x[i] = v`` and the version
   counter that makes a backward through changed values fail;
 * :class:`~nabla.tensor_select.TensorSelection`: gather, index_select, masked_fill, sort, topk,
-  cumsum, norm.
+  cumsum, norm;
+* :class:`~nabla.tensor_logic.TensorLogic`: eq/lt/…, isnan, logical_*, all/any, where;
+* :class:`~nabla.tensor_pointwise.TensorPointwise`: sin, log1p, floor, fmod… (elementwise math);
+* :class:`~nabla.tensor_layout.TensorLayout`: view_as, new_*, flip, roll, tril, diag…;
+* :class:`~nabla.tensor_algebra.TensorAlgebra`: add/mul with alpha, mm, dot, prod, median, scatter….
 
 Their methods call the ``Function`` classes of :mod:`nabla.ops` directly; no derivative lives
 here. The mixins build on ``TensorBase`` and on the two constructors of this class, ``_wrap``
@@ -35,8 +39,12 @@ from nabla.autograd.function import Function
 from nabla.autograd.hooks import note_unreplayable
 from nabla.autograd.mode import MODE
 from nabla.errors import DTypeError
+from nabla.tensor_algebra import TensorAlgebra
 from nabla.tensor_inplace import TensorInPlace
+from nabla.tensor_layout import TensorLayout
+from nabla.tensor_logic import TensorLogic
 from nabla.tensor_math import TensorMath
+from nabla.tensor_pointwise import TensorPointwise
 from nabla.tensor_reduce import TensorReductions
 from nabla.tensor_select import TensorSelection
 from nabla.tensor_shape import TensorShape
@@ -77,7 +85,17 @@ def as_array(data: Any, dtype: Any = None, copy: bool = False) -> Array:
     return arr
 
 
-class Tensor(TensorMath, TensorReductions, TensorShape, TensorInPlace, TensorSelection):
+class Tensor(
+    TensorMath,
+    TensorReductions,
+    TensorShape,
+    TensorInPlace,
+    TensorSelection,
+    TensorLogic,
+    TensorPointwise,
+    TensorLayout,
+    TensorAlgebra,
+):
     """An n-dimensional array that records the operations applied to it.
 
     Parameters

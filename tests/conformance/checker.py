@@ -19,7 +19,16 @@ import torch
 
 import nabla as nb
 
-from . import image_ops, loss_ops, reduce_ops, shape_ops  # noqa: F401  (they register ops)
+from . import (  # noqa: F401  (they register ops)
+    algebra_ops,
+    image_ops,
+    layout_ops,
+    logic_ops,
+    loss_ops,
+    pointwise_ops,
+    reduce_ops,
+    shape_ops,
+)
 from .optable import OPS
 from .programs import Builder, Defect, Leaf, Node, Program
 
