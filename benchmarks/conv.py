@@ -223,8 +223,10 @@ def markdown(results: dict[str, Any]) -> str:
             "the RSS after imports and model build."
         ),
         "",
-        "| network | library | samples/s | × PyTorch | × 1-thread PyTorch | peak MB | step MB "
-        "| samples/s, min-max |",
+        (
+            "| network | library | samples/s | × PyTorch | × 1-thread PyTorch | peak MB "
+            "| step MB | samples/s, min-max |"
+        ),
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for net, entry in results["networks"].items():
