@@ -71,6 +71,11 @@ class Function:
         super().__init_subclass__(**kwargs)
         if not cls.__dict__.get("name"):
             cls.name = cls.__name__.lower()
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            # PyTorch's spelling, forward(ctx, ...) on Tensors: a user's custom op
+            from nabla.autograd import ctx_function
+
+            cls.apply = classmethod(ctx_function.apply)  # type: ignore[assignment,method-assign]
 
     # ``Any``, not ``Array``: each op narrows this to its own arrays and parameters
     def forward(self, *arrays: Any, **params: Any) -> Array:
