@@ -1,12 +1,472 @@
-"""``TensorLayout``: the layout and construction methods of Tensor (PyTorch's view_as, reshape_as, expand_as, type_as, new_*, flip, roll, unbind, narrow, movedim, tile, tril, triu, diag, trace, stride, ...)
-(a mixin :class:`~nabla.tensor.Tensor` inherits)."""
+"""``TensorLayout``: the layout and construction methods of :class:`~nabla.tensor.Tensor` (a
+mixin it inherits), with PyTorch's signatures.
+
+* shapes of another tensor: ``view_as``, ``reshape_as``, ``expand_as``, ``type_as``;
+* new tensors with this tensor's dtype: ``new_zeros``, ``new_ones``, ``new_full``,
+  ``new_empty``, ``new_tensor`` (leaves; ``requires_grad=False`` unless asked);
+* moving entries: ``flip``, ``fliplr``, ``flipud``, ``roll``, ``unbind``, ``narrow``,
+  ``movedim``/``moveaxis``, ``swapdims``, ``tile``, ``sum_to_size``;
+* triangles and diagonals: ``tril``, ``triu``, ``diag``, ``diagonal``, ``trace``;
+* memory layout: ``stride``, ``element_size``, ``itemsize``, ``nbytes``;
+* in-place shape changes: ``squeeze_``, ``unsqueeze_``, ``t_``.
+
+Most are compositions of the ops of :mod:`nabla.ops.shape` (``narrow`` and ``unbind`` are basic
+indexing, views as in PyTorch; ``movedim`` a permute; ``tile`` a ``repeat``); ``tril``/``triu``
+are a :class:`~nabla.ops.elementwise.Where` (a select, so the gradient of the zeroed entries is
+exactly 0); ``flip``, ``roll`` and ``diagonal`` have their own rules in :mod:`nabla.ops.layout`.
+"""
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+
+from nabla.autograd.mode import MODE
+from nabla.device import check_device
+from nabla.errors import DTypeError, ShapeError
+from nabla.ops import elementwise as _el
+from nabla.ops import layout as _ly
+from nabla.ops import shape as _sh
+from nabla.ops.shape import normalize_dim
 from nabla.tensor_base import TensorBase
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from nabla.tensor import Tensor
 
 
 class TensorLayout(TensorBase):
-    """The layout methods of ``Tensor`` (see the module docstring)."""
+    """The layout and construction methods of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
+
+    def _me(self) -> Tensor:
+        return cast("Tensor", self)
+
+    # ----- the shape or dtype of another tensor -------------------------------------------------
+    def view_as(self, other: Any) -> Tensor:
+        """This tensor viewed with ``other``'s shape (``x.view(other.size())``)."""
+        return self._me().view(other.shape)
+
+    def reshape_as(self, other: Any) -> Tensor:
+        """This tensor reshaped to ``other``'s shape (``x.reshape(other.size())``)."""
+        return self._me().reshape(other.shape)
+
+    def expand_as(self, other: Any) -> Tensor:
+        """This tensor broadcast to ``other``'s shape (a view; the gradient sums the copies)."""
+        try:
+            return self._me().expand(other.shape)
+        except ShapeError:
+            raise ShapeError(
+                f"expand_as: cannot expand x of shape {self.shape} to the shape {other.shape} "
+                "of other"
+            ) from None
+
+    def type_as(self, other: Any) -> Tensor:
+        """This tensor cast to ``other``'s dtype (itself when it already has it; a cast
+        between floating dtypes carries the gradient back, as ``to(dtype)``)."""
+        return self._me().astype(other.dtype)
+
+    # ----- new tensors like this one ------------------------------------------------------------
+    def new_zeros(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **ignored: Any,
+    ) -> Tensor:
+        """A tensor of zeros of ``size`` (ints or one sequence), with this tensor's dtype
+        unless ``dtype`` is given (``layout=``/``pin_memory=`` are accepted and ignored)."""
+        return self._new("new_zeros", np.zeros, size, dtype, device, requires_grad)
+
+    def new_ones(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **ignored: Any,
+    ) -> Tensor:
+        """A tensor of ones of ``size``, with this tensor's dtype unless ``dtype`` is given."""
+        return self._new("new_ones", np.ones, size, dtype, device, requires_grad)
+
+    def new_empty(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **ignored: Any,
+    ) -> Tensor:
+        """An uninitialized tensor of ``size`` (its values are arbitrary), with this tensor's
+        dtype unless ``dtype`` is given."""
+        return self._new("new_empty", np.empty, size, dtype, device, requires_grad)
+
+    def new_full(
+        self,
+        size: Any,
+        fill_value: Any,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **ignored: Any,
+    ) -> Tensor:
+        """A tensor of ``size`` (a sequence) filled with ``fill_value``, cast to this tensor's
+        dtype unless ``dtype`` is given."""
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(
+                f"new_full(): argument 'size' must be a tuple of ints, not {type(size).__name__}"
+            )
+        if isinstance(fill_value, TensorBase):
+            fill_value = fill_value.data
+        return self._new(
+            "new_full",
+            lambda shape, dt: np.full(shape, fill_value, dtype=dt),
+            (size,),
+            dtype,
+            device,
+            requires_grad,
+        )
+
+    def new_tensor(
+        self,
+        data: Any,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+        **ignored: Any,
+    ) -> Tensor:
+        """A new leaf holding a copy of ``data``, with this tensor's dtype unless ``dtype`` is
+        given (PyTorch's ``new_tensor``: never in the graph of ``data``)."""
+        if isinstance(data, TensorBase):
+            data = data.data
+        return self._new(
+            "new_tensor",
+            lambda shape, dt: np.array(data, dtype=dt, copy=True),
+            (),
+            dtype,
+            device,
+            requires_grad,
+        )
+
+    def _new(
+        self, op: str, make: Any, size: Sequence[Any], dtype: Any, device: Any, grad: bool
+    ) -> Tensor:
+        check_device(device)
+        out = self._wrap(make(size_arg(op, size), self.dtype if dtype is None else dtype))
+        return out.requires_grad_(grad) if grad else out
+
+    # ----- moving entries ----------------------------------------------------------------------
+    def flip(self, *dims: Any) -> Tensor:
+        """The entries in reverse order along ``dims`` (ints or one sequence), a copy
+        (``torch.flip``); the gradient is flipped back."""
+        axes = [normalize_dim("flip", d, self.ndim) for d in dims_arg(dims)]
+        for d in axes:
+            if axes.count(d) > 1:
+                raise ValueError(f"flip: dim {d} appears multiple times in the list of dims")
+        axes = axes if self.ndim else []
+        return _ly.Flip.apply(self, axes=tuple(axes))
+
+    def fliplr(self) -> Tensor:
+        """The columns (dim 1) in reverse order; the tensor must be at least 2-D."""
+        if self.ndim < 2:
+            raise ShapeError(f"fliplr: input must be >= 2-d, got x of shape {self.shape}")
+        return self.flip(1)
+
+    def flipud(self) -> Tensor:
+        """The rows (dim 0) in reverse order; the tensor must be at least 1-D."""
+        if self.ndim < 1:
+            raise ShapeError(f"flipud: input must be >= 1-d, got x of shape {self.shape}")
+        return self.flip(0)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        """The entries shifted cyclically by ``shifts`` along ``dims`` (ints or sequences of
+        the same length); without ``dims``, over all entries in row-major order, the shape kept
+        (``torch.roll``). The gradient is rolled back."""
+        shift_list = [int(s) for s in _as_list(shifts)]
+        dim_list = None if dims is None else _as_list(dims)
+        if not shift_list:
+            raise ValueError("roll: `shifts` required")
+        if len(shift_list) != (1 if dim_list is None else len(dim_list)):
+            raise ValueError(
+                f"roll: shifts and dimensions must align. shifts: {len(shift_list)}, dims: "
+                f"{0 if dim_list is None else len(dim_list)}"
+            )
+        if dim_list is None:
+            return _ly.Roll.apply(self, shifts=tuple(shift_list), axes=None)
+        if self.ndim == 0:
+            raise IndexError(f"roll: dimension specified as {dim_list[0]} but x is 0-d")
+        axes = tuple(normalize_dim("roll", d, self.ndim) for d in dim_list)
+        return _ly.Roll.apply(self, shifts=tuple(shift_list), axes=axes)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, that dim removed: views, each carrying its gradient back
+        (``torch.unbind``)."""
+        if self.ndim == 0:
+            raise IndexError(f"unbind: dimension specified as {dim} but x is 0-d")
+        axis = normalize_dim("unbind", dim, self.ndim)
+        head = (slice(None),) * axis
+        me = self._me()
+        return tuple(me[(*head, i)] for i in range(self.shape[axis]))
+
+    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
+        """The ``length`` entries from ``start`` (negative: from the end) along ``dim``, a view
+        (``torch.narrow``)."""
+        if self.ndim == 0:
+            raise ShapeError("narrow() cannot be applied to a 0-dim tensor")
+        axis = normalize_dim("narrow", dim, self.ndim)
+        start = int(start.data if isinstance(start, TensorBase) else start)
+        n = self.shape[axis]
+        if not -n <= start <= n:
+            raise IndexError(
+                f"narrow: start out of range (expected to be in range of [{-n}, {n}], but got "
+                f"{start}) for dim {dim} of x of shape {self.shape}"
+            )
+        start = start + n if start < 0 else start
+        if length < 0:
+            raise ValueError(f"narrow(): length must be non-negative, got {length}")
+        if start + length > n:
+            raise ShapeError(
+                f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n}) "
+                f"of dim {dim} of x of shape {self.shape}"
+            )
+        return self._me()[(slice(None),) * axis + (slice(start, start + length),)]
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        """The dims ``source`` moved to the positions ``destination`` (ints or sequences of the
+        same length), the other dims kept in order (``torch.movedim``)."""
+        src, dst = _as_list(source), _as_list(destination)
+        if len(src) != len(dst):
+            raise ShapeError(
+                f"movedim: Invalid source or destination dims: source ({src} dims) should "
+                f"contain the same number of dims as destination ({dst} dims)"
+            )
+        src = [normalize_dim("movedim", d, self.ndim) for d in src]
+        dst = [normalize_dim("movedim", d, self.ndim) for d in dst]
+        for name, dims, given in (("source", src, source), ("destination", dst, destination)):
+            if len(set(dims)) != len(dims):
+                raise ValueError(f"movedim: repeated dim in `{name}` ({_as_list(given)})")
+        if self.ndim == 0:
+            return self._me()
+        order: list[int | None] = [None] * self.ndim
+        for s, d in zip(src, dst):
+            order[d] = s
+        rest = iter(d for d in range(self.ndim) if d not in src)
+        axes = tuple(next(rest) if o is None else o for o in order)
+        return _sh.Permute.apply(self, axes=axes)
+
+    moveaxis = movedim
+
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        """The two dims swapped (``torch.swapdims``, an alias of ``transpose(dim0, dim1)``)."""
+        return self._me().swapaxes(dim0, dim1)
+
+    def tile(self, *dims: Any) -> Tensor:
+        """The tensor repeated ``dims[i]`` times along dim i, ``dims`` padded with leading 1s
+        when shorter than the tensor's dims (``torch.tile``); a copy, the gradient sums the
+        copies."""
+        reps = tuple(int(r) for r in dims_arg(dims))
+        if builtins.any(r < 0 for r in reps):
+            raise ValueError(
+                f"tile: negative repetition in dims {reps} for x of shape {self.shape}"
+            )
+        reps = (1,) * (self.ndim - len(reps)) + reps
+        out = self._me().repeat(reps)
+        if np.may_share_memory(out.data, self.data):  # repeat by ones: a view, tile copies
+            out = out.clone()
+        return out
+
+    def sum_to_size(self, *size: Any) -> Tensor:
+        """The sum of this tensor down to ``size``, a shape that broadcasts to this tensor's
+        (the reverse of ``expand``; itself when the shapes are equal)."""
+        shape = size_arg("sum_to_size", size)
+        lead = self.ndim - len(shape)
+        if lead < 0 or builtins.any(
+            n not in (1, m) for n, m in zip(shape, self.shape[builtins.max(lead, 0) :])
+        ):
+            raise ShapeError(
+                f"sum_to_size: size {list(shape)} is not expandable to the shape "
+                f"{list(self.shape)} of x"
+            )
+        if shape == self.shape:
+            return self._me()
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and self.shape[lead + i] != 1
+        )
+        return self._me().sum(axis=axes, keepdims=True).reshape(shape)
+
+    # ----- triangles and diagonals -------------------------------------------------------------
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims: entries with col - row <= ``diagonal``
+        kept, the others 0 (``torch.tril``); the zeroed entries get gradient 0 (a select)."""
+        return self._triangle("tril", lambda offset: offset <= diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims: entries with col - row >= ``diagonal``
+        kept, the others 0 (``torch.triu``)."""
+        return self._triangle("triu", lambda offset: offset >= diagonal)
+
+    def _triangle(self, op: str, keep: Any) -> Tensor:
+        if self.ndim < 2:
+            raise ShapeError(
+                f"{op}: input tensor must have at least 2 dimensions, got x of shape {self.shape}"
+            )
+        rows, cols = self.shape[-2:]
+        mask = keep(np.arange(cols)[None, :] - np.arange(rows)[:, None])
+        zero = np.zeros((), dtype=self.dtype)
+        return _el.Where.apply(self._wrap(mask), self, self._wrap(zero))
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """A vector placed on the ``diagonal``-th diagonal of a square zero matrix, or the
+        ``diagonal``-th diagonal of a matrix as a vector (a copy), as ``torch.diag``."""
+        k = int(diagonal)
+        if self.ndim == 1:
+            n = self.shape[0]
+            m = n + abs(k)
+            index = _diagonal_positions(n, k)
+            return _sh.IndexAdd.apply(self, shape=(m, m), index=index)
+        if self.ndim == 2:
+            rows, cols = self.shape
+            length = builtins.max(
+                0, builtins.min(rows + builtins.min(k, 0), cols - builtins.max(k, 0))
+            )
+            return _sh.GetItem.apply(self, index=_diagonal_positions(length, k))
+        raise ShapeError(
+            f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D (x of shape {self.shape})"
+        )
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The ``offset``-th diagonal of the dims ``dim1`` and ``dim2``, as a new last dim: a
+        view that writes through (``torch.diagonal``)."""
+        axis1 = normalize_dim("diagonal", dim1, self.ndim)
+        axis2 = normalize_dim("diagonal", dim2, self.ndim)
+        if axis1 == axis2:
+            raise ValueError(
+                f"diagonal: diagonal dimensions cannot be identical {dim1}, {dim2} (x of shape "
+                f"{self.shape})"
+            )
+        return _ly.Diagonal.apply(self, offset=int(offset), axis1=axis1, axis2=axis2)
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal of a matrix (integers sum as int64, as ``torch.trace``)."""
+        if self.ndim != 2:
+            raise ShapeError(
+                f"trace: expected a matrix, but got tensor with dim {self.ndim} (x of shape "
+                f"{self.shape})"
+            )
+        if self.dtype == np.bool_:
+            raise DTypeError("trace: not implemented for dtype bool")
+        return self.diagonal().sum()
+
+    # ----- memory layout -----------------------------------------------------------------------
+    def stride(self, dim: int | None = None) -> Any:
+        """The step, in elements, between neighbours along each dim (one dim's with ``dim``).
+
+        These are the strides of the NumPy array that holds the values, so they describe the
+        actual memory: 0 along broadcast dims, as PyTorch's ``expand``, and transposed by
+        ``permute``, as PyTorch's; unlike PyTorch they may be negative (a NumPy array reversed
+        by a negative-step slice) or Fortran-ordered (an array made that way)."""
+        itemsize = self.data.itemsize
+        strides = tuple(s // itemsize for s in self.data.strides)
+        if dim is None:
+            return strides
+        if self.ndim == 0:
+            raise IndexError(f"stride: dimension specified as {dim} but x is 0-d")
+        return strides[normalize_dim("stride", dim, self.ndim)]
+
+    def element_size(self) -> int:
+        """The size of one element in bytes."""
+        return self.data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        """The size of one element in bytes (``element_size()``)."""
+        return self.data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """The number of elements times their size in bytes."""
+        return self.data.size * self.data.itemsize
+
+    # ----- in-place shape changes --------------------------------------------------------------
+    def squeeze_(self, dim: Any = None) -> Self:
+        """Remove dims of length 1 (all of them, or those among ``dim``), in place."""
+        return self._reshape_in_place("squeeze_", self._me().squeeze(dim).shape)
+
+    def unsqueeze_(self, dim: int) -> Self:
+        """Insert a dim of length 1 at ``dim``, in place."""
+        return self._reshape_in_place("unsqueeze_", self._me().unsqueeze(dim).shape)
+
+    def t_(self) -> Self:
+        """Transpose a matrix in place (a vector or a 0-d tensor is left as it is)."""
+        self._me().t()  # the check: at most 2-D
+        self._check_in_place("t_")  # type: ignore[attr-defined]
+        return self._change_in_place(_sh.Permute, axes=None)
+
+    def _reshape_in_place(self, op: str, shape: tuple[int, ...]) -> Self:
+        self._check_in_place(op)  # type: ignore[attr-defined]
+        return self._change_in_place(_sh.Reshape, shape=shape)
+
+    def _change_in_place(self, cls: Any, **params: Any) -> Self:
+        """Give this tensor the layout ``cls(self, **params)`` (a view: the values stay), as
+        PyTorch's in-place view ops. The version counter moves, so an op that saved this tensor
+        before refuses to backward; while recording, the change is an op: the tensor as it was
+        takes this tensor's place in the graph, and this tensor becomes the op's output."""
+        record = MODE.state.grad_enabled and self.requires_grad
+        if not record:
+            self.data = cls().forward(self.data, **params)
+            self._bump_version()  # type: ignore[attr-defined]
+            return self
+        before = self._wrap(self.data)
+        before._fn, before.requires_grad = self._fn, True
+        self._bump_version()  # type: ignore[attr-defined]
+        before._version_counter = list(self._shared_version_counter())
+        out = cls.apply(before, **params)
+        self.data, self._fn = out.data, out._fn
+        return self
+
+
+def _diagonal_positions(length: int, k: int) -> tuple[Any, Any]:
+    """The (rows, cols) of the first ``length`` entries of the ``k``-th diagonal, read-only."""
+    rows = np.arange(length) + builtins.max(-k, 0)
+    cols = np.arange(length) + builtins.max(k, 0)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
+
+
+def _as_list(value: Any) -> list[Any]:
+    """An int or a sequence of ints, as a list."""
+    if isinstance(value, (tuple, list)):
+        return list(value)
+    if isinstance(value, TensorBase):
+        return [int(v) for v in np.ravel(value.data)]
+    return [value]
+
+
+def dims_arg(args: Sequence[Any]) -> tuple[Any, ...]:
+    """Dims given as ints (``0, 1``) or as one sequence (``(0, 1)``), as a tuple."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def size_arg(op: str, args: Sequence[Any]) -> tuple[int, ...]:
+    """A size given as ints or as one sequence, as a tuple of non-negative ints."""
+    size = dims_arg(args)
+    for n in size:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{op}(): size must be a tuple of ints, got {size!r}")
+    shape = tuple(int(n) for n in size)
+    if builtins.any(n < 0 for n in shape):
+        raise ValueError(
+            f"{op}: trying to create a tensor with negative dimension {builtins.min(shape)}: "
+            f"{list(shape)}"
+        )
+    return shape
