@@ -50,11 +50,20 @@ class TensorLayout(TensorBase):
     # ----- the shape or dtype of another tensor -------------------------------------------------
     def view_as(self, other: Any) -> Tensor:
         """This tensor viewed with ``other``'s shape (``x.view(other.size())``)."""
-        return self._me().view(other.shape)
+        return self._as("view_as", other)
 
     def reshape_as(self, other: Any) -> Tensor:
         """This tensor reshaped to ``other``'s shape (``x.reshape(other.size())``)."""
-        return self._me().reshape(other.shape)
+        return self._as("reshape_as", other)
+
+    def _as(self, op: str, other: Any) -> Tensor:
+        try:
+            return self._me().reshape(other.shape)
+        except ShapeError:
+            raise ShapeError(
+                f"{op}: cannot reshape x of shape {self.shape} ({self.data.size} elements) to "
+                f"the shape {other.shape} of other"
+            ) from None
 
     def expand_as(self, other: Any) -> Tensor:
         """This tensor broadcast to ``other``'s shape (a view; the gradient sums the copies)."""
@@ -372,9 +381,14 @@ class TensorLayout(TensorBase):
         These are the strides of the NumPy array that holds the values, so they describe the
         actual memory: 0 along broadcast dims, as PyTorch's ``expand``, and transposed by
         ``permute``, as PyTorch's; unlike PyTorch they may be negative (a NumPy array reversed
-        by a negative-step slice) or Fortran-ordered (an array made that way)."""
-        itemsize = self.data.itemsize
-        strides = tuple(s // itemsize for s in self.data.strides)
+        by a negative-step slice) or Fortran-ordered (an array made that way), and along a dim
+        of length 1 (where the step is never taken) they are whatever NumPy holds. A tensor
+        without elements reports the row-major steps, as a new PyTorch tensor."""
+        if self.data.size == 0:  # NumPy holds zeros; PyTorch's row-major steps (no step taken)
+            steps = np.cumprod((1, *(builtins.max(n, 1) for n in self.shape[:0:-1])))
+            strides = tuple(int(s) for s in steps[::-1])
+        else:
+            strides = tuple(s // self.data.itemsize for s in self.data.strides)
         if dim is None:
             return strides
         if self.ndim == 0:
