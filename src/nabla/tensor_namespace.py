@@ -26,6 +26,7 @@ from nabla.functional import (
     sqrt,
     where,
 )
+from nabla.functional_pointwise import cos, cosh, sin, sinh
 from nabla.ops.conv import Col2Im, Im2Col
 from nabla.ops.shape import IndexAdd
 from nabla.tensor import Tensor
@@ -57,4 +58,8 @@ TENSOR_OPS = SimpleNamespace(
     index_add=_index_add,
     im2col=lambda x, geo: Im2Col.apply(x, geo=geo),
     col2im=lambda p, geo: Col2Im.apply(p, geo=geo),
+    sin=sin,
+    cos=cos,
+    sinh=sinh,
+    cosh=cosh,
 )

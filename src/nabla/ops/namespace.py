@@ -52,4 +52,8 @@ ARRAY_OPS = SimpleNamespace(
     index_add=_array_index_add,
     im2col=im2col_array,
     col2im=col2im_array,
+    sin=np.sin,
+    cos=np.cos,
+    sinh=np.sinh,
+    cosh=np.cosh,
 )

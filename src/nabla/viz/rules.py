@@ -20,6 +20,7 @@ from nabla.viz import formula as f
 from nabla.viz.formula import CallRule, Env, Expr
 from nabla.viz.rules_conv import conv_rule
 from nabla.viz.rules_pointwise import POINTWISE
+from nabla.viz.rules_pointwise_math import EXACT_POINTWISE
 
 Shape = tuple[int, ...]
 
@@ -325,6 +326,7 @@ GENERIC = frozenset(
     # gather and index_select scatter-add at the index; contiguous passes g; cumsum names its
     # axis; the norm's rule spells each case of p
     | {"Gather", "IndexSelect", "Contiguous", "CumSum", "VectorNorm"}
+    | EXACT_POINTWISE  # sin, atan2, fmod, lerp...: elementwise, no parameter in the formula
 )
 
 
