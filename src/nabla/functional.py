@@ -53,13 +53,19 @@ def _pair(x: Any, y: Any) -> tuple[Tensor, Tensor]:
 
 
 # ----- arithmetic ---------------------------------------------------------------------------
-def add(x: Any, y: Any) -> Tensor:
-    """x + y with broadcasting."""
+def add(x: Any, y: Any, *, alpha: Any = 1) -> Tensor:
+    """x + alpha · y with broadcasting (``torch.add``)."""
+    if alpha != 1:
+        left, right = _pair(x, y)
+        return left.add(right, alpha=alpha)
     return ar.Add.apply(*_pair(x, y))
 
 
-def sub(x: Any, y: Any) -> Tensor:
-    """x − y with broadcasting."""
+def sub(x: Any, y: Any, *, alpha: Any = 1) -> Tensor:
+    """x − alpha · y with broadcasting (``torch.sub``)."""
+    if alpha != 1:
+        left, right = _pair(x, y)
+        return left.sub(right, alpha=alpha)
     return ar.Sub.apply(*_pair(x, y))
 
 
@@ -68,8 +74,11 @@ def mul(x: Any, y: Any) -> Tensor:
     return ar.Mul.apply(*_pair(x, y))
 
 
-def div(x: Any, y: Any) -> Tensor:
-    """x / y with broadcasting."""
+def div(x: Any, y: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """x / y with broadcasting; ``rounding_mode`` "trunc" or "floor" rounds (``torch.div``)."""
+    if rounding_mode is not None:
+        left, right = _pair(x, y)
+        return left.div(right, rounding_mode=rounding_mode)
     return ar.Div.apply(*_pair(x, y))
 
 

@@ -1,12 +1,418 @@
-"""``TensorAlgebra``: the arithmetic-method, product and order-statistic methods of Tensor (PyTorch's add/sub/mul/div with alpha, mm, bmm, dot, outer, addmm, prod, cumprod, diff, median, mode, kthvalue, unique, scatter, ...)
-(a mixin :class:`~nabla.tensor.Tensor` inherits)."""
+"""``TensorAlgebra``: the arithmetic-method, product and order-statistic methods of Tensor
+(a mixin :class:`~nabla.tensor.Tensor` inherits), with PyTorch's signatures.
+
+* arithmetic methods: ``add``/``sub`` with ``alpha``, ``mul``, ``div`` with ``rounding_mode``,
+  ``neg``, ``rsub`` and their aliases; each is the operator's op (same graph, same gradient);
+* products: ``mm``, ``bmm``, ``dot``, ``outer``/``ger``, ``addmm`` (matmul with PyTorch's shape
+  checks), ``prod``, ``cumprod`` (exact gradients at zeros, :mod:`nabla.ops.algebra`), ``diff``;
+* order statistics: ``median``, ``mode``, ``kthvalue``, ``aminmax``, ``cummax``, ``cummin``: the
+  indices are integers without gradient; the values are a gather at them, so the gradient goes
+  to the chosen position (``median()`` of all elements shares it among ties, as PyTorch);
+* counting (no gradient): ``unique``, ``bincount``, ``histc``;
+* ``scatter`` and ``scatter_add``, differentiable in x and src.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nabla.errors import DTypeError, ShapeError
+from nabla.ops import algebra as _al
+from nabla.ops import arithmetic as _ar
+from nabla.ops import linalg as _la
+from nabla.ops import selection as _sl
+from nabla.ops.reduction import ValuesIndices
+from nabla.ops.shape import normalize_dim
 from nabla.tensor_base import TensorBase
+from nabla.tensor_math import no_grad_apply
+
+if TYPE_CHECKING:
+    from nabla.tensor import Tensor
+
+
+def _torch_dtype(dtype: np.dtype[Any]) -> str:
+    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int"}.get(
+        dtype.name, dtype.name
+    )
 
 
 class TensorAlgebra(TensorBase):
     """The algebra methods of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
+
+    # ----- arithmetic methods ---------------------------------------------------------------
+    def _scaled(self, other: Any, alpha: Any) -> Tensor:
+        if isinstance(alpha, bool) or alpha != 1:
+            if self.dtype.kind in "biu" and isinstance(alpha, (float, np.floating)):
+                raise TypeError(
+                    "For integral input tensors, argument alpha must not be a floating point "
+                    "number."
+                )
+            return self._lift(other) * alpha  # type: ignore[no-any-return]
+        return self._lift(other)
+
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """``self + alpha · other`` (``torch.add``)."""
+        return _ar.Add.apply(self, self._scaled(other, alpha))
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """``self − alpha · other`` (``torch.sub``)."""
+        return _ar.Sub.apply(self, self._scaled(other, alpha))
+
+    subtract = sub
+
+    def rsub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """``other − alpha · self`` (``torch.rsub``)."""
+        scaled = self if alpha == 1 else self * alpha
+        return _ar.Sub.apply(self._lift(other), scaled)
+
+    def mul(self, other: Any) -> Tensor:
+        """``self ⊙ other`` (``torch.mul``)."""
+        return _ar.Mul.apply(self, self._lift(other))
+
+    multiply = mul
+
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """``self / other``; ``rounding_mode`` ``"trunc"`` rounds toward zero, ``"floor"``
+        down (integers then stay integers; the gradient is 0), as ``torch.div``."""
+        if rounding_mode is None:
+            return _ar.Div.apply(self, self._lift(other))
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(
+                "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                f"{rounding_mode!r}"
+            )
+        return _al.DivRounded.apply(self, self._lift(other), mode=rounding_mode)
+
+    divide = div
+
+    def true_divide(self, other: Any) -> Tensor:
+        """``self / other`` (``torch.true_divide``)."""
+        return _ar.Div.apply(self, self._lift(other))
+
+    def neg(self) -> Tensor:
+        """``−self`` (``torch.neg``)."""
+        return _ar.Neg.apply(self)
+
+    negative = neg
+
+    # ----- products -------------------------------------------------------------------------
+    def _same_dtype(self, other: Tensor, op: str) -> None:
+        if self.dtype != other.dtype:
+            raise DTypeError(
+                f"{op}: expected m1 and m2 to have the same dtype, but got: "
+                f"{_torch_dtype(self.dtype)} != {_torch_dtype(other.dtype)}"
+            )
+
+    def mm(self, mat2: Any) -> Tensor:
+        """The matrix product of two matrices (``torch.mm``)."""
+        other = self._lift(mat2)
+        if self.ndim != 2 or other.ndim != 2:
+            raise ShapeError(
+                f"mm: {'self' if self.ndim != 2 else 'mat2'} must be a matrix (self of shape "
+                f"{self.shape}, mat2 of shape {other.shape})"
+            )
+        if self.shape[1] != other.shape[0]:
+            raise ShapeError(
+                f"mm: mat1 and mat2 shapes cannot be multiplied ({self.shape[0]}x"
+                f"{self.shape[1]} and {other.shape[0]}x{other.shape[1]})"
+            )
+        self._same_dtype(other, "mm")
+        return _la.MatMul.apply(self, other)
+
+    def bmm(self, mat2: Any) -> Tensor:
+        """The batched matrix product of (b, n, m) and (b, m, p) (``torch.bmm``)."""
+        other = self._lift(mat2)
+        for name, t in (("batch1", self), ("batch2", other)):
+            if t.ndim != 3:
+                raise ShapeError(f"bmm: {name} must be a 3D tensor, got shape {t.shape}")
+        b, _, m = self.shape
+        if other.shape[:2] != (b, m):
+            raise ShapeError(
+                "bmm: Expected size for first two dimensions of batch2 tensor to be: "
+                f"[{b}, {m}] but got: [{other.shape[0]}, {other.shape[1]}]."
+            )
+        self._same_dtype(other, "bmm")
+        return _la.MatMul.apply(self, other)
+
+    def dot(self, other: Any) -> Tensor:
+        """Σ xᵢ yᵢ of two vectors of one length and dtype (``torch.dot``)."""
+        y = self._lift(other)
+        if self.ndim != 1 or y.ndim != 1:
+            raise ShapeError(
+                f"dot: 1D tensors expected, but got {self.ndim}D and {y.ndim}D tensors"
+            )
+        if self.shape != y.shape:
+            raise ShapeError(
+                f"dot: inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
+                f"[{y.shape[0]}] to have the same number of elements"
+            )
+        if self.dtype != y.dtype:
+            raise DTypeError(
+                "dot: expected both vectors to have same dtype, but found "
+                f"{_torch_dtype(self.dtype)} and {_torch_dtype(y.dtype)}"
+            )
+        return _la.MatMul.apply(self, y)
+
+    def outer(self, vec2: Any) -> Tensor:
+        """The outer product x yᵀ of two vectors (``torch.outer``)."""
+        y = self._lift(vec2)
+        for name, t in (("self", self), ("vec2", y)):
+            if t.ndim != 1:
+                raise ShapeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
+        return _ar.Mul.apply(self.reshape(-1, 1), y.reshape(1, -1))  # type: ignore[attr-defined]
+
+    ger = outer
+
+    def addmm(self, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        """``beta · self + alpha · (mat1 @ mat2)``, self broadcast to the product's shape;
+        ``beta = 0`` ignores self (its nan and inf too), as ``torch.addmm``."""
+        product: Tensor = self._lift(mat1).mm(mat2)
+        try:
+            shape = np.broadcast_shapes(self.shape, product.shape)
+        except ValueError:
+            shape = None
+        if shape != product.shape:
+            raise ShapeError(
+                f"addmm: self of shape {self.shape} does not broadcast to the product's shape "
+                f"{product.shape}"
+            )
+        if alpha != 1:
+            product = product * alpha
+        if beta == 0:  # PyTorch's rule: self is not read at all
+            return product
+        return product + (self if beta == 1 else self * beta)
+
+    def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """Π over ``dim`` (one int) or all elements (``torch.prod``); integers and bools give
+        int64. The gradient is the product of the other entries, exact where entries are 0."""
+        x: Any = self if dtype is None else self.astype(dtype)  # type: ignore[attr-defined]
+        if dim is None:
+            flat = x.reshape(-1)
+            out = _al.Prod.apply(flat, axis=0)
+            return out.reshape((1,) * self.ndim) if keepdim else out
+        axis = normalize_dim("prod", dim, self.ndim)
+        if self.ndim == 0:
+            return _al.Prod.apply(x.reshape(1), axis=0).reshape(())
+        return _al.Prod.apply(x, axis=axis, keepdims=keepdim)
+
+    def cumprod(self, dim: Any = None, *, dtype: Any = None, axis: Any = None) -> Tensor:
+        """Cumulative product along ``dim`` (``torch.cumprod``; NumPy's ``axis`` accepted);
+        integers and bools give int64. Its gradient needs no division: exact at zeros."""
+        dim = dim if dim is not None else axis
+        if dim is None:
+            raise TypeError("cumprod(): missing required argument 'dim'")
+        x: Any = self if dtype is None else self.astype(dtype)  # type: ignore[attr-defined]
+        a = normalize_dim("cumprod", dim, self.ndim)
+        if self.ndim == 0:
+            return _al.CumProd.apply(x.reshape(1), axis=0).reshape(())
+        return _al.CumProd.apply(x, axis=a)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+        """The n-th forward difference ``x[1:] − x[:-1]`` along ``dim``, after joining
+        ``prepend`` and ``append`` to x along it (``torch.diff``; bools give ``!=``)."""
+        from nabla.functional_shape import cat
+
+        if self.ndim == 0:
+            raise ShapeError("diff expects input to be at least one-dimensional")
+        axis = normalize_dim("diff", dim, self.ndim)
+        x: Any = self
+        if prepend is not None or append is not None:
+            before = [self._lift(prepend)] if prepend is not None else []
+            after = [self._lift(append)] if append is not None else []
+            x = cat([*before, self, *after], axis)
+        head = (slice(None),) * axis
+        for _ in range(int(n)):
+            if x.shape[axis] == 0:
+                break
+            later, earlier = x[(*head, slice(1, None))], x[(*head, slice(None, -1))]
+            x = later != earlier if x.dtype == np.bool_ else later - earlier
+        return x  # type: ignore[no-any-return]
+
+    # ----- order statistics -----------------------------------------------------------------
+    def _pick(self, op: str, dim: Any, keepdim: bool, index_op: Any, **params: Any) -> Any:
+        """(values, indices) along ``dim`` from an op giving one index per slice (keepdims);
+        a 0-d x is a 1-element vector."""
+        x: Any = self.reshape(1) if self.ndim == 0 else self  # type: ignore[attr-defined]
+        axis = normalize_dim(op, dim, self.ndim)
+        if x.shape[axis] == 0:
+            raise IndexError(
+                f"{op}(): Expected reduction dim {axis} to have non-zero size (x has shape "
+                f"{self.shape})"
+            )
+        indices = no_grad_apply(index_op, x, axis=axis, **params)
+        values = _sl.Gather.apply(x, indices, axis=axis)
+        if self.ndim == 0:
+            return ValuesIndices(values.reshape(()), indices.reshape(()))
+        if not keepdim:
+            values, indices = values.squeeze(axis), indices.squeeze(axis)
+        return ValuesIndices(values, indices)
+
+    def median(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """The lower median (the ⌊(n−1)/2⌋-th smallest; nan if there is one): of all elements
+        (a tensor; the gradient is shared among entries equal to it), or along ``dim`` as
+        ``(values, indices)`` (the gradient goes to the index), as ``torch.median``."""
+        if dim is None:
+            return _al.MedianAll.apply(self)
+        return self._pick("median", dim, keepdim, _al.KthIndex, median=True)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+        """The k-th smallest entry along ``dim`` (k from 1; nan the largest) and its position,
+        as ``(values, indices)`` (``torch.kthvalue``)."""
+        n = self.shape[normalize_dim("kthvalue", dim, self.ndim)] if self.ndim else 1
+        if not 1 <= k <= n:
+            raise IndexError(
+                f"kthvalue(): selected number k ({k}) out of range for dimension {dim} of size {n}"
+            )
+        return self._pick("kthvalue", dim, keepdim, _al.KthIndex, k=int(k))  # type: ignore[no-any-return]
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
+        """The most frequent value along ``dim`` (the smallest among equally frequent ones) and
+        its last position, as ``(values, indices)`` (``torch.mode``)."""
+        return self._pick("mode", dim, keepdim, _al.ModeIndex)  # type: ignore[no-any-return]
+
+    def aminmax(self, *, dim: Any = None, keepdim: bool = False) -> _al.MinMax:
+        """``(min, max)`` over ``dim`` (one int) or all elements, as ``torch.aminmax``; ties
+        share the gradient evenly, as ``amin`` and ``amax``."""
+        if self.size == 0 or (dim is not None and self.ndim and self.shape[dim] == 0):
+            raise ShapeError(
+                "aminmax(): cannot compute aminmax over an empty dimension as the operation "
+                f"has no identity (x has shape {self.shape})"
+            )
+        if dim is not None:
+            normalize_dim("aminmax", dim, self.ndim)
+        low: Any = self.amin(dim=dim)  # type: ignore[attr-defined]
+        high: Any = self.amax(dim=dim)  # type: ignore[attr-defined]
+        if keepdim:
+            shape = (1,) * self.ndim if dim is None else None
+            if shape is None and self.ndim:
+                low, high = low.unsqueeze(dim % self.ndim), high.unsqueeze(dim % self.ndim)
+            elif shape is not None:
+                low, high = low.reshape(shape), high.reshape(shape)
+        return _al.MinMax(low, high)
+
+    def _cumulative_extreme(self, op: str, dim: Any, largest: bool) -> ValuesIndices:
+        x: Any = self.reshape(1) if self.ndim == 0 else self  # type: ignore[attr-defined]
+        axis = normalize_dim(op, dim, self.ndim)
+        indices = no_grad_apply(_al.CumExtremeIndex, x, axis=axis, largest=largest)
+        values = _sl.Gather.apply(x, indices, axis=axis)
+        if self.ndim == 0:
+            return ValuesIndices(values.reshape(()), indices.reshape(()))
+        return ValuesIndices(values, indices)
+
+    def cummax(self, dim: int) -> ValuesIndices:
+        """The running maximum along ``dim`` and its positions (the latest of equal values; nan
+        propagates), as ``(values, indices)`` (``torch.cummax``)."""
+        return self._cumulative_extreme("cummax", dim, largest=True)
+
+    def cummin(self, dim: int) -> ValuesIndices:
+        """The running minimum along ``dim`` and its positions (see :meth:`cummax`)."""
+        return self._cumulative_extreme("cummin", dim, largest=False)
+
+    # ----- counting (no gradient) -----------------------------------------------------------
+    def unique(
+        self,
+        sorted: bool = True,
+        return_inverse: bool = False,
+        return_counts: bool = False,
+        dim: int | None = None,
+    ) -> Any:
+        """The distinct values (sorted), or with ``dim`` the distinct slices along it; with
+        ``return_inverse`` the position of each entry in them, with ``return_counts`` how often
+        each occurs (int64, no gradient), as ``torch.unique``."""
+        data = self.data
+        axis = None if dim is None else normalize_dim("unique", dim, self.ndim)
+        if axis is not None and data.ndim == 0:
+            raise IndexError("unique: dim must be None for a 0-d tensor")
+        values, inverse, counts = np.unique(
+            data, return_inverse=True, return_counts=True, axis=axis
+        )
+        if axis is None:
+            inverse = inverse.reshape(data.shape)
+        else:
+            inverse = inverse.reshape(-1)
+        out = self._wrap(np.ascontiguousarray(values))
+        extra = [self._wrap(inverse.astype(np.int64))] if return_inverse else []
+        if return_counts:
+            extra.append(self._wrap(counts.astype(np.int64)))
+        return (out, *extra) if extra else out
+
+    def bincount(self, weights: Any = None, minlength: int = 0) -> Tensor:
+        """How often each value 0, 1, … occurs in a 1-D tensor of non-negative integers (with
+        ``weights``: their sums), at least ``minlength`` long (``torch.bincount``)."""
+        data = self.data
+        if data.ndim != 1 or data.dtype.kind not in "iub" or (data.size and data.min() < 0):
+            raise ValueError("bincount only supports 1-d non-negative integral inputs.")
+        if minlength < 0:
+            raise ValueError(f"bincount: minlength should be >= 0, got {minlength}")
+        if weights is None:
+            return self._wrap(np.bincount(data, minlength=minlength).astype(np.int64))
+        w = self._lift(weights).data
+        if w.shape != data.shape:
+            raise ShapeError(
+                f"bincount: weights (shape {w.shape}) should have the same length as input "
+                f"(shape {data.shape})"
+            )
+        dtype = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
+        counts = np.bincount(data, weights=w.astype(np.float64), minlength=minlength)
+        return self._wrap(counts.astype(dtype))
+
+    def histc(self, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
+        """A histogram of ``bins`` equal bins over [min, max] (the data's range when both are
+        0; values outside are not counted), in x's float dtype (``torch.histc``)."""
+        data = self.data
+        if data.dtype.kind != "f":
+            raise DTypeError(f"histc: not implemented for dtype {data.dtype} (floats only)")
+        if bins <= 0:
+            raise ValueError(f"torch.histogram(): bins must be > 0, but got {bins}")
+        lo, hi = data.dtype.type(min), data.dtype.type(max)
+        if lo == hi and data.size:
+            lo, hi = data.min(), data.max()
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        if not lo < hi:
+            raise ValueError("torch.histc: max must be larger than min")
+        flat = data.reshape(-1)
+        inside = flat[(flat >= lo) & (flat <= hi)]
+        # PyTorch's linear interpolation, in x's dtype; the right edge falls in the last bin
+        position = ((inside - lo) / (hi - lo) * data.dtype.type(bins)).astype(np.int64)
+        position = np.minimum(position, bins - 1)
+        return self._wrap(np.bincount(position, minlength=bins).astype(data.dtype))
+
+    # ----- scatter --------------------------------------------------------------------------
+    def _scatter_operands(self, op: str, dim: int, index: Any, src: Any, value: Any) -> Any:
+        if (src is None) == (value is None):
+            raise TypeError(f"{op}(): expected exactly one of src and value")
+        i = self._lift(index)
+        x: Any = self.reshape(1) if self.ndim == 0 else self  # type: ignore[attr-defined]
+        axis = normalize_dim(op, dim, self.ndim)
+        if src is None or not isinstance(src, TensorBase):
+            constant = value if src is None else src
+            s: Any = self._wrap(np.full(i.shape, constant, dtype=self.dtype))
+        else:
+            s = src
+            if s.dtype != self.dtype:
+                raise DTypeError(
+                    f"{op}(): Expected self.dtype to be equal to src.dtype (got "
+                    f"{self.dtype} and {s.dtype})"
+                )
+        if self.ndim == 0:
+            i, s = i.reshape(-1), s.reshape(-1)
+        return x, s, i, axis
+
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:
+        """x with ``src``'s entries (or ``value``) written at ``index`` along ``dim``
+        (``torch.scatter``). The gradient of x is 0 where written; src's is g at index."""
+        x, s, i, axis = self._scatter_operands("scatter", dim, index, src, value)
+        out = _al.Scatter.apply(x, s, i, axis=axis)
+        return out.reshape(()) if self.ndim == 0 else out
+
+    def scatter_add(self, dim: int, index: Any, src: Any) -> Tensor:
+        """x plus ``src``'s entries added at ``index`` along ``dim``, repeats adding up
+        (``torch.scatter_add``)."""
+        x, s, i, axis = self._scatter_operands("scatter_add", dim, index, src, None)
+        out = _al.ScatterAdd.apply(x, s, i, axis=axis)
+        return out.reshape(()) if self.ndim == 0 else out
