@@ -331,3 +331,311 @@ def test_diff_matches_pytorch(dtype: Any) -> None:
     _check_both_orders(lambda x, p: x.diff(2, 1, p), data, pre)
     with pytest.raises(nb.ShapeError, match="at least one-dimensional"):
         nb.tensor(1.0).diff()
+
+
+# ----- order statistics -----------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_median_kthvalue_mode_without_ties_match_pytorch(dtype: Any) -> None:
+    data = _distinct((3, 5)).astype(dtype)
+    for kind, arr in _layouts(data).items():
+        for dim in (0, 1, -1):
+            for keep in (False, True):
+                (
+                    _compare(
+                        [arr],
+                        lambda x, d=dim, k=keep: tuple(x.median(d, k)),
+                        lambda x, d=dim, k=keep: tuple(x.median(d, k)),
+                    ),
+                    kind,
+                )
+                _compare(
+                    [arr],
+                    lambda x, d=dim, k=keep: tuple(x.kthvalue(2, d, k)),
+                    lambda x, d=dim, k=keep: tuple(x.kthvalue(2, d, k)),
+                )
+                _compare(
+                    [arr],
+                    lambda x, d=dim, k=keep: tuple(x.mode(d, k)),
+                    lambda x, d=dim, k=keep: tuple(x.mode(d, k)),
+                )
+        _compare([arr], lambda x: x.median(), lambda x: x.median())
+    _compare([data], lambda x: tuple(fa.median(x, 1)), lambda x: tuple(torch.median(x, 1)))
+    _compare([data], lambda x: fa.median(x), lambda x: torch.median(x))
+    _compare(
+        [data], lambda x: tuple(fa.kthvalue(x, 3, 0)), lambda x: tuple(torch.kthvalue(x, 3, 0))
+    )
+    _compare([data], lambda x: tuple(fa.mode(x)), lambda x: tuple(torch.mode(x)))
+    _check_both_orders(lambda x: x.median(1).values, data)
+    _check_both_orders(lambda x: x.median(), data)
+    _check_both_orders(lambda x: x.kthvalue(3, 1, True).values, data)
+    _check_both_orders(lambda x: x.mode(0).values, data)
+
+
+def test_mode_picks_the_smallest_most_frequent_value_at_its_last_position() -> None:
+    data = np.array([[3, 1, 3, 1, 2, 1, 3], [5, 4, 4, 5, 1, 1, 0]], dtype=np.float64)
+    _compare([data], lambda x: tuple(x.mode(1)), lambda x: tuple(x.mode(1)))
+    ints = np.array([[2, 2, 1, 1, 3, 3], [5, 4, 4, 5, 1, 1]])
+    _compare([ints], lambda x: tuple(x.mode()), lambda x: tuple(x.mode()))
+    _compare([ints.T], lambda x: tuple(x.mode(0, True)), lambda x: tuple(x.mode(0, True)))
+
+
+def test_median_of_all_shares_the_gradient_among_ties_and_propagates_nan() -> None:
+    for data in (
+        np.array([2.0, 2.0, 1.0, 1.0]),
+        np.array([[2.0, 2.0, 1.0], [1.0, 1.0, 5.0]]),
+        np.array([1.0, np.nan, 2.0, np.nan]),
+        np.array(4.0),
+    ):
+        _compare([data], lambda x: x.median(), lambda x: x.median())
+    nan_row = np.array([[1.0, np.nan, 2.0], [3.0, 1.0, 2.0]])
+    _compare([nan_row], lambda x: tuple(x.median(1)), lambda x: tuple(x.median(1)))
+    _compare([nan_row], lambda x: tuple(x.kthvalue(3, 1)), lambda x: tuple(x.kthvalue(3, 1)))
+    _compare([np.array([3, 1, 2])], lambda x: x.median(), lambda x: x.median())
+
+
+def test_order_statistics_0d_empty_and_errors() -> None:
+    scalar = np.array(1.5)
+    for f in (
+        lambda x: tuple(x.median(0)),
+        lambda x: tuple(x.kthvalue(1)),
+        lambda x: tuple(x.mode()),
+        lambda x: tuple(x.cummax(0)),
+        lambda x: tuple(x.cummin(-1)),
+        lambda x: tuple(x.aminmax()),
+    ):
+        _compare([scalar], f, f)
+    empty = np.zeros((0, 3))
+    _compare([empty], lambda x: tuple(x.median(1)), lambda x: tuple(x.median(1)))
+    _compare([empty], lambda x: tuple(x.cummax(0)), lambda x: tuple(x.cummax(0)))
+    with pytest.raises(IndexError, match=r"kthvalue\(\): selected number k"):
+        nb.ones(3).kthvalue(4)
+    with pytest.raises(IndexError, match=r"mode\(\): Expected reduction dim 0 to have non-zero"):
+        nb.ones(0).mode()
+    with pytest.raises(nb.ShapeError, match="aminmax.*empty dimension"):
+        nb.ones(0).aminmax()
+    with pytest.raises(IndexError):
+        nb.ones((2, 2)).median(2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_aminmax_matches_pytorch_with_ties(dtype: Any) -> None:
+    data = np.array([[2.0, 2.0, 1.0], [1.0, 1.0, 5.0]], dtype=dtype)
+    for kind, arr in _layouts(data).items():
+        _compare([arr], lambda x: tuple(x.aminmax()), lambda x: tuple(x.aminmax())), kind
+        for dim in (0, 1, -1):
+            for keep in (False, True):
+                _compare(
+                    [arr],
+                    lambda x, d=dim, k=keep: tuple(x.aminmax(dim=d, keepdim=k)),
+                    lambda x, d=dim, k=keep: tuple(x.aminmax(dim=d, keepdim=k)),
+                )
+    _compare(
+        [data], lambda x: tuple(x.aminmax(keepdim=True)), lambda x: tuple(x.aminmax(keepdim=True))
+    )
+    _compare(
+        [data], lambda x: tuple(fa.aminmax(x, dim=1)), lambda x: tuple(torch.aminmax(x, dim=1))
+    )
+    result = nb.tensor(data).aminmax()
+    assert result.min.shape == () and result.max.item() == 5.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cummax_cummin_match_pytorch_with_ties_and_nan(dtype: Any) -> None:
+    rows = np.array(
+        [[1.0, 3.0, 3.0, 2.0, 3.0, np.nan, 5.0], [1.0, 0.0, 0.0, 2.0, 0.0, -1.0, -1.0]],
+        dtype=dtype,
+    )
+    for kind, arr in _layouts(rows).items():
+        for dim in (0, 1, -1):
+            for name in ("cummax", "cummin"):
+                (
+                    _compare(
+                        [arr],
+                        lambda x, d=dim, n=name: tuple(getattr(x, n)(d)),
+                        lambda x, d=dim, n=name: tuple(getattr(x, n)(d)),
+                    ),
+                    kind,
+                )
+    _compare([rows], lambda x: tuple(fa.cummax(x, 1)), lambda x: tuple(torch.cummax(x, 1)))
+    _compare([rows], lambda x: tuple(fa.cummin(x, 0)), lambda x: tuple(torch.cummin(x, 0)))
+    ints = np.array([[3, 1, 3, 5, 5, 2]])
+    _compare([ints], lambda x: tuple(x.cummax(1)), lambda x: tuple(x.cummax(1)))
+    data = _distinct((3, 4))
+    _check_both_orders(lambda x: x.cummax(1).values, data)
+    _check_both_orders(lambda x: x.cummin(0).values, data)
+
+
+# ----- counting -------------------------------------------------------------------------------
+def test_unique_matches_pytorch() -> None:
+    data = np.array([[3, 1, 2], [1, 3, 3]])
+    for kind, arr in _layouts(data).items():
+        for inverse in (False, True):
+            for counts in (False, True):
+                (
+                    _compare(
+                        [arr],
+                        lambda x, i=inverse, c=counts: x.unique(return_inverse=i, return_counts=c),
+                        lambda x, i=inverse, c=counts: x.unique(return_inverse=i, return_counts=c),
+                    ),
+                    kind,
+                )
+    rows = np.array([[1.0, 2.0], [0.0, 5.0], [1.0, 2.0]])
+    for dim in (0, 1, -1):
+        _compare(
+            [rows],
+            lambda x, d=dim: fa.unique(x, return_inverse=True, return_counts=True, dim=d),
+            lambda x, d=dim: torch.unique(x, return_inverse=True, return_counts=True, dim=d),
+            grad=False,
+        )
+    _compare(
+        [np.array(2.0)],
+        lambda x: x.unique(return_inverse=True),
+        lambda x: x.unique(return_inverse=True),
+        grad=False,
+    )
+    _compare(
+        [np.zeros(0)],
+        lambda x: x.unique(return_counts=True),
+        lambda x: x.unique(return_counts=True),
+        grad=False,
+    )
+    assert not nb.tensor([1.0, 1.0], requires_grad=True).unique().requires_grad
+
+
+def test_bincount_matches_pytorch() -> None:
+    data = np.array([1, 1, 3, 0, 7])
+    weights32 = np.array([0.5, 1.0, 2.0, 3.0, -1.0], dtype=np.float32)
+    _compare([data], lambda x: x.bincount(), lambda x: x.bincount())
+    _compare(
+        [data], lambda x: fa.bincount(x, minlength=10), lambda x: torch.bincount(x, minlength=10)
+    )
+    for w in (weights32, weights32.astype(np.float64), np.array([1, 2, 3, 4, 5])):
+        _compare([data, w], lambda x, y: x.bincount(y), lambda x, y: x.bincount(y), grad=False)
+    _compare(
+        [np.zeros(0, dtype=np.int64)],
+        lambda x: x.bincount(minlength=3),
+        lambda x: x.bincount(minlength=3),
+    )
+    for bad in (np.array([-1]), np.array([[1]]), np.array([1.0])):
+        with pytest.raises(ValueError, match="bincount only supports 1-d non-negative integral"):
+            nb.tensor(bad).bincount()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_histc_matches_pytorch(dtype: Any) -> None:
+    data = np.random.default_rng(4).standard_normal((4, 25)).astype(dtype)
+    for kind, arr in _layouts(data).items():
+        for bins, lo, hi in ((100, 0, 0), (7, -1, 1), (3, 0.5, 0.5), (10, -0.3, 2.2)):
+            (
+                _compare(
+                    [arr],
+                    lambda x, b=bins, lo=lo, hi=hi: x.histc(b, lo, hi),
+                    lambda x, b=bins, lo=lo, hi=hi: x.histc(b, lo, hi),
+                    grad=False,
+                ),
+                kind,
+            )
+    _compare(
+        [np.array([1.0, 5.0, 2.0, 5.0], dtype)],
+        lambda x: fa.histc(x, 4),
+        lambda x: torch.histc(x, 4),
+        grad=False,
+    )
+    _compare([np.zeros(0, dtype)], lambda x: x.histc(5), lambda x: x.histc(5), grad=False)
+    _compare([np.full(3, 2.0, dtype)], lambda x: x.histc(4), lambda x: x.histc(4), grad=False)
+    with pytest.raises(nb.DTypeError):
+        nb.tensor([1, 2]).histc()
+    with pytest.raises(ValueError, match="max must be larger than min"):
+        nb.ones(3).histc(min=2, max=1)
+    with pytest.raises(ValueError, match="bins must be > 0"):
+        nb.ones(3).histc(bins=0)
+
+
+# ----- scatter --------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_scatter_and_scatter_add_match_pytorch(dtype: Any, dim: int) -> None:
+    rng = np.random.default_rng(5)
+    x, src = rng.standard_normal((4, 5)).astype(dtype), rng.standard_normal((3, 4)).astype(dtype)
+    n = x.shape[dim]
+    # scatter: distinct positions along dim (PyTorch leaves repeated writes unspecified)
+    other = 3
+    along = 3 if dim == 0 else 4
+    index = np.stack([rng.permutation(n)[:along] for _ in range(other)], axis=1 if dim == 0 else 0)
+    for kind, arr in _layouts(x).items():
+        (
+            _compare(
+                [arr, src[: index.shape[0], : index.shape[1]]],
+                lambda a, s: a.scatter(dim, nb.tensor(index), s),
+                lambda a, s: a.scatter(dim, torch.tensor(index), s),
+            ),
+            kind,
+        )
+    repeats = rng.integers(0, n, index.shape)  # scatter_add: repeats add up
+    sub = src[: index.shape[0], : index.shape[1]]
+    _compare(
+        [x, sub],
+        lambda a, s: a.scatter_add(dim, nb.tensor(repeats), s),
+        lambda a, s: a.scatter_add(dim, torch.tensor(repeats), s),
+    )
+    _compare(
+        [x, sub],
+        lambda a, s: fa.scatter_add(a, dim, repeats, s),
+        lambda a, s: torch.scatter_add(a, dim, torch.tensor(repeats), s),
+    )
+    _compare(
+        [x, sub],
+        lambda a, s: fa.scatter(a, dim, index, s),
+        lambda a, s: torch.scatter(a, dim, torch.tensor(index), s),
+    )
+    _compare(
+        [x],
+        lambda a: a.scatter(dim, nb.tensor(index), value=2.5),
+        lambda a: a.scatter(dim, torch.tensor(index), value=2.5),
+    )
+    _compare(
+        [x],
+        lambda a: a.scatter(dim, nb.tensor(index), -1.0),
+        lambda a: a.scatter(dim, torch.tensor(index), -1.0),
+    )
+    _check_both_orders(lambda a, s: a.scatter(dim, nb.tensor(index), s), x, sub)
+    _check_both_orders(lambda a, s: a.scatter_add(dim, nb.tensor(repeats), s), x, sub)
+
+
+def test_scatter_src_larger_than_index_gets_zero_gradient_outside() -> None:
+    x = nb.zeros((3, 3), requires_grad=True)
+    src = nb.ones((2, 3), requires_grad=True)
+    out = x.scatter(0, nb.tensor([[1, 2]]), src)
+    want = torch.zeros(3, 3).scatter(0, torch.tensor([[1, 2]]), torch.ones(2, 3))
+    np.testing.assert_array_equal(out.numpy(), want.numpy())
+    out.sum().backward()
+    np.testing.assert_array_equal(
+        src.grad, [[1, 1, 0], [0, 0, 0]]
+    )  # PyTorch refuses this backward
+    np.testing.assert_array_equal(x.grad, [[1, 1, 1], [0, 1, 1], [1, 0, 1]])
+
+
+def test_scatter_0d_empty_and_errors() -> None:
+    _compare(
+        [np.array(1.0), np.array(4.0)],
+        lambda a, s: a.scatter(0, nb.tensor(0), s),
+        lambda a, s: a.scatter(0, torch.tensor(0), s),
+    )
+    empty = np.zeros((0, 3), dtype=np.int64)
+    _compare(
+        [np.ones((2, 3)), np.ones((2, 3))],
+        lambda a, s: a.scatter_add(0, nb.tensor(empty), s),
+        lambda a, s: a.scatter_add(0, torch.tensor(empty), s),
+        grad=False,  # PyTorch refuses this backward (src larger than index)
+    )
+    x = nb.ones((2, 2))
+    with pytest.raises(IndexError, match="index 2 is out of bounds for dimension 0 with size 2"):
+        x.scatter(0, nb.tensor([[2]]), nb.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"Expected index \[1, 3\] to be no larger than self"):
+        x.scatter(0, nb.tensor([[0, 0, 0]]), nb.ones((2, 2)))
+    with pytest.raises(ValueError, match="same number of dimensions"):
+        x.scatter(0, nb.tensor([0]), nb.ones((2, 2)))
+    with pytest.raises(TypeError, match="Expected dtype int64 for index"):
+        x.scatter(0, nb.tensor([[0.0]]), nb.ones((2, 2)))
+    with pytest.raises(nb.DTypeError, match="Expected self.dtype to be equal to src.dtype"):
+        x.scatter(0, nb.tensor([[0]]), nb.ones((2, 2), dtype=np.float64))

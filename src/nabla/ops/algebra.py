@@ -16,6 +16,7 @@ import numpy as np
 
 from nabla._typing import Array, Shape
 from nabla.autograd.function import Function
+from nabla.errors import ShapeError
 from nabla.ops.arithmetic import promote
 from nabla.ops.selection import argsort_array
 
@@ -154,13 +155,13 @@ def scatter_positions(
     if i.dtype.kind not in "iu":
         raise TypeError(f"{op}(): Expected dtype int64 for index, got {i.dtype}")
     if i.ndim != len(x_shape) or (src_shape is not None and len(src_shape) != len(x_shape)):
-        raise ValueError(
+        raise ShapeError(
             f"{op}: index (shape {i.shape}) and src (shape {src_shape}) must have the same "
             f"number of dimensions as self (shape {x_shape})"
         )
     for d, m in enumerate(i.shape):
         if (d != axis and m > x_shape[d]) or (src_shape is not None and m > src_shape[d]):
-            raise ValueError(
+            raise ShapeError(
                 f"{op}: Expected index {list(i.shape)} to be no larger than self "
                 f"{list(x_shape)} apart from dimension {axis} and to be no larger size than "
                 f"src {list(src_shape or i.shape)}"
