@@ -368,19 +368,7 @@ class TensorAlgebra(TensorBase):
             raise DTypeError(f"histc: not implemented for dtype {data.dtype} (floats only)")
         if bins <= 0:
             raise ValueError(f"torch.histogram(): bins must be > 0, but got {bins}")
-        lo, hi = data.dtype.type(min), data.dtype.type(max)
-        if lo == hi and data.size:
-            lo, hi = data.min(), data.max()
-        if lo == hi:
-            lo, hi = lo - 1, hi + 1
-        if not lo < hi:
-            raise ValueError("torch.histc: max must be larger than min")
-        flat = data.reshape(-1)
-        inside = flat[(flat >= lo) & (flat <= hi)]
-        # PyTorch's linear interpolation, in x's dtype; the right edge falls in the last bin
-        position = ((inside - lo) / (hi - lo) * data.dtype.type(bins)).astype(np.int64)
-        position = np.minimum(position, bins - 1)
-        return self._wrap(np.bincount(position, minlength=bins).astype(data.dtype))
+        return self._wrap(_al.histc_array(data, int(bins), min, max))
 
     # ----- scatter --------------------------------------------------------------------------
     def _scatter_operands(self, op: str, dim: int, index: Any, src: Any, value: Any) -> Any:
