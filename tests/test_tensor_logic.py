@@ -192,6 +192,9 @@ def test_bitwise_ops_match_pytorch(dtype: Any) -> None:
             _same(getattr(nb.tensor(layout), name)(nb.tensor(b)), want)
             _same(getattr(FL, name)(layout, nb.tensor(b)), want)
             _same(getattr(nb.tensor(layout), name)(3), getattr(torch, name)(ta, 3))
+    _same(nb.tensor(a) ^ nb.tensor(b), _t(a) ^ _t(b))
+    _same(nb.tensor(a) ^ b, _t(a) ^ _t(b))
+    _same(1 ^ nb.tensor(a), 1 ^ _t(a))
     mixed = torch.bitwise_xor(_t(a), _t(b.astype(np.int16)))
     _same(nb.tensor(a).bitwise_xor(nb.tensor(b.astype(np.int16))), mixed)
 

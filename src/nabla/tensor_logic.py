@@ -170,6 +170,12 @@ class TensorLogic(TensorBase):
         """``x ^ other`` of bool or integer tensors, broadcast."""
         return self._binary("bitwise_xor", _lg.Bitwise, other, op="bitwise_xor")
 
+    def __xor__(self, other: Any) -> Tensor:
+        """``x ^ other``: :meth:`bitwise_xor` (bool and integer tensors)."""
+        return self.bitwise_xor(other)
+
+    __rxor__ = __xor__  # xor commutes, and the result dtype is symmetric
+
     # ----- boolean reductions and positions -----------------------------------------------------
     def all(
         self,
