@@ -51,7 +51,7 @@ OPTIONS_BEFORE: list[tuple[tuple[str, ...], str, Any, Any, set[str] | None]] = [
     (("--batch-norm",), "batch_norm", _SWITCH, False, None),
     (("--epochs",), "epochs", int, 60, None),
     (("--batch-size",), "batch_size", int, 32, None),
-    (("--optimizer",), "optimizer", str, "auto", {"auto", "sgd", "adam", "adamw", "rmsprop", "adagrad"}),
+    (("--optimizer",), "optimizer", str, "auto", {"auto", "sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"}),
     (("--lr",), "lr", float, None, None),
     (("--momentum",), "momentum", float, None, None),
     (("--weight-decay",), "weight_decay", float, 1e-3, None),

@@ -14,7 +14,7 @@ Examples
 >>> type(opt).__name__, opt.param_groups[0]["lr"]
 ('Adam', 0.001)
 >>> sorted(OPTIMIZERS)
-['adagrad', 'adam', 'adamw', 'rmsprop', 'sgd']
+['adadelta', 'adagrad', 'adam', 'adamw', 'rmsprop', 'sgd']
 """
 
 from __future__ import annotations
