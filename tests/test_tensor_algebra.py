@@ -639,3 +639,34 @@ def test_scatter_0d_empty_and_errors() -> None:
         x.scatter(0, nb.tensor([[0.0]]), nb.ones((2, 2)))
     with pytest.raises(nb.DTypeError, match=r"Expected self\.dtype to be equal to src\.dtype"):
         x.scatter(0, nb.tensor([[0]]), nb.ones((2, 2), dtype=np.float64))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scatter_in_place_matches_pytorch(dtype: Any) -> None:
+    rng = np.random.default_rng(6)
+    base, src = (
+        rng.standard_normal((3, 4)).astype(dtype),
+        rng.standard_normal((2, 4)).astype(dtype),
+    )
+    index = np.array([[2, 0, 1, 2], [0, 1, 2, 1]])
+    weight = rng.standard_normal((3, 4)).astype(dtype)
+    for method in ("scatter_", "scatter_add_"):
+        x, s = nb.tensor(base, requires_grad=True), nb.tensor(src, requires_grad=True)
+        tx, ts = torch.tensor(base, requires_grad=True), torch.tensor(src, requires_grad=True)
+        y, ty = x * 2, tx * 2
+        assert getattr(y, method)(0, nb.tensor(index), s) is y
+        getattr(ty, method)(0, torch.tensor(index), ts)
+        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-6)
+        (y * nb.tensor(weight)).sum().backward()
+        (ty * torch.tensor(weight)).sum().backward()
+        np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(s.grad, ts.grad.numpy(), rtol=1e-6)
+    plain, tplain = nb.tensor(base), torch.tensor(base)
+    plain.scatter_(1, nb.tensor(index[:, :2]), value=7.0)
+    tplain.scatter_(1, torch.tensor(index[:, :2]), value=7.0)
+    np.testing.assert_array_equal(plain.numpy(), tplain.numpy())
+    scalar = nb.tensor(np.array(1.0, dtype))
+    scalar.scatter_add_(0, nb.tensor(0), nb.tensor(np.array(2.0, dtype)))
+    assert scalar.item() == 3.0
+    with pytest.raises(RuntimeError):  # a leaf that requires grad cannot change in place
+        nb.tensor(base, requires_grad=True).scatter_(0, nb.tensor(index), nb.tensor(src))

@@ -21,6 +21,7 @@ import numpy as np
 from nabla.errors import DTypeError, ShapeError
 from nabla.ops import algebra as _al
 from nabla.ops import arithmetic as _ar
+from nabla.ops import counting as _ct
 from nabla.ops import linalg as _la
 from nabla.ops import selection as _sl
 from nabla.ops.reduction import ValuesIndices
@@ -29,6 +30,8 @@ from nabla.tensor_base import TensorBase
 from nabla.tensor_math import no_grad_apply
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from nabla.tensor import Tensor
 
 
@@ -284,14 +287,8 @@ class TensorAlgebra(TensorBase):
             )
         if dim is not None:
             normalize_dim("aminmax", dim, self.ndim)
-        low: Any = self.amin(dim=dim)  # type: ignore[attr-defined]
-        high: Any = self.amax(dim=dim)  # type: ignore[attr-defined]
-        if keepdim:
-            shape = (1,) * self.ndim if dim is None else None
-            if shape is None and self.ndim:
-                low, high = low.unsqueeze(dim % self.ndim), high.unsqueeze(dim % self.ndim)
-            elif shape is not None:
-                low, high = low.reshape(shape), high.reshape(shape)
+        low: Any = self.amin(dim=dim, keepdim=keepdim)  # type: ignore[attr-defined]
+        high: Any = self.amax(dim=dim, keepdim=keepdim)  # type: ignore[attr-defined]
         return _al.MinMax(low, high)
 
     def _cumulative_extreme(self, op: str, dim: Any, largest: bool) -> ValuesIndices:
@@ -323,84 +320,76 @@ class TensorAlgebra(TensorBase):
         """The distinct values (sorted), or with ``dim`` the distinct slices along it; with
         ``return_inverse`` the position of each entry in them, with ``return_counts`` how often
         each occurs (int64, no gradient), as ``torch.unique``."""
-        data = self.data
         axis = None if dim is None else normalize_dim("unique", dim, self.ndim)
-        if axis is not None and data.ndim == 0:
-            raise IndexError("unique: dim must be None for a 0-d tensor")
-        values, inverse, counts = np.unique(
-            data, return_inverse=True, return_counts=True, axis=axis
-        )
-        if axis is None:
-            inverse = inverse.reshape(data.shape)
-        else:
-            inverse = inverse.reshape(-1)
-        out = self._wrap(np.ascontiguousarray(values))
-        extra = [self._wrap(inverse.astype(np.int64))] if return_inverse else []
+        values, inverse, counts = _ct.unique_arrays(self.data, axis)
+        out = self._wrap(values)
+        extra = [self._wrap(inverse)] if return_inverse else []
         if return_counts:
-            extra.append(self._wrap(counts.astype(np.int64)))
+            extra.append(self._wrap(counts))
         return (out, *extra) if extra else out
 
     def bincount(self, weights: Any = None, minlength: int = 0) -> Tensor:
         """How often each value 0, 1, … occurs in a 1-D tensor of non-negative integers (with
         ``weights``: their sums), at least ``minlength`` long (``torch.bincount``)."""
-        data = self.data
-        if data.ndim != 1 or data.dtype.kind not in "iub" or (data.size and data.min() < 0):
-            raise ValueError("bincount only supports 1-d non-negative integral inputs.")
-        if minlength < 0:
-            raise ValueError(f"bincount: minlength should be >= 0, got {minlength}")
-        if weights is None:
-            return self._wrap(np.bincount(data, minlength=minlength).astype(np.int64))
-        w = self._lift(weights).data
-        if w.shape != data.shape:
-            raise ShapeError(
-                f"bincount: weights (shape {w.shape}) should have the same length as input "
-                f"(shape {data.shape})"
-            )
-        dtype = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
-        counts = np.bincount(data, weights=w.astype(np.float64), minlength=minlength)
-        return self._wrap(counts.astype(dtype))
+        w = None if weights is None else self._lift(weights).data
+        return self._wrap(_ct.bincount_array(self.data, w, int(minlength)))
 
     def histc(self, bins: int = 100, min: Any = 0, max: Any = 0) -> Tensor:
         """A histogram of ``bins`` equal bins over [min, max] (the data's range when both are
         0; values outside are not counted), in x's float dtype (``torch.histc``)."""
-        data = self.data
-        if data.dtype.kind != "f":
-            raise DTypeError(f"histc: not implemented for dtype {data.dtype} (floats only)")
-        if bins <= 0:
-            raise ValueError(f"torch.histogram(): bins must be > 0, but got {bins}")
-        return self._wrap(_al.histc_array(data, int(bins), min, max))
+        return self._wrap(_ct.histc_array(self.data, int(bins), min, max))
 
     # ----- scatter --------------------------------------------------------------------------
-    def _scatter_operands(self, op: str, dim: int, index: Any, src: Any, value: Any) -> Any:
+    def _scatter_operands(self, op: str, index: Any, src: Any, value: Any) -> tuple[Any, Any]:
+        """index and src as tensors; a number (``value``) becomes a constant src."""
         if (src is None) == (value is None):
             raise TypeError(f"{op}(): expected exactly one of src and value")
         i = self._lift(index)
-        x: Any = self.reshape(1) if self.ndim == 0 else self  # type: ignore[attr-defined]
-        axis = normalize_dim(op, dim, self.ndim)
         if src is None or not isinstance(src, TensorBase):
-            constant = value if src is None else src
-            s: Any = self._wrap(np.full(i.shape, constant, dtype=self.dtype))
+            s: Any = self._wrap(np.full(i.shape, value if src is None else src, self.dtype))
+        elif src.dtype != self.dtype:
+            raise DTypeError(
+                f"{op}(): Expected self.dtype to be equal to src.dtype (got {self.dtype} and "
+                f"{src.dtype})"
+            )
         else:
             s = src
-            if s.dtype != self.dtype:
-                raise DTypeError(
-                    f"{op}(): Expected self.dtype to be equal to src.dtype (got "
-                    f"{self.dtype} and {s.dtype})"
-                )
-        if self.ndim == 0:
-            i, s = i.reshape(-1), s.reshape(-1)
-        return x, s, i, axis
+        return i, s
 
     def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:
         """x with ``src``'s entries (or ``value``) written at ``index`` along ``dim``
         (``torch.scatter``). The gradient of x is 0 where written; src's is g at index."""
-        x, s, i, axis = self._scatter_operands("scatter", dim, index, src, value)
-        out = _al.Scatter.apply(x, s, i, axis=axis)
-        return out.reshape(()) if self.ndim == 0 else out
+        i, s = self._scatter_operands("scatter", index, src, value)
+        return _ScatterInto(_al.Scatter, i, dim).apply(self, s)
 
     def scatter_add(self, dim: int, index: Any, src: Any) -> Tensor:
         """x plus ``src``'s entries added at ``index`` along ``dim``, repeats adding up
         (``torch.scatter_add``)."""
-        x, s, i, axis = self._scatter_operands("scatter_add", dim, index, src, None)
-        out = _al.ScatterAdd.apply(x, s, i, axis=axis)
-        return out.reshape(()) if self.ndim == 0 else out
+        i, s = self._scatter_operands("scatter_add", index, src, None)
+        return _ScatterInto(_al.ScatterAdd, i, dim).apply(self, s)
+
+    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Self:
+        """:meth:`scatter` in place (recorded as ``add_`` is: the old values take this
+        tensor's place in the graph)."""
+        i, s = self._scatter_operands("scatter_", index, src, value)
+        return self._in_place("scatter_", _ScatterInto(_al.Scatter, i, dim), s)  # type: ignore[attr-defined, no-any-return]
+
+    def scatter_add_(self, dim: int, index: Any, src: Any) -> Self:
+        """:meth:`scatter_add` in place."""
+        i, s = self._scatter_operands("scatter_add_", index, src, None)
+        return self._in_place("scatter_add_", _ScatterInto(_al.ScatterAdd, i, dim), s)  # type: ignore[attr-defined, no-any-return]
+
+
+class _ScatterInto:
+    """A scatter at a fixed index and dim as a binary op ``apply(x, src)``: what the in-place
+    machinery of :mod:`nabla.tensor_inplace` calls (a 0-d x is a 1-element vector)."""
+
+    def __init__(self, op: Any, index: Tensor, dim: int) -> None:
+        self.op, self.index, self.dim = op, index, dim
+
+    def apply(self, x: Any, src: Any) -> Tensor:
+        axis = normalize_dim(self.op.name, self.dim, x.ndim)
+        if x.ndim == 0:
+            out = self.op.apply(x.reshape(1), src.reshape(-1), self.index.reshape(-1), axis=0)
+            return out.reshape(())  # type: ignore[no-any-return]
+        return self.op.apply(x, src, self.index, axis=axis)  # type: ignore[no-any-return]

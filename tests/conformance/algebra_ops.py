@@ -273,6 +273,8 @@ def _scatter(name: str) -> None:
         (
             lambda a, p: getattr(a[0], method)(p["axis"], nb.tensor(p["index"]), a[1]),
             lambda a, p: getattr(fa, method)(a[0], p["axis"], p["index"], a[1]),
+            # in place on a non-leaf copy (a leaf that requires grad cannot change in place)
+            lambda a, p: getattr(a[0] * 1, method + "_")(p["axis"], nb.tensor(p["index"]), a[1]),
         ),
         lambda a, p: getattr(torch, method)(a[0], p["axis"], torch.from_numpy(p["index"]), a[1]),
     )

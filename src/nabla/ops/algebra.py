@@ -334,26 +334,6 @@ class CumExtremeIndex(Function):
         return (None,)
 
 
-# ----- counting (no gradient) -----------------------------------------------------------------
-def histc_array(x: Array, bins: int, low: Any, high: Any) -> Array:
-    """``torch.histc``: counts of ``bins`` equal bins over [low, high] (x's range when both
-    are equal; widened by 1 each way when that range is one value), in x's float dtype; values
-    outside are not counted."""
-    lo, hi = x.dtype.type(low), x.dtype.type(high)
-    if lo == hi and x.size:
-        lo, hi = x.min(), x.max()
-    if lo == hi:
-        lo, hi = lo - 1, hi + 1
-    if not lo < hi:
-        raise ValueError("torch.histc: max must be larger than min")
-    flat = x.reshape(-1)
-    inside = flat[(flat >= lo) & (flat <= hi)]
-    # PyTorch's linear interpolation, in x's dtype; the right edge falls in the last bin
-    position = ((inside - lo) / (hi - lo) * x.dtype.type(bins)).astype(np.int64)
-    counts: Array = np.bincount(np.minimum(position, bins - 1), minlength=bins)
-    return counts.astype(x.dtype)
-
-
 __all__ = [
     "CumExtremeIndex",
     "CumProd",
@@ -366,6 +346,5 @@ __all__ = [
     "Scatter",
     "ScatterAdd",
     "exclusive_cumprod",
-    "histc_array",
     "scatter_positions",
 ]
