@@ -470,3 +470,31 @@ def test_masks_are_recomputed_by_a_compiled_step() -> None:
     for data in ([1.0, NAN, 2.0], [-1.0, 3.0, INF], [4.0, 5.0, -6.0]):
         x = nb.tensor(data)
         assert float(compiled(x)) == float(step(x))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [([1, 2, 12], [3, 1, 10]), ([True, False, True], [True, True, False]), ([7], [1, 2, 4])],
+)
+def test_operators_and_or_invert_are_torchs_bitwise_ones(a: Any, b: Any) -> None:
+    """``&``, ``|``, ``~`` (and reflected with a number): bitwise on integers, logical on bools,
+    as in PyTorch; a floating operand is refused."""
+    x, y = nb.tensor(a), nb.tensor(b)
+    tx, ty = torch.tensor(a), torch.tensor(b)
+    for got, want in (
+        (x & y, tx & ty),
+        (x | y, tx | ty),
+        (~x, ~tx),
+        (
+            x & 6 if x.dtype != np.bool_ else x & True,
+            tx & 6 if tx.dtype != torch.bool else tx & True,
+        ),
+        (
+            5 | x if x.dtype != np.bool_ else False | x,
+            5 | tx if tx.dtype != torch.bool else False | tx,
+        ),
+    ):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        assert got.numpy().dtype == want.numpy().dtype
+    with pytest.raises(DTypeError, match="bitwise_and"):
+        nb.tensor([1.0]) & nb.tensor([1.0])

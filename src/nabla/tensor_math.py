@@ -104,14 +104,20 @@ class TensorMath(TensorBase):
     def __ge__(self, other: Any) -> Tensor:
         return self._compare(other, np.greater_equal)
 
+    # &, | and ~ are PyTorch's bitwise operators: logical on bool tensors, bitwise on integer
+    # ones, refused on floating ones (TensorLogic's bitwise_* methods)
     def __and__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_and)
+        return self.bitwise_and(other)  # type: ignore[attr-defined,no-any-return]
+
+    __rand__ = __and__  # and commutes, and the result dtype is symmetric
 
     def __or__(self, other: Any) -> Tensor:
-        return self._compare(other, np.logical_or)
+        return self.bitwise_or(other)  # type: ignore[attr-defined,no-any-return]
+
+    __ror__ = __or__
 
     def __invert__(self) -> Tensor:
-        return no_grad_apply(_cmp.Compare, self, op="logical_not")
+        return self.bitwise_not()  # type: ignore[attr-defined,no-any-return]
 
     __hash__ = object.__hash__  # (defining __eq__ would otherwise drop it)
 
