@@ -18,7 +18,9 @@ import numpy as np
 
 from nabla.viz import formula as f
 from nabla.viz.formula import CallRule, Env, Expr
+from nabla.viz.rules_algebra import ALGEBRA_GENERIC
 from nabla.viz.rules_conv import conv_rule
+from nabla.viz.rules_logic import EXACT_LOGIC
 from nabla.viz.rules_pointwise import POINTWISE
 from nabla.viz.rules_pointwise_math import EXACT_POINTWISE
 
@@ -327,6 +329,10 @@ GENERIC = frozenset(
     # axis; the norm's rule spells each case of p
     | {"Gather", "IndexSelect", "Contiguous", "CumSum", "VectorNorm"}
     | EXACT_POINTWISE  # sin, atan2, fmod, lerp...: elementwise, no parameter in the formula
+    | EXACT_LOGIC  # nan_to_num passes g where x is finite; masked_select scatters g back
+    | ALGEBRA_GENERIC  # prod/cumprod along their axis, scatter at index, the median's ties
+    # flip and roll name their axes and shifts; diagonal writes g onto the named diagonal
+    | {"Flip", "Roll", "Diagonal"}
 )
 
 
