@@ -40,9 +40,12 @@ LAYERS = [
     {"nabla.autograd"},
     {"nabla.ops"},
     {"nabla.tensor", "nabla.tensor_math", "nabla.tensor_reduce", "nabla.tensor_shape"}
-    | {"nabla.tensor_inplace", "nabla.tensor_select"},
+    | {"nabla.tensor_inplace", "nabla.tensor_select"}
+    | {"nabla.tensor_algebra", "nabla.tensor_layout", "nabla.tensor_logic"}
+    | {"nabla.tensor_pointwise"},
     {"nabla.creation", "nabla.functional", "nabla.functional_shape", "nabla.tensor_namespace"}
-    | {"nabla.functional_select"},
+    | {"nabla.functional_select", "nabla.functional_algebra", "nabla.functional_layout"}
+    | {"nabla.functional_logic", "nabla.functional_pointwise"},
 ]
 
 #: imports written inside a function in the core, each breaking a cycle that an import at the
@@ -57,6 +60,10 @@ FUNCTION_LEVEL_IMPORTS = {
     ("nabla.autograd.engine", "nabla.tensor_namespace"),
     # dropout's forward draws from the global generator, read through nabla.creation
     ("nabla.ops.random", "nabla.creation"),
+    # a user's PyTorch-style custom Function (static forward(ctx, ...)) gets its apply when its
+    # class is made; ctx_function builds on Function, and wraps and makes Tensors
+    ("nabla.autograd.function", "nabla.autograd.ctx_function"),
+    ("nabla.autograd.ctx_function", "nabla.tensor"),
 }
 
 

@@ -25,7 +25,7 @@ from nabla.ops import counting as _ct
 from nabla.ops import linalg as _la
 from nabla.ops import selection as _sl
 from nabla.ops.reduction import ValuesIndices
-from nabla.ops.shape import normalize_dim
+from nabla.ops.shape import Concatenate, normalize_dim
 from nabla.tensor_base import TensorBase
 from nabla.tensor_math import no_grad_apply
 
@@ -217,8 +217,6 @@ class TensorAlgebra(TensorBase):
     def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
         """The n-th forward difference ``x[1:] − x[:-1]`` along ``dim``, after joining
         ``prepend`` and ``append`` to x along it (``torch.diff``; bools give ``!=``)."""
-        from nabla.functional_shape import cat
-
         if self.ndim == 0:
             raise ShapeError("diff expects input to be at least one-dimensional")
         axis = normalize_dim("diff", dim, self.ndim)
@@ -226,7 +224,7 @@ class TensorAlgebra(TensorBase):
         if prepend is not None or append is not None:
             before = [self._lift(prepend)] if prepend is not None else []
             after = [self._lift(append)] if append is not None else []
-            x = cat([*before, self, *after], axis)
+            x = Concatenate.apply(*before, self, *after, axis=axis)
         head = (slice(None),) * axis
         for _ in range(int(n)):
             if x.shape[axis] == 0:

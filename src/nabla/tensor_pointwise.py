@@ -97,8 +97,12 @@ class TensorPointwise(TensorBase):
         """Inverse hyperbolic tangent, elementwise (±inf at ±1, nan outside)."""
         return _pw.Atanh.apply(self)
 
-    arcsin, arccos, arctan = asin, acos, atan
-    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+    arcsin = asin
+    arccos = acos
+    arctan = atan
+    arcsinh = asinh
+    arccosh = acosh
+    arctanh = atanh
 
     def atan2(self, other: Any) -> Tensor:
         """The angle of the point (other, self): atan(self / other) in the right quadrant
@@ -142,9 +146,7 @@ class TensorPointwise(TensorBase):
 
     def erf(self) -> Tensor:
         """The error function, elementwise."""
-        from nabla.nn.functional_activation import Erf  # nn builds on Tensor: import on use
-
-        return Erf.apply(self)
+        return _pw.Erf.apply(self)
 
     def erfc(self) -> Tensor:
         """1 − erf(x), without cancellation for large x."""

@@ -17,12 +17,10 @@ from nabla.autograd.function import Function
 from nabla.nn.normalization import layer_norm  # re-exported by nn.functional with these
 from nabla.nn.sparse import embedding
 from nabla.ops.arithmetic import as_float
+from nabla.ops.pointwise import Erf
 from nabla.tensor import Tensor
 
 __all__ = ["elu", "embedding", "erf", "gelu", "hardtanh", "layer_norm", "mish", "silu", "softplus"]
-
-_ERF = np.vectorize(math.erf, otypes=[np.float64])
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def _t(x: Any) -> Tensor:
@@ -33,24 +31,6 @@ def _number(op: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{op}(): argument '{name}' must be a number, not {type(value).__name__}")
     return float(value)
-
-
-class Erf(Function):
-    """Error function.
-
-    Forward:  z = erf(x)
-    Backward: ∇x = g ⊙ 2/√π · exp(−x²)
-    """
-
-    latex = r"\nabla_x = g \odot \tfrac{2}{\sqrt\pi} e^{-x^2}"
-
-    def forward(self, x: Array) -> Array:
-        x = as_float(x)
-        out: Array = _ERF(x).astype(x.dtype, copy=False)
-        return out.reshape(x.shape)
-
-    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
-        return (g * (F.exp(-(x * x)) * _TWO_OVER_SQRT_PI),)
 
 
 class Softplus(Function):

@@ -19,6 +19,7 @@ from nabla.autograd.function import Function
 from nabla.errors import ShapeError
 from nabla.ops.arithmetic import promote
 from nabla.ops.selection import argsort_array
+from nabla.ops.shape import Concatenate, Stack
 
 
 class MinMax(NamedTuple):
@@ -31,16 +32,12 @@ class MinMax(NamedTuple):
 # ----- helpers shared by the array path and the graph path (F.graph picks one) ----------------
 def _concatenate(F: Any, parts: list[Any], axis: int) -> Any:
     if F.graph:
-        from nabla.ops.shape import Concatenate
-
         return Concatenate.apply(*parts, axis=axis)
     return np.concatenate(parts, axis=axis)
 
 
 def _stack(F: Any, parts: list[Any], axis: int) -> Any:
     if F.graph:
-        from nabla.ops.shape import Stack
-
         return Stack.apply(*parts, axis=axis)
     return np.stack(parts, axis=axis)
 

@@ -23,6 +23,7 @@ LN2 = math.log(2.0)
 LN10 = math.log(10.0)
 #: d/dx erf(x) = 2/√π e^(−x²)
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
 _ERFC = np.vectorize(math.erfc, otypes=[np.float64])
 
 
@@ -323,6 +324,24 @@ class Rsqrt(Function):
     def backward(self, g: Any, F: Any, x: Any, z: Any) -> tuple[Any]:
         with np.errstate(all="ignore"):  # z = inf at 0
             return (g * (z * z * z) * -0.5,)
+
+
+class Erf(Function):
+    """Error function (Python's math.erf per element, in float64).
+
+    Forward:  z = erf(x)
+    Backward: ∇x = g ⊙ 2/√π · exp(−x²)
+    """
+
+    latex = r"\nabla_x = g \odot \tfrac{2}{\sqrt{\text{π}}} e^{-x^2}"
+
+    def forward(self, x: Array) -> Array:
+        x = as_float(x)
+        out: Array = _ERF(x).astype(x.dtype, copy=False)
+        return out.reshape(x.shape)
+
+    def backward(self, g: Any, F: Any, x: Any) -> tuple[Any]:
+        return (g * (F.exp(-(x * x)) * TWO_OVER_SQRT_PI),)
 
 
 class Erfc(Function):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 UNARY_MATH = frozenset(
     {"Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh"}
-    | {"Log1p", "Expm1", "Log2", "Log10", "Exp2", "Rsqrt", "Erfc"}
+    | {"Log1p", "Expm1", "Log2", "Log10", "Exp2", "Rsqrt", "Erf", "Erfc"}
     | {"Floor", "Ceil", "Trunc", "Round", "Frac"}
 )
 BINARY_MATH = frozenset(
