@@ -15,7 +15,8 @@ inherits, one job each:
   cumsum, norm;
 * :class:`~nabla.tensor_logic.TensorLogic`: eq/lt/…, isnan, logical_*, all/any, where;
 * :class:`~nabla.tensor_pointwise.TensorPointwise`: sin, log1p, floor, fmod… (elementwise math);
-* :class:`~nabla.tensor_layout.TensorLayout`: view_as, new_*, flip, roll, tril, diag…;
+* :class:`~nabla.tensor_layout.TensorLayout`: view_as, flip, roll, tril, diag…;
+* :class:`~nabla.tensor_memory.TensorMemory`: new_*, stride, nbytes, squeeze_…;
 * :class:`~nabla.tensor_algebra.TensorAlgebra`: add/mul with alpha, mm, dot, prod, median, scatter….
 
 Their methods call the ``Function`` classes of :mod:`nabla.ops` directly; no derivative lives
@@ -44,6 +45,7 @@ from nabla.tensor_inplace import TensorInPlace
 from nabla.tensor_layout import TensorLayout
 from nabla.tensor_logic import TensorLogic
 from nabla.tensor_math import TensorMath
+from nabla.tensor_memory import TensorMemory
 from nabla.tensor_pointwise import TensorPointwise
 from nabla.tensor_reduce import TensorReductions
 from nabla.tensor_select import TensorSelection
@@ -94,6 +96,7 @@ class Tensor(
     TensorLogic,
     TensorPointwise,
     TensorLayout,
+    TensorMemory,
     TensorAlgebra,
 ):
     """An n-dimensional array that records the operations applied to it.
