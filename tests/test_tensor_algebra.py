@@ -670,3 +670,31 @@ def test_scatter_in_place_matches_pytorch(dtype: Any) -> None:
     assert scalar.item() == 3.0
     with pytest.raises(RuntimeError):  # a leaf that requires grad cannot change in place
         nb.tensor(base, requires_grad=True).scatter_(0, nb.tensor(index), nb.tensor(src))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ([5.0, -7.0, 7.5, -0.5], 2.0),
+        ([7, -7, 0, 9], 2),
+        ([5.0, -7.0], [3.0, -4.0]),
+        (3.0, [2.0, -4.0]),
+    ],
+)
+def test_floor_division_matches_torch(a: Any, b: Any) -> None:
+    """``//``, reflected ``//``, ``floor_divide`` method and function: rounded down, integers
+    stay integers, as PyTorch's; the gradient is 0 (PyTorch's backward raises instead)."""
+    x = nb.tensor(a) if isinstance(a, list) else a
+    y = nb.tensor(b) if isinstance(b, list) else b
+    tx = torch.tensor(a) if isinstance(a, list) else a
+    ty = torch.tensor(b) if isinstance(b, list) else b
+    want = (tx // ty).numpy()
+    for got in (x // y, nb.floor_divide(nb.tensor(a), b) if isinstance(a, list) else None):
+        if got is None:
+            continue
+        np.testing.assert_array_equal(got.numpy(), want)
+        assert got.numpy().dtype == want.dtype
+    if isinstance(a, list) and isinstance(a[0], float):
+        leaf = nb.tensor(a, requires_grad=True)
+        (leaf // 2.0).sum().backward()
+        np.testing.assert_array_equal(leaf.grad, np.zeros(len(a)))

@@ -30,6 +30,11 @@ def divide(x: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     return _t(x).div(other, rounding_mode=rounding_mode)
 
 
+def floor_divide(x: Any, other: Any) -> Tensor:
+    """``x // other``, rounded down (``torch.floor_divide``; gradient 0)."""
+    return _t(x).floor_divide(other)
+
+
 def true_divide(x: Any, other: Any) -> Tensor:
     """``x / other`` (``torch.true_divide``)."""
     return _t(x).true_divide(other)
@@ -163,6 +168,7 @@ __all__ = [
     "diff",
     "divide",
     "dot",
+    "floor_divide",
     "ger",
     "histc",
     "kthvalue",

@@ -92,6 +92,17 @@ class TensorAlgebra(TensorBase):
 
     divide = div
 
+    def floor_divide(self, other: Any) -> Tensor:
+        """``self // other``: the quotient rounded down (``torch.floor_divide``, the same as
+        ``div(other, rounding_mode="floor")``; its gradient is 0)."""
+        return self.div(other, rounding_mode="floor")
+
+    __floordiv__ = floor_divide
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        """``other // self`` for a number or array ``other``."""
+        return _al.DivRounded.apply(self._lift(other), self, mode="floor")
+
     def true_divide(self, other: Any) -> Tensor:
         """``self / other`` (``torch.true_divide``)."""
         return _ar.Div.apply(self, self._lift(other))
