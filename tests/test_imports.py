@@ -42,10 +42,12 @@ LAYERS = [
     {"nabla.tensor", "nabla.tensor_math", "nabla.tensor_reduce", "nabla.tensor_shape"}
     | {"nabla.tensor_inplace", "nabla.tensor_select"}
     | {"nabla.tensor_algebra", "nabla.tensor_layout", "nabla.tensor_logic"}
-    | {"nabla.tensor_pointwise", "nabla.tensor_memory"},
+    | {"nabla.tensor_pointwise", "nabla.tensor_memory", "nabla.tensor_numeric"}
+    | {"nabla.tensor_random", "nabla.tensor_inplace_math"},
     {"nabla.creation", "nabla.functional", "nabla.functional_shape", "nabla.tensor_namespace"}
     | {"nabla.functional_select", "nabla.functional_algebra", "nabla.functional_layout"}
-    | {"nabla.functional_logic", "nabla.functional_pointwise"},
+    | {"nabla.functional_logic", "nabla.functional_pointwise", "nabla.functional_random"}
+    | {"nabla.functional_numeric"},
 ]
 
 #: imports written inside a function in the core, each breaking a cycle that an import at the

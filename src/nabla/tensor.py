@@ -17,7 +17,10 @@ inherits, one job each:
 * :class:`~nabla.tensor_pointwise.TensorPointwise`: sin, log1p, floor, fmod… (elementwise math);
 * :class:`~nabla.tensor_layout.TensorLayout`: view_as, flip, roll, tril, diag…;
 * :class:`~nabla.tensor_memory.TensorMemory`: new_*, stride, nbytes, squeeze_…;
-* :class:`~nabla.tensor_algebra.TensorAlgebra`: add/mul with alpha, mm, dot, prod, median, scatter….
+* :class:`~nabla.tensor_algebra.TensorAlgebra`: add/mul with alpha, mm, dot, prod, median, scatter…;
+* :class:`~nabla.tensor_numeric.TensorNumeric`: addcmul, nansum, logit, index_add…;
+* :class:`~nabla.tensor_random.TensorRandom`: normal_, uniform_, bernoulli_…;
+* :class:`~nabla.tensor_inplace_math.TensorInPlaceMath`: exp_, sqrt_, relu_….
 
 Their methods call the ``Function`` classes of :mod:`nabla.ops` directly; no derivative lives
 here. The mixins build on ``TensorBase`` and on the two constructors of this class, ``_wrap``
@@ -42,11 +45,14 @@ from nabla.autograd.mode import MODE
 from nabla.errors import DTypeError
 from nabla.tensor_algebra import TensorAlgebra
 from nabla.tensor_inplace import TensorInPlace
+from nabla.tensor_inplace_math import TensorInPlaceMath
 from nabla.tensor_layout import TensorLayout
 from nabla.tensor_logic import TensorLogic
 from nabla.tensor_math import TensorMath
 from nabla.tensor_memory import TensorMemory
+from nabla.tensor_numeric import TensorNumeric
 from nabla.tensor_pointwise import TensorPointwise
+from nabla.tensor_random import TensorRandom
 from nabla.tensor_reduce import TensorReductions
 from nabla.tensor_select import TensorSelection
 from nabla.tensor_shape import TensorShape
@@ -98,6 +104,9 @@ class Tensor(
     TensorLayout,
     TensorMemory,
     TensorAlgebra,
+    TensorNumeric,
+    TensorRandom,
+    TensorInPlaceMath,
 ):
     """An n-dimensional array that records the operations applied to it.
 

@@ -20,11 +20,13 @@ import torch
 import nabla as nb
 
 from . import (  # noqa: F401  (they register ops)
+    activation_ops,
     algebra_ops,
     image_ops,
     layout_ops,
     logic_ops,
     loss_ops,
+    numeric_ops,
     pointwise_ops,
     reduce_ops,
     shape_ops,
