@@ -24,6 +24,24 @@ from nabla.nn.functional_activation import (  # noqa: F401
     softplus,
 )
 from nabla.nn.functional_conv import conv1d, conv2d  # noqa: F401
+from nabla.nn.functional_extra import (  # noqa: F401
+    celu,
+    cosine_similarity,
+    glu,
+    hardsigmoid,
+    hardswish,
+    logsigmoid,
+    normalize,
+    pad,
+    pairwise_distance,
+    prelu,
+    relu6,
+    selu,
+    softmin,
+    softsign,
+    tanhshrink,
+    threshold,
+)
 from nabla.nn.functional_pool import (  # noqa: F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
