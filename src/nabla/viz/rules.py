@@ -21,6 +21,7 @@ from nabla.viz.formula import CallRule, Env, Expr
 from nabla.viz.rules_algebra import ALGEBRA_GENERIC
 from nabla.viz.rules_conv import conv_rule
 from nabla.viz.rules_logic import EXACT_LOGIC
+from nabla.viz.rules_numeric import EXACT_NUMERIC
 from nabla.viz.rules_pointwise import POINTWISE
 from nabla.viz.rules_pointwise_math import EXACT_POINTWISE
 
@@ -333,6 +334,7 @@ GENERIC = frozenset(
     | ALGEBRA_GENERIC  # prod/cumprod along their axis, scatter at index, the median's ties
     # flip and roll name their axes and shifts; diagonal writes g onto the named diagonal
     | {"Flip", "Roll", "Diagonal"}
+    | EXACT_NUMERIC  # einsum: the same contraction of g with the other operands
 )
 
 
