@@ -343,3 +343,26 @@ def test_index_add_repeats_0d_and_errors() -> None:
         x.index_copy(0, np.array([1]), nb.tensor(np.ones((2, 3))))
     with pytest.raises(IndexError, match="index_fill"):
         x.index_fill(1, np.array([0.5]), 1.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_index_ops_in_place_match_pytorch(dtype: Any) -> None:
+    rng = np.random.default_rng(3)
+    data, source = rng.standard_normal((3, 2)).astype(dtype), rng.standard_normal((2, 2))
+    weights = rng.standard_normal((3, 2)).astype(dtype)
+    a, s = nb.tensor(data, requires_grad=True), nb.tensor(source.astype(dtype), requires_grad=True)
+    ta = torch.tensor(data, requires_grad=True)
+    ts = torch.tensor(source.astype(dtype), requires_grad=True)
+    results = []
+    for x, src, lib in ((a, s, nb), (ta, ts, torch)):
+        y = x * 2
+        y.index_add_(0, lib.tensor([2, 2]), src, alpha=-0.5)
+        y.index_copy_(1, lib.tensor([1]), src[:, :1].sum(0, keepdim=True).expand(3, 1) * 1)
+        y.index_fill_(0, lib.tensor([0]), 4.0)
+        (y * lib.tensor(weights)).sum().backward()
+        results.append(y)
+    np.testing.assert_allclose(results[0].numpy(), results[1].detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(s.grad, ts.grad.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError):
+        nb.tensor(data, requires_grad=True).index_fill_(0, np.array([0]), 1.0)

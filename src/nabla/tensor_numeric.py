@@ -215,6 +215,21 @@ class TensorNumeric(TensorBase):
         out = _el.Where.apply(self._lift(chosen), placed, me)
         return out.reshape(self.shape)
 
+    def index_add_(self, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+        """:meth:`index_add` in place (the machinery of :mod:`nabla.tensor_inplace`)."""
+        into = _IndexInto("index_add", dim, index, alpha)
+        return self._in_place("index_add_", into, source)  # type: ignore[attr-defined, no-any-return]
+
+    def index_copy_(self, dim: int, index: Any, source: Any) -> Tensor:
+        """:meth:`index_copy` in place."""
+        into = _IndexInto("index_copy", dim, index)
+        return self._in_place("index_copy_", into, source)  # type: ignore[attr-defined, no-any-return]
+
+    def index_fill_(self, dim: int, index: Any, value: Any) -> Tensor:
+        """:meth:`index_fill` in place."""
+        into = _IndexInto("index_fill", dim, index)
+        return self._in_place("index_fill_", into, value)  # type: ignore[attr-defined, no-any-return]
+
     def index_fill(self, dim: int, index: Any, value: Any) -> Tensor:
         """x with the slices at ``index`` along ``dim`` set to ``value`` (a number or 0-d)."""
         _, _, at = self._slices_at("index_fill", dim, index)
@@ -229,3 +244,16 @@ class TensorNumeric(TensorBase):
         if value_t.dtype != self.dtype:
             value_t = value_t.astype(self.dtype)
         return _el.Where.apply(self._lift(chosen), value_t, me).reshape(self.shape)
+
+
+class _IndexInto:
+    """An index op at a fixed dim and index as a binary op ``apply(x, operand)``: what the
+    in-place machinery of :mod:`nabla.tensor_inplace` calls."""
+
+    def __init__(self, name: str, dim: int, index: Any, alpha: Any = 1) -> None:
+        self.name, self.dim, self.index, self.alpha = name, dim, index, alpha
+
+    def apply(self, x: Any, operand: Any) -> Tensor:
+        if self.name == "index_add":
+            return x.index_add(self.dim, self.index, operand, alpha=self.alpha)  # type: ignore[no-any-return]
+        return getattr(x, self.name)(self.dim, self.index, operand)  # type: ignore[no-any-return]
