@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nabla.autograd.mode import MODE
+from nabla.autograd.mode import MODE, no_grad
 from nabla.errors import DTypeError, ShapeError
 from nabla.ops import elementwise as _el
 from nabla.tensor_base import TensorBase
@@ -49,12 +49,8 @@ class TensorInPlaceMath(TensorBase):
             or any(isinstance(t, TensorBase) and t.requires_grad for t in operands)
         )
         if not record:
-            previous = MODE.state.grad_enabled
-            MODE.state.grad_enabled = False
-            try:
+            with no_grad():
                 result = compute(self).data
-            finally:
-                MODE.state.grad_enabled = previous
         else:
             self._check_view_write(op)  # type: ignore[attr-defined]
             # the change is stamped before the op is recorded: ops that saved these values

@@ -130,6 +130,17 @@ def kernel_offsets(geo: Geometry) -> list[tuple[int, ...]]:
     return list(itertools.product(*(range(k) for k in geo.kernel)))
 
 
+def flat_offsets(geo: Geometry, plane: tuple[int, ...]) -> list[int]:
+    """How far each kernel position (in :func:`kernel_offsets`' order) lies from its patch's
+    first pixel, counted in the flat numbering of a row-major ``plane`` (the input's spatial
+    shape, padded or not): the patch of every position is then one shift of the others."""
+    steps = [math.prod(plane[axis + 1 :]) for axis in range(len(plane))]
+    return [
+        sum(s * i * d for s, i, d in zip(steps, offset, geo.dilation, strict=True))
+        for offset in kernel_offsets(geo)
+    ]
+
+
 def tiles(geo: Geometry) -> bool:
     """Whether the patches tile the input without overlap or padding (stride = kernel, no
     dilation): each input position is in at most one patch."""

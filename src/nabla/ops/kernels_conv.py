@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from nabla._typing import Array
-from nabla.ops.conv import grouped_product, kernel_offsets
+from nabla.ops.conv import flat_offsets, grouped_product
 from nabla.ops.namespace import ARRAY_OPS
 
 
@@ -59,13 +59,9 @@ def _input_gradient(fn: Any, g: Array, x: Array, w: Array) -> Array:
     w_m = w.reshape((o, c // fn.groups * math.prod(geo.kernel)))
     gp = grouped_product(w_m, g_tall.reshape((1, o, columns)), fn.groups, transpose_w=True)
     gp = gp.reshape((c, math.prod(geo.kernel), columns))  # ∇Pᵀ, a column per padded pixel
-    steps = np.cumprod((1,) + full[:0:-1])[::-1]  # a pixel's step along each axis
-    spill = int(sum(int(s) * (k - 1) * d for s, k, d in zip(steps, geo.kernel, geo.dilation)))
-    z = np.zeros((c, columns + spill), dtype=g.dtype)
-    for k, offset in enumerate(kernel_offsets(geo)):
-        start = int(
-            sum(int(s) * i * d for s, i, d in zip(steps, offset, geo.dilation, strict=True))
-        )
+    starts = flat_offsets(geo, full)  # offset k's patch gradients start starts[k] further on
+    z = np.zeros((c, columns + max(starts)), dtype=g.dtype)
+    for k, start in enumerate(starts):
         z[:, start : start + columns] += gp[:, k]
     inner = (slice(None), slice(None)) + tuple(
         slice(lo, lo + s) for lo, s in zip(geo.pad_before, geo.size, strict=True)

@@ -14,7 +14,7 @@ import numpy as np
 
 from nabla._typing import Array
 from nabla.autograd.function import Function
-from nabla.ops.conv import Geometry, kernel_offsets, patches_view
+from nabla.ops.conv import Geometry, flat_offsets, kernel_offsets, patches_view
 
 
 def max_positions(x: Array, geo: Geometry) -> tuple[Array, Array]:
@@ -52,13 +52,7 @@ def plane_positions(where: Array, geo: Geometry) -> Array:
     the patch (one per kernel position): one lookup in the table of offsets and one add of
     the corners, both in the plane's flat numbering."""
     steps = np.cumprod((1,) + geo.size[:0:-1])[::-1]  # a pixel's flat step along each axis
-    offsets = np.array(
-        [
-            sum(int(s) * i * d for s, i, d in zip(steps, offset, geo.dilation, strict=True))
-            for offset in kernel_offsets(geo)
-        ],
-        dtype=np.int64,
-    )
+    offsets = np.array(flat_offsets(geo, geo.size), dtype=np.int64)
     corners = np.zeros(geo.out, dtype=np.int64)
     for axis, (step, out) in enumerate(zip(steps, geo.out, strict=True)):
         shape = [1] * len(geo.out)
